@@ -1,0 +1,22 @@
+using System.CommandLine;
+using LoxiLb.Edge5G.Demo;
+
+namespace LoxiLb.Edge5G.Cli;
+
+/// <summary>The edge5g command line: one verb per job, in loxicmd's style.</summary>
+public static class Edge5GCommandLine
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var root = new RootCommand("LoxiLb.Edge5G: a 5G edge protocol gateway (GTP-U, SCTP, SRv6) on XDP/TC with PFCP control");
+        root.Subcommands.Add(DemoCommand());
+        return await root.Parse(args).InvokeAsync();
+    }
+
+    private static Command DemoCommand()
+    {
+        var command = new Command("demo", "Build a namespace lab, push real traffic through the XDP programs and show the counters");
+        command.SetAction((_, cancellationToken) => Task.FromResult(CounterDemo.Run(Console.Out)));
+        return command;
+    }
+}

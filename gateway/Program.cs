@@ -1,0 +1,3 @@
+using LoxiLb.Edge5G.Cli;
+
+return await Edge5GCommandLine.RunAsync(args);
