@@ -1,38 +1,41 @@
 using System.Runtime.InteropServices;
+using LoxiLb.Edge5G.Datapath.Abi;
 
 namespace LoxiLb.Edge5G.Bpf.Interop;
 
 // Mirrors of libbpf 1.1.2 option structs (bpf/libbpf.h, bpf/bpf.h). Each starts with its own
 // size so that libbpf accepts it whatever fields a newer version added.
 
+[AbiStruct("bpf_object_open_opts", Header = "bpf/libbpf.h")]
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct BpfObjectOpenOpts
 {
-    public nuint Size;
+    [AbiField("sz")] public nuint Size;
     public byte* ObjectName;
     public byte RelaxedMaps;       // bool, then 7 bytes of padding
     public byte* PinRootPath;
-    public uint Unused;            // removed attach_prog_fd, then 4 bytes of padding
+    [AbiField("")] public uint Unused; // removed attach_prog_fd, then 4 bytes of padding
     public byte* Kconfig;
     public byte* BtfCustomPath;
-    public byte* KernelLogBuffer;
+    [AbiField("kernel_log_buf")] public byte* KernelLogBuffer;
     public nuint KernelLogSize;
     public uint KernelLogLevel;
 }
 
+[AbiStruct("bpf_test_run_opts", Header = "bpf/bpf.h")]
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct BpfTestRunOpts
 {
-    public nuint Size;
+    [AbiField("sz")] public nuint Size;
     public void* DataIn;
     public void* DataOut;
     public uint DataSizeIn;
     public uint DataSizeOut;
-    public void* ContextIn;
-    public void* ContextOut;
-    public uint ContextSizeIn;
-    public uint ContextSizeOut;
-    public uint ReturnValue;
+    [AbiField("ctx_in")] public void* ContextIn;
+    [AbiField("ctx_out")] public void* ContextOut;
+    [AbiField("ctx_size_in")] public uint ContextSizeIn;
+    [AbiField("ctx_size_out")] public uint ContextSizeOut;
+    [AbiField("retval")] public uint ReturnValue;
     public int Repeat;
     public uint Duration;
     public uint Flags;
@@ -40,25 +43,28 @@ internal unsafe struct BpfTestRunOpts
     public uint BatchSize;
 }
 
+[AbiStruct("bpf_link_create_opts", Header = "bpf/bpf.h")]
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct BpfLinkCreateOpts
 {
-    public nuint Size;
+    [AbiField("sz")] public nuint Size;
     public uint Flags;
     // The remaining fields (iter info, target BTF id, per-type unions) must stay zero for the
     // attach types we use; 64 bytes in all cover libbpf 1.1's struct.
-    public fixed byte Rest[52];
+    [AbiField("")] public fixed byte Rest[52];
 }
 
+[AbiStruct("bpf_link_update_opts", Header = "bpf/bpf.h")]
 [StructLayout(LayoutKind.Sequential)]
 internal struct BpfLinkUpdateOpts
 {
-    public nuint Size;
+    [AbiField("sz")] public nuint Size;
     public uint Flags;
-    public uint OldProgramFd;
+    [AbiField("old_prog_fd")] public uint OldProgramFd;
 }
 
 /// <summary>struct xdp_md, the context BPF_PROG_TEST_RUN accepts for XDP programs.</summary>
+[AbiStruct("xdp_md", Header = "linux/bpf.h")]
 [StructLayout(LayoutKind.Sequential)]
 internal struct XdpMd
 {
@@ -71,18 +77,20 @@ internal struct XdpMd
 }
 
 /// <summary>struct btf_type: name offset, info (vlen, kind), size-or-type; members follow.</summary>
+[AbiStruct("btf_type", Header = "linux/btf.h")]
 [StructLayout(LayoutKind.Sequential)]
 internal struct BtfType
 {
-    public uint NameOffset;
+    [AbiField("name_off")] public uint NameOffset;
     public uint Info;
-    public uint SizeOrType;
+    [AbiField("size")] public uint SizeOrType;
 
     public readonly int Vlen => (int)(Info & 0xffff);
     public readonly uint Kind => (Info >> 24) & 0x1f;
 }
 
 /// <summary>struct btf_var_secinfo: one variable inside a DATASEC.</summary>
+[AbiStruct("btf_var_secinfo", Header = "linux/btf.h")]
 [StructLayout(LayoutKind.Sequential)]
 internal struct BtfVarSecInfo
 {
@@ -92,6 +100,7 @@ internal struct BtfVarSecInfo
 }
 
 /// <summary>struct bpf_prog_info, only the leading fields we read (type, id, tag).</summary>
+[AbiStruct("bpf_prog_info", Header = "linux/bpf.h", LeadingFieldsOnly = true)]
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct BpfProgInfoHead
 {
@@ -118,6 +127,7 @@ internal static class BpfConstants
 }
 
 /// <summary>struct bpf_map_info, the leading fields we read.</summary>
+[AbiStruct("bpf_map_info", Header = "linux/bpf.h", LeadingFieldsOnly = true)]
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct BpfMapInfoHead
 {
