@@ -9,6 +9,7 @@
 #define EDGE5G_ABI_H
 
 #include <linux/types.h>
+#include <linux/bpf.h> /* struct bpf_spin_lock */
 
 /* ---- interface counters (common/ifcount.bpf.c) ---- */
 
@@ -16,6 +17,244 @@
 struct edge5g_if_counters {
 	__u64 packets;
 	__u64 bytes;
+};
+
+/* ---- GTP-U datapath (gtp/gtp.bpf.c) ----
+ * The control side (gateway/Datapath) compiles sessions (PDRs, FARs, QERs) into these flat
+ * entries; the program only looks them up. Index fields refer to slots of array maps; a slot
+ * is written before any entry that points at it is published, and unpublished before reuse.
+ */
+
+/* An absent index (no QER, no rule list, no next hop...). */
+#define EDGE5G_NONE 0xffffffffu
+
+/* Bounds the program and the compiler agree on. */
+#define EDGE5G_RULES_PER_LIST 16 /* PDR/filter pairs tried per F-TEID or UE address */
+#define EDGE5G_MAX_INTERFACES 64 /* rows of if_stats */
+#define EDGE5G_XDP_ACTIONS 5     /* XDP_ABORTED..XDP_REDIRECT */
+
+/* Roles of an interface the program is attached to (bit set). */
+enum edge5g_role {
+	EDGE5G_ROLE_ACCESS = 1, /* N3: GTP-U from gNBs */
+	EDGE5G_ROLE_CORE = 2,   /* N6: plain IP from the data network */
+	EDGE5G_ROLE_N9 = 4,     /* N9: GTP-U from/to other UPFs */
+};
+
+/* Value of map ifaces, keyed by ifindex (__u32). */
+struct edge5g_iface {
+	__u32 roles;      /* enum edge5g_role bits */
+	__u32 stats_slot; /* row of this interface in if_stats (< EDGE5G_MAX_INTERFACES) */
+};
+
+/* Key of map fteids: a local F-TEID. IPv4 addresses are stored IPv4-mapped (::ffff:a.b.c.d). */
+struct edge5g_fteid_key {
+	__u32 teid;    /* network byte order, as on the wire */
+	__u8 addr[16]; /* local (destination) address of the tunnel */
+};
+
+/* Key of map ue6: the UE's /64 prefix (one prefix per PDU session, TS 23.501 5.8.2.2). */
+struct edge5g_ue6_key {
+	__u8 prefix[8];
+};
+
+/* Flags of struct edge5g_match. */
+enum edge5g_match_flag {
+	EDGE5G_MATCH_UE_V4 = 1, /* the inner source must be ue_ipv4 (uplink anti-spoofing) */
+	EDGE5G_MATCH_UE_V6 = 2, /* the inner source must be in ue_ipv6_prefix */
+};
+
+/* Value of maps fteids, ue4 (key: UE IPv4 __be32) and ue6: which PDR handles the packet.
+ * With one catch-all PDR, pdr names it and rule_list is EDGE5G_NONE; otherwise rule_list
+ * names a list of (PDR, filter, QFI) rules in precedence order and pdr is EDGE5G_NONE. */
+struct edge5g_match {
+	__u32 pdr;
+	__u32 rule_list;
+	__u32 flags; /* enum edge5g_match_flag */
+	__u32 ue_ipv4;          /* network byte order */
+	__u8 ue_ipv6_prefix[8];
+};
+
+/* One rule of a list: the PDR matches when the QFI and the SDF filter match. */
+struct edge5g_rule {
+	__u32 pdr;
+	__u32 sdf; /* index in sdf_filters, EDGE5G_NONE = any packet */
+	__u8 qfi;  /* 0 = any QFI */
+	__u8 pad[3];
+};
+
+/* Value of array map rule_lists. */
+struct edge5g_rule_list {
+	__u32 count;
+	struct edge5g_rule rules[EDGE5G_RULES_PER_LIST];
+};
+
+/* Value of array map sdf_filters: an SDF filter resolved for the direction of its PDR, in
+ * terms of the packet's own source and destination. Addresses and masks are in network
+ * byte order (IPv4 in the first 4 bytes); ports in host order, inclusive ranges. */
+struct edge5g_sdf {
+	__u8 family;   /* 4, 6, or 0 = either */
+	__u8 protocol; /* IP protocol, 0 = any */
+	__u8 tos;      /* IPv4 TOS / IPv6 traffic class, compared under tos_mask */
+	__u8 tos_mask;
+	__u16 src_port_min;
+	__u16 src_port_max;
+	__u16 dst_port_min;
+	__u16 dst_port_max;
+	__u8 src[16];
+	__u8 src_mask[16];
+	__u8 dst[16];
+	__u8 dst_mask[16];
+};
+
+/* Direction of a PDR (from its source interface). */
+enum edge5g_direction {
+	EDGE5G_DIR_UPLINK = 0,
+	EDGE5G_DIR_DOWNLINK = 1,
+};
+
+/* Outer header removal of a PDR. */
+enum edge5g_ohr {
+	EDGE5G_OHR_NONE = 0,
+	EDGE5G_OHR_GTPU = 1, /* remove GTP-U/UDP/IPv4 or IPv6 */
+};
+
+/* Value of array map pdrs. Packets and bytes per PDR are in per-CPU pdr_stats (same index). */
+struct edge5g_pdr {
+	__u32 far; /* index in fars */
+	__u32 qer; /* index in qers, EDGE5G_NONE = no QoS enforcement */
+	__u8 direction;            /* enum edge5g_direction */
+	__u8 outer_header_removal; /* enum edge5g_ohr */
+	__u8 pad[2];
+};
+
+/* Apply Action bits, numbered as in PFCP (TS 29.244 8.2.26, octet 5). */
+enum edge5g_far_action {
+	EDGE5G_FAR_DROP = 1,
+	EDGE5G_FAR_FORW = 2,
+	EDGE5G_FAR_BUFF = 4,
+	EDGE5G_FAR_NOCP = 8,
+};
+
+/* Outer header creation of a FAR. */
+enum edge5g_ohc {
+	EDGE5G_OHC_NONE = 0,
+	EDGE5G_OHC_GTPU_IPV4 = 1,
+	EDGE5G_OHC_GTPU_IPV6 = 2,
+};
+
+/* Destination interface, numbered as in PFCP (TS 29.244 8.2.24). Decides the type of PDU
+ * Session Container pushed: DL PDU SESSION INFORMATION towards access, UL towards core (N9). */
+enum edge5g_interface {
+	EDGE5G_IF_ACCESS = 0,
+	EDGE5G_IF_CORE = 1,
+	EDGE5G_IF_SGI_LAN = 2,
+	EDGE5G_IF_CP_FUNCTION = 3,
+};
+
+/* Value of array map fars. */
+struct edge5g_far {
+	__u16 action;          /* enum edge5g_far_action bits */
+	__u8 ohc;              /* enum edge5g_ohc */
+	__u8 dest_interface;   /* enum edge5g_interface */
+	__u32 teid;            /* outer TEID, network byte order */
+	__u32 nexthop;         /* index in nexthops, EDGE5G_NONE = bpf_fib_lookup */
+	__u8 tos;              /* outer IPv4 TOS / IPv6 traffic class (transport level marking) */
+	__u8 pad[3];
+	__u8 peer[16];         /* outer destination (IPv4 in the first 4 bytes) */
+	__u8 local[16];        /* outer source */
+};
+
+/* Gate status, numbered as in PFCP (TS 29.244 8.2.7). */
+enum edge5g_gate {
+	EDGE5G_GATE_OPEN = 0,
+	EDGE5G_GATE_CLOSED = 1,
+};
+
+/* Value of array map qers. MBR 0 = no limit. */
+struct edge5g_qer {
+	__u8 gate[2]; /* per enum edge5g_direction */
+	__u8 qfi;     /* QFI written into pushed PDU Session Containers, 0 = keep the packet's */
+	__u8 pad[5];
+	__u64 mbr[2];   /* bytes per second, per direction */
+	__u64 burst[2]; /* token bucket depth in bytes, per direction */
+};
+
+/* Token bucket of one QER direction, value of array map qer_buckets (index qer*2+direction).
+ * Shared by all CPUs, so the rate holds whatever CPU a packet lands on. */
+struct edge5g_bucket {
+	struct bpf_spin_lock lock;
+	__u32 pad;
+	__u64 tokens;  /* bytes */
+	__u64 last_ns; /* bpf_ktime_get_ns() of the last refill */
+};
+
+/* Per-CPU drops of one QER (map qer_stats, same index as qers). */
+struct edge5g_qer_stats {
+	__u64 gate_drops;
+	__u64 mbr_drops;
+};
+
+/* Value of array map nexthops: where to send a packet without asking the FIB. */
+struct edge5g_nexthop {
+	__u32 ifindex;
+	__u16 mtu;  /* L3 MTU of the egress interface */
+	__u8 valid; /* 0 = unresolved: use bpf_fib_lookup */
+	__u8 pad;
+	__u8 dmac[6];
+	__u8 smac[6];
+};
+
+/* Per-CPU packet/byte pair (pdr_stats, if_stats, stats). */
+struct edge5g_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Why a packet went where it went: index of per-CPU map stats. PASS_* go to the kernel
+ * stack, DROP_* are dropped, the rest are handled in the datapath. */
+enum edge5g_stat {
+	EDGE5G_STAT_FORWARD_UPLINK = 0,   /* decapsulated towards the data network */
+	EDGE5G_STAT_FORWARD_DOWNLINK = 1, /* encapsulated towards a gNB */
+	EDGE5G_STAT_FORWARD_N9 = 2,       /* re-encapsulated towards another UPF */
+	EDGE5G_STAT_ECHO_REPLIED = 3,
+	EDGE5G_STAT_END_MARKER = 4,       /* End Marker forwarded or, at a decapsulating FAR, consumed */
+	EDGE5G_STAT_ERROR_INDICATION = 5, /* handed to the control side, dropped */
+	EDGE5G_STAT_PASS_NOT_OURS = 6,    /* not GTP-U to us nor to a UE: the stack's business */
+	EDGE5G_STAT_PASS_FRAGMENT = 7,    /* outer fragment of GTP-U: the stack reassembles */
+	EDGE5G_STAT_PASS_NO_ROUTE = 8,    /* no next hop and the FIB had none */
+	EDGE5G_STAT_PASS_TTL = 9,         /* inner TTL/hop limit expires: the stack answers */
+	EDGE5G_STAT_PASS_SIGNALLING = 10, /* GTP-U echo response etc.: for the control side */
+	EDGE5G_STAT_DROP_MALFORMED = 11,
+	EDGE5G_STAT_DROP_NO_SESSION = 12, /* unknown TEID on one of our addresses */
+	EDGE5G_STAT_DROP_NO_RULE = 13,    /* no PDR's filters matched */
+	EDGE5G_STAT_DROP_FAR = 14,        /* FAR apply action DROP */
+	EDGE5G_STAT_DROP_BUFFERED = 15,   /* FAR BUFF/NOCP: control side notified, not buffered here */
+	EDGE5G_STAT_DROP_GATE_CLOSED = 16,
+	EDGE5G_STAT_DROP_MBR = 17,
+	EDGE5G_STAT_DROP_MTU = 18,        /* encapsulated packet would exceed the egress MTU */
+	EDGE5G_STAT_DROP_UNSUPPORTED = 19,/* GTP-U message or extension the datapath cannot handle */
+	EDGE5G_STAT_COUNT = 20,
+};
+
+/* Load-time settings of the GTP-U program (value 0 of array map config). */
+struct edge5g_config {
+	__u8 recovery; /* restart counter sent in the Recovery IE of Echo Responses */
+	__u8 pad[7];
+};
+
+/* Events for the control side (ring buffer map events). */
+enum edge5g_event_kind {
+	EDGE5G_EVENT_DOWNLINK_DATA = 1,     /* packet hit a BUFF/NOCP FAR: report it (PFCP DLDR) */
+	EDGE5G_EVENT_ERROR_INDICATION = 2,  /* a peer says it has no context for our TEID */
+};
+
+struct edge5g_event {
+	__u32 kind;  /* enum edge5g_event_kind */
+	__u32 index; /* PDR index (downlink data) */
+	__u32 teid;  /* TEID Data I of the Error Indication, network byte order */
+	__u8 qfi;
+	__u8 pad[3];
+	__u8 peer[16]; /* GTP-U peer address of the Error Indication (IPv4-mapped or IPv6) */
 };
 
 #endif /* EDGE5G_ABI_H */

@@ -1,0 +1,1079 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * GTP-U user plane in XDP (3GPP TS 29.281, rules of TS 29.244).
+ *
+ * Attached to N3 (access), N6 (core) and N9 interfaces; the roles of the ingress interface
+ * decide what a packet can be:
+ *   - GTP-U (UDP 2152) to one of our addresses on an access/N9 interface: G-PDUs are matched
+ *     by local F-TEID, then by PDR precedence among rules whose QFI and SDF filter match the
+ *     inner packet; the FAR decapsulates (to N6), re-encapsulates (N9 / N3), drops, or
+ *     counts-and-notifies (BUFF/NOCP). Echo Requests are answered here; Error Indications go
+ *     to the control side; End Markers follow the FAR.
+ *   - plain IP to a UE address on a core interface: matched by UE IPv4 or IPv6 /64 prefix,
+ *     encapsulated towards the gNB with a DL PDU Session Container.
+ * Everything else goes to the kernel stack. Every verdict is counted by reason (stats).
+ * The control side computes all entries; this program only looks them up.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <linux/tcp.h>
+#include <linux/in.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "edge5g_abi.h"
+#include "parse.h"
+#include "gtpu.h"
+#include "gtp_maps.h"
+
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
+
+#define NSEC_PER_SEC 1000000000ULL
+/* Refill window cap: keeps elapsed * rate inside 64 bits up to ~1.8 Tbit/s. */
+#define BUCKET_MAX_ELAPSED_NS 100000000ULL
+#define NOTIFY_INTERVAL_NS NSEC_PER_SEC
+#define OUTER_TTL 64
+
+/*
+ * Global (non-static, never inlined) functions are verified once on their own, with their
+ * arguments as declared; without them the verifier walks every path of every caller and
+ * the program exceeds its instruction budget. Pointer arguments may be NULL to the verifier.
+ */
+#define GLOBAL __attribute__((noinline))
+
+/* What the parser learnt about one packet. */
+struct packet {
+	__u32 len;      /* frame length at entry */
+	__u32 l3_off;   /* outer (or only) IP header */
+	__u32 l4_off;   /* transport header after the outer IP header */
+	__u8 family;    /* 4 or 6 */
+	__u8 ip_proto;
+	__u16 l3_len;   /* IP total length of the outer (or only) packet */
+	/* GTP-U */
+	__u32 gtp_off;
+	__u32 inner_off; /* start of the IP packet to forward */
+	__u32 gtp_end;  /* offset just past the G-PDU payload */
+	__be32 teid;
+	__be16 seq;
+	__u8 gtp_type;
+	__u8 gtp_flags;
+	__u8 qfi;       /* from an uplink/downlink PDU Session Container, 0 if none */
+	__u8 pad[3];
+	__u8 local[16]; /* outer destination, IPv4-mapped */
+	__u8 peer[16];  /* outer source, IPv4-mapped */
+};
+
+/* Inner packet fields SDF filters look at. */
+struct flow {
+	__u8 family;
+	__u8 proto;
+	__u8 tos;
+	__u8 ttl;
+	__u16 l3_len; /* IP total length */
+	__u16 sport;  /* host order */
+	__u16 dport;
+	__u16 pad;
+	__u32 src[4];
+	__u32 dst[4];
+};
+
+/* ---------- counters ---------- */
+
+static __always_inline int count(enum edge5g_stat stat, __u32 bytes, int action)
+{
+	__u32 key = stat;
+	struct edge5g_counter *c = bpf_map_lookup_elem(&stats, &key);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+	return action;
+}
+
+static __always_inline void count_interface(__u32 slot, int action, __u32 bytes)
+{
+	__u32 key;
+	struct edge5g_counter *c;
+
+	if (slot >= EDGE5G_MAX_INTERFACES || action < 0 || action >= EDGE5G_XDP_ACTIONS)
+		return;
+	key = slot * EDGE5G_XDP_ACTIONS + action;
+	c = bpf_map_lookup_elem(&if_stats, &key);
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+}
+
+static __always_inline void count_pdr(__u32 pdr, __u32 bytes)
+{
+	struct edge5g_counter *c = bpf_map_lookup_elem(&pdr_stats, &pdr);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+}
+
+/* ---------- parsing ---------- */
+
+/* Reads the inner IP packet at off (its first byte decides the family) into f.
+ * Returns 0, or -1 when the inner header is not a well-formed IPv4/IPv6 header that fits. */
+static __always_inline int parse_flow(void *data, void *data_end, __u32 off, __u32 avail, struct flow *f)
+{
+	__u8 *first = pkt_at(data, data_end, off, 1);
+	__u32 l4;
+
+	if (!first)
+		return -1;
+	if ((*first >> 4) == 4) {
+		struct iphdr *iph = pkt_at(data, data_end, off, sizeof(*iph));
+
+		if (!iph || iph->ihl < 5)
+			return -1;
+		f->family = 4;
+		f->proto = iph->protocol;
+		f->tos = iph->tos;
+		f->ttl = iph->ttl;
+		f->l3_len = bpf_ntohs(iph->tot_len);
+		f->src[0] = iph->saddr;
+		f->dst[0] = iph->daddr;
+		l4 = off + iph->ihl * 4;
+		/* Ports only of the first fragment. */
+		if (iph->frag_off & bpf_htons(0x1fff))
+			return f->l3_len > avail || f->l3_len < iph->ihl * 4 ? -1 : 0;
+	} else if ((*first >> 4) == 6) {
+		struct ipv6hdr *ip6 = pkt_at(data, data_end, off, sizeof(*ip6));
+
+		if (!ip6)
+			return -1;
+		f->family = 6;
+		f->proto = ip6->nexthdr;
+		f->tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
+		f->ttl = ip6->hop_limit;
+		f->l3_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+		__builtin_memcpy(f->src, &ip6->saddr, 16);
+		__builtin_memcpy(f->dst, &ip6->daddr, 16);
+		l4 = off + sizeof(*ip6);
+	} else {
+		return -1;
+	}
+	if (f->l3_len > avail)
+		return -1;
+	if (f->proto == IPPROTO_TCP || f->proto == IPPROTO_UDP || f->proto == IPPROTO_SCTP) {
+		__be16 *ports = pkt_at(data, data_end, l4, 4);
+
+		if (ports) {
+			f->sport = bpf_ntohs(ports[0]);
+			f->dport = bpf_ntohs(ports[1]);
+		}
+	}
+	return 0;
+}
+
+static __always_inline int masked_equal(const __u32 *addr, const __u8 *want, const __u8 *mask)
+{
+	const __u32 *w = (const __u32 *)want;
+	const __u32 *m = (const __u32 *)mask;
+
+	return ((addr[0] & m[0]) == w[0]) && ((addr[1] & m[1]) == w[1]) &&
+	       ((addr[2] & m[2]) == w[2]) && ((addr[3] & m[3]) == w[3]);
+}
+
+static __always_inline int sdf_matches(const struct edge5g_sdf *s, const struct flow *f)
+{
+	if (s->family && s->family != f->family)
+		return 0;
+	if (s->protocol && s->protocol != f->proto)
+		return 0;
+	if ((f->tos & s->tos_mask) != s->tos)
+		return 0;
+	if (f->sport < s->src_port_min || f->sport > s->src_port_max)
+		return 0;
+	if (f->dport < s->dst_port_min || f->dport > s->dst_port_max)
+		return 0;
+	return masked_equal(f->src, s->src, s->src_mask) && masked_equal(f->dst, s->dst, s->dst_mask);
+}
+
+static __always_inline int ue_source_ok(const struct edge5g_match *m, const struct flow *f)
+{
+	if (!(m->flags & (EDGE5G_MATCH_UE_V4 | EDGE5G_MATCH_UE_V6)))
+		return 1;
+	if (f->family == 4)
+		return (m->flags & EDGE5G_MATCH_UE_V4) && f->src[0] == m->ue_ipv4;
+	return (m->flags & EDGE5G_MATCH_UE_V6) && f->src[0] == ((const __u32 *)m->ue_ipv6_prefix)[0] &&
+	       f->src[1] == ((const __u32 *)m->ue_ipv6_prefix)[1];
+}
+
+/* First rule of the list, in precedence order, whose QFI and SDF filter match. */
+GLOBAL __u32 select_rule(__u32 list_index, const struct flow *f, __u8 qfi)
+{
+	struct edge5g_rule_list *list;
+
+	if (!f)
+		return EDGE5G_NONE;
+	list = bpf_map_lookup_elem(&rule_lists, &list_index);
+	if (!list)
+		return EDGE5G_NONE;
+	for (int i = 0; i < EDGE5G_RULES_PER_LIST; i++) {
+		struct edge5g_rule *r;
+		struct edge5g_sdf *s;
+		__u32 sdf;
+
+		if (i >= list->count)
+			break;
+		r = &list->rules[i];
+		if (r->qfi && r->qfi != qfi)
+			continue;
+		sdf = r->sdf;
+		if (sdf != EDGE5G_NONE) {
+			s = bpf_map_lookup_elem(&sdf_filters, &sdf);
+			if (!s || !sdf_matches(s, f))
+				continue;
+		}
+		return r->pdr;
+	}
+	return EDGE5G_NONE;
+}
+
+/* The PDR for this packet: the only one, or the first matching rule. EDGE5G_NONE when
+ * nothing matches. */
+static __always_inline __u32 select_pdr(const struct edge5g_match *m, const struct flow *f, __u8 qfi)
+{
+	if (m->rule_list == EDGE5G_NONE)
+		return ue_source_ok(m, f) ? m->pdr : EDGE5G_NONE;
+	return select_rule(m->rule_list, f, qfi);
+}
+
+/* ---------- QoS ---------- */
+
+/* Takes len bytes from a shared token bucket; 1 if the packet conforms. */
+static __always_inline int bucket_take(struct edge5g_bucket *b, __u64 rate, __u64 burst, __u32 len)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u64 elapsed, tokens;
+	int ok;
+
+	bpf_spin_lock(&b->lock);
+	if (b->last_ns == 0) {
+		tokens = burst;
+	} else {
+		elapsed = now > b->last_ns ? now - b->last_ns : 0;
+		if (elapsed > BUCKET_MAX_ELAPSED_NS)
+			elapsed = BUCKET_MAX_ELAPSED_NS;
+		tokens = b->tokens + elapsed * rate / NSEC_PER_SEC;
+	}
+	if (tokens > burst)
+		tokens = burst;
+	ok = tokens >= len;
+	if (ok)
+		tokens -= len;
+	b->tokens = tokens;
+	b->last_ns = now;
+	bpf_spin_unlock(&b->lock);
+	return ok;
+}
+
+/* Gate and MBR of the PDR's QER. Returns 0 to go on, or the drop stat. *qfi becomes the
+ * QER's QFI when it sets one. */
+static __always_inline int apply_qer(const struct edge5g_pdr *pdr, __u32 len, __u8 *qfi)
+{
+	__u32 index = pdr->qer;
+	__u32 dir = pdr->direction & 1;
+	struct edge5g_qer *q;
+	struct edge5g_qer_stats *qs;
+
+	if (index == EDGE5G_NONE)
+		return 0;
+	q = bpf_map_lookup_elem(&qers, &index);
+	if (!q)
+		return 0;
+	if (q->gate[dir] != EDGE5G_GATE_OPEN) {
+		qs = bpf_map_lookup_elem(&qer_stats, &index);
+		if (qs)
+			qs->gate_drops++;
+		return EDGE5G_STAT_DROP_GATE_CLOSED;
+	}
+	if (q->mbr[dir]) {
+		__u32 bucket_index = index * 2 + dir;
+		struct edge5g_bucket *b = bpf_map_lookup_elem(&qer_buckets, &bucket_index);
+
+		if (b && !bucket_take(b, q->mbr[dir], q->burst[dir], len)) {
+			qs = bpf_map_lookup_elem(&qer_stats, &index);
+			if (qs)
+				qs->mbr_drops++;
+			return EDGE5G_STAT_DROP_MBR;
+		}
+	}
+	if (q->qfi)
+		*qfi = q->qfi;
+	return 0;
+}
+
+/* ---------- next hops ---------- */
+
+/* Where the packet goes: the FAR's resolved next hop, else the FIB. l3_len is the length
+ * the packet will have, for the MTU check. Returns 0, or the stat explaining the failure. */
+static __always_inline int find_nexthop(struct xdp_md *ctx, const struct edge5g_far *far, __u8 family,
+					const void *dst, __u32 l3_len, struct edge5g_nexthop *out)
+{
+	struct bpf_fib_lookup fib = {};
+	__u32 index = far->nexthop;
+	int rc;
+
+	if (index != EDGE5G_NONE) {
+		struct edge5g_nexthop *nh = bpf_map_lookup_elem(&nexthops, &index);
+
+		if (nh && nh->valid) {
+			if (nh->mtu && l3_len > nh->mtu)
+				return EDGE5G_STAT_DROP_MTU;
+			__builtin_memcpy(out, nh, sizeof(*out));
+			return 0;
+		}
+	}
+	fib.ifindex = ctx->ingress_ifindex;
+	fib.tot_len = l3_len;
+	if (family == 4) {
+		fib.family = AF_INET;
+		fib.ipv4_dst = *(const __be32 *)dst;
+	} else {
+		fib.family = AF_INET6;
+		__builtin_memcpy(fib.ipv6_dst, dst, 16);
+	}
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return EDGE5G_STAT_DROP_MTU;
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return EDGE5G_STAT_PASS_NO_ROUTE;
+	out->ifindex = fib.ifindex;
+	out->mtu = fib.mtu_result;
+	out->valid = 1;
+	copy6(out->dmac, fib.dmac);
+	copy6(out->smac, fib.smac);
+	return 0;
+}
+
+static __always_inline int transmit(struct xdp_md *ctx, const struct edge5g_nexthop *nh)
+{
+	if (nh->ifindex == ctx->ingress_ifindex)
+		return XDP_TX;
+	return bpf_redirect(nh->ifindex, 0);
+}
+
+/* ---------- rewriting ---------- */
+
+/* Sum of the 16-bit words of [p, p+len) for the IPv6 UDP checksum; len < 2048. */
+static __always_inline __u32 sum_words(void *data, void *data_end, __u32 off, __u32 len)
+{
+	__u32 sum = 0;
+	__u32 done = 0;
+
+	/* 256-byte chunks through the helper, then words, then a last odd byte. */
+	for (int i = 0; i < 8; i++) {
+		void *p = pkt_at(data, data_end, off + done, 256);
+
+		if (done + 256 > len || !p)
+			break;
+		sum = (__u32)bpf_csum_diff(NULL, 0, p, 256, sum);
+		done += 256;
+	}
+	for (int i = 0; i < 128; i++) {
+		__u16 *w = pkt_at(data, data_end, off + done, 2);
+
+		if (done + 2 > len || !w)
+			break;
+		sum = csum_add32(sum, *w);
+		done += 2;
+	}
+	if (done < len) {
+		__u8 *b = pkt_at(data, data_end, off + done, 1);
+
+		if (b)
+			sum = csum_add32(sum, bpf_htons((__u16)*b << 8));
+	}
+	return sum;
+}
+
+static __always_inline __u16 udp6_checksum(void *data, void *data_end, struct ipv6hdr *ip6, __u32 udp_off, __u16 udp_len)
+{
+	__u32 sum = 0;
+	__u32 *s = (__u32 *)&ip6->saddr;
+	__u32 *d = (__u32 *)&ip6->daddr;
+	__u16 folded;
+
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		sum = csum_add32(sum, s[i]);
+		sum = csum_add32(sum, d[i]);
+	}
+	sum = csum_add32(sum, bpf_htonl((__u32)udp_len));
+	sum = csum_add32(sum, bpf_htonl(IPPROTO_UDP));
+	sum = csum_add32(sum, sum_words(data, data_end, udp_off, udp_len));
+	folded = csum_fold32(sum);
+	return folded ? folded : 0xffff;
+}
+
+/* Length of the GTP-U header we push: 8, or 16 with a PDU Session Container. */
+static __always_inline __u32 gtp_push_len(__u8 qfi)
+{
+	return qfi ? sizeof(struct gtp1_psc_hdr) : sizeof(struct gtp1_hdr);
+}
+
+/* Writes GTP-U over payload_len bytes of T-PDU (0 for an End Marker). */
+static __always_inline void write_gtp(void *gtp, __u8 type, __be32 teid, __u8 qfi, __u8 pdu_type, __u32 payload_len)
+{
+	struct gtp1_hdr *h = gtp;
+
+	if (qfi) {
+		struct gtp1_psc_hdr *p = gtp;
+
+		p->h.flags = GTP1_VERSION_1 | GTP1_FLAG_PT | GTP1_FLAG_E;
+		p->h.type = type;
+		p->h.length = bpf_htons(payload_len + 8);
+		p->h.teid = teid;
+		p->o.seq = 0;
+		p->o.npdu = 0;
+		p->o.next_ext = GTP_EXT_PDU_SESSION_CONTAINER;
+		p->psc_len = 1;
+		p->psc_type = pdu_type << 4;
+		p->psc_qfi = qfi & 0x3f;
+		p->psc_next = GTP_EXT_NONE;
+	} else {
+		h->flags = GTP1_VERSION_1 | GTP1_FLAG_PT;
+		h->type = type;
+		h->length = bpf_htons(payload_len);
+		h->teid = teid;
+	}
+}
+
+/*
+ * Rebuilds the frame as [Ethernet][outer IP/UDP/GTP-U if the FAR creates one][kept], where
+ * kept is keep_len bytes starting at keep_off of the current frame (the IP packet to
+ * forward, or nothing for an End Marker). Returns 0, or -1 if the frame cannot be resized.
+ */
+static __always_inline int rebuild(struct xdp_md *ctx, const struct edge5g_nexthop *nh, const struct edge5g_far *far,
+				   __u32 keep_off, __u32 keep_len, __u32 frame_len, __u8 gtp_type, __u8 qfi, __u8 pdu_type,
+				   __u16 inner_proto)
+{
+	__u32 outer_ip = far->ohc == EDGE5G_OHC_GTPU_IPV6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
+	__u32 push = sizeof(struct ethhdr);
+	__u32 gtp_len = gtp_push_len(qfi);
+	void *data, *data_end;
+	struct ethhdr *eth;
+	int delta;
+
+	if (far->ohc != EDGE5G_OHC_NONE)
+		push += outer_ip + sizeof(struct udphdr) + gtp_len;
+	/* Trailing bytes beyond the packet (Ethernet padding) go first. */
+	if (frame_len > keep_off + keep_len) {
+		if (bpf_xdp_adjust_tail(ctx, -(int)(frame_len - keep_off - keep_len)))
+			return -1;
+	}
+	delta = (int)keep_off - (int)push;
+	if (delta && bpf_xdp_adjust_head(ctx, delta))
+		return -1;
+
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = pkt_at(data, data_end, 0, sizeof(*eth));
+	if (!eth)
+		return -1;
+	copy6(eth->h_dest, nh->dmac);
+	copy6(eth->h_source, nh->smac);
+
+	if (far->ohc == EDGE5G_OHC_NONE) {
+		eth->h_proto = inner_proto;
+		return 0;
+	}
+	if (far->ohc == EDGE5G_OHC_GTPU_IPV4) {
+		struct iphdr *iph = pkt_at(data, data_end, sizeof(*eth), sizeof(*iph) + sizeof(struct udphdr) + sizeof(struct gtp1_psc_hdr));
+		struct udphdr *udp;
+
+		if (!iph)
+			return -1;
+		udp = (void *)(iph + 1);
+		eth->h_proto = ETH_P_IP_BE;
+		iph->version = 4;
+		iph->ihl = 5;
+		iph->tos = far->tos;
+		iph->tot_len = bpf_htons(sizeof(*iph) + sizeof(*udp) + gtp_len + keep_len);
+		iph->id = 0;
+		iph->frag_off = bpf_htons(0x4000); /* DF: oversized packets are dropped, not fragmented */
+		iph->ttl = OUTER_TTL;
+		iph->protocol = IPPROTO_UDP;
+		__builtin_memcpy(&iph->saddr, far->local, 4);
+		__builtin_memcpy(&iph->daddr, far->peer, 4);
+		ipv4_set_checksum(iph);
+		udp->source = bpf_htons(GTPU_PORT);
+		udp->dest = bpf_htons(GTPU_PORT);
+		udp->len = bpf_htons(sizeof(*udp) + gtp_len + keep_len);
+		udp->check = 0; /* optional over IPv4, and zero as most GTP-U peers send it */
+		write_gtp(udp + 1, gtp_type, far->teid, qfi, pdu_type, keep_len);
+		return 0;
+	} else {
+		struct ipv6hdr *ip6 = pkt_at(data, data_end, sizeof(*eth), sizeof(*ip6) + sizeof(struct udphdr) + sizeof(struct gtp1_psc_hdr));
+		struct udphdr *udp;
+		__u16 udp_len = sizeof(*udp) + gtp_len + keep_len;
+
+		if (!ip6)
+			return -1;
+		udp = (void *)(ip6 + 1);
+		eth->h_proto = ETH_P_IPV6_BE;
+		ip6->version = 6;
+		ip6->priority = far->tos >> 4;
+		ip6->flow_lbl[0] = (far->tos & 0x0f) << 4;
+		ip6->flow_lbl[1] = 0;
+		ip6->flow_lbl[2] = 0;
+		ip6->payload_len = bpf_htons(udp_len);
+		ip6->nexthdr = IPPROTO_UDP;
+		ip6->hop_limit = OUTER_TTL;
+		copy16(&ip6->saddr, far->local);
+		copy16(&ip6->daddr, far->peer);
+		udp->source = bpf_htons(GTPU_PORT);
+		udp->dest = bpf_htons(GTPU_PORT);
+		udp->len = bpf_htons(udp_len);
+		udp->check = 0;
+		write_gtp(udp + 1, gtp_type, far->teid, qfi, pdu_type, keep_len);
+		/* Mandatory over IPv6 (RFC 8200 8.1). */
+		udp->check = udp6_checksum(data, data_end, ip6, sizeof(*eth) + sizeof(*ip6), udp_len);
+		return 0;
+	}
+}
+
+/* ---------- forwarding a matched packet ---------- */
+
+static __always_inline void notify_downlink_data(__u32 pdr_index, __u8 qfi)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u64 *last = bpf_map_lookup_elem(&pdr_notified, &pdr_index);
+	struct edge5g_event *ev;
+
+	if (!last || (*last && now - *last < NOTIFY_INTERVAL_NS))
+		return;
+	*last = now;
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev)
+		return;
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->kind = EDGE5G_EVENT_DOWNLINK_DATA;
+	ev->index = pdr_index;
+	ev->qfi = qfi;
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/*
+ * Applies PDR pdr_index to the packet whose IP part to forward starts at pkt->inner_off
+ * (the inner packet of a G-PDU, or the packet itself from N6); f describes that IP packet.
+ */
+GLOBAL int forward(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index, struct flow *f)
+{
+	struct edge5g_nexthop nh = {};
+	struct edge5g_pdr *pdr;
+	struct edge5g_far *far;
+	__u32 far_index, new_l3_len, keep_len = f->l3_len;
+	__u8 pdu_type;
+	const void *route_dst;
+	__u8 route_family;
+	int rc;
+
+	__u32 keep_off;
+	__u8 qfi;
+
+	if (!pkt || !f)
+		return XDP_ABORTED;
+	keep_off = pkt->inner_off;
+	qfi = pkt->qfi;
+	if (pdr_index == EDGE5G_NONE)
+		return count(EDGE5G_STAT_DROP_NO_RULE, pkt->len, XDP_DROP);
+	pdr = bpf_map_lookup_elem(&pdrs, &pdr_index);
+	if (!pdr)
+		return count(EDGE5G_STAT_DROP_NO_RULE, pkt->len, XDP_DROP);
+	far_index = pdr->far;
+	far = bpf_map_lookup_elem(&fars, &far_index);
+	if (!far)
+		return count(EDGE5G_STAT_DROP_NO_RULE, pkt->len, XDP_DROP);
+
+	rc = apply_qer(pdr, keep_len, &qfi);
+	if (rc)
+		return count(rc, pkt->len, XDP_DROP);
+
+	if (!(far->action & EDGE5G_FAR_FORW)) {
+		if (far->action & (EDGE5G_FAR_BUFF | EDGE5G_FAR_NOCP)) {
+			if (far->action & EDGE5G_FAR_NOCP)
+				notify_downlink_data(pdr_index, qfi);
+			return count(EDGE5G_STAT_DROP_BUFFERED, pkt->len, XDP_DROP);
+		}
+		return count(EDGE5G_STAT_DROP_FAR, pkt->len, XDP_DROP);
+	}
+
+	/* The inner packet is routed: an expiring TTL is the stack's to answer. */
+	if (f->ttl <= 1)
+		return count(EDGE5G_STAT_PASS_TTL, pkt->len, XDP_PASS);
+
+	if (far->ohc != EDGE5G_OHC_NONE) {
+		route_family = far->ohc == EDGE5G_OHC_GTPU_IPV6 ? 6 : 4;
+		route_dst = far->peer;
+		new_l3_len = (route_family == 6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) +
+			     sizeof(struct udphdr) + gtp_push_len(qfi) + keep_len;
+	} else {
+		route_family = f->family;
+		route_dst = f->dst;
+		new_l3_len = keep_len;
+	}
+	rc = find_nexthop(ctx, far, route_family, route_dst, new_l3_len, &nh);
+	if (rc)
+		return count(rc, pkt->len, rc == EDGE5G_STAT_PASS_NO_ROUTE ? XDP_PASS : XDP_DROP);
+
+	/* Decrement TTL / hop limit of the forwarded IP packet in place. */
+	{
+		void *data = (void *)(long)ctx->data;
+		void *data_end = (void *)(long)ctx->data_end;
+
+		if (f->family == 4) {
+			struct iphdr *iph = pkt_at(data, data_end, keep_off, sizeof(*iph));
+
+			if (!iph)
+				return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+			ipv4_decrement_ttl(iph);
+		} else {
+			struct ipv6hdr *ip6 = pkt_at(data, data_end, keep_off, sizeof(*ip6));
+
+			if (!ip6)
+				return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+			ip6->hop_limit--;
+		}
+	}
+
+	pdu_type = far->dest_interface == EDGE5G_IF_ACCESS ? PSC_DL_PDU_SESSION_INFORMATION : PSC_UL_PDU_SESSION_INFORMATION;
+	if (rebuild(ctx, &nh, far, keep_off, keep_len, pkt->len, GTP_TPDU, far->ohc != EDGE5G_OHC_NONE ? qfi : 0, pdu_type,
+		    f->family == 4 ? ETH_P_IP_BE : ETH_P_IPV6_BE))
+		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+
+	count_pdr(pdr_index, keep_len);
+	if (far->ohc == EDGE5G_OHC_NONE)
+		return count(EDGE5G_STAT_FORWARD_UPLINK, pkt->len, transmit(ctx, &nh));
+	if (far->dest_interface == EDGE5G_IF_ACCESS)
+		return count(EDGE5G_STAT_FORWARD_DOWNLINK, pkt->len, transmit(ctx, &nh));
+	return count(EDGE5G_STAT_FORWARD_N9, pkt->len, transmit(ctx, &nh));
+}
+
+/* ---------- GTP-U signalling ---------- */
+
+/* Echo Request -> Echo Response in place: addresses and ports swapped, sequence number
+ * kept, one Recovery IE (TS 29.281 7.2.2). The reply is sent back where it came from. */
+GLOBAL int echo_reply(struct xdp_md *ctx, struct packet *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = pkt_at(data, data_end, 0, sizeof(*eth));
+	__u8 mac[6], addr[16];
+	__be16 peer_port;
+	__u32 key = 0, ip_len, reply_len;
+	struct edge5g_config *cfg = bpf_map_lookup_elem(&config, &key);
+	struct udphdr *udp;
+	__u8 *gtp;
+
+	if (!pkt)
+		return XDP_ABORTED;
+	udp = pkt_at(data, data_end, pkt->l4_off, sizeof(*udp));
+	if (!eth || !udp)
+		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+	copy6(mac, eth->h_source);
+	peer_port = udp->source;
+	copy16(addr, pkt->peer);
+
+	ip_len = pkt->family == 4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
+	/* GTP-U header with sequence number (12) + Recovery IE (2). */
+	reply_len = sizeof(struct ethhdr) + ip_len + sizeof(struct udphdr) + 12 + 2;
+	if (bpf_xdp_adjust_tail(ctx, (int)reply_len - (int)pkt->len))
+		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = pkt_at(data, data_end, 0, sizeof(*eth));
+	if (!eth)
+		return XDP_DROP;
+	copy6(eth->h_source, eth->h_dest);
+	copy6(eth->h_dest, mac);
+
+	if (pkt->family == 4) {
+		struct iphdr *iph = pkt_at(data, data_end, sizeof(*eth), sizeof(*iph) + sizeof(*udp) + 14);
+
+		if (!iph)
+			return XDP_DROP;
+		udp = (void *)(iph + 1);
+		gtp = (void *)(udp + 1);
+		eth->h_proto = ETH_P_IP_BE;
+		iph->version = 4;
+		iph->ihl = 5;
+		iph->tot_len = bpf_htons(sizeof(*iph) + sizeof(*udp) + 14);
+		iph->frag_off = 0;
+		iph->ttl = OUTER_TTL;
+		iph->protocol = IPPROTO_UDP;
+		__builtin_memcpy(&iph->saddr, &pkt->local[12], 4);
+		__builtin_memcpy(&iph->daddr, &addr[12], 4);
+		ipv4_set_checksum(iph);
+	} else {
+		struct ipv6hdr *ip6 = pkt_at(data, data_end, sizeof(*eth), sizeof(*ip6) + sizeof(*udp) + 14);
+
+		if (!ip6)
+			return XDP_DROP;
+		udp = (void *)(ip6 + 1);
+		gtp = (void *)(udp + 1);
+		ip6->payload_len = bpf_htons(sizeof(*udp) + 14);
+		ip6->nexthdr = IPPROTO_UDP;
+		ip6->hop_limit = OUTER_TTL;
+		copy16(&ip6->saddr, pkt->local);
+		copy16(&ip6->daddr, addr);
+	}
+	udp->source = bpf_htons(GTPU_PORT);
+	udp->dest = peer_port;
+	udp->len = bpf_htons(sizeof(*udp) + 14);
+	udp->check = 0;
+	gtp[0] = GTP1_VERSION_1 | GTP1_FLAG_PT | GTP1_FLAG_S;
+	gtp[1] = GTP_ECHO_RESPONSE;
+	*(__be16 *)&gtp[2] = bpf_htons(6);
+	*(__be32 *)&gtp[4] = 0;
+	*(__be16 *)&gtp[8] = pkt->seq;
+	gtp[10] = 0;
+	gtp[11] = GTP_EXT_NONE;
+	gtp[12] = GTP_IE_RECOVERY;
+	gtp[13] = cfg ? cfg->recovery : 0;
+	if (pkt->family == 6) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		udp->check = udp6_checksum(data, data_end, ip6, sizeof(*eth) + sizeof(*ip6), sizeof(*udp) + 14);
+	}
+	return count(EDGE5G_STAT_ECHO_REPLIED, pkt->len, XDP_TX);
+}
+
+/* Error Indication: the peer has no context for one of our TEIDs. Hand the TEID and the
+ * peer address to the control side, which reports it to the SMF. */
+GLOBAL int error_indication(struct xdp_md *ctx, struct packet *pkt, __u32 ie_off)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u8 *teid_ie = pkt_at(data, data_end, ie_off, 5);
+	__u8 *peer_ie = pkt_at(data, data_end, ie_off + 5, 3);
+	struct edge5g_event *ev;
+	__u16 peer_len;
+
+	if (!pkt)
+		return XDP_ABORTED;
+	if (!teid_ie || teid_ie[0] != GTP_IE_TEID_DATA_I || !peer_ie || peer_ie[0] != GTP_IE_PEER_ADDRESS)
+		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+	peer_len = ((__u16)peer_ie[1] << 8) | peer_ie[2];
+	if (peer_len != 4 && peer_len != 16)
+		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (ev) {
+		__u8 *addr;
+
+		__builtin_memset(ev, 0, sizeof(*ev));
+		ev->kind = EDGE5G_EVENT_ERROR_INDICATION;
+		__builtin_memcpy(&ev->teid, &teid_ie[1], 4);
+		if (peer_len == 4) {
+			addr = pkt_at(data, data_end, ie_off + 8, 4);
+			if (addr)
+				ipv4_mapped(ev->peer, *(__be32 *)addr);
+		} else {
+			addr = pkt_at(data, data_end, ie_off + 8, 16);
+			if (addr)
+				copy16(ev->peer, addr);
+		}
+		bpf_ringbuf_submit(ev, 0);
+	}
+	return count(EDGE5G_STAT_ERROR_INDICATION, pkt->len, XDP_DROP);
+}
+
+/* End Marker on one of our tunnels: follows the FAR of the tunnel's PDR (re-encapsulated
+ * with the FAR's TEID), or ends here when that FAR decapsulates. */
+GLOBAL int end_marker(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index, __u32 list_index)
+{
+	struct edge5g_nexthop nh = {};
+	__u32 far_index;
+	struct edge5g_pdr *pdr;
+	struct edge5g_far *far;
+	__u32 l3_len;
+
+	if (!pkt)
+		return XDP_ABORTED;
+	if (pdr_index == EDGE5G_NONE) {
+		struct edge5g_rule_list *list = bpf_map_lookup_elem(&rule_lists, &list_index);
+
+		if (!list || list->count == 0)
+			return count(EDGE5G_STAT_DROP_NO_RULE, pkt->len, XDP_DROP);
+		pdr_index = list->rules[0].pdr;
+	}
+	pdr = bpf_map_lookup_elem(&pdrs, &pdr_index);
+	if (!pdr)
+		return count(EDGE5G_STAT_DROP_NO_RULE, pkt->len, XDP_DROP);
+	far_index = pdr->far;
+	far = bpf_map_lookup_elem(&fars, &far_index);
+	if (!far || !(far->action & EDGE5G_FAR_FORW) || far->ohc == EDGE5G_OHC_NONE)
+		return count(EDGE5G_STAT_END_MARKER, pkt->len, XDP_DROP);
+	l3_len = (far->ohc == EDGE5G_OHC_GTPU_IPV6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) +
+		 sizeof(struct udphdr) + sizeof(struct gtp1_hdr);
+	if (find_nexthop(ctx, far, far->ohc == EDGE5G_OHC_GTPU_IPV6 ? 6 : 4, far->peer, l3_len, &nh))
+		return count(EDGE5G_STAT_PASS_NO_ROUTE, pkt->len, XDP_PASS);
+	if (rebuild(ctx, &nh, far, pkt->gtp_end, 0, pkt->len, GTP_END_MARKER, 0, 0, 0))
+		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+	return count(EDGE5G_STAT_END_MARKER, pkt->len, transmit(ctx, &nh));
+}
+
+/* ---------- GTP-U ingress ---------- */
+
+GLOBAL int gtp_ingress(struct xdp_md *ctx, struct packet *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct edge5g_fteid_key key = {};
+	struct edge5g_match *m;
+	struct udphdr *udp;
+	struct gtp1_hdr *gtp;
+	struct flow f = {};
+	__u32 udp_len, off, gtp_len;
+	__u8 next = GTP_EXT_NONE;
+
+	if (!pkt)
+		return XDP_ABORTED;
+	udp = pkt_at(data, data_end, pkt->l4_off, sizeof(*udp));
+	if (!udp)
+		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+	/* Only our addresses: GTP-U routed through this host is the stack's business. */
+	if (!bpf_map_lookup_elem(&local_addrs, pkt->local))
+		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+
+	udp_len = bpf_ntohs(udp->len);
+	pkt->gtp_off = pkt->l4_off + sizeof(*udp);
+	gtp = pkt_at(data, data_end, pkt->gtp_off, sizeof(*gtp));
+	/* The UDP datagram must fit in the IP packet, and the IP packet in the frame. */
+	if (!gtp || udp_len < sizeof(*udp) + sizeof(*gtp) || pkt->l4_off - pkt->l3_off + udp_len > pkt->l3_len ||
+	    pkt->l3_off + pkt->l3_len > pkt->len)
+		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+	if ((gtp->flags & GTP1_VERSION_MASK) != GTP1_VERSION_1 || !(gtp->flags & GTP1_FLAG_PT))
+		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+	gtp_len = bpf_ntohs(gtp->length);
+	if (gtp_len + sizeof(*gtp) + sizeof(*udp) != udp_len)
+		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+	pkt->gtp_flags = gtp->flags;
+	pkt->gtp_type = gtp->type;
+	pkt->teid = gtp->teid;
+	pkt->gtp_end = pkt->gtp_off + sizeof(*gtp) + gtp_len;
+	off = pkt->gtp_off + sizeof(*gtp);
+
+	if (gtp->flags & GTP1_FLAGS_OPT) {
+		struct gtp1_opt *opt = pkt_at(data, data_end, off, sizeof(*opt));
+
+		if (!opt || gtp_len < sizeof(*opt))
+			return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+		if (gtp->flags & GTP1_FLAG_S)
+			pkt->seq = opt->seq;
+		if (gtp->flags & GTP1_FLAG_E)
+			next = opt->next_ext;
+		off += sizeof(*opt);
+	}
+
+	/* Extension header chain: length in 4-octet units, next type in the last octet. */
+	for (int i = 0; i < GTP_MAX_EXT_HEADERS; i++) {
+		__u8 *ext;
+		__u32 ext_len;
+		__u8 *last;
+
+		if (next == GTP_EXT_NONE)
+			break;
+		ext = pkt_at(data, data_end, off, 4);
+		if (!ext || ext[0] == 0)
+			return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+		ext_len = (__u32)ext[0] * 4;
+		if (off + ext_len > pkt->gtp_end)
+			return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+		last = pkt_at(data, data_end, off + ext_len - 1, 1);
+		if (!last)
+			return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+		switch (next) {
+		case GTP_EXT_PDU_SESSION_CONTAINER:
+			pkt->qfi = ext[2] & 0x3f;
+			break;
+		case GTP_EXT_SERVICE_CLASS:
+		case GTP_EXT_UDP_PORT:
+		case GTP_EXT_RAN_CONTAINER:
+		case GTP_EXT_LONG_PDCP_PDU:
+		case GTP_EXT_XW_RAN_CONTAINER:
+		case GTP_EXT_NR_RAN_CONTAINER:
+		case GTP_EXT_PDCP_PDU_NUMBER:
+			break;
+		default:
+			if (next & GTP_EXT_COMPREHENSION_REQUIRED)
+				return count(EDGE5G_STAT_DROP_UNSUPPORTED, pkt->len, XDP_DROP);
+		}
+		next = *last;
+		off += ext_len;
+	}
+	if (next != GTP_EXT_NONE)
+		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP); /* chain longer than the bound */
+	if (off > pkt->gtp_end)
+		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+	pkt->inner_off = off;
+
+	switch (pkt->gtp_type) {
+	case GTP_TPDU:
+		break;
+	case GTP_ECHO_REQUEST:
+		return echo_reply(ctx, pkt);
+	case GTP_ERROR_INDICATION:
+		return error_indication(ctx, pkt, off);
+	case GTP_ECHO_RESPONSE:
+	case GTP_SUPPORTED_EXT_NOTIFICATION:
+		return count(EDGE5G_STAT_PASS_SIGNALLING, pkt->len, XDP_PASS);
+	case GTP_END_MARKER:
+		break;
+	default:
+		return count(EDGE5G_STAT_DROP_UNSUPPORTED, pkt->len, XDP_DROP);
+	}
+
+	key.teid = pkt->teid;
+	copy16(key.addr, pkt->local);
+	m = bpf_map_lookup_elem(&fteids, &key);
+	if (!m)
+		return count(EDGE5G_STAT_DROP_NO_SESSION, pkt->len, XDP_DROP);
+	if (pkt->gtp_type == GTP_END_MARKER)
+		return end_marker(ctx, pkt, m->pdr, m->rule_list);
+
+	if (parse_flow(data, data_end, off, pkt->gtp_end - off, &f))
+		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+	return forward(ctx, pkt, select_pdr(m, &f, pkt->qfi), &f);
+}
+
+/* ---------- plain IP from the data network ---------- */
+
+GLOBAL int downlink(struct xdp_md *ctx, struct packet *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct edge5g_match *m;
+	struct flow f = {};
+
+	if (!pkt)
+		return XDP_ABORTED;
+	if (parse_flow(data, data_end, pkt->l3_off, pkt->len - pkt->l3_off, &f))
+		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+	if (f.family == 4) {
+		m = bpf_map_lookup_elem(&ue4, &f.dst[0]);
+	} else {
+		struct edge5g_ue6_key key;
+
+		__builtin_memcpy(key.prefix, f.dst, 8);
+		m = bpf_map_lookup_elem(&ue6, &key);
+	}
+	if (!m)
+		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+	pkt->inner_off = pkt->l3_off;
+	pkt->qfi = 0;
+	return forward(ctx, pkt, select_pdr(m, &f, 0), &f);
+}
+
+/* ---------- entry ---------- */
+
+static __always_inline int process(struct xdp_md *ctx, const struct edge5g_iface *iface, struct packet *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = pkt_at(data, data_end, 0, sizeof(*eth));
+	__be16 proto;
+	int gtp_role = iface->roles & (EDGE5G_ROLE_ACCESS | EDGE5G_ROLE_N9);
+
+	if (!eth)
+		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+	proto = eth->h_proto;
+	pkt->l3_off = sizeof(*eth);
+	if (proto == ETH_P_8021Q_BE || proto == ETH_P_8021AD_BE) {
+		struct vlan_hdr *vlan = pkt_at(data, data_end, sizeof(*eth), sizeof(*vlan));
+
+		if (!vlan)
+			return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+		proto = vlan->proto;
+		pkt->l3_off += sizeof(*vlan);
+	}
+
+	if (proto == ETH_P_IP_BE) {
+		struct iphdr *iph = pkt_at(data, data_end, pkt->l3_off, sizeof(*iph));
+
+		if (!iph || iph->version != 4 || iph->ihl < 5)
+			return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+		pkt->family = 4;
+		pkt->ip_proto = iph->protocol;
+		pkt->l3_len = bpf_ntohs(iph->tot_len);
+		pkt->l4_off = pkt->l3_off + iph->ihl * 4;
+		if (gtp_role && iph->protocol == IPPROTO_UDP) {
+			struct udphdr *udp = pkt_at(data, data_end, pkt->l4_off, sizeof(*udp));
+
+			if (iph->frag_off & bpf_htons(0x3fff)) {
+				/* Any fragment of UDP to one of our addresses: only the stack can reassemble. */
+				__u8 dst[16];
+
+				ipv4_mapped(dst, iph->daddr);
+				if (bpf_map_lookup_elem(&local_addrs, dst))
+					return count(EDGE5G_STAT_PASS_FRAGMENT, pkt->len, XDP_PASS);
+			} else if (udp && udp->dest == bpf_htons(GTPU_PORT)) {
+				ipv4_mapped(pkt->local, iph->daddr);
+				ipv4_mapped(pkt->peer, iph->saddr);
+				return gtp_ingress(ctx, pkt);
+			}
+		}
+	} else if (proto == ETH_P_IPV6_BE) {
+		struct ipv6hdr *ip6 = pkt_at(data, data_end, pkt->l3_off, sizeof(*ip6));
+
+		if (!ip6 || ip6->version != 6)
+			return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+		pkt->family = 6;
+		pkt->ip_proto = ip6->nexthdr;
+		pkt->l3_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+		pkt->l4_off = pkt->l3_off + sizeof(*ip6);
+		if (gtp_role && ip6->nexthdr == IPPROTO_FRAGMENT) {
+			if (bpf_map_lookup_elem(&local_addrs, &ip6->daddr))
+				return count(EDGE5G_STAT_PASS_FRAGMENT, pkt->len, XDP_PASS);
+		} else if (gtp_role && ip6->nexthdr == IPPROTO_UDP) {
+			struct udphdr *udp = pkt_at(data, data_end, pkt->l4_off, sizeof(*udp));
+
+			if (udp && udp->dest == bpf_htons(GTPU_PORT)) {
+				copy16(pkt->local, &ip6->daddr);
+				copy16(pkt->peer, &ip6->saddr);
+				return gtp_ingress(ctx, pkt);
+			}
+		}
+	} else {
+		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+	}
+
+	if (iface->roles & EDGE5G_ROLE_CORE)
+		return downlink(ctx, pkt);
+	return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+}
+
+SEC("xdp")
+int xdp_gtp(struct xdp_md *ctx)
+{
+	__u32 ifindex = ctx->ingress_ifindex;
+	struct edge5g_iface *iface = bpf_map_lookup_elem(&ifaces, &ifindex);
+	struct packet pkt = {};
+	int action;
+
+	pkt.len = ctx->data_end - ctx->data;
+	/* Interfaces without a role are not ours to touch. */
+	if (!iface)
+		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt.len, XDP_PASS);
+	action = process(ctx, iface, &pkt);
+	count_interface(iface->stats_slot, action, pkt.len);
+	return action;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

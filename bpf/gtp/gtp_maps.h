@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Maps of the GTP-U datapath. Sizes are defaults; the loader sets them from configuration
+ * (BpfObjectSpec.SetMaxEntries) before load. Key/value layouts: edge5g_abi.h. */
+#ifndef EDGE5G_GTP_MAPS_H
+#define EDGE5G_GTP_MAPS_H
+
+#include "edge5g_abi.h"
+
+#define GTP_DEFAULT_SESSIONS 65536
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EDGE5G_MAX_INTERFACES);
+	__type(key, __u32);
+	__type(value, struct edge5g_iface);
+} ifaces SEC(".maps");
+
+/* Our GTP-U addresses (IPv4-mapped or IPv6): tells "unknown TEID" from "not for us". */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u8[16]);
+	__type(value, __u32);
+} local_addrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * GTP_DEFAULT_SESSIONS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct edge5g_fteid_key);
+	__type(value, struct edge5g_match);
+} fteids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GTP_DEFAULT_SESSIONS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct edge5g_match);
+} ue4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GTP_DEFAULT_SESSIONS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct edge5g_ue6_key);
+	__type(value, struct edge5g_match);
+} ue6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct edge5g_rule_list);
+} rule_lists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct edge5g_sdf);
+} sdf_filters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4 * GTP_DEFAULT_SESSIONS);
+	__type(key, __u32);
+	__type(value, struct edge5g_pdr);
+} pdrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 4 * GTP_DEFAULT_SESSIONS);
+	__type(key, __u32);
+	__type(value, struct edge5g_counter);
+} pdr_stats SEC(".maps");
+
+/* Last downlink-data notification per PDR (ns), to notify at most once a second. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4 * GTP_DEFAULT_SESSIONS);
+	__type(key, __u32);
+	__type(value, __u64);
+} pdr_notified SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4 * GTP_DEFAULT_SESSIONS);
+	__type(key, __u32);
+	__type(value, struct edge5g_far);
+} fars SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GTP_DEFAULT_SESSIONS);
+	__type(key, __u32);
+	__type(value, struct edge5g_qer);
+} qers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * GTP_DEFAULT_SESSIONS);
+	__type(key, __u32);
+	__type(value, struct edge5g_bucket);
+} qer_buckets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GTP_DEFAULT_SESSIONS);
+	__type(key, __u32);
+	__type(value, struct edge5g_qer_stats);
+} qer_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct edge5g_nexthop);
+} nexthops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, EDGE5G_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, struct edge5g_counter);
+} stats SEC(".maps");
+
+/* Row = stats_slot * EDGE5G_XDP_ACTIONS + XDP action: packets/bytes received per verdict. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, EDGE5G_MAX_INTERFACES * EDGE5G_XDP_ACTIONS);
+	__type(key, __u32);
+	__type(value, struct edge5g_counter);
+} if_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct edge5g_config);
+} config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+#endif /* EDGE5G_GTP_MAPS_H */

@@ -1,0 +1,338 @@
+using System.Net;
+using System.Runtime.InteropServices;
+
+namespace LoxiLb.Edge5G.Datapath.Abi;
+
+// C# mirrors of the GTP-U datapath structs in bpf/include/edge5g_abi.h. Field order, sizes
+// and padding are checked against the header by AbiLayoutTests; comments there say why.
+
+/// <summary>An absent index (no QER, no rule list, no next hop).</summary>
+public static class AbiConstants
+{
+    public const uint None = 0xffffffff;
+    public const int RulesPerList = 16;
+    public const int MaxInterfaces = 64;
+    public const int XdpActions = 5;
+}
+
+[Flags]
+[AbiEnum("EDGE5G_ROLE_")]
+public enum InterfaceRoles : uint
+{
+    Access = 1,
+    Core = 2,
+    N9 = 4,
+}
+
+[AbiStruct("edge5g_iface")]
+[StructLayout(LayoutKind.Sequential)]
+public struct IfaceEntry
+{
+    public InterfaceRoles Roles;
+    public uint StatsSlot;
+}
+
+[AbiStruct("edge5g_fteid_key")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct FteidKey
+{
+    /// <summary>Network byte order.</summary>
+    public uint Teid;
+    [AbiField("addr")] public fixed byte Address[16];
+
+    public static FteidKey Create(uint teid, IPAddress local)
+    {
+        var key = new FteidKey { Teid = (uint)IPAddress.HostToNetworkOrder((int)teid) };
+        AddressBytes.WriteMapped(local, new Span<byte>(key.Address, 16));
+        return key;
+    }
+}
+
+[AbiStruct("edge5g_ue6_key")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct Ue6Key
+{
+    public fixed byte Prefix[8];
+
+    public static Ue6Key Create(IPAddress ipv6)
+    {
+        var key = new Ue6Key();
+        ipv6.GetAddressBytes().AsSpan(0, 8).CopyTo(new Span<byte>(key.Prefix, 8));
+        return key;
+    }
+}
+
+[Flags]
+[AbiEnum("EDGE5G_MATCH_")]
+public enum MatchFlags : uint
+{
+    UeV4 = 1,
+    UeV6 = 2,
+}
+
+[AbiStruct("edge5g_match")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct MatchEntry
+{
+    public uint Pdr;
+    public uint RuleList;
+    public MatchFlags Flags;
+    /// <summary>Network byte order.</summary>
+    public uint UeIpv4;
+    [AbiField("ue_ipv6_prefix")] public fixed byte UeIpv6Prefix[8];
+}
+
+[AbiStruct("edge5g_rule")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct RuleEntry
+{
+    public uint Pdr;
+    public uint Sdf;
+    public byte Qfi;
+    [AbiField("pad")] public fixed byte Pad[3];
+}
+
+[AbiStruct("edge5g_rule_list")]
+[StructLayout(LayoutKind.Sequential)]
+public struct RuleListEntry
+{
+    public uint Count;
+    public RuleArray Rules;
+
+    [System.Runtime.CompilerServices.InlineArray(AbiConstants.RulesPerList)]
+    public struct RuleArray
+    {
+        private RuleEntry _first;
+    }
+}
+
+[AbiStruct("edge5g_sdf")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct SdfEntry
+{
+    public byte Family;
+    public byte Protocol;
+    public byte Tos;
+    public byte TosMask;
+    public ushort SrcPortMin;
+    public ushort SrcPortMax;
+    public ushort DstPortMin;
+    public ushort DstPortMax;
+    [AbiField("src")] public fixed byte Src[16];
+    [AbiField("src_mask")] public fixed byte SrcMask[16];
+    [AbiField("dst")] public fixed byte Dst[16];
+    [AbiField("dst_mask")] public fixed byte DstMask[16];
+}
+
+[AbiEnum("EDGE5G_DIR_")]
+public enum Direction : byte
+{
+    Uplink = 0,
+    Downlink = 1,
+}
+
+[AbiEnum("EDGE5G_OHR_")]
+public enum OuterHeaderRemovalKind : byte
+{
+    None = 0,
+    Gtpu = 1,
+}
+
+[AbiStruct("edge5g_pdr")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct PdrEntry
+{
+    public uint Far;
+    public uint Qer;
+    public Direction Direction;
+    public OuterHeaderRemovalKind OuterHeaderRemoval;
+    [AbiField("pad")] public fixed byte Pad[2];
+}
+
+[Flags]
+[AbiEnum("EDGE5G_FAR_")]
+public enum FarAction : ushort
+{
+    Drop = 1,
+    Forw = 2,
+    Buff = 4,
+    Nocp = 8,
+}
+
+[AbiEnum("EDGE5G_OHC_")]
+public enum OuterHeaderCreationKind : byte
+{
+    None = 0,
+    GtpuIpv4 = 1,
+    GtpuIpv6 = 2,
+}
+
+[AbiEnum("EDGE5G_IF_")]
+public enum InterfaceKind : byte
+{
+    Access = 0,
+    Core = 1,
+    SgiLan = 2,
+    CpFunction = 3,
+}
+
+[AbiStruct("edge5g_far")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct FarEntry
+{
+    public FarAction Action;
+    [AbiField("ohc")] public OuterHeaderCreationKind OuterHeaderCreation;
+    public InterfaceKind DestInterface;
+    /// <summary>Network byte order.</summary>
+    public uint Teid;
+    public uint Nexthop;
+    public byte Tos;
+    [AbiField("pad")] public fixed byte Pad[3];
+    [AbiField("peer")] public fixed byte Peer[16];
+    [AbiField("local")] public fixed byte Local[16];
+}
+
+[AbiEnum("EDGE5G_GATE_")]
+public enum Gate : byte
+{
+    Open = 0,
+    Closed = 1,
+}
+
+[AbiStruct("edge5g_qer")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct QerEntry
+{
+    [AbiField("gate")] public fixed byte Gate[2];
+    public byte Qfi;
+    [AbiField("pad")] public fixed byte Pad[5];
+    [AbiField("mbr")] public fixed ulong Mbr[2];
+    [AbiField("burst")] public fixed ulong Burst[2];
+}
+
+[AbiStruct("edge5g_bucket")]
+[StructLayout(LayoutKind.Sequential)]
+public struct BucketEntry
+{
+    public uint Lock;
+    public uint Pad;
+    public ulong Tokens;
+    public ulong LastNs;
+}
+
+[AbiStruct("edge5g_qer_stats")]
+[StructLayout(LayoutKind.Sequential)]
+public struct QerStats
+{
+    public ulong GateDrops;
+    public ulong MbrDrops;
+}
+
+[AbiStruct("edge5g_nexthop")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct NexthopEntry
+{
+    public uint Ifindex;
+    public ushort Mtu;
+    public byte Valid;
+    public byte Pad;
+    [AbiField("dmac")] public fixed byte DestinationMac[6];
+    [AbiField("smac")] public fixed byte SourceMac[6];
+}
+
+[AbiStruct("edge5g_counter")]
+[StructLayout(LayoutKind.Sequential)]
+public struct Counter
+{
+    public ulong Packets;
+    public ulong Bytes;
+
+    public static Counter Sum(ReadOnlySpan<Counter> perCpu)
+    {
+        Counter total = default;
+        foreach (var c in perCpu)
+        {
+            total.Packets += c.Packets;
+            total.Bytes += c.Bytes;
+        }
+        return total;
+    }
+}
+
+/// <summary>Why a packet went where it went (index of the per-CPU map stats).</summary>
+[AbiEnum("EDGE5G_STAT_")]
+public enum DatapathStat : uint
+{
+    ForwardUplink = 0,
+    ForwardDownlink = 1,
+    ForwardN9 = 2,
+    EchoReplied = 3,
+    EndMarker = 4,
+    ErrorIndication = 5,
+    PassNotOurs = 6,
+    PassFragment = 7,
+    PassNoRoute = 8,
+    PassTtl = 9,
+    PassSignalling = 10,
+    DropMalformed = 11,
+    DropNoSession = 12,
+    DropNoRule = 13,
+    DropFar = 14,
+    DropBuffered = 15,
+    DropGateClosed = 16,
+    DropMbr = 17,
+    DropMtu = 18,
+    DropUnsupported = 19,
+    Count = 20,
+}
+
+[AbiStruct("edge5g_config")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct GtpConfigEntry
+{
+    public byte Recovery;
+    [AbiField("pad")] public fixed byte Pad[7];
+}
+
+[AbiEnum("EDGE5G_EVENT_")]
+public enum EventKind : uint
+{
+    DownlinkData = 1,
+    ErrorIndication = 2,
+}
+
+[AbiStruct("edge5g_event")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct EventRecord
+{
+    public EventKind Kind;
+    public uint Index;
+    public uint Teid;
+    public byte Qfi;
+    [AbiField("pad")] public fixed byte Pad[3];
+    [AbiField("peer")] public fixed byte Peer[16];
+}
+
+/// <summary>Address encodings the datapath uses.</summary>
+public static class AddressBytes
+{
+    /// <summary>IPv6 as is, IPv4 as ::ffff:a.b.c.d (F-TEID keys, local address set).</summary>
+    public static void WriteMapped(IPAddress address, Span<byte> destination)
+    {
+        var v6 = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? address.MapToIPv6() : address;
+        v6.GetAddressBytes().CopyTo(destination);
+    }
+
+    /// <summary>IPv4 in the first four bytes, IPv6 in all sixteen (FAR peer/local, SDF).</summary>
+    public static void WritePlain(IPAddress address, Span<byte> destination)
+    {
+        destination[..16].Clear();
+        address.GetAddressBytes().CopyTo(destination);
+    }
+
+    public static IPAddress ReadMapped(ReadOnlySpan<byte> source)
+    {
+        var address = new IPAddress(source[..16]);
+        return address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+    }
+}
