@@ -551,10 +551,10 @@ static __always_inline int rebuild(struct xdp_md *ctx, const struct edge5g_nexth
 
 /* ---------- forwarding a matched packet ---------- */
 
-static __always_inline void notify_downlink_data(__u32 pdr_index, __u8 qfi)
+static __always_inline void notify_downlink_data(__u32 stats_index, __u8 qfi)
 {
 	__u64 now = bpf_ktime_get_ns();
-	__u64 *last = bpf_map_lookup_elem(&pdr_notified, &pdr_index);
+	__u64 *last = bpf_map_lookup_elem(&pdr_notified, &stats_index);
 	struct edge5g_event *ev;
 
 	if (!last || (*last && now - *last < NOTIFY_INTERVAL_NS))
@@ -565,7 +565,7 @@ static __always_inline void notify_downlink_data(__u32 pdr_index, __u8 qfi)
 		return;
 	__builtin_memset(ev, 0, sizeof(*ev));
 	ev->kind = EDGE5G_EVENT_DOWNLINK_DATA;
-	ev->index = pdr_index;
+	ev->index = stats_index;
 	ev->qfi = qfi;
 	bpf_ringbuf_submit(ev, 0);
 }
@@ -609,7 +609,7 @@ GLOBAL int forward(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index, stru
 	if (!(far->action & EDGE5G_FAR_FORW)) {
 		if (far->action & (EDGE5G_FAR_BUFF | EDGE5G_FAR_NOCP)) {
 			if (far->action & EDGE5G_FAR_NOCP)
-				notify_downlink_data(pdr_index, qfi);
+				notify_downlink_data(pdr->stats, qfi);
 			return count(EDGE5G_STAT_DROP_BUFFERED, pkt->len, XDP_DROP);
 		}
 		return count(EDGE5G_STAT_DROP_FAR, pkt->len, XDP_DROP);
@@ -658,7 +658,7 @@ GLOBAL int forward(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index, stru
 		    f->family == 4 ? ETH_P_IP_BE : ETH_P_IPV6_BE))
 		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
 
-	count_pdr(pdr_index, keep_len);
+	count_pdr(pdr->stats, keep_len);
 	if (far->ohc == EDGE5G_OHC_NONE)
 		return count(EDGE5G_STAT_FORWARD_UPLINK, pkt->len, transmit(ctx, &nh));
 	if (far->dest_interface == EDGE5G_IF_ACCESS)

@@ -118,10 +118,12 @@ enum edge5g_ohr {
 	EDGE5G_OHR_GTPU = 1, /* remove GTP-U/UDP/IPv4 or IPv6 */
 };
 
-/* Value of array map pdrs. Packets and bytes per PDR are in per-CPU pdr_stats (same index). */
+/* Value of array map pdrs. A changed PDR is written to a new slot and the match entry is
+ * switched over; its counters keep their own index (stats) so they survive the change. */
 struct edge5g_pdr {
-	__u32 far; /* index in fars */
-	__u32 qer; /* index in qers, EDGE5G_NONE = no QoS enforcement */
+	__u32 far;   /* index in fars */
+	__u32 qer;   /* index in qers, EDGE5G_NONE = no QoS enforcement */
+	__u32 stats; /* index in pdr_stats and pdr_notified, stable for the PDR's lifetime */
 	__u8 direction;            /* enum edge5g_direction */
 	__u8 outer_header_removal; /* enum edge5g_ohr */
 	__u8 pad[2];
@@ -250,7 +252,7 @@ enum edge5g_event_kind {
 
 struct edge5g_event {
 	__u32 kind;  /* enum edge5g_event_kind */
-	__u32 index; /* PDR index (downlink data) */
+	__u32 index; /* PDR stats index (downlink data) */
 	__u32 teid;  /* TEID Data I of the Error Indication, network byte order */
 	__u8 qfi;
 	__u8 pad[3];

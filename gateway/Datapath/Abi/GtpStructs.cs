@@ -144,6 +144,7 @@ public unsafe struct PdrEntry
 {
     public uint Far;
     public uint Qer;
+    public uint Stats;
     public Direction Direction;
     public OuterHeaderRemovalKind OuterHeaderRemoval;
     [AbiField("pad")] public fixed byte Pad[2];
@@ -334,5 +335,19 @@ public static class AddressBytes
     {
         var address = new IPAddress(source[..16]);
         return address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+    }
+}
+
+/// <summary>Key of local_addrs: an address, IPv4-mapped when IPv4.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct AddressKey
+{
+    public fixed byte Address[16];
+
+    public static AddressKey Create(IPAddress address)
+    {
+        var key = new AddressKey();
+        AddressBytes.WriteMapped(address, new Span<byte>(key.Address, 16));
+        return key;
     }
 }

@@ -1,0 +1,715 @@
+using System.Collections.Immutable;
+using System.Net;
+using System.Net.Sockets;
+using LoxiLb.Edge5G.Datapath.Abi;
+using LoxiLb.Edge5G.Datapath.Model;
+using LoxiLb.Edge5G.Datapath.Sdf;
+using LoxiLb.Edge5G.Datapath.Tables;
+
+namespace LoxiLb.Edge5G.Datapath.Compiler;
+
+/// <summary>Our GTP-U addresses: N3 (access) and N9/core; FARs take their outer source from here.</summary>
+public sealed record GtpAddresses(IPAddress? AccessIpv4, IPAddress? AccessIpv6 = null, IPAddress? CoreIpv4 = null, IPAddress? CoreIpv6 = null)
+{
+    public IEnumerable<IPAddress> All => new[] { AccessIpv4, AccessIpv6, CoreIpv4, CoreIpv6 }.OfType<IPAddress>().Distinct();
+
+    /// <summary>The source address for tunnels towards <paramref name="destination"/> in a family.</summary>
+    public IPAddress? LocalFor(InterfaceType destination, AddressFamily family)
+    {
+        var access = family == AddressFamily.InterNetwork ? AccessIpv4 : AccessIpv6;
+        var core = family == AddressFamily.InterNetwork ? CoreIpv4 : CoreIpv6;
+        return destination == InterfaceType.Access ? access ?? core : core ?? access;
+    }
+}
+
+/// <summary>A session as installed: its model, the slots it occupies and the keys it owns.</summary>
+public sealed class CompiledSession
+{
+    internal CompiledSession(Session session) => Session = session;
+
+    public Session Session { get; }
+    public ulong Seid => Session.Seid;
+
+    /// <summary>PDR id -> index of its counters in pdr_stats (stable across modifications).</summary>
+    public IReadOnlyDictionary<ushort, uint> PdrStats => StatsIndex;
+
+    internal Dictionary<ushort, uint> StatsIndex { get; } = [];
+    internal List<uint> PdrSlots { get; } = [];
+    internal List<uint> FarSlots { get; } = [];
+    internal List<uint> QerSlots { get; } = [];
+    internal List<uint> SdfSlots { get; } = [];
+    internal List<uint> RuleListSlots { get; } = [];
+    internal List<uint> NextHops { get; } = [];
+    internal List<FteidKey> FteidKeys { get; } = [];
+    internal List<uint> Ue4Keys { get; } = [];
+    internal List<Ue6Key> Ue6Keys { get; } = [];
+    /// <summary>PDR id -> its slot in pdrs (changes on every modification).</summary>
+    internal Dictionary<ushort, uint> PdrSlotById { get; } = [];
+}
+
+/// <summary>
+/// The running session state of the GTP-U datapath and the compiler into its maps.
+/// Establish, Modify and Delete validate first and change nothing when they refuse; they
+/// write in a safe order (filters, QERs, FARs, PDRs, rule lists, then the match entries that
+/// publish them); a modification is written to fresh slots and switched over per key, so a
+/// packet sees the old session or the new one, never a mix.
+/// </summary>
+public sealed class SessionTable
+{
+    private readonly object _gate = new();
+    private readonly DatapathTables _tables;
+    private readonly INextHops _nextHops;
+    private readonly GtpAddresses _addresses;
+    private readonly Dictionary<ulong, CompiledSession> _sessions = [];
+    private readonly Dictionary<FteidKey, ulong> _fteidOwners = [];
+    private readonly Dictionary<uint, ulong> _ue4Owners = [];
+    private readonly Dictionary<Ue6Key, ulong> _ue6Owners = [];
+    private readonly SlotAllocator _pdrSlots, _farSlots, _qerSlots, _sdfSlots, _ruleListSlots, _statsSlots;
+
+    public SessionTable(DatapathTables tables, GtpAddresses addresses, INextHops? nextHops = null, TimeProvider? time = null,
+        TimeSpan? quarantine = null)
+    {
+        _tables = tables;
+        _addresses = addresses;
+        _nextHops = nextHops ?? FibOnlyNextHops.Instance;
+        _pdrSlots = new SlotAllocator("pdrs", tables.Pdrs.Capacity, time, quarantine);
+        _farSlots = new SlotAllocator("fars", tables.Fars.Capacity, time, quarantine);
+        _qerSlots = new SlotAllocator("qers", Math.Min(tables.Qers.Capacity, tables.QerBuckets.Capacity / 2), time, quarantine);
+        _sdfSlots = new SlotAllocator("sdf_filters", tables.SdfFilters.Capacity, time, quarantine);
+        _ruleListSlots = new SlotAllocator("rule_lists", tables.RuleLists.Capacity, time, quarantine);
+        _statsSlots = new SlotAllocator("pdr_stats", Math.Min(tables.PdrStats.Capacity, tables.PdrNotified.Capacity), time, quarantine);
+    }
+
+    public GtpAddresses Addresses => _addresses;
+
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+                return _sessions.Count;
+        }
+    }
+
+    public IReadOnlyList<CompiledSession> Sessions
+    {
+        get
+        {
+            lock (_gate)
+                return _sessions.Values.OrderBy(s => s.Seid).ToArray();
+        }
+    }
+
+    public bool TryGet(ulong seid, out CompiledSession session)
+    {
+        lock (_gate)
+            return _sessions.TryGetValue(seid, out session!);
+    }
+
+    /// <summary>Installs a new session. Throws <see cref="RuleException"/> and changes nothing on refusal.</summary>
+    public CompiledSession Establish(Session session)
+    {
+        lock (_gate)
+        {
+            if (_sessions.ContainsKey(session.Seid))
+                throw new RuleException(RuleError.Conflict, $"session SEID {session.Seid} already exists");
+            var plan = Plan(session, previous: null);
+            return Apply(plan, previous: null);
+        }
+    }
+
+    /// <summary>Replaces session <c>session.Seid</c> by this new version of it.</summary>
+    public CompiledSession Modify(Session session)
+    {
+        lock (_gate)
+        {
+            if (!_sessions.TryGetValue(session.Seid, out var previous))
+                throw new RuleException(RuleError.UnknownSession, $"no session with SEID {session.Seid}");
+            var plan = Plan(session, previous);
+            return Apply(plan, previous);
+        }
+    }
+
+    /// <summary>Removes a session: its match entries first, then its slots (quarantined).</summary>
+    public Session Delete(ulong seid)
+    {
+        lock (_gate)
+        {
+            if (!_sessions.TryGetValue(seid, out var compiled))
+                throw new RuleException(RuleError.UnknownSession, $"no session with SEID {seid}");
+            foreach (var k in compiled.FteidKeys)
+            {
+                _tables.Fteids.Delete(k);
+                _fteidOwners.Remove(k);
+            }
+            foreach (var k in compiled.Ue4Keys)
+            {
+                _tables.Ue4.Delete(k);
+                _ue4Owners.Remove(k);
+            }
+            foreach (var k in compiled.Ue6Keys)
+            {
+                _tables.Ue6.Delete(k);
+                _ue6Owners.Remove(k);
+            }
+            ReleaseSlots(compiled, keepStatsOf: []);
+            _sessions.Remove(seid);
+            return compiled.Session;
+        }
+    }
+
+    // ------------------------------------------------------------------ planning (no side effects)
+
+    private sealed record PlannedPdr(Pdr Pdr, Direction Direction, string QerSet, IReadOnlyList<PacketFilter> Filters);
+
+    private sealed record MatchGroup(string Key, List<PlannedPdr> Pdrs, FteidKey? Fteid, uint? Ue4, Ue6Key? Ue6)
+    {
+        public bool Direct => Pdrs.Count == 1 && Pdrs[0].Pdr.Pdi.Filters.Length == 0 && Pdrs[0].Pdr.Pdi.Qfi is null;
+        public int RuleCount => Pdrs.Sum(p => Math.Max(1, RuleFilters(p).Count));
+    }
+
+    private sealed record SessionPlan(
+        Session Session,
+        IReadOnlyList<PlannedPdr> Pdrs,
+        IReadOnlyDictionary<string, Qer[]> QerSets,
+        IReadOnlyList<MatchGroup> Groups);
+
+    private SessionPlan Plan(Session session, CompiledSession? previous)
+    {
+        var fars = UniqueById(session.Fars, f => f.Id, "FAR");
+        var qers = UniqueById(session.QerList, q => q.Id, "QER");
+        var urrs = UniqueById(session.UrrList, u => u.Id, "URR");
+        UniqueById(session.Pdrs, p => p.Id, "PDR");
+        if (session.Pdrs.IsDefaultOrEmpty)
+            throw new RuleException(RuleError.Inconsistent, $"session SEID {session.Seid} has no PDR");
+
+        foreach (var far in session.Fars)
+            CheckFar(far);
+        foreach (var qer in session.QerList)
+            if (qer.Qfi is > 63)
+                throw new RuleException(RuleError.Invalid, $"QER {qer.Id}: QFI {qer.Qfi} is out of range 0-63", $"QER {qer.Id}");
+
+        // UE addresses of the session, for "assigned" in filters of PDRs without one of their own.
+        var sessionUe4 = session.Pdrs.Select(p => p.Pdi.UeIpv4).FirstOrDefault(a => a is not null);
+        var sessionUe6 = session.Pdrs.Select(p => p.Pdi.UeIpv6).FirstOrDefault(a => a is not null);
+
+        var planned = new List<PlannedPdr>();
+        var qerSets = new Dictionary<string, Qer[]>();
+        foreach (var pdr in session.Pdrs)
+        {
+            var name = $"PDR {pdr.Id}";
+            if (!fars.ContainsKey(pdr.FarId))
+                throw new RuleException(RuleError.Inconsistent, $"{name} refers to FAR {pdr.FarId}, which the session does not have", name);
+            foreach (var q in pdr.Qers)
+                if (!qers.ContainsKey(q))
+                    throw new RuleException(RuleError.Inconsistent, $"{name} refers to QER {q}, which the session does not have", name);
+            foreach (var u in pdr.Urrs)
+                if (!urrs.ContainsKey(u))
+                    throw new RuleException(RuleError.Inconsistent, $"{name} refers to URR {u}, which the session does not have", name);
+            if (pdr.Pdi.Qfi is > 63)
+                throw new RuleException(RuleError.Invalid, $"{name}: QFI {pdr.Pdi.Qfi} is out of range 0-63", name);
+            if (pdr.Pdi.UeIpv4 is { } u4 && u4.AddressFamily != AddressFamily.InterNetwork)
+                throw new RuleException(RuleError.Invalid, $"{name}: UE IPv4 address {u4} is not IPv4", name);
+            if (pdr.Pdi.UeIpv6 is { } u6 && u6.AddressFamily != AddressFamily.InterNetworkV6)
+                throw new RuleException(RuleError.Invalid, $"{name}: UE IPv6 address {u6} is not IPv6", name);
+
+            var direction = pdr.Pdi.SourceInterface == InterfaceType.Access ? Direction.Uplink : Direction.Downlink;
+            var qerSet = string.Join(",", pdr.Qers.Order());
+            if (qerSet.Length > 0)
+                qerSets[qerSet] = pdr.Qers.Order().Select(id => qers[id]).ToArray();
+            planned.Add(new PlannedPdr(pdr, direction, qerSet,
+                Filters(pdr, direction, pdr.Pdi.UeIpv4 ?? sessionUe4, pdr.Pdi.UeIpv6 ?? sessionUe6)));
+        }
+
+        var groups = Group(session, planned);
+        CheckOwnership(session.Seid, groups);
+        CheckCapacity(session, planned, qerSets, groups, previous);
+        return new SessionPlan(session, planned, qerSets, groups);
+    }
+
+    private static Dictionary<uint, T> UniqueById<T>(ImmutableArray<T> items, Func<T, uint> id, string kind)
+    {
+        var map = new Dictionary<uint, T>();
+        foreach (var item in items.IsDefault ? [] : items)
+            if (!map.TryAdd(id(item), item))
+                throw new RuleException(RuleError.Inconsistent, $"{kind} id {id(item)} appears more than once", $"{kind} {id(item)}");
+        return map;
+    }
+
+    private void CheckFar(Far far)
+    {
+        var name = $"FAR {far.Id}";
+        if (far.Action.HasFlag(ApplyAction.Duplicate))
+            throw new RuleException(RuleError.Invalid, $"{name}: apply action DUPL (duplication for lawful interception) is not supported", name);
+        var main = far.Action & (ApplyAction.Drop | ApplyAction.Forward | ApplyAction.Buffer);
+        if (main is not (ApplyAction.Drop or ApplyAction.Forward or ApplyAction.Buffer) && !(main == 0 && far.Action == ApplyAction.NotifyCp))
+            throw new RuleException(RuleError.Invalid, $"{name}: apply action {far.Action} must be exactly one of DROP, FORW, BUFF", name);
+        if (!far.Action.HasFlag(ApplyAction.Forward))
+            return;
+        var fp = far.Forwarding ?? throw new RuleException(RuleError.Invalid, $"{name}: FORW needs forwarding parameters", name);
+        if (fp.OuterHeader is { } ohc)
+        {
+            if (_addresses.LocalFor(fp.DestinationInterface, ohc.Peer.AddressFamily) is null)
+                throw new RuleException(RuleError.Invalid,
+                    $"{name}: no local {(ohc.Peer.AddressFamily == AddressFamily.InterNetwork ? "IPv4" : "IPv6")} GTP-U address is configured for peer {ohc.Peer}", name);
+        }
+        else if (fp.DestinationInterface == InterfaceType.Access)
+        {
+            throw new RuleException(RuleError.Invalid, $"{name}: forwarding to the access side needs outer header creation (GTP-U)", name);
+        }
+    }
+
+    private static IReadOnlyList<PacketFilter> Filters(Pdr pdr, Direction direction, IPAddress? ue4, IPAddress? ue6)
+    {
+        var name = $"PDR {pdr.Id}";
+        var result = new List<PacketFilter>();
+        foreach (var sdf in pdr.Pdi.Filters)
+        {
+            if (sdf.FlowDescription is null)
+            {
+                if (sdf.Tos is null)
+                    throw new RuleException(RuleError.Invalid, $"{name}: SDF filter {sdf.FilterId} has neither a flow description nor a ToS (SPI and flow label filters are not supported)", name);
+                result.Add(new PacketFilter(0, 0, null, 0, null, 0, PortRange.Any, PortRange.Any, sdf.Tos.Value, sdf.TosMask ?? 0xff));
+                continue;
+            }
+            try
+            {
+                var flow = FlowDescription.Parse(sdf.FlowDescription);
+                result.AddRange(PacketFilter.Resolve(flow, direction == Direction.Uplink, ue4, ue6, sdf.Tos ?? 0, sdf.Tos is null ? (byte)0 : sdf.TosMask ?? 0xff));
+            }
+            catch (FormatException e)
+            {
+                throw new RuleException(RuleError.Invalid, $"{name}: {e.Message}", name);
+            }
+        }
+        // Uplink PDRs that name the UE address only accept packets from it (anti-spoofing).
+        if (direction == Direction.Uplink && (pdr.Pdi.UeIpv4 is not null || pdr.Pdi.UeIpv6 is not null))
+            result = result.SelectMany(f => f.Source is null ? UeSourceFilters(pdr, f) : [f]).ToList();
+        return result;
+    }
+
+    /// <summary>
+    /// The filters of the PDR's rules in a rule list: its SDF filters, or for an uplink PDR
+    /// without any, one source filter per UE address (the check a direct match does with flags).
+    /// </summary>
+    private static IReadOnlyList<PacketFilter> RuleFilters(PlannedPdr p) =>
+        p.Filters.Count == 0 && p.Direction == Direction.Uplink ? UeSourceFilters(p.Pdr).ToList() : p.Filters;
+
+    private static IEnumerable<PacketFilter> UeSourceFilters(Pdr pdr, PacketFilter? template = null)
+    {
+        var t = template ?? new PacketFilter(0, 0, null, 0, null, 0, PortRange.Any, PortRange.Any);
+        if (pdr.Pdi.UeIpv4 is { } v4 && t.Family != 6)
+            yield return t with { Family = 4, Source = v4, SourcePrefix = 32 };
+        if (pdr.Pdi.UeIpv6 is { } v6 && t.Family != 4)
+            yield return t with { Family = 6, Source = v6, SourcePrefix = 64 };
+    }
+
+    private List<MatchGroup> Group(Session session, List<PlannedPdr> planned)
+    {
+        var groups = new Dictionary<string, MatchGroup>();
+        void Add(string key, PlannedPdr p, FteidKey? f = null, uint? u4 = null, Ue6Key? u6 = null)
+        {
+            if (!groups.TryGetValue(key, out var g))
+                groups[key] = g = new MatchGroup(key, [], f, u4, u6);
+            g.Pdrs.Add(p);
+        }
+
+        foreach (var p in planned)
+        {
+            var pdi = p.Pdr.Pdi;
+            var name = $"PDR {p.Pdr.Id}";
+            if (pdi.LocalFTeid is { } fteid)
+            {
+                if (!fteid.Addresses.Any())
+                    throw new RuleException(RuleError.Invalid, $"{name}: local F-TEID 0x{fteid.Teid:x8} has no address (CHOOSE must be resolved before compiling)", name);
+                foreach (var address in fteid.Addresses)
+                {
+                    if (!_addresses.All.Contains(address))
+                        throw new RuleException(RuleError.Invalid,
+                            $"{name}: F-TEID address {address} is not a GTP-U address of this gateway ({string.Join(", ", _addresses.All)})", name);
+                    Add($"fteid {fteid.Teid:x8}@{address}", p, f: FteidKey.Create(fteid.Teid, address));
+                }
+            }
+            else if (p.Direction == Direction.Downlink && (pdi.UeIpv4 is not null || pdi.UeIpv6 is not null))
+            {
+                if (pdi.UeIpv4 is { } v4)
+                    Add($"ue4 {v4}", p, u4: (uint)BitConverter.ToInt32(v4.GetAddressBytes()));
+                if (pdi.UeIpv6 is { } v6)
+                    Add($"ue6 {v6}", p, u6: Ue6Key.Create(v6));
+            }
+            else
+            {
+                throw new RuleException(RuleError.Invalid, p.Direction == Direction.Uplink
+                    ? $"{name}: source interface {pdi.SourceInterface} needs a local F-TEID"
+                    : $"{name}: downlink PDRs need a UE IP address or a local F-TEID", name);
+            }
+        }
+        foreach (var g in groups.Values)
+        {
+            g.Pdrs.Sort((a, b) => a.Pdr.Precedence != b.Pdr.Precedence
+                ? a.Pdr.Precedence.CompareTo(b.Pdr.Precedence) : a.Pdr.Id.CompareTo(b.Pdr.Id));
+            if (!g.Direct && g.RuleCount > AbiConstants.RulesPerList)
+                throw new RuleException(RuleError.NoResources,
+                    $"the PDRs matching {g.Key} need {g.RuleCount} rules; the datapath holds {AbiConstants.RulesPerList} per tunnel or UE address");
+        }
+        _ = session;
+        return groups.Values.ToList();
+    }
+
+    private void CheckOwnership(ulong seid, List<MatchGroup> groups)
+    {
+        foreach (var g in groups)
+        {
+            ulong owner = 0;
+            var taken = g.Fteid is { } f ? _fteidOwners.TryGetValue(f, out owner)
+                : g.Ue4 is { } u4 ? _ue4Owners.TryGetValue(u4, out owner)
+                : g.Ue6 is { } u6 && _ue6Owners.TryGetValue(u6, out owner);
+            if (taken && owner != seid)
+                throw new RuleException(RuleError.Conflict, $"{g.Key} already belongs to session SEID {owner}",
+                    $"PDR {g.Pdrs[0].Pdr.Id}");
+        }
+    }
+
+    private void CheckCapacity(Session session, List<PlannedPdr> planned, Dictionary<string, Qer[]> qerSets, List<MatchGroup> groups,
+        CompiledSession? previous)
+    {
+        void Need(SlotAllocator slots, int count)
+        {
+            if (count > slots.Available)
+                throw new RuleException(RuleError.NoResources, $"table {slots.Name} is full: {count} more needed, {slots.Available} free of {slots.Capacity}");
+        }
+        Need(_pdrSlots, planned.Count);
+        Need(_farSlots, session.Fars.Length);
+        Need(_qerSlots, qerSets.Count);
+        Need(_sdfSlots, groups.Where(g => !g.Direct).Sum(g => g.Pdrs.Sum(p => RuleFilters(p).Count)));
+        Need(_ruleListSlots, groups.Count(g => !g.Direct));
+        Need(_statsSlots, planned.Count(p => previous is null || !previous.StatsIndex.ContainsKey(p.Pdr.Id)));
+
+        void NeedKeys<TKey>(IMapTable<TKey, MatchEntry> table, Dictionary<TKey, ulong> owners, IEnumerable<TKey> keys, string name)
+            where TKey : unmanaged
+        {
+            var added = keys.Count(k => !owners.ContainsKey(k));
+            if (owners.Count + added > table.Capacity)
+                throw new RuleException(RuleError.NoResources, $"table {name} is full: {added} more needed, {table.Capacity - owners.Count} free of {table.Capacity}");
+        }
+        NeedKeys(_tables.Fteids, _fteidOwners, groups.Where(g => g.Fteid is not null).Select(g => g.Fteid!.Value), "fteids");
+        NeedKeys(_tables.Ue4, _ue4Owners, groups.Where(g => g.Ue4 is not null).Select(g => g.Ue4!.Value), "ue4");
+        NeedKeys(_tables.Ue6, _ue6Owners, groups.Where(g => g.Ue6 is not null).Select(g => g.Ue6!.Value), "ue6");
+    }
+
+    // ------------------------------------------------------------------ applying
+
+    private CompiledSession Apply(SessionPlan plan, CompiledSession? previous)
+    {
+        var compiled = new CompiledSession(plan.Session);
+        var undoKeys = new List<Action>();
+        try
+        {
+            var matches = Write(plan, previous, compiled);
+            Publish(matches, compiled, previous, undoKeys);
+        }
+        catch
+        {
+            for (int i = undoKeys.Count - 1; i >= 0; i--)
+                undoKeys[i]();
+            Unallocate(compiled, previous);
+            throw;
+        }
+
+        if (previous is not null)
+            ReleaseSlots(previous, keepStatsOf: compiled.StatsIndex.Values.ToHashSet());
+        foreach (var k in compiled.FteidKeys)
+            _fteidOwners[k] = plan.Session.Seid;
+        foreach (var k in compiled.Ue4Keys)
+            _ue4Owners[k] = plan.Session.Seid;
+        foreach (var k in compiled.Ue6Keys)
+            _ue6Owners[k] = plan.Session.Seid;
+        _sessions[plan.Session.Seid] = compiled;
+        return compiled;
+    }
+
+    private uint Allocate(SlotAllocator slots, List<uint> owned)
+    {
+        if (!slots.TryAllocate(out var slot))
+            throw new RuleException(RuleError.NoResources, $"table {slots.Name} is full ({slots.Capacity})");
+        owned.Add(slot);
+        return slot;
+    }
+
+    /// <summary>Writes every unpublished entry; returns the match entries that will publish them.</summary>
+    private unsafe List<(MatchGroup Group, MatchEntry Match)> Write(SessionPlan plan, CompiledSession? previous, CompiledSession compiled)
+    {
+        var session = plan.Session;
+        var matches = new List<(MatchGroup, MatchEntry)>();
+
+        // QERs (one per distinct QER set of a PDR), with fresh token buckets.
+        var qerSlot = new Dictionary<string, uint>();
+        foreach (var (set, qers) in plan.QerSets)
+        {
+            var slot = Allocate(_qerSlots, compiled.QerSlots);
+            _tables.Qers.Put(slot, QerEntryFor(qers));
+            _tables.QerBuckets.Put(slot * 2, default);
+            _tables.QerBuckets.Put(slot * 2 + 1, default);
+            qerSlot[set] = slot;
+        }
+
+        // FARs with their next hops.
+        var farSlot = new Dictionary<uint, uint>();
+        foreach (var far in session.Fars)
+        {
+            var slot = Allocate(_farSlots, compiled.FarSlots);
+            var entry = FarEntryFor(far, compiled);
+            _tables.Fars.Put(slot, entry);
+            farSlot[far.Id] = slot;
+        }
+
+        // PDRs; counters keep their index when the PDR id existed before.
+        var pdrSlot = new Dictionary<ushort, uint>();
+        foreach (var p in plan.Pdrs)
+        {
+            if (previous is not null && previous.StatsIndex.TryGetValue(p.Pdr.Id, out var stats))
+            {
+                compiled.StatsIndex[p.Pdr.Id] = stats;
+            }
+            else
+            {
+                var fresh = new List<uint>();
+                stats = Allocate(_statsSlots, fresh);
+                compiled.StatsIndex[p.Pdr.Id] = stats;
+                _tables.PdrStats.Reset(stats);
+                _tables.PdrNotified.Put(stats, 0);
+            }
+            var slot = Allocate(_pdrSlots, compiled.PdrSlots);
+            _tables.Pdrs.Put(slot, new PdrEntry
+            {
+                Far = farSlot[p.Pdr.FarId],
+                Qer = p.QerSet.Length > 0 ? qerSlot[p.QerSet] : AbiConstants.None,
+                Stats = stats,
+                Direction = p.Direction,
+                OuterHeaderRemoval = p.Pdr.RemoveOuterHeader ? OuterHeaderRemovalKind.Gtpu : OuterHeaderRemovalKind.None,
+            });
+            pdrSlot[p.Pdr.Id] = slot;
+            compiled.PdrSlotById[p.Pdr.Id] = slot;
+        }
+
+        // Rule lists and their filters; then the match entries (published later).
+        foreach (var g in plan.Groups)
+        {
+            var match = new MatchEntry { Pdr = AbiConstants.None, RuleList = AbiConstants.None };
+            if (g.Direct)
+            {
+                var only = g.Pdrs[0];
+                match.Pdr = pdrSlot[only.Pdr.Id];
+                if (only.Direction == Direction.Uplink)
+                {
+                    if (only.Pdr.Pdi.UeIpv4 is { } v4)
+                    {
+                        match.Flags |= MatchFlags.UeV4;
+                        match.UeIpv4 = (uint)BitConverter.ToInt32(v4.GetAddressBytes());
+                    }
+                    if (only.Pdr.Pdi.UeIpv6 is { } v6)
+                    {
+                        match.Flags |= MatchFlags.UeV6;
+                        v6.GetAddressBytes().AsSpan(0, 8).CopyTo(new Span<byte>(match.UeIpv6Prefix, 8));
+                    }
+                }
+            }
+            else
+            {
+                var list = new RuleListEntry();
+                int n = 0;
+                foreach (var p in g.Pdrs)
+                {
+                    var qfi = p.Pdr.Pdi.Qfi ?? 0;
+                    var filters = RuleFilters(p);
+                    if (filters.Count == 0)
+                    {
+                        list.Rules[n++] = new RuleEntry { Pdr = pdrSlot[p.Pdr.Id], Sdf = AbiConstants.None, Qfi = qfi };
+                        continue;
+                    }
+                    foreach (var f in filters)
+                    {
+                        var sdf = Allocate(_sdfSlots, compiled.SdfSlots);
+                        _tables.SdfFilters.Put(sdf, SdfEntryFor(f));
+                        list.Rules[n++] = new RuleEntry { Pdr = pdrSlot[p.Pdr.Id], Sdf = sdf, Qfi = qfi };
+                    }
+                }
+                list.Count = (uint)n;
+                var listSlot = Allocate(_ruleListSlots, compiled.RuleListSlots);
+                _tables.RuleLists.Put(listSlot, list);
+                match.RuleList = listSlot;
+            }
+            matches.Add((g, match));
+        }
+        return matches;
+    }
+
+    /// <summary>Makes the new entries reachable (atomic per key), then removes the keys the new version dropped.</summary>
+    private void Publish(List<(MatchGroup Group, MatchEntry Match)> matches, CompiledSession compiled, CompiledSession? previous, List<Action> undo)
+    {
+        foreach (var (g, match) in matches)
+        {
+                if (g.Fteid is { } fk)
+                {
+                    PutWithUndo(_tables.Fteids, fk, match, undo);
+                    compiled.FteidKeys.Add(fk);
+                }
+                else if (g.Ue4 is { } u4)
+                {
+                    PutWithUndo(_tables.Ue4, u4, match, undo);
+                    compiled.Ue4Keys.Add(u4);
+                }
+                else if (g.Ue6 is { } u6)
+                {
+                    PutWithUndo(_tables.Ue6, u6, match, undo);
+                    compiled.Ue6Keys.Add(u6);
+                }
+        }
+        if (previous is null)
+            return;
+        foreach (var k in previous.FteidKeys.Except(compiled.FteidKeys))
+        {
+            DeleteWithUndo(_tables.Fteids, k, undo);
+            _fteidOwners.Remove(k);
+        }
+        foreach (var k in previous.Ue4Keys.Except(compiled.Ue4Keys))
+        {
+            DeleteWithUndo(_tables.Ue4, k, undo);
+            _ue4Owners.Remove(k);
+        }
+        foreach (var k in previous.Ue6Keys.Except(compiled.Ue6Keys))
+        {
+            DeleteWithUndo(_tables.Ue6, k, undo);
+            _ue6Owners.Remove(k);
+        }
+    }
+
+    private static void PutWithUndo<TKey>(IMapTable<TKey, MatchEntry> table, TKey key, MatchEntry value, List<Action> undo)
+        where TKey : unmanaged
+    {
+        var existed = table.TryGet(key, out var old);
+        table.Put(key, value);
+        undo.Add(existed ? () => table.Put(key, old) : () => table.Delete(key));
+    }
+
+    private static void DeleteWithUndo<TKey>(IMapTable<TKey, MatchEntry> table, TKey key, List<Action> undo) where TKey : unmanaged
+    {
+        if (table.TryGet(key, out var old) && table.Delete(key))
+            undo.Add(() => table.Put(key, old));
+    }
+
+    /// <summary>Gives back the slots of a failed apply: never published, no quarantine.</summary>
+    private void Unallocate(CompiledSession failed, CompiledSession? previous)
+    {
+        foreach (var s in failed.PdrSlots) _pdrSlots.Unallocate(s);
+        foreach (var s in failed.FarSlots) _farSlots.Unallocate(s);
+        foreach (var s in failed.QerSlots) _qerSlots.Unallocate(s);
+        foreach (var s in failed.SdfSlots) _sdfSlots.Unallocate(s);
+        foreach (var s in failed.RuleListSlots) _ruleListSlots.Unallocate(s);
+        foreach (var (id, stats) in failed.StatsIndex)
+            if (previous is null || !previous.StatsIndex.ContainsKey(id))
+                _statsSlots.Unallocate(stats);
+        foreach (var nh in failed.NextHops)
+            _nextHops.Release(nh);
+    }
+
+    private void ReleaseSlots(CompiledSession old, HashSet<uint> keepStatsOf)
+    {
+        foreach (var s in old.PdrSlots) _pdrSlots.Release(s);
+        foreach (var s in old.FarSlots) _farSlots.Release(s);
+        foreach (var s in old.QerSlots) _qerSlots.Release(s);
+        foreach (var s in old.SdfSlots) _sdfSlots.Release(s);
+        foreach (var s in old.RuleListSlots) _ruleListSlots.Release(s);
+        foreach (var stats in old.StatsIndex.Values)
+            if (!keepStatsOf.Contains(stats))
+                _statsSlots.Release(stats);
+        foreach (var nh in old.NextHops)
+            _nextHops.Release(nh);
+    }
+
+    // ------------------------------------------------------------------ entries
+
+    private unsafe FarEntry FarEntryFor(Far far, CompiledSession compiled)
+    {
+        var entry = new FarEntry { Nexthop = AbiConstants.None };
+        if (far.Action.HasFlag(ApplyAction.Drop)) entry.Action |= FarAction.Drop;
+        if (far.Action.HasFlag(ApplyAction.Forward)) entry.Action |= FarAction.Forw;
+        if (far.Action.HasFlag(ApplyAction.Buffer)) entry.Action |= FarAction.Buff;
+        if (far.Action.HasFlag(ApplyAction.NotifyCp)) entry.Action |= FarAction.Nocp;
+        if (!far.Action.HasFlag(ApplyAction.Forward) || far.Forwarding is not { } fp)
+            return entry;
+        entry.DestInterface = (InterfaceKind)fp.DestinationInterface;
+        entry.Tos = fp.TransportLevelMarking ?? 0;
+        if (fp.OuterHeader is { } ohc)
+        {
+            var family = ohc.Peer.AddressFamily;
+            entry.OuterHeaderCreation = family == AddressFamily.InterNetwork ? OuterHeaderCreationKind.GtpuIpv4 : OuterHeaderCreationKind.GtpuIpv6;
+            entry.Teid = (uint)IPAddress.HostToNetworkOrder((int)ohc.Teid);
+            AddressBytes.WritePlain(ohc.Peer, new Span<byte>(entry.Peer, 16));
+            AddressBytes.WritePlain(_addresses.LocalFor(fp.DestinationInterface, family)!, new Span<byte>(entry.Local, 16));
+            entry.Nexthop = _nextHops.Acquire(ohc.Peer);
+        }
+        else
+        {
+            entry.Nexthop = _nextHops.Acquire(null);
+        }
+        if (entry.Nexthop != AbiConstants.None)
+            compiled.NextHops.Add(entry.Nexthop);
+        return entry;
+    }
+
+    private static unsafe QerEntry QerEntryFor(Qer[] qers)
+    {
+        // Several QERs on one PDR (e.g. session AMBR and flow MBR): a closed gate anywhere
+        // closes, the smallest MBR applies, the first QFI marks.
+        var entry = new QerEntry();
+        entry.Gate[0] = (byte)(qers.Any(q => q.UplinkGate == GateStatus.Closed) ? Abi.Gate.Closed : Abi.Gate.Open);
+        entry.Gate[1] = (byte)(qers.Any(q => q.DownlinkGate == GateStatus.Closed) ? Abi.Gate.Closed : Abi.Gate.Open);
+        entry.Qfi = qers.Select(q => q.Qfi).FirstOrDefault(q => q is not null) ?? 0;
+        var ul = qers.Select(q => q.UplinkMbrKbps).Where(m => m is > 0).Min();
+        var dl = qers.Select(q => q.DownlinkMbrKbps).Where(m => m is > 0).Min();
+        entry.Mbr[0] = BytesPerSecond(ul);
+        entry.Mbr[1] = BytesPerSecond(dl);
+        entry.Burst[0] = Burst(entry.Mbr[0]);
+        entry.Burst[1] = Burst(entry.Mbr[1]);
+        return entry;
+    }
+
+    private static ulong BytesPerSecond(ulong? kbps) => kbps is { } k ? k * 1000 / 8 : 0;
+
+    /// <summary>Bucket depth: 5 ms at the MBR, at least two full-size frames.</summary>
+    public static ulong Burst(ulong bytesPerSecond) => bytesPerSecond == 0 ? 0 : Math.Max(bytesPerSecond / 200, 2 * 1514);
+
+    private static unsafe SdfEntry SdfEntryFor(PacketFilter f)
+    {
+        var e = new SdfEntry
+        {
+            Family = (byte)f.Family,
+            Protocol = f.Protocol,
+            Tos = (byte)(f.Tos & f.TosMask),
+            TosMask = f.TosMask,
+            SrcPortMin = f.SourcePorts.Min,
+            SrcPortMax = f.SourcePorts.Max,
+            DstPortMin = f.DestinationPorts.Min,
+            DstPortMax = f.DestinationPorts.Max,
+        };
+        WritePrefix(f.Source, f.SourcePrefix, new Span<byte>(e.Src, 16), new Span<byte>(e.SrcMask, 16));
+        WritePrefix(f.Destination, f.DestinationPrefix, new Span<byte>(e.Dst, 16), new Span<byte>(e.DstMask, 16));
+        return e;
+    }
+
+    private static void WritePrefix(IPAddress? address, int prefix, Span<byte> value, Span<byte> mask)
+    {
+        value.Clear();
+        mask.Clear();
+        if (address is null)
+            return;
+        var bytes = address.GetAddressBytes();
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            var bits = Math.Clamp(prefix - i * 8, 0, 8);
+            mask[i] = (byte)(0xff << (8 - bits));
+            value[i] = (byte)(bytes[i] & mask[i]);
+        }
+    }
+}

@@ -1,0 +1,126 @@
+using System.Net;
+using LoxiLb.Edge5G.Bpf;
+using LoxiLb.Edge5G.Datapath.Abi;
+using LoxiLb.Edge5G.Datapath.Tables;
+
+namespace LoxiLb.Edge5G.Datapath;
+
+/// <summary>Sizes of the GTP-U datapath's tables, set before the program is loaded.</summary>
+public sealed record GtpDatapathOptions
+{
+    /// <summary>Sessions the tables are sized for (F-TEIDs x2, PDRs and FARs x4, QERs x1).</summary>
+    public uint Sessions { get; init; } = 65536;
+    public uint RuleLists { get; init; } = 4096;
+    public uint SdfFilters { get; init; } = 16384;
+    public uint NextHops { get; init; } = 4096;
+    /// <summary>Restart counter in the Recovery IE of Echo Responses (TS 29.281 says 0).</summary>
+    public byte Recovery { get; init; }
+}
+
+/// <summary>
+/// The loaded GTP-U program (gtp/gtp.bpf.o) and its maps: interface roles, local GTP-U
+/// addresses, the session tables the compiler writes, and the counters.
+/// </summary>
+public sealed class GtpDatapath : IDisposable
+{
+    public const string ObjectPath = "gtp/gtp.bpf.o";
+    public const string ProgramName = "xdp_gtp";
+
+    private readonly BpfMap<uint, IfaceEntry> _ifaces;
+    private readonly BpfMap<AddressKey, uint> _localAddresses;
+    private readonly BpfMap<uint, GtpConfigEntry> _config;
+    private readonly BpfPerCpuMap<uint, Counter> _stats;
+    private readonly BpfPerCpuMap<uint, Counter> _ifStats;
+    private readonly Dictionary<int, uint> _ifSlots = [];
+
+    private GtpDatapath(BpfObject obj, GtpDatapathOptions options)
+    {
+        Object = obj;
+        Options = options;
+        Program = obj.Program(ProgramName);
+        Tables = DatapathTables.FromObject(obj);
+        _ifaces = obj.Map<uint, IfaceEntry>("ifaces");
+        _localAddresses = obj.Map<AddressKey, uint>("local_addrs");
+        _config = obj.Map<uint, GtpConfigEntry>("config");
+        _stats = obj.PerCpuMap<uint, Counter>("stats");
+        _ifStats = obj.PerCpuMap<uint, Counter>("if_stats");
+        SetRecovery(options.Recovery);
+    }
+
+    public BpfObject Object { get; }
+    public BpfProgram Program { get; }
+    public DatapathTables Tables { get; }
+    public GtpDatapathOptions Options { get; }
+
+    public static GtpDatapath Load(GtpDatapathOptions? options = null)
+    {
+        options ??= new GtpDatapathOptions();
+        using var spec = BpfObjectSpec.OpenEmbedded(ObjectPath);
+        var s = options.Sessions;
+        spec.SetMaxEntries("fteids", 2 * s);
+        spec.SetMaxEntries("ue4", s);
+        spec.SetMaxEntries("ue6", s);
+        spec.SetMaxEntries("pdrs", 4 * s);
+        spec.SetMaxEntries("pdr_stats", 4 * s);
+        spec.SetMaxEntries("pdr_notified", 4 * s);
+        spec.SetMaxEntries("fars", 4 * s);
+        spec.SetMaxEntries("qers", s);
+        spec.SetMaxEntries("qer_buckets", 2 * s);
+        spec.SetMaxEntries("qer_stats", s);
+        spec.SetMaxEntries("rule_lists", options.RuleLists);
+        spec.SetMaxEntries("sdf_filters", options.SdfFilters);
+        spec.SetMaxEntries("nexthops", options.NextHops);
+        return new GtpDatapath(spec.Load(), options);
+    }
+
+    /// <summary>Gives an interface its roles; the program ignores interfaces without any.</summary>
+    public void SetInterface(int ifindex, InterfaceRoles roles)
+    {
+        if (!_ifSlots.TryGetValue(ifindex, out var slot))
+        {
+            slot = (uint)_ifSlots.Count;
+            if (slot >= AbiConstants.MaxInterfaces)
+                throw new InvalidOperationException($"at most {AbiConstants.MaxInterfaces} interfaces can carry roles");
+            _ifSlots[ifindex] = slot;
+        }
+        _ifaces.Update((uint)ifindex, new IfaceEntry { Roles = roles, StatsSlot = slot });
+    }
+
+    public void RemoveInterface(int ifindex) => _ifaces.Delete((uint)ifindex);
+
+    /// <summary>Declares a GTP-U address of this gateway (an F-TEID address).</summary>
+    public void AddLocalAddress(IPAddress address) => _localAddresses.Update(AddressKey.Create(address), 1);
+
+    public void SetRecovery(byte recovery) => _config.Update(0, new GtpConfigEntry { Recovery = recovery });
+
+    /// <summary>Packets and bytes per reason, summed over CPUs.</summary>
+    public IReadOnlyDictionary<DatapathStat, Counter> Stats()
+    {
+        var result = new Dictionary<DatapathStat, Counter>();
+        for (uint i = 0; i < (uint)DatapathStat.Count; i++)
+            result[(DatapathStat)i] = Counter.Sum(_stats.Lookup(i));
+        return result;
+    }
+
+    public Counter Stat(DatapathStat stat) => Counter.Sum(_stats.Lookup((uint)stat));
+
+    /// <summary>Packets and bytes an interface received, by the verdict they got.</summary>
+    public Counter InterfaceStat(int ifindex, XdpAction action)
+    {
+        if (!_ifSlots.TryGetValue(ifindex, out var slot))
+            return default;
+        return Counter.Sum(_ifStats.Lookup(slot * AbiConstants.XdpActions + (uint)action));
+    }
+
+    public IReadOnlyDictionary<int, uint> InterfaceSlots => _ifSlots;
+
+    public void Dispose()
+    {
+        _ifaces.Dispose();
+        _localAddresses.Dispose();
+        _config.Dispose();
+        _stats.Dispose();
+        _ifStats.Dispose();
+        Object.Dispose();
+    }
+}

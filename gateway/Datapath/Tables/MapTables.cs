@@ -1,0 +1,85 @@
+using LoxiLb.Edge5G.Bpf;
+
+namespace LoxiLb.Edge5G.Datapath.Tables;
+
+/// <summary>
+/// A map as the compiler sees it: sized, keyed, written and read. The BPF maps implement it
+/// for the datapath; dictionaries implement it for compiler unit tests.
+/// </summary>
+public interface IMapTable<TKey, TValue> where TKey : unmanaged where TValue : unmanaged
+{
+    uint Capacity { get; }
+    void Put(in TKey key, in TValue value);
+    /// <summary>Removes the key (an array slot is zeroed). False when it was absent.</summary>
+    bool Delete(in TKey key);
+    bool TryGet(in TKey key, out TValue value);
+}
+
+/// <summary>A per-CPU counter table: read as one value per CPU, reset to zero.</summary>
+public interface IPerCpuTable<TKey, TValue> where TKey : unmanaged where TValue : unmanaged
+{
+    uint Capacity { get; }
+    TValue[] Read(in TKey key);
+    void Reset(in TKey key);
+}
+
+/// <summary>A hash map of the kernel.</summary>
+public sealed class BpfHashTable<TKey, TValue>(BpfMap<TKey, TValue> map) : IMapTable<TKey, TValue>
+    where TKey : unmanaged where TValue : unmanaged
+{
+    public uint Capacity => map.Info.MaxEntries;
+    public void Put(in TKey key, in TValue value) => map.Update(key, value);
+    public bool Delete(in TKey key) => map.Delete(key);
+    public bool TryGet(in TKey key, out TValue value) => map.TryLookup(key, out value);
+}
+
+/// <summary>An array map of the kernel: every slot exists; deleting zeroes it.</summary>
+public sealed class BpfArrayTable<TValue>(BpfMap<uint, TValue> map) : IMapTable<uint, TValue>
+    where TValue : unmanaged
+{
+    public uint Capacity => map.Info.MaxEntries;
+    public void Put(in uint key, in TValue value) => map.Update(key, value);
+
+    public bool Delete(in uint key)
+    {
+        map.Update(key, default);
+        return true;
+    }
+
+    public bool TryGet(in uint key, out TValue value) => map.TryLookup(key, out value);
+}
+
+public sealed class BpfPerCpuTable<TValue>(BpfPerCpuMap<uint, TValue> map) : IPerCpuTable<uint, TValue>
+    where TValue : unmanaged
+{
+    public uint Capacity => map.Info.MaxEntries;
+    public TValue[] Read(in uint key) => map.TryLookup(key, out var v) ? v : new TValue[BpfPerCpuMap<uint, TValue>.PossibleCpus];
+    public void Reset(in uint key) => map.UpdateAll(key, default);
+}
+
+/// <summary>In-memory table with a capacity, for tests of the compiler without the kernel.</summary>
+public sealed class MemoryTable<TKey, TValue>(uint capacity, bool isArray = false) : IMapTable<TKey, TValue>
+    where TKey : unmanaged where TValue : unmanaged
+{
+    public Dictionary<TKey, TValue> Entries { get; } = [];
+    public uint Capacity => capacity;
+
+    public void Put(in TKey key, in TValue value)
+    {
+        if (!Entries.ContainsKey(key) && !isArray && Entries.Count >= capacity)
+            throw new BpfException("update memory table", 7 /* E2BIG */, "table full");
+        Entries[key] = value;
+    }
+
+    public bool Delete(in TKey key) => Entries.Remove(key);
+    public bool TryGet(in TKey key, out TValue value) => Entries.TryGetValue(key, out value);
+}
+
+public sealed class MemoryPerCpuTable<TValue>(uint capacity, int cpus = 2) : IPerCpuTable<uint, TValue>
+    where TValue : unmanaged
+{
+    public Dictionary<uint, TValue[]> Entries { get; } = [];
+    public uint Capacity => capacity;
+    public TValue[] Read(in uint key) => Entries.TryGetValue(key, out var v) ? v : new TValue[cpus];
+    public void Reset(in uint key) => Entries[key] = new TValue[cpus];
+}

@@ -1,0 +1,116 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using LoxiLb.Edge5G.Gtpu;
+using PacketDotNet;
+
+namespace LoxiLb.Edge5G.Tests.Support;
+
+/// <summary>
+/// Frames of the test topology (the bench's "on a stick" plan): N3/N9 address 198.51.100.1,
+/// gNB 198.51.100.2, central UPF 198.51.100.3, N6 router 203.0.113.2, UE 192.0.2.10, local
+/// data network 203.0.113.128/25, remote servers elsewhere in 203.0.113.0/24.
+/// </summary>
+public static class GtpFrames
+{
+    public static readonly PhysicalAddress GatewayMac = PhysicalAddress.Parse("02-00-00-00-00-01");
+    public static readonly PhysicalAddress GnbMac = PhysicalAddress.Parse("02-00-00-00-00-02");
+    public static readonly PhysicalAddress RouterMac = PhysicalAddress.Parse("02-00-00-00-00-03");
+    public static readonly PhysicalAddress CentralUpfMac = PhysicalAddress.Parse("02-00-00-00-00-04");
+
+    public static readonly IPAddress N3 = IPAddress.Parse("198.51.100.1");
+    public static readonly IPAddress Gnb = IPAddress.Parse("198.51.100.2");
+    public static readonly IPAddress CentralUpf = IPAddress.Parse("198.51.100.3");
+    public static readonly IPAddress N3v6 = IPAddress.Parse("2001:db8:3::1");
+    public static readonly IPAddress Gnbv6 = IPAddress.Parse("2001:db8:3::2");
+    public static readonly IPAddress Ue = IPAddress.Parse("192.0.2.10");
+    public static readonly IPAddress Uev6 = IPAddress.Parse("2001:db8:10:1::10");
+    public static readonly IPAddress LocalServer = IPAddress.Parse("203.0.113.200");
+    public static readonly IPAddress RemoteServer = IPAddress.Parse("203.0.113.10");
+    public static readonly IPAddress Serverv6 = IPAddress.Parse("2001:db8:200::200");
+
+    /// <summary>An inner IPv4/UDP packet (no Ethernet) with checksums.</summary>
+    public static IPv4Packet InnerUdp4(IPAddress src, IPAddress dst, ushort sport, ushort dport, int payload = 64, byte ttl = 64)
+    {
+        var udp = new UdpPacket(sport, dport) { PayloadData = Payload(payload) };
+        var ip = new IPv4Packet(src, dst) { TimeToLive = ttl, Id = 1, PayloadPacket = udp };
+        udp.UpdateCalculatedValues();
+        ip.UpdateCalculatedValues();
+        udp.UpdateUdpChecksum();
+        ip.UpdateIPChecksum();
+        return ip;
+    }
+
+    public static IPv6Packet InnerUdp6(IPAddress src, IPAddress dst, ushort sport, ushort dport, int payload = 64, byte hopLimit = 64)
+    {
+        var udp = new UdpPacket(sport, dport) { PayloadData = Payload(payload) };
+        var ip = new IPv6Packet(src, dst) { HopLimit = hopLimit, PayloadPacket = udp };
+        udp.UpdateCalculatedValues();
+        ip.UpdateCalculatedValues();
+        udp.UpdateUdpChecksum();
+        return ip;
+    }
+
+    public static byte[] Payload(int length) => Enumerable.Range(0, length).Select(i => (byte)i).ToArray();
+
+    /// <summary>Ethernet around an IP packet.</summary>
+    public static byte[] Ethernet(PhysicalAddress src, PhysicalAddress dst, IPPacket ip)
+    {
+        var eth = new EthernetPacket(src, dst, ip is IPv4Packet ? EthernetType.IPv4 : EthernetType.IPv6) { PayloadPacket = ip };
+        return eth.Bytes;
+    }
+
+    /// <summary>Ethernet / outer IP / UDP 2152 / GTP-U message.</summary>
+    public static byte[] Gtp(PhysicalAddress srcMac, PhysicalAddress dstMac, IPAddress outerSrc, IPAddress outerDst, GtpuMessage message,
+        ushort sourcePort = 2152, bool udpChecksum = true, byte ttl = 64)
+    {
+        var udp = new UdpPacket(sourcePort, 2152) { PayloadData = message.Encode() };
+        IPPacket ip = outerSrc.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
+            ? new IPv4Packet(outerSrc, outerDst) { TimeToLive = ttl, Id = 1, PayloadPacket = udp }
+            : new IPv6Packet(outerSrc, outerDst) { HopLimit = ttl, PayloadPacket = udp };
+        udp.UpdateCalculatedValues();
+        ip.UpdateCalculatedValues();
+        if (udpChecksum || ip is IPv6Packet)
+            udp.UpdateUdpChecksum();
+        if (ip is IPv4Packet v4)
+            v4.UpdateIPChecksum();
+        return Ethernet(srcMac, dstMac, ip);
+    }
+
+    /// <summary>An uplink G-PDU from the gNB to N3.</summary>
+    public static byte[] Uplink(uint teid, IPPacket inner, byte? qfi = null) =>
+        Gtp(GnbMac, GatewayMac, Gnb, N3, GtpuMessage.GPdu(teid, inner.Bytes, qfi, Gtpu.PduSessionContainer.Uplink));
+
+    /// <summary>The inner packet as the gateway forwards it: TTL/hop limit one less.</summary>
+    public static IPPacket Forwarded(IPPacket inner)
+    {
+        IPPacket copy = inner is IPv4Packet
+            ? new IPv4Packet(new PacketDotNet.Utils.ByteArraySegment(inner.Bytes.ToArray()))
+            : new IPv6Packet(new PacketDotNet.Utils.ByteArraySegment(inner.Bytes.ToArray()));
+        if (copy is IPv4Packet v4)
+        {
+            v4.TimeToLive--;
+            v4.UpdateIPChecksum();
+        }
+        else
+        {
+            ((IPv6Packet)copy).HopLimit--;
+        }
+        return copy;
+    }
+
+    /// <summary>What the gateway sends towards a gNB or UPF for an inner packet: outer IPv4 with DF, TTL 64, ID 0, UDP checksum 0.</summary>
+    public static byte[] Encapsulated(PhysicalAddress srcMac, PhysicalAddress dstMac, IPAddress outerSrc, IPAddress outerDst, uint teid,
+        IPPacket inner, byte? qfi, byte pduType = Gtpu.PduSessionContainer.Downlink)
+    {
+        var message = GtpuMessage.GPdu(teid, inner.Bytes, qfi, pduType);
+        if (outerSrc.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
+            return Gtp(srcMac, dstMac, outerSrc, outerDst, message);
+        var udp = new UdpPacket(2152, 2152) { PayloadData = message.Encode() };
+        var ip = new IPv4Packet(outerSrc, outerDst) { TimeToLive = 64, Id = 0, FragmentFlags = 0x2, PayloadPacket = udp };
+        udp.UpdateCalculatedValues();
+        ip.UpdateCalculatedValues();
+        udp.Checksum = 0;
+        ip.UpdateIPChecksum();
+        return Ethernet(srcMac, dstMac, ip);
+    }
+}

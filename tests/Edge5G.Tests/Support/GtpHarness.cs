@@ -1,0 +1,75 @@
+using System.Collections.Immutable;
+using System.Net;
+using LoxiLb.Edge5G.Bpf;
+using LoxiLb.Edge5G.Datapath;
+using LoxiLb.Edge5G.Datapath.Abi;
+using LoxiLb.Edge5G.Datapath.Compiler;
+using LoxiLb.Edge5G.Datapath.Model;
+using static LoxiLb.Edge5G.Tests.Support.GtpFrames;
+
+namespace LoxiLb.Edge5G.Tests.Support;
+
+/// <summary>
+/// The GTP-U program loaded with small tables, "on a stick" on the loopback interface
+/// (ifindex 1, roles access + core), routes to the gNB, the central UPF and the data network,
+/// and a session table compiling into its maps. Frames run through BPF_PROG_TEST_RUN.
+/// </summary>
+public sealed class GtpHarness : IDisposable
+{
+    public const int Ifindex = 1;
+
+    public GtpHarness(GtpDatapathOptions? options = null)
+    {
+        Datapath = GtpDatapath.Load(options ?? new GtpDatapathOptions { Sessions = 1024, RuleLists = 64, SdfFilters = 256, NextHops = 16 });
+        Datapath.SetInterface(Ifindex, InterfaceRoles.Access | InterfaceRoles.Core);
+        Datapath.AddLocalAddress(N3);
+        Datapath.AddLocalAddress(N3v6);
+        NextHops = new StaticNextHops(Datapath.Tables.Nexthops,
+        [
+            new StaticRoute("default", Ifindex, GatewayMac, RouterMac),
+            new StaticRoute("198.51.100.2/32", Ifindex, GatewayMac, GnbMac),
+            new StaticRoute("198.51.100.3/32", Ifindex, GatewayMac, CentralUpfMac),
+            new StaticRoute("2001:db8:3::2/128", Ifindex, GatewayMac, GnbMac),
+            new StaticRoute("2001:db8:200::/48", Ifindex, GatewayMac, RouterMac),
+        ]);
+        Sessions = new SessionTable(Datapath.Tables, new GtpAddresses(N3, N3v6), NextHops);
+    }
+
+    public GtpDatapath Datapath { get; }
+    public StaticNextHops NextHops { get; }
+    public SessionTable Sessions { get; }
+
+    public XdpRunResult Run(byte[] frame) => ProgramTestRun.RunXdp(Datapath.Program, frame, Ifindex);
+
+    public ulong StatPackets(DatapathStat stat) => Datapath.Stat(stat).Packets;
+
+    public Counter PdrCounter(ulong seid, ushort pdr) =>
+        Sessions.TryGet(seid, out var s) ? Counter.Sum(Datapath.Tables.PdrStats.Read(s.PdrStats[pdr])) : default;
+
+    public void Dispose() => Datapath.Dispose();
+}
+
+/// <summary>Sessions of the test topology, built like an SMF would send them.</summary>
+public static class TestSessions
+{
+    public const uint UplinkTeid = 0x12345678;   // ours, on N3
+    public const uint DownlinkTeid = 0x87654321; // the gNB's
+    public const uint N9Teid = 0x0000a9a9;       // ours, on N9 (from the central UPF)
+    public const uint CentralTeid = 0x00c0ffee;  // the central UPF's
+
+    /// <summary>One PDU session: uplink PDR 1 (F-TEID, QFI-less catch-all) to N6, downlink PDR 2 to the gNB with QFI 9.</summary>
+    public static Session Basic(ulong seid = 1, uint ulTeid = UplinkTeid, IPAddress? ue = null, uint dlTeid = DownlinkTeid,
+        ImmutableArray<Qer> qers = default, IPAddress? gnb = null) =>
+        new(seid,
+            [
+                new Pdr(1, 100, new Pdi(InterfaceType.Access, new FTeid(ulTeid, gnb is { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } ? null : N3,
+                    gnb is { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } ? N3v6 : null), UeIpv4: ue ?? Ue), FarId: 1,
+                    RemoveOuterHeader: true, QerIds: qers.IsDefault ? default : [1]),
+                new Pdr(2, 100, new Pdi(InterfaceType.Core, UeIpv4: ue ?? Ue), FarId: 2, QerIds: [1]),
+            ],
+            [
+                new Far(1, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Core)),
+                new Far(2, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Access, new OuterHeaderCreation(dlTeid, gnb ?? Gnb))),
+            ],
+            qers.IsDefault ? [new Qer(1, Qfi: 9)] : qers);
+}
