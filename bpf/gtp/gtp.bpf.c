@@ -495,10 +495,13 @@ static __always_inline int rebuild(struct xdp_md *ctx, const struct edge5g_nexth
 		return 0;
 	}
 	if (far->ohc == EDGE5G_OHC_GTPU_IPV4) {
-		struct iphdr *iph = pkt_at(data, data_end, sizeof(*eth), sizeof(*iph) + sizeof(struct udphdr) + sizeof(struct gtp1_psc_hdr));
+		struct iphdr *iph = pkt_at(data, data_end, sizeof(*eth), sizeof(*iph) + sizeof(struct udphdr) + sizeof(struct gtp1_hdr));
 		struct udphdr *udp;
 
 		if (!iph)
+			return -1;
+		/* An End Marker has no payload: only a pushed container needs the longer header. */
+		if (qfi && !pkt_at(data, data_end, sizeof(*eth), sizeof(*iph) + sizeof(struct udphdr) + sizeof(struct gtp1_psc_hdr)))
 			return -1;
 		udp = (void *)(iph + 1);
 		eth->h_proto = ETH_P_IP_BE;
@@ -520,11 +523,13 @@ static __always_inline int rebuild(struct xdp_md *ctx, const struct edge5g_nexth
 		write_gtp(udp + 1, gtp_type, far->teid, qfi, pdu_type, keep_len);
 		return 0;
 	} else {
-		struct ipv6hdr *ip6 = pkt_at(data, data_end, sizeof(*eth), sizeof(*ip6) + sizeof(struct udphdr) + sizeof(struct gtp1_psc_hdr));
+		struct ipv6hdr *ip6 = pkt_at(data, data_end, sizeof(*eth), sizeof(*ip6) + sizeof(struct udphdr) + sizeof(struct gtp1_hdr));
 		struct udphdr *udp;
 		__u16 udp_len = sizeof(*udp) + gtp_len + keep_len;
 
 		if (!ip6)
+			return -1;
+		if (qfi && !pkt_at(data, data_end, sizeof(*eth), sizeof(*ip6) + sizeof(struct udphdr) + sizeof(struct gtp1_psc_hdr)))
 			return -1;
 		udp = (void *)(ip6 + 1);
 		eth->h_proto = ETH_P_IPV6_BE;

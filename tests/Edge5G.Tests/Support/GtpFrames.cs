@@ -100,9 +100,17 @@ public static class GtpFrames
 
     /// <summary>What the gateway sends towards a gNB or UPF for an inner packet: outer IPv4 with DF, TTL 64, ID 0, UDP checksum 0.</summary>
     public static byte[] Encapsulated(PhysicalAddress srcMac, PhysicalAddress dstMac, IPAddress outerSrc, IPAddress outerDst, uint teid,
-        IPPacket inner, byte? qfi, byte pduType = Gtpu.PduSessionContainer.Downlink)
+        IPPacket? inner, byte? qfi, byte pduType = Gtpu.PduSessionContainer.Downlink, bool endMarker = false)
     {
-        var message = GtpuMessage.GPdu(teid, inner.Bytes, qfi, pduType);
+        var message = endMarker
+            ? new GtpuMessage(GtpuMessageType.EndMarker, teid, [])
+            : GtpuMessage.GPdu(teid, inner!.Bytes, qfi, pduType);
+        return Tunnelled(srcMac, dstMac, outerSrc, outerDst, message);
+    }
+
+    /// <summary>A GTP-U message as the gateway's encapsulation writes it.</summary>
+    public static byte[] Tunnelled(PhysicalAddress srcMac, PhysicalAddress dstMac, IPAddress outerSrc, IPAddress outerDst, GtpuMessage message)
+    {
         if (outerSrc.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
             return Gtp(srcMac, dstMac, outerSrc, outerDst, message);
         var udp = new UdpPacket(2152, 2152) { PayloadData = message.Encode() };

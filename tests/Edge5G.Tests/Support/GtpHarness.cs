@@ -73,3 +73,29 @@ public static class TestSessions
             ],
             qers.IsDefault ? [new Qer(1, Qfi: 9)] : qers);
 }
+
+/// <summary>
+/// A ULCL (uplink classifier) session: uplink to the local data network 203.0.113.128/25
+/// breaks out here (N6), everything else goes over N9 to the central UPF; downlink from N6
+/// and from N9 merges into the same N3 tunnel.
+/// </summary>
+public static class UlclSessions
+{
+    public const string LocalNetworkRule = "permit out ip from 203.0.113.128/25 to assigned";
+
+    public static Session Session(ulong seid = 7) =>
+        new(seid,
+            [
+                new Pdr(1, 100, new Pdi(InterfaceType.Access, new FTeid(TestSessions.UplinkTeid, N3), UeIpv4: Ue,
+                    SdfFilters: [new SdfFilter(LocalNetworkRule)]), FarId: 1, RemoveOuterHeader: true),
+                new Pdr(2, 200, new Pdi(InterfaceType.Access, new FTeid(TestSessions.UplinkTeid, N3), UeIpv4: Ue), FarId: 3, RemoveOuterHeader: true),
+                new Pdr(3, 100, new Pdi(InterfaceType.Core, UeIpv4: Ue), FarId: 2, QerIds: [1]),
+                new Pdr(4, 100, new Pdi(InterfaceType.Core, new FTeid(TestSessions.N9Teid, N3)), FarId: 2, RemoveOuterHeader: true, QerIds: [1]),
+            ],
+            [
+                new Far(1, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Core)),
+                new Far(2, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Access, new OuterHeaderCreation(TestSessions.DownlinkTeid, Gnb))),
+                new Far(3, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Core, new OuterHeaderCreation(TestSessions.CentralTeid, CentralUpf))),
+            ],
+            [new Qer(1, Qfi: 9)]);
+}
