@@ -126,6 +126,19 @@ internal static unsafe partial class LibBpf
     [LibraryImport(Lib)]
     internal static partial int bpf_obj_get_info_by_fd(int fd, void* info, uint* infoLength);
 
+    // ---- ring buffers ----
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial nint ring_buffer__new(int mapFd, delegate* unmanaged<nint, void*, nuint, int> sample, nint context, void* opts);
+
+    [LibraryImport(Lib)]
+    internal static partial int ring_buffer__poll(nint ringBuffer, int timeoutMs);
+
+    [LibraryImport(Lib)]
+    internal static partial int ring_buffer__consume(nint ringBuffer);
+
+    [LibraryImport(Lib)]
+    internal static partial void ring_buffer__free(nint ringBuffer);
+
     // ---- misc ----
     [LibraryImport(Lib)]
     internal static partial int libbpf_num_possible_cpus();

@@ -1,0 +1,88 @@
+using System.Collections.Immutable;
+using LoxiLb.Edge5G.Bpf;
+using LoxiLb.Edge5G.Datapath.Abi;
+using LoxiLb.Edge5G.Datapath.Compiler;
+using LoxiLb.Edge5G.Datapath.Model;
+using LoxiLb.Edge5G.Tests.Support;
+using static LoxiLb.Edge5G.Tests.Support.GtpFrames;
+using static LoxiLb.Edge5G.Tests.Support.TestSessions;
+
+namespace LoxiLb.Edge5G.Tests.Datapath;
+
+/// <summary>QERs (gates, MBR token buckets) and FAR actions other than forwarding.</summary>
+public class GtpQosTests
+{
+    [SkippableFact]
+    public void ClosedDownlinkGate_DropsDownlink_AndCountsItOnTheQer_WhileUplinkFlows()
+    {
+        Privileged.Require();
+        using var h = new GtpHarness();
+        var session = Basic(qers: [new Qer(1, DownlinkGate: GateStatus.Closed, Qfi: 9)]);
+        h.Sessions.Establish(session);
+
+        Assert.Equal(XdpAction.Drop, h.Run(Ethernet(RouterMac, GatewayMac, InnerUdp4(LocalServer, Ue, 1, 2))).Verdict);
+        Assert.Equal(XdpAction.Tx, h.Run(Uplink(UplinkTeid, InnerUdp4(Ue, LocalServer, 2, 1), qfi: 9)).Verdict);
+
+        Assert.Equal(1UL, h.StatPackets(DatapathStat.DropGateClosed));
+        Assert.Equal(1UL, QerDrops(h, 0).GateDrops);
+    }
+
+    [SkippableFact]
+    public void DownlinkMbr_PassesTheBurstThenDropsWhatExceedsIt()
+    {
+        Privileged.Require();
+        using var h = new GtpHarness();
+        // 8 kbit/s = 1000 bytes/s: the bucket holds its minimum of two full frames (3028 bytes).
+        h.Sessions.Establish(Basic(qers: [new Qer(1, DownlinkMbrKbps: 8, Qfi: 9)]));
+        var packet = InnerUdp4(LocalServer, Ue, 1, 2, payload: 72); // 100-byte IP packets
+        var frame = Ethernet(RouterMac, GatewayMac, packet);
+
+        var verdicts = Enumerable.Range(0, 40).Select(_ => h.Run(frame).Verdict).ToArray();
+
+        Assert.Equal(3028UL, SessionTable.Burst(1000));
+        Assert.All(verdicts.Take(30), v => Assert.Equal(XdpAction.Tx, v));
+        Assert.All(verdicts.Skip(31), v => Assert.Equal(XdpAction.Drop, v));
+        Assert.InRange(h.StatPackets(DatapathStat.DropMbr), 9UL, 10UL);
+        Assert.Equal(h.StatPackets(DatapathStat.DropMbr), QerDrops(h, 0).MbrDrops);
+    }
+
+    [SkippableFact]
+    public void FarDrop_DropsAndCounts()
+    {
+        Privileged.Require();
+        using var h = new GtpHarness();
+        var basic = Basic();
+        h.Sessions.Establish(basic with { Fars = [basic.Fars[0], new Far(2, ApplyAction.Drop)] });
+
+        Assert.Equal(XdpAction.Drop, h.Run(Ethernet(RouterMac, GatewayMac, InnerUdp4(LocalServer, Ue, 1, 2))).Verdict);
+        Assert.Equal(1UL, h.StatPackets(DatapathStat.DropFar));
+    }
+
+    [SkippableFact]
+    public void FarBufferWithNotify_DropsCountsAndRaisesOneDownlinkDataEventPerSecond()
+    {
+        Privileged.Require();
+        using var h = new GtpHarness();
+        var basic = Basic();
+        var compiled = h.Sessions.Establish(basic with { Fars = [basic.Fars[0], new Far(2, ApplyAction.Buffer | ApplyAction.NotifyCp)] });
+        var events = new List<EventRecord>();
+        using var ring = new BpfRingBuffer<EventRecord>(h.Datapath.Object.MapDescriptor("events"), e => events.Add(e));
+
+        for (int i = 0; i < 3; i++)
+            Assert.Equal(XdpAction.Drop, h.Run(Ethernet(RouterMac, GatewayMac, InnerUdp4(LocalServer, Ue, 1, 2))).Verdict);
+        ring.Poll(TimeSpan.Zero);
+
+        Assert.Equal(3UL, h.StatPackets(DatapathStat.DropBuffered));
+        var only = Assert.Single(events);
+        Assert.Equal(EventKind.DownlinkData, only.Kind);
+        Assert.Equal(compiled.PdrStats[2], only.Index);
+        Assert.Equal(9, only.Qfi);
+    }
+
+    private static QerStats QerDrops(GtpHarness h, uint qerSlot)
+    {
+        // The harness installs one session with one QER set: its slot is 0.
+        var perCpu = h.Datapath.Tables.QerStats.Read(qerSlot);
+        return new QerStats { GateDrops = (ulong)perCpu.Sum(q => (long)q.GateDrops), MbrDrops = (ulong)perCpu.Sum(q => (long)q.MbrDrops) };
+    }
+}
