@@ -10,6 +10,7 @@ public static class Edge5GCommandLine
     {
         var root = new RootCommand("LoxiLb.Edge5G: a 5G edge protocol gateway (GTP-U, SCTP, SRv6) on XDP/TC with PFCP control");
         root.Subcommands.Add(DemoCommand());
+        root.Subcommands.Add(ReplayCommand.Create());
         return await root.Parse(args).InvokeAsync();
     }
 
