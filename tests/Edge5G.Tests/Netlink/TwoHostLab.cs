@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.NetworkInformation;
+using LoxiLb.Edge5G.Lab;
+using LoxiLb.Edge5G.Netlink;
+
+namespace LoxiLb.Edge5G.Tests.Netlink;
+
+/// <summary>
+/// Host A and host B joined by one veth pair carrying three documentation subnets:
+/// 198.51.100.0/24, 203.0.113.0/25 and 2001:db8:1::/64 (.1 / ::1 on A, .2 / ::2 on B).
+/// DAD is off in both namespaces, so IPv6 addresses (link-local included) are usable at
+/// once: Linux does not send neighbour solicitations while the link-local address is tentative.
+/// </summary>
+internal sealed class TwoHostLab : IDisposable
+{
+    public const string DevA = "e5g-a0";
+    public const string DevB = "e5g-b0";
+    public static readonly IPAddress A4 = IPAddress.Parse("198.51.100.1");
+    public static readonly IPAddress B4 = IPAddress.Parse("198.51.100.2");
+    public static readonly IPAddress GatewayB4 = IPAddress.Parse("203.0.113.2");
+    public static readonly IPAddress A6 = IPAddress.Parse("2001:db8:1::1");
+    public static readonly IPAddress B6 = IPAddress.Parse("2001:db8:1::2");
+
+    public TwoHostLab()
+    {
+        Lab = new LabNetwork();
+        try
+        {
+            A = Lab.AddNamespace("a");
+            B = Lab.AddNamespace("b");
+            foreach (var ns in new[] { A, B })
+                ns.Run("sysctl", "-q", "-w", "net.ipv6.conf.default.accept_dad=0");
+            Lab.AddVeth(A, DevA, B, DevB,
+                ["198.51.100.1/24", "203.0.113.1/25", "2001:db8:1::1/64"],
+                ["198.51.100.2/24", "203.0.113.2/25", "2001:db8:1::2/64"]);
+            MacA = PhysicalAddress.Parse(A.MacAddress(DevA));
+            MacB = PhysicalAddress.Parse(B.MacAddress(DevB));
+            IfindexA = A.InterfaceIndex(DevA);
+        }
+        catch
+        {
+            Lab.Dispose();
+            throw;
+        }
+    }
+
+    public LabNetwork Lab { get; }
+    public NetworkNamespace A { get; }
+    public NetworkNamespace B { get; }
+    public PhysicalAddress MacA { get; }
+    public PhysicalAddress MacB { get; }
+    public int IfindexA { get; }
+
+    /// <summary>A resolver created inside A: it keeps querying A after the thread has left.</summary>
+    public RouteResolver ResolverInA()
+    {
+        using (A.Enter())
+            return new RouteResolver();
+    }
+
+    /// <summary>A permanent neighbour entry on A (`ip neigh replace ... nud permanent`).</summary>
+    public void StaticNeighbourOnA(IPAddress address, PhysicalAddress mac) =>
+        A.Run("ip", "neigh", "replace", address.ToString(), "lladdr", NextHopFormat(mac), "dev", DevA, "nud", "permanent");
+
+    public static string NextHopFormat(PhysicalAddress mac) =>
+        string.Join(':', mac.GetAddressBytes().Select(b => b.ToString("x2")));
+
+    /// <summary>Polls <paramref name="condition"/> until true or the time is up; returns its last value.</summary>
+    public static bool Eventually(Func<bool> condition, TimeSpan within)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            if (condition())
+                return true;
+            if (clock.Elapsed > within)
+                return false;
+            Thread.Sleep(20);
+        }
+    }
+
+    public void Dispose() => Lab.Dispose();
+}
