@@ -51,6 +51,7 @@ internal static unsafe partial class NetlinkNative
 
     public const int SOL_SOCKET = 1;
     public const int SO_RCVBUF = 8;
+    public const int SO_RCVBUFFORCE = 33;
     public const int SO_RCVTIMEO = 20; // struct timeval on x86-64 (old-style 64-bit time_t)
     public const int SOL_NETLINK = 270;
     public const int NETLINK_ADD_MEMBERSHIP = 1;

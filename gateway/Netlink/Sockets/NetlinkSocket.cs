@@ -59,7 +59,7 @@ internal sealed unsafe class NetlinkSocket : IDisposable
             SetOption(handle, NetlinkNative.SOL_NETLINK, NetlinkNative.NETLINK_CAP_ACK, 1);
             SetOption(handle, NetlinkNative.SOL_NETLINK, NetlinkNative.NETLINK_GET_STRICT_CHK, 1);
             if (receiveBufferBytes > 0)
-                SetOption(handle, NetlinkNative.SOL_SOCKET, NetlinkNative.SO_RCVBUF, receiveBufferBytes);
+                SetReceiveBuffer(handle, receiveBufferBytes);
             var timeout = new Timeval
             {
                 Seconds = (long)replyTimeout.TotalSeconds,
@@ -246,6 +246,14 @@ internal sealed unsafe class NetlinkSocket : IDisposable
             if (a.Type == Rtnl.NLMSGERR_ATTR_MSG)
                 text = a.String();
         return (errno, text);
+    }
+
+    // A notification burst (a link flap withdrawing many routes) must not overflow the socket;
+    // SO_RCVBUFFORCE (root) may exceed net.core.rmem_max, SO_RCVBUF is capped by it.
+    private static void SetReceiveBuffer(NetlinkSocketHandle handle, int bytes)
+    {
+        if (NetlinkNative.setsockopt(handle, NetlinkNative.SOL_SOCKET, NetlinkNative.SO_RCVBUFFORCE, &bytes, sizeof(int)) != 0)
+            SetOption(handle, NetlinkNative.SOL_SOCKET, NetlinkNative.SO_RCVBUF, bytes, "setsockopt(SO_RCVBUF)");
     }
 
     private static void SetOption(NetlinkSocketHandle handle, int level, int option, int value, string? operation = null)
