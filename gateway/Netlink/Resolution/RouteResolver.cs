@@ -98,12 +98,13 @@ public sealed class RouteResolver : IDisposable
                 route.Mtu != 0 ? (int)route.Mtu : link.Mtu, gateway, route.PreferredSource) { OnLink = onLink };
             return NextHopResolution.Resolved(destination, hop, state);
         }
-        if (requestNeighbourResolution && state != NeighbourState.Incomplete)
-            RequestNeighbourResolution(link.Index, gateway);
-        var stateText = neighbour is null ? "not in the neighbour table" : $"{StateName(state)}";
+        // INCOMPLETE means the kernel is already soliciting: asking again would change nothing.
+        var requested = requestNeighbourResolution && state != NeighbourState.Incomplete
+            ? RequestNeighbourResolution(link.Index, gateway)
+            : "";
+        var stateText = neighbour is null ? "not in the neighbour table" : StateName(state);
         return NextHopResolution.Unresolved(destination, UnresolvedReason.NeighbourUnresolved,
-            $"neighbour {gateway} on {link.Name} is {stateText}{(requestNeighbourResolution ? "; resolution requested" : "")}",
-            link.Index, gateway, state);
+            $"neighbour {gateway} on {link.Name} is {stateText}{requested}", link.Index, gateway, state);
     }
 
     /// <summary>RTM_GETROUTE; null with <paramref name="refused"/> set when the kernel's lookup itself fails.</summary>
@@ -181,11 +182,21 @@ public sealed class RouteResolver : IDisposable
         return neighbour;
     }
 
-    private void RequestNeighbourResolution(int ifindex, IPAddress address)
+    /// <summary>Asks the kernel to solicit the neighbour; returns the text for the resolution's detail.</summary>
+    private string RequestNeighbourResolution(int ifindex, IPAddress address)
     {
         var operation = $"RTM_NEWNEIGH NTF_USE {address} ifindex {ifindex}";
         Span<byte> request = stackalloc byte[RtnetlinkRequests.MaxLength];
-        _socket.Request(RtnetlinkRequests.UseNeighbour(request, ifindex, address, operation), operation, null);
+        try
+        {
+            _socket.Request(RtnetlinkRequests.UseNeighbour(request, ifindex, address, operation), operation, null);
+            return "; resolution requested";
+        }
+        // Without CAP_NET_ADMIN the lookups still work; only this request is refused.
+        catch (NetlinkException e) when (e.Errno is 1 /* EPERM */ or NetlinkNative.EACCES)
+        {
+            return $"; resolution could not be requested ({e.ErrnoName})";
+        }
     }
 
     internal static string StateName(NeighbourState state) =>

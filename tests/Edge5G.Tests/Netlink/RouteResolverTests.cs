@@ -72,6 +72,38 @@ public class RouteResolverTests
     }
 
     [SkippableFact]
+    public void LinkLocalGateways_IPv6NextHopsOfIPv4Routes_AndScopedDestinations_Resolve()
+    {
+        Privileged.Require();
+        using var lab = new TwoHostLab();
+        var linkLocalB = lab.LinkLocalB();
+        // The usual IPv6 default route: via the router's link-local address.
+        lab.A.Run("ip", "-6", "route", "add", "2001:db8:ee::/48", "via", linkLocalB.ToString(), "dev", TwoHostLab.DevA);
+        // RFC 5549 style: an IPv4 prefix whose next hop is an IPv6 address (RTA_VIA).
+        lab.A.Run("ip", "route", "add", "192.0.2.0/24", "via", "inet6", TwoHostLab.B6.ToString(), "dev", TwoHostLab.DevA);
+        lab.StaticNeighbourOnA(linkLocalB, lab.MacB);
+        lab.StaticNeighbourOnA(TwoHostLab.B6, lab.MacB);
+        using var resolver = lab.ResolverInA();
+
+        var viaLinkLocal = resolver.Resolve(IPAddress.Parse("2001:db8:ee::1")).NextHop;
+        Assert.NotNull(viaLinkLocal);
+        Assert.Equal(linkLocalB, viaLinkLocal.Gateway);
+        Assert.Equal(lab.MacB, viaLinkLocal.DestinationMac);
+
+        var v4ViaV6 = resolver.Resolve(IPAddress.Parse("192.0.2.1")).NextHop;
+        Assert.NotNull(v4ViaV6);
+        Assert.Equal(TwoHostLab.B6, v4ViaV6.Gateway);
+        Assert.Equal(lab.MacB, v4ViaV6.DestinationMac);
+
+        var scoped = new IPAddress(linkLocalB.GetAddressBytes(), lab.IfindexA);
+        var direct = resolver.Resolve(scoped).NextHop;
+        Assert.NotNull(direct);
+        Assert.Equal(lab.IfindexA, direct.Ifindex);
+        Assert.True(direct.OnLink);
+        Assert.Equal(lab.MacB, direct.DestinationMac);
+    }
+
+    [SkippableFact]
     public void UnknownNeighbour_IsReportedUnresolved_ThenResolvedAfterTheRequestedResolution()
     {
         Privileged.Require();

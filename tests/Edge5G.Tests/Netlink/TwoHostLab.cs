@@ -59,6 +59,26 @@ internal sealed class TwoHostLab : IDisposable
             return new RouteResolver();
     }
 
+    /// <summary>
+    /// B's IPv6 link-local address. The kernel adds it once the link reports carrier, which
+    /// linkwatch delivers asynchronously: wait for it.
+    /// </summary>
+    public IPAddress LinkLocalB()
+    {
+        IPAddress? address = null;
+        Eventually(() =>
+        {
+            var json = B.Run("ip", "-j", "-6", "addr", "show", "dev", DevB, "scope", "link").StandardOutput;
+            using var doc = System.Text.Json.JsonDocument.Parse(json);
+            // ip's JSON keeps an empty object for each address the scope filter hides.
+            foreach (var info in doc.RootElement[0].GetProperty("addr_info").EnumerateArray())
+                if (info.TryGetProperty("local", out var local))
+                    address = IPAddress.Parse(local.GetString()!);
+            return address is not null;
+        }, TimeSpan.FromSeconds(3));
+        return address ?? throw new LabException($"{DevB} in {B.Name} has no IPv6 link-local address");
+    }
+
     /// <summary>A permanent neighbour entry on A (`ip neigh replace ... nud permanent`).</summary>
     public void StaticNeighbourOnA(IPAddress address, PhysicalAddress mac) =>
         A.Run("ip", "neigh", "replace", address.ToString(), "lladdr", NextHopFormat(mac), "dev", DevA, "nud", "permanent");
