@@ -38,10 +38,16 @@ public sealed class RouteMonitor : IDisposable
     /// <param name="quietPeriod">A batch closes once no notification arrived for this long (default 10 ms).</param>
     /// <param name="maxDelay">A batch closes at the latest this long after its first notification (default 100 ms).</param>
     public RouteMonitor(TimeSpan? quietPeriod = null, TimeSpan? maxDelay = null)
+        : this(quietPeriod, maxDelay, receiveBufferBytes: 4 << 20)
+    {
+    }
+
+    /// <param name="receiveBufferBytes">Socket buffer; a tiny one lets tests provoke an overrun.</param>
+    internal RouteMonitor(TimeSpan? quietPeriod, TimeSpan? maxDelay, int receiveBufferBytes)
     {
         _quietPeriod = quietPeriod ?? TimeSpan.FromMilliseconds(10);
         _maxDelay = maxDelay ?? TimeSpan.FromMilliseconds(100);
-        _socket = NetlinkSocket.Open(TimeSpan.FromSeconds(1), Groups, receiveBufferBytes: 4 << 20);
+        _socket = NetlinkSocket.Open(TimeSpan.FromSeconds(1), Groups, receiveBufferBytes);
         try
         {
             _stop = new WakeupEvent();

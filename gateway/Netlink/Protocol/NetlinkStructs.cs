@@ -148,6 +148,8 @@ internal static class Rtnl
     public const ushort IFLA_IFNAME = 3;
     public const ushort IFLA_MTU = 4;
     public const ushort IFLA_OPERSTATE = 16;
+    public const ushort IFLA_EXT_MASK = 29;
+    public const uint RTEXT_FILTER_SKIP_STATS = 1 << 3;
     public const ushort ARPHRD_ETHER = 1;
     public const uint IFF_UP = 0x1;
     public const uint IFF_RUNNING = 0x40; // operationally up (oper state UP or UNKNOWN)

@@ -128,6 +128,8 @@ internal static class RtnetlinkRequests
     {
         var w = new NetlinkWriter(buffer, Rtnl.RTM_GETLINK, Get, operation);
         w.Header(new IfInfoMsg { Family = NetlinkNative.AF_UNSPEC, Index = ifindex });
+        // Without this the kernel fills in kilobytes of counters nobody here reads.
+        w.AttributeU32(Rtnl.IFLA_EXT_MASK, Rtnl.RTEXT_FILTER_SKIP_STATS);
         return w.Finish();
     }
 

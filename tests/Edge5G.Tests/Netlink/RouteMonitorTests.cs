@@ -142,6 +142,45 @@ public class RouteMonitorTests
         Assert.Empty(faults);
     }
 
+    [SkippableFact]
+    public void NotificationsTheKernelDropped_AreReportedAsLost()
+    {
+        Privileged.Require();
+        using var lab = new TwoHostLab();
+        RouteMonitor monitor;
+        using (lab.A.Enter())
+            monitor = new RouteMonitor(null, null, receiveBufferBytes: 1); // the kernel's minimum
+        using (monitor)
+        {
+            var changes = new BlockingCollection<RouteChange>();
+            using var handlerEntered = new ManualResetEventSlim();
+            using var gate = new ManualResetEventSlim();
+            monitor.Changed += c =>
+            {
+                handlerEntered.Set();
+                gate.Wait(Bound); // hold the reader while the kernel queues a burst
+                changes.Add(c);
+            };
+            lab.A.Run("ip", "route", "add", "192.0.2.0/24", "via", "198.51.100.2");
+            Assert.True(handlerEntered.Wait(Bound));
+
+            var batch = Path.Combine(Path.GetTempPath(), $"e5g-routes-{Guid.NewGuid():N}");
+            File.WriteAllLines(batch, Enumerable.Range(0, 200).Select(i => $"route add 203.0.113.{i}/32 via 198.51.100.2"));
+            try
+            {
+                lab.A.Run("ip", "-batch", batch);
+            }
+            finally
+            {
+                File.Delete(batch);
+            }
+            gate.Set();
+            var lost = WaitFor(changes, c => c.Kinds.HasFlag(RouteChangeKinds.Lost), "overrun report");
+            Assert.True(lost.AffectsEverything);
+            Assert.True(monitor.IsRunning);
+        }
+    }
+
     private static IReadOnlyList<NextHopEntry> Next(BlockingCollection<IReadOnlyList<NextHopEntry>> rewrites, string what) =>
         rewrites.TryTake(out var batch, Bound) ? batch : throw new TimeoutException($"no NextHopsChanged after {what} within {Bound}");
 
