@@ -99,7 +99,7 @@ public sealed class RouteMonitor : IDisposable
         var age = Stopwatch.StartNew();
         while (true)
         {
-            Drain(batch);
+            Drain(batch, age);
             var wait = Math.Min(_quietPeriod.TotalMilliseconds, (_maxDelay - age.Elapsed).TotalMilliseconds);
             if (wait <= 0)
                 return true;
@@ -108,11 +108,12 @@ public sealed class RouteMonitor : IDisposable
         }
     }
 
-    private void Drain(Batch batch)
+    /// <summary>Reads what is queued, but stops at the batch's deadline so a flood cannot starve the handlers.</summary>
+    private void Drain(Batch batch, Stopwatch age)
     {
-        while (true)
+        while (age.Elapsed < _maxDelay)
         {
-            var length = _socket.Receive(NetlinkNative.MSG_DONTWAIT, "read rtnetlink notifications");
+            var length = _socket.Receive(NetlinkNative.MSG_DONTWAIT);
             if (length == -NetlinkNative.EAGAIN)
                 return;
             if (length == -NetlinkNative.ENOBUFS)

@@ -99,9 +99,9 @@ public sealed class RouteResolver : IDisposable
             return NextHopResolution.Resolved(destination, hop, state);
         }
         // INCOMPLETE means the kernel is already soliciting: asking again would change nothing.
-        var requested = requestNeighbourResolution && state != NeighbourState.Incomplete
-            ? RequestNeighbourResolution(link.Index, gateway)
-            : "";
+        var requested = !requestNeighbourResolution ? ""
+            : state == NeighbourState.Incomplete ? "; resolution in progress"
+            : RequestNeighbourResolution(link.Index, gateway);
         var stateText = neighbour is null ? "not in the neighbour table" : StateName(state);
         return NextHopResolution.Unresolved(destination, UnresolvedReason.NeighbourUnresolved,
             $"neighbour {gateway} on {link.Name} is {stateText}{requested}", link.Index, gateway, state);

@@ -97,7 +97,7 @@ internal sealed unsafe class NetlinkSocket : IDisposable
         Send(request, operation);
         while (true)
         {
-            var length = Receive(0, operation);
+            var length = Receive(0);
             if (length < 0)
             {
                 var errno = (int)-length;
@@ -118,6 +118,9 @@ internal sealed unsafe class NetlinkSocket : IDisposable
                             throw new NetlinkException(operation, error, "the kernel refused the request", text);
                         return; // the acknowledgement ends a request
                     case Rtnl.NLMSG_DONE:
+                        // A dump that failed midway says so in the DONE message.
+                        if (message.Payload.Length >= 4 && BinaryPrimitives.ReadInt32LittleEndian(message.Payload) < 0)
+                            throw new NetlinkException(operation, -BinaryPrimitives.ReadInt32LittleEndian(message.Payload), "the dump failed");
                         return;
                     case Rtnl.NLMSG_NOOP:
                         continue;
@@ -133,7 +136,7 @@ internal sealed unsafe class NetlinkSocket : IDisposable
     /// Receives one datagram into <see cref="Received"/> (grown to fit it). Returns its length,
     /// or -errno (EAGAIN when nothing arrived in time or MSG_DONTWAIT found nothing).
     /// </summary>
-    public nint Receive(int flags, string operation)
+    public nint Receive(int flags)
     {
         while (true)
         {
