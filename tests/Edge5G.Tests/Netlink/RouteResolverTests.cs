@@ -76,7 +76,7 @@ public class RouteResolverTests
     {
         Privileged.Require();
         using var lab = new TwoHostLab();
-        var linkLocalB = lab.LinkLocalB();
+        var linkLocalB = lab.LinkLocalB;
         // The usual IPv6 default route: via the router's link-local address.
         lab.A.Run("ip", "-6", "route", "add", "2001:db8:ee::/48", "via", linkLocalB.ToString(), "dev", TwoHostLab.DevA);
         // RFC 5549 style: an IPv4 prefix whose next hop is an IPv6 address (RTA_VIA).

@@ -34,6 +34,10 @@ internal sealed class TwoHostLab : IDisposable
             Lab.AddVeth(A, DevA, B, DevB,
                 ["198.51.100.1/24", "203.0.113.1/25", "2001:db8:1::1/64"],
                 ["198.51.100.2/24", "203.0.113.2/25", "2001:db8:1::2/64"]);
+            // Let both ends settle, so late address and route notifications cannot leak
+            // into a test's monitor, and neighbour solicitation works from the start.
+            LinkLocalA = LinkLocal(A, DevA);
+            LinkLocalB = LinkLocal(B, DevB);
             MacA = PhysicalAddress.Parse(A.MacAddress(DevA));
             MacB = PhysicalAddress.Parse(B.MacAddress(DevB));
             IfindexA = A.InterfaceIndex(DevA);
@@ -59,24 +63,27 @@ internal sealed class TwoHostLab : IDisposable
             return new RouteResolver();
     }
 
+    public IPAddress LinkLocalA { get; }
+    public IPAddress LinkLocalB { get; }
+
     /// <summary>
-    /// B's IPv6 link-local address. The kernel adds it once the link reports carrier, which
-    /// linkwatch delivers asynchronously: wait for it.
+    /// The interface's IPv6 link-local address once usable. The kernel adds it when the link
+    /// reports carrier (linkwatch, asynchronous) and clears "tentative" a moment later.
     /// </summary>
-    public IPAddress LinkLocalB()
+    private static IPAddress LinkLocal(NetworkNamespace ns, string dev)
     {
         IPAddress? address = null;
         Eventually(() =>
         {
-            var json = B.Run("ip", "-j", "-6", "addr", "show", "dev", DevB, "scope", "link").StandardOutput;
+            var json = ns.Run("ip", "-j", "-6", "addr", "show", "dev", dev, "scope", "link").StandardOutput;
             using var doc = System.Text.Json.JsonDocument.Parse(json);
             // ip's JSON keeps an empty object for each address the scope filter hides.
             foreach (var info in doc.RootElement[0].GetProperty("addr_info").EnumerateArray())
-                if (info.TryGetProperty("local", out var local))
+                if (info.TryGetProperty("local", out var local) && !info.TryGetProperty("tentative", out _))
                     address = IPAddress.Parse(local.GetString()!);
             return address is not null;
         }, TimeSpan.FromSeconds(3));
-        return address ?? throw new LabException($"{DevB} in {B.Name} has no IPv6 link-local address");
+        return address ?? throw new LabException($"{dev} in {ns.Name} has no usable IPv6 link-local address");
     }
 
     /// <summary>A permanent neighbour entry on A (`ip neigh replace ... nud permanent`).</summary>
