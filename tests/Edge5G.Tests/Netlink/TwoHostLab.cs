@@ -88,9 +88,9 @@ internal sealed class TwoHostLab : IDisposable
 
     /// <summary>A permanent neighbour entry on A (`ip neigh replace ... nud permanent`).</summary>
     public void StaticNeighbourOnA(IPAddress address, PhysicalAddress mac) =>
-        A.Run("ip", "neigh", "replace", address.ToString(), "lladdr", NextHopFormat(mac), "dev", DevA, "nud", "permanent");
+        A.Run("ip", "neigh", "replace", address.ToString(), "lladdr", MacText(mac), "dev", DevA, "nud", "permanent");
 
-    public static string NextHopFormat(PhysicalAddress mac) =>
+    public static string MacText(PhysicalAddress mac) =>
         string.Join(':', mac.GetAddressBytes().Select(b => b.ToString("x2")));
 
     /// <summary>Polls <paramref name="condition"/> until true or the time is up; returns its last value.</summary>
