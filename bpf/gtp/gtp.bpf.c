@@ -403,13 +403,21 @@ static __always_inline __u32 sum_words(void *data, void *data_end, __u32 off, __
 	return sum;
 }
 
-static __always_inline __u16 udp6_checksum(void *data, void *data_end, struct ipv6hdr *ip6, __u32 udp_off, __u16 udp_len)
+/* UDP checksum over IPv6 (mandatory, RFC 8200 8.1) of the datagram at udp_off whose IPv6
+ * header is at ip6_off. Global: its loops are verified once, not at every caller. */
+GLOBAL __u16 udp6_checksum(struct xdp_md *ctx, __u32 ip6_off, __u32 udp_off, __u16 udp_len)
 {
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ipv6hdr *ip6 = pkt_at(data, data_end, ip6_off, sizeof(*ip6));
 	__u32 sum = 0;
-	__u32 *s = (__u32 *)&ip6->saddr;
-	__u32 *d = (__u32 *)&ip6->daddr;
+	__u32 *s, *d;
 	__u16 folded;
 
+	if (!ip6)
+		return 0;
+	s = (__u32 *)&ip6->saddr;
+	d = (__u32 *)&ip6->daddr;
 #pragma unroll
 	for (int i = 0; i < 4; i++) {
 		sum = csum_add32(sum, s[i]);
@@ -548,8 +556,7 @@ static __always_inline int rebuild(struct xdp_md *ctx, const struct edge5g_nexth
 		udp->len = bpf_htons(udp_len);
 		udp->check = 0;
 		write_gtp(udp + 1, gtp_type, far->teid, qfi, pdu_type, keep_len);
-		/* Mandatory over IPv6 (RFC 8200 8.1). */
-		udp->check = udp6_checksum(data, data_end, ip6, sizeof(*eth) + sizeof(*ip6), udp_len);
+		udp->check = udp6_checksum(ctx, sizeof(*eth), sizeof(*eth) + sizeof(*ip6), udp_len);
 		return 0;
 	}
 }
@@ -752,11 +759,8 @@ GLOBAL int echo_reply(struct xdp_md *ctx, struct packet *pkt)
 	gtp[11] = GTP_EXT_NONE;
 	gtp[12] = GTP_IE_RECOVERY;
 	gtp[13] = cfg ? cfg->recovery : 0;
-	if (pkt->family == 6) {
-		struct ipv6hdr *ip6 = (void *)(eth + 1);
-
-		udp->check = udp6_checksum(data, data_end, ip6, sizeof(*eth) + sizeof(*ip6), sizeof(*udp) + 14);
-	}
+	if (pkt->family == 6)
+		udp->check = udp6_checksum(ctx, sizeof(*eth), sizeof(*eth) + sizeof(struct ipv6hdr), sizeof(*udp) + 14);
 	return count(EDGE5G_STAT_ECHO_REPLIED, pkt->len, XDP_TX);
 }
 

@@ -53,10 +53,18 @@ public static class GtpFrames
     public static byte[] Payload(int length) => Enumerable.Range(0, length).Select(i => (byte)i).ToArray();
 
     /// <summary>Ethernet around an IP packet.</summary>
-    public static byte[] Ethernet(PhysicalAddress src, PhysicalAddress dst, IPPacket ip)
+    public static byte[] Ethernet(PhysicalAddress src, PhysicalAddress dst, IPPacket ip) => Ethernet(src, dst, ip.Bytes);
+
+    /// <summary>Ethernet around IP packet bytes (no padding: what XDP hands to the driver).</summary>
+    public static byte[] Ethernet(PhysicalAddress src, PhysicalAddress dst, byte[] ip)
     {
-        var eth = new EthernetPacket(src, dst, ip is IPv4Packet ? EthernetType.IPv4 : EthernetType.IPv6) { PayloadPacket = ip };
-        return eth.Bytes;
+        var frame = new byte[14 + ip.Length];
+        dst.GetAddressBytes().CopyTo(frame, 0);
+        src.GetAddressBytes().CopyTo(frame, 6);
+        frame[12] = (byte)((ip[0] >> 4) == 4 ? 0x08 : 0x86);
+        frame[13] = (byte)((ip[0] >> 4) == 4 ? 0x00 : 0xdd);
+        ip.CopyTo(frame, 14);
+        return frame;
     }
 
     /// <summary>Ethernet / outer IP / UDP 2152 / GTP-U message.</summary>
@@ -80,41 +88,43 @@ public static class GtpFrames
     public static byte[] Uplink(uint teid, IPPacket inner, byte? qfi = null) =>
         Gtp(GnbMac, GatewayMac, Gnb, N3, GtpuMessage.GPdu(teid, inner.Bytes, qfi, Gtpu.PduSessionContainer.Uplink));
 
-    /// <summary>The inner packet as the gateway forwards it: TTL/hop limit one less.</summary>
-    public static IPPacket Forwarded(IPPacket inner)
+    /// <summary>The inner packet as the gateway forwards it: TTL/hop limit one less (RFC 1624 checksum update).</summary>
+    public static byte[] Forwarded(IPPacket inner) => Forwarded(inner.Bytes);
+
+    public static byte[] Forwarded(byte[] ipPacket)
     {
-        IPPacket copy = inner is IPv4Packet
-            ? new IPv4Packet(new PacketDotNet.Utils.ByteArraySegment(inner.Bytes.ToArray()))
-            : new IPv6Packet(new PacketDotNet.Utils.ByteArraySegment(inner.Bytes.ToArray()));
-        if (copy is IPv4Packet v4)
+        var bytes = ipPacket.ToArray();
+        if ((bytes[0] >> 4) == 6)
         {
-            v4.TimeToLive--;
-            v4.UpdateIPChecksum();
+            bytes[7]--;
+            return bytes;
         }
-        else
-        {
-            ((IPv6Packet)copy).HopLimit--;
-        }
-        return copy;
+        bytes[8]--;
+        var sum = (uint)((bytes[10] << 8) | bytes[11]) + 0x0100;
+        sum = (sum & 0xffff) + (sum >> 16);
+        bytes[10] = (byte)(sum >> 8);
+        bytes[11] = (byte)sum;
+        return bytes;
     }
 
     /// <summary>What the gateway sends towards a gNB or UPF for an inner packet: outer IPv4 with DF, TTL 64, ID 0, UDP checksum 0.</summary>
     public static byte[] Encapsulated(PhysicalAddress srcMac, PhysicalAddress dstMac, IPAddress outerSrc, IPAddress outerDst, uint teid,
-        IPPacket? inner, byte? qfi, byte pduType = Gtpu.PduSessionContainer.Downlink, bool endMarker = false)
+        byte[]? inner, byte? qfi, byte pduType = Gtpu.PduSessionContainer.Downlink, bool endMarker = false)
     {
         var message = endMarker
             ? new GtpuMessage(GtpuMessageType.EndMarker, teid, [])
-            : GtpuMessage.GPdu(teid, inner!.Bytes, qfi, pduType);
+            : GtpuMessage.GPdu(teid, inner!, qfi, pduType);
         return Tunnelled(srcMac, dstMac, outerSrc, outerDst, message);
     }
 
     /// <summary>A GTP-U message as the gateway's encapsulation writes it.</summary>
-    public static byte[] Tunnelled(PhysicalAddress srcMac, PhysicalAddress dstMac, IPAddress outerSrc, IPAddress outerDst, GtpuMessage message)
+    public static byte[] Tunnelled(PhysicalAddress srcMac, PhysicalAddress dstMac, IPAddress outerSrc, IPAddress outerDst, GtpuMessage message,
+        ushort ipId = 0, bool df = true, ushort destinationPort = 2152, byte tos = 0)
     {
         if (outerSrc.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
             return Gtp(srcMac, dstMac, outerSrc, outerDst, message);
-        var udp = new UdpPacket(2152, 2152) { PayloadData = message.Encode() };
-        var ip = new IPv4Packet(outerSrc, outerDst) { TimeToLive = 64, Id = 0, FragmentFlags = 0x2, PayloadPacket = udp };
+        var udp = new UdpPacket(2152, destinationPort) { PayloadData = message.Encode() };
+        var ip = new IPv4Packet(outerSrc, outerDst) { TimeToLive = 64, Id = ipId, FragmentFlags = (byte)(df ? 0x2 : 0), TypeOfService = tos, PayloadPacket = udp };
         udp.UpdateCalculatedValues();
         ip.UpdateCalculatedValues();
         udp.Checksum = 0;
