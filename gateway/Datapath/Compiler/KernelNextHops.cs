@@ -1,0 +1,76 @@
+using System.Net;
+using LoxiLb.Edge5G.Datapath.Abi;
+using LoxiLb.Edge5G.Datapath.Tables;
+using LoxiLb.Edge5G.Netlink;
+
+namespace LoxiLb.Edge5G.Datapath.Compiler;
+
+/// <summary>
+/// Next hops resolved from the kernel's routes and neighbours (rtnetlink) and kept current:
+/// each destination FARs use is one slot of the nexthops map, rewritten when the kernel's
+/// view changes. An unresolved slot is written invalid, so its packets use bpf_fib_lookup
+/// (and the stack) until the neighbour answers.
+/// </summary>
+public sealed class KernelNextHops : INextHops, IDisposable
+{
+    private readonly NextHopTable _table;
+    private readonly IMapTable<uint, NexthopEntry> _map;
+    private readonly IPAddress? _dataNetwork;
+    private readonly object _gate = new();
+
+    /// <param name="dataNetwork">An address in the data network whose route FARs towards N6 use; null = FIB per packet.</param>
+    public KernelNextHops(NextHopTable table, IMapTable<uint, NexthopEntry> map, IPAddress? dataNetwork)
+    {
+        _table = table;
+        _map = map;
+        _dataNetwork = dataNetwork;
+        _table.NextHopsChanged += changed =>
+        {
+            lock (_gate)
+                foreach (var e in changed)
+                    Write(e);
+        };
+    }
+
+    public uint Acquire(IPAddress? peer)
+    {
+        var destination = peer ?? _dataNetwork;
+        if (destination is null)
+            return AbiConstants.None;
+        lock (_gate)
+        {
+            var entry = _table.Acquire(destination);
+            if (entry.Id >= _map.Capacity)
+            {
+                _table.Release(entry.Id);
+                return AbiConstants.None;
+            }
+            Write(entry);
+            return (uint)entry.Id;
+        }
+    }
+
+    public void Release(uint slot)
+    {
+        if (slot == AbiConstants.None)
+            return;
+        lock (_gate)
+            _table.Release((int)slot);
+    }
+
+    private unsafe void Write(NextHopEntry e)
+    {
+        var value = new NexthopEntry();
+        if (e.Resolution.NextHop is { } hop && e.Resolution.IsResolved)
+        {
+            value.Ifindex = (uint)hop.Ifindex;
+            value.Mtu = (ushort)Math.Min(hop.Mtu, ushort.MaxValue);
+            value.Valid = 1;
+            hop.DestinationMac.GetAddressBytes().CopyTo(new Span<byte>(value.DestinationMac, 6));
+            hop.SourceMac.GetAddressBytes().CopyTo(new Span<byte>(value.SourceMac, 6));
+        }
+        _map.Put((uint)e.Id, value);
+    }
+
+    public void Dispose() => _table.Dispose();
+}

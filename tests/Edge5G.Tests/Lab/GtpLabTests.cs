@@ -1,0 +1,156 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using LoxiLb.Edge5G.Datapath.Abi;
+using LoxiLb.Edge5G.Datapath.Model;
+using LoxiLb.Edge5G.Gtpu;
+using LoxiLb.Edge5G.Lab;
+using LoxiLb.Edge5G.Tests.Support;
+
+namespace LoxiLb.Edge5G.Tests.Lab;
+
+/// <summary>
+/// Real traffic through the attached XDP program: a simulated gNB's GTP-U socket in its own
+/// namespace, the gateway namespace, and the data network namespace's own kernel answering.
+/// </summary>
+public class GtpLabTests
+{
+    private static readonly IPAddress Ue = IPAddress.Parse("192.0.2.10");
+    private const uint UlTeid = 0x100, DlTeid = 0x200, N9Teid = 0x300, CentralTeid = 0x400;
+
+    private static Session PduSession(ulong seid = 1, ImmutableArray<Qer> qers = default) => new(seid,
+        [
+            new Pdr(1, 100, new Pdi(InterfaceType.Access, new FTeid(UlTeid, GtpLab.N3), UeIpv4: Ue), FarId: 1, RemoveOuterHeader: true),
+            new Pdr(2, 100, new Pdi(InterfaceType.Core, UeIpv4: Ue), FarId: 2, QerIds: [1]),
+        ],
+        [
+            new Far(1, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Core)),
+            new Far(2, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Access, new OuterHeaderCreation(DlTeid, GtpLab.GnbAddress))),
+        ],
+        qers.IsDefault ? [new Qer(1, Qfi: 9)] : qers);
+
+    [SkippableFact]
+    public void PingAndUdp_FromTheUe_GoUpAsGtpu_AndComeBackTunnelledWithTheGnbTeidAndQfi9()
+    {
+        Privileged.Require();
+        using var lab = GtpLab.Create();
+        lab.Sessions.Establish(PduSession());
+        using var gnb = new GtpuEndpoint(lab.Gnb, GtpLab.GnbAddress);
+        using var echo = new UdpEchoServer(lab.DataNetwork, new IPEndPoint(GtpLab.DataNetworkRouter, 7000));
+
+        for (ushort seq = 1; seq <= 3; seq++)
+            gnb.Send(GtpLab.N3, GtpuMessage.GPdu(UlTeid, UePackets.IcmpEchoRequest(Ue, GtpLab.DataNetworkRouter, 77, seq), qfi: 9));
+        gnb.Send(GtpLab.N3, GtpuMessage.GPdu(UlTeid, UePackets.Udp(Ue, GtpLab.DataNetworkRouter, 40000, 7000, "hello data network"u8.ToArray()), qfi: 9));
+
+        Assert.True(gnb.WaitFor(r => r.Count >= 4, TimeSpan.FromSeconds(5)), $"the gNB received {gnb.Received.Count} of 4 downlink packets");
+        Assert.All(gnb.Received, r =>
+        {
+            Assert.Equal(GtpLab.N3, r.From.Address);
+            Assert.Equal(GtpuMessageType.GPdu, r.Message.Type);
+            Assert.Equal(DlTeid, r.Message.Teid);
+            Assert.Equal(new PduSessionContainer(PduSessionContainer.Downlink, 9), r.Message.Container);
+        });
+        var inner = gnb.Received.Select(r => UePackets.Describe(r.Message.Payload)).ToArray();
+        Assert.Equal(3, inner.Count(p => p.Protocol == 1 && p.TypeOrSourcePort == 0 /* echo reply */ && p.Source.Equals(GtpLab.DataNetworkRouter) && p.Destination.Equals(Ue)));
+        var udp = Assert.Single(inner, p => p.Protocol == 17);
+        Assert.Equal((7000, 40000), (udp.TypeOrSourcePort, udp.DestinationPort));
+        Assert.Equal("hello data network", System.Text.Encoding.ASCII.GetString(gnb.Received.Single(r => r.Message.Payload[9] == 17).Message.Payload.AsSpan(28)));
+        // The data network's replies were routed by the gateway: TTL 64 - 1.
+        Assert.All(inner, p => Assert.Equal(63, p.Ttl));
+
+        Assert.Equal(4UL, lab.Datapath.Stat(DatapathStat.ForwardUplink).Packets);
+        Assert.Equal(4UL, lab.Datapath.Stat(DatapathStat.ForwardDownlink).Packets);
+        Assert.Equal(1, echo.Echoed);
+    }
+
+    [SkippableFact]
+    public void Ulcl_LocalTrafficBreaksOut_RemoteTrafficReachesTheCentralUpfOverN9_AndItsRepliesReachTheGnb()
+    {
+        Privileged.Require();
+        using var lab = GtpLab.Create(withCentralUpf: true);
+        var session = new Session(9,
+            [
+                new Pdr(1, 100, new Pdi(InterfaceType.Access, new FTeid(UlTeid, GtpLab.N3), UeIpv4: Ue,
+                    SdfFilters: [new SdfFilter("permit out ip from 203.0.113.0/25 to assigned")]), FarId: 1, RemoveOuterHeader: true),
+                new Pdr(2, 200, new Pdi(InterfaceType.Access, new FTeid(UlTeid, GtpLab.N3), UeIpv4: Ue), FarId: 3, RemoveOuterHeader: true),
+                new Pdr(3, 100, new Pdi(InterfaceType.Core, UeIpv4: Ue), FarId: 2, QerIds: [1]),
+                new Pdr(4, 100, new Pdi(InterfaceType.Core, new FTeid(N9Teid, GtpLab.N9)), FarId: 2, RemoveOuterHeader: true, QerIds: [1]),
+            ],
+            [
+                new Far(1, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Core)),
+                new Far(2, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Access, new OuterHeaderCreation(DlTeid, GtpLab.GnbAddress))),
+                new Far(3, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Core, new OuterHeaderCreation(CentralTeid, GtpLab.CentralUpfAddress))),
+            ],
+            [new Qer(1, Qfi: 9)]);
+        lab.Sessions.Establish(session);
+        using var gnb = new GtpuEndpoint(lab.Gnb, GtpLab.GnbAddress);
+        // The central UPF answers pings to its data network back over N9, to our N9 F-TEID.
+        using var central = new GtpuEndpoint(lab.CentralUpf!, GtpLab.CentralUpfAddress, (_, r) =>
+            r.Message.Type == GtpuMessageType.GPdu && UePackets.Describe(r.Message.Payload) is { Protocol: 1 } p
+                ? GtpuMessage.GPdu(N9Teid, UePackets.Ipv4(p.Destination, p.Source, 1, EchoReplyOf(r.Message.Payload)), 9, PduSessionContainer.Downlink)
+                : null);
+
+        gnb.Send(GtpLab.N3, GtpuMessage.GPdu(UlTeid, UePackets.IcmpEchoRequest(Ue, GtpLab.DataNetworkRouter, 1, 1), qfi: 9));
+        gnb.Send(GtpLab.N3, GtpuMessage.GPdu(UlTeid, UePackets.IcmpEchoRequest(Ue, GtpLab.RemoteServer, 1, 2), qfi: 9));
+
+        Assert.True(central.WaitFor(r => r.Count >= 1, TimeSpan.FromSeconds(5)), "the central UPF received no N9 GTP-U");
+        var n9 = Assert.Single(central.Received);
+        Assert.Equal(GtpLab.N9, n9.From.Address);
+        Assert.Equal(CentralTeid, n9.Message.Teid);
+        Assert.Equal(new PduSessionContainer(PduSessionContainer.Uplink, 9), n9.Message.Container);
+        Assert.Equal(GtpLab.RemoteServer, UePackets.Describe(n9.Message.Payload).Destination);
+
+        Assert.True(gnb.WaitFor(r => r.Count >= 2, TimeSpan.FromSeconds(5)), $"the gNB received {gnb.Received.Count} of 2 replies");
+        var sources = gnb.Received.Select(r => UePackets.Describe(r.Message.Payload).Source).ToHashSet();
+        Assert.Equal(new HashSet<IPAddress> { GtpLab.DataNetworkRouter, GtpLab.RemoteServer }, sources);
+        Assert.All(gnb.Received, r => Assert.Equal((DlTeid, (byte)9), (r.Message.Teid, r.Message.Container!.Qfi)));
+        Assert.Equal(1UL, lab.Datapath.Stat(DatapathStat.ForwardN9).Packets);
+    }
+
+    [SkippableFact]
+    public void DownlinkMbr_OfferedTwiceTheRate_DeliversWithinTenPercentOfTheMbr()
+    {
+        Privileged.Require();
+        const ulong mbrKbps = 8000; // 8 Mbit/s
+        using var lab = GtpLab.Create();
+        lab.Sessions.Establish(PduSession(qers: [new Qer(1, DownlinkMbrKbps: mbrKbps, Qfi: 9)]));
+        using var gnb = new GtpuEndpoint(lab.Gnb, GtpLab.GnbAddress);
+        Socket sender;
+        using (lab.DataNetwork.Enter())
+            sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        using var _ = sender;
+        var payload = new byte[972]; // 1000-byte IP packets
+        var target = new IPEndPoint(Ue, 9);
+
+        // Offer 16 Mbit/s (2000 packets/s) for 2 s, paced in 1 ms steps.
+        var clock = Stopwatch.StartNew();
+        const int perMs = 2, durationMs = 2000;
+        for (int ms = 0; ms < durationMs; ms++)
+        {
+            for (int i = 0; i < perMs; i++)
+                sender.SendTo(payload, target);
+            while (clock.Elapsed.TotalMilliseconds < ms + 1)
+                Thread.SpinWait(50);
+        }
+        var offeredSeconds = clock.Elapsed.TotalSeconds;
+        gnb.WaitFor(_ => false, TimeSpan.FromMilliseconds(300));
+
+        var delivered = gnb.Received.Sum(r => (long)r.Message.Payload.Length);
+        var deliveredKbps = delivered * 8 / 1000.0 / offeredSeconds;
+        Assert.InRange(deliveredKbps, mbrKbps * 0.9, mbrKbps * 1.1);
+        Assert.True(lab.Datapath.Stat(DatapathStat.DropMbr).Packets > 1000, "about half the offered packets exceed the MBR");
+    }
+
+    private static byte[] EchoReplyOf(byte[] request)
+    {
+        var ihl = (request[0] & 0x0f) * 4;
+        var icmp = request.AsSpan(ihl).ToArray();
+        icmp[0] = 0; // echo reply
+        icmp[2] = icmp[3] = 0;
+        var sum = UePackets.Checksum(icmp);
+        icmp[2] = (byte)(sum >> 8);
+        icmp[3] = (byte)sum;
+        return icmp;
+    }
+}
