@@ -840,6 +840,15 @@ GLOBAL int end_marker(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index, _
 
 /* ---------- GTP-U ingress ---------- */
 
+/* A GTP-U packet the datapath refuses: dropped and counted when it was for one of our
+ * addresses, otherwise none of our business (to the stack). Only refusals pay the lookup. */
+static __always_inline int refuse(struct packet *pkt, enum edge5g_stat stat)
+{
+	if (!bpf_map_lookup_elem(&local_addrs, pkt->local))
+		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+	return count(stat, pkt->len, XDP_DROP);
+}
+
 GLOBAL int gtp_ingress(struct xdp_md *ctx, struct packet *pkt)
 {
 	void *data = (void *)(long)ctx->data;
@@ -857,9 +866,6 @@ GLOBAL int gtp_ingress(struct xdp_md *ctx, struct packet *pkt)
 	udp = pkt_at(data, data_end, pkt->l4_off, sizeof(*udp));
 	if (!udp)
 		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
-	/* Only our addresses: GTP-U routed through this host is the stack's business. */
-	if (!bpf_map_lookup_elem(&local_addrs, pkt->local))
-		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
 
 	udp_len = bpf_ntohs(udp->len);
 	pkt->gtp_off = pkt->l4_off + sizeof(*udp);
@@ -867,12 +873,12 @@ GLOBAL int gtp_ingress(struct xdp_md *ctx, struct packet *pkt)
 	/* The UDP datagram must fit in the IP packet, and the IP packet in the frame. */
 	if (!gtp || udp_len < sizeof(*udp) + sizeof(*gtp) || pkt->l4_off - pkt->l3_off + udp_len > pkt->l3_len ||
 	    pkt->l3_off + pkt->l3_len > pkt->len)
-		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+		return refuse(pkt, EDGE5G_STAT_DROP_MALFORMED);
 	if ((gtp->flags & GTP1_VERSION_MASK) != GTP1_VERSION_1 || !(gtp->flags & GTP1_FLAG_PT))
-		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+		return refuse(pkt, EDGE5G_STAT_DROP_MALFORMED);
 	gtp_len = bpf_ntohs(gtp->length);
 	if (gtp_len + sizeof(*gtp) + sizeof(*udp) != udp_len)
-		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+		return refuse(pkt, EDGE5G_STAT_DROP_MALFORMED);
 	pkt->gtp_flags = gtp->flags;
 	pkt->gtp_type = gtp->type;
 	pkt->teid = gtp->teid;
@@ -883,7 +889,7 @@ GLOBAL int gtp_ingress(struct xdp_md *ctx, struct packet *pkt)
 		struct gtp1_opt *opt = pkt_at(data, data_end, off, sizeof(*opt));
 
 		if (!opt || gtp_len < sizeof(*opt))
-			return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+			return refuse(pkt, EDGE5G_STAT_DROP_MALFORMED);
 		if (gtp->flags & GTP1_FLAG_S)
 			pkt->seq = opt->seq;
 		if (gtp->flags & GTP1_FLAG_E)
@@ -901,13 +907,13 @@ GLOBAL int gtp_ingress(struct xdp_md *ctx, struct packet *pkt)
 			break;
 		ext = pkt_at(data, data_end, off, 4);
 		if (!ext || ext[0] == 0)
-			return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+			return refuse(pkt, EDGE5G_STAT_DROP_MALFORMED);
 		ext_len = (__u32)ext[0] * 4;
 		if (off + ext_len > pkt->gtp_end)
-			return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+			return refuse(pkt, EDGE5G_STAT_DROP_MALFORMED);
 		last = pkt_at(data, data_end, off + ext_len - 1, 1);
 		if (!last)
-			return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+			return refuse(pkt, EDGE5G_STAT_DROP_MALFORMED);
 		switch (next) {
 		case GTP_EXT_PDU_SESSION_CONTAINER:
 			pkt->qfi = ext[2] & 0x3f;
@@ -922,16 +928,24 @@ GLOBAL int gtp_ingress(struct xdp_md *ctx, struct packet *pkt)
 			break;
 		default:
 			if (next & GTP_EXT_COMPREHENSION_REQUIRED)
-				return count(EDGE5G_STAT_DROP_UNSUPPORTED, pkt->len, XDP_DROP);
+				return refuse(pkt, EDGE5G_STAT_DROP_UNSUPPORTED);
 		}
 		next = *last;
 		off += ext_len;
 	}
 	if (next != GTP_EXT_NONE)
-		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP); /* chain longer than the bound */
+		return refuse(pkt, EDGE5G_STAT_DROP_MALFORMED); /* chain longer than the bound */
 	if (off > pkt->gtp_end)
-		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+		return refuse(pkt, EDGE5G_STAT_DROP_MALFORMED);
 	pkt->inner_off = off;
+
+	/* Only our addresses: GTP-U routed through this host is the stack's business. A G-PDU
+	 * or End Marker hitting an F-TEID (keyed with our address) needs no separate check. */
+	key.teid = pkt->teid;
+	copy16(key.addr, pkt->local);
+	m = (pkt->gtp_type == GTP_TPDU || pkt->gtp_type == GTP_END_MARKER) ? bpf_map_lookup_elem(&fteids, &key) : NULL;
+	if (!m && !bpf_map_lookup_elem(&local_addrs, pkt->local))
+		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
 
 	switch (pkt->gtp_type) {
 	case GTP_TPDU:
@@ -949,9 +963,6 @@ GLOBAL int gtp_ingress(struct xdp_md *ctx, struct packet *pkt)
 		return count(EDGE5G_STAT_DROP_UNSUPPORTED, pkt->len, XDP_DROP);
 	}
 
-	key.teid = pkt->teid;
-	copy16(key.addr, pkt->local);
-	m = bpf_map_lookup_elem(&fteids, &key);
 	if (!m)
 		return count(EDGE5G_STAT_DROP_NO_SESSION, pkt->len, XDP_DROP);
 	if (pkt->gtp_type == GTP_END_MARKER)
@@ -1078,7 +1089,7 @@ int xdp_gtp(struct xdp_md *ctx)
 
 	pkt.len = ctx->data_end - ctx->data;
 	/* Interfaces without a role are not ours to touch. */
-	if (!iface)
+	if (!iface || !iface->roles)
 		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt.len, XDP_PASS);
 	action = process(ctx, iface, &pkt);
 	count_interface(iface->stats_slot, action, pkt.len);

@@ -9,8 +9,8 @@
 #define GTP_DEFAULT_SESSIONS 65536
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, EDGE5G_MAX_INTERFACES);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EDGE5G_MAX_IFINDEX);
 	__type(key, __u32);
 	__type(value, struct edge5g_iface);
 } ifaces SEC(".maps");

@@ -32,6 +32,7 @@ struct edge5g_if_counters {
 #define EDGE5G_RULES_PER_LIST 16 /* PDR/filter pairs tried per F-TEID or UE address */
 #define EDGE5G_MAX_INTERFACES 64 /* rows of if_stats */
 #define EDGE5G_XDP_ACTIONS 5     /* XDP_ABORTED..XDP_REDIRECT */
+#define EDGE5G_MAX_IFINDEX 4096  /* ifaces is an array indexed by ifindex: no hashing per packet */
 
 /* Roles of an interface the program is attached to (bit set). */
 enum edge5g_role {
@@ -40,7 +41,7 @@ enum edge5g_role {
 	EDGE5G_ROLE_N9 = 4,     /* N9: GTP-U from/to other UPFs */
 };
 
-/* Value of map ifaces, keyed by ifindex (__u32). */
+/* Value of array map ifaces, indexed by ifindex; roles 0 = not ours to touch. */
 struct edge5g_iface {
 	__u32 roles;      /* enum edge5g_role bits */
 	__u32 stats_slot; /* row of this interface in if_stats (< EDGE5G_MAX_INTERFACES) */

@@ -16,6 +16,15 @@ public readonly record struct BpfMapInfo(BpfMapType Type, uint Id, uint KeySize,
         var kernelName = Encoding.UTF8.GetString(new ReadOnlySpan<byte>(info.Name, 16)).TrimEnd('\0');
         return new BpfMapInfo((BpfMapType)info.Type, info.Id, info.KeySize, info.ValueSize, info.MaxEntries, kernelName);
     }
+
+    /// <summary>Bytes of kernel memory the map is charged for ("memlock" in /proc/self/fdinfo).</summary>
+    public static long Memlock(BpfFdHandle fd)
+    {
+        foreach (var line in File.ReadLines($"/proc/self/fdinfo/{fd.Fd}"))
+            if (line.StartsWith("memlock:", StringComparison.Ordinal))
+                return long.Parse(line["memlock:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        return 0;
+    }
 }
 
 /// <summary>Common part of typed maps: the descriptor, the kernel's description, pinning.</summary>

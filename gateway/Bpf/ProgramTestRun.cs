@@ -48,4 +48,32 @@ public static unsafe class ProgramTestRun
             return new XdpRunResult((XdpAction)opts.ReturnValue, output.AsSpan(0, (int)opts.DataSizeOut).ToArray(), opts.Duration);
         }
     }
+
+    /// <summary>
+    /// Live-frames mode (BPF_F_TEST_XDP_LIVE_FRAMES): <paramref name="repeat"/> frames built from
+    /// <paramref name="packet"/> go through the program in batches and its verdicts are carried
+    /// out (XDP_TX and redirects really transmit). No output and no return value come back: check
+    /// verdicts with counters. The interface must exist in the calling thread's namespace.
+    /// Pages are recycled with only their pointers reset: see the bench wrapper program.
+    /// </summary>
+    public static void RunLive(BpfProgram program, ReadOnlySpan<byte> packet, int ingressIfindex, int repeat, uint batchSize = 64)
+    {
+        var context = new XdpMd { Data = 0, DataEnd = (uint)packet.Length, IngressIfindex = (uint)ingressIfindex };
+        fixed (byte* input = packet)
+        {
+            var opts = new BpfTestRunOpts
+            {
+                Size = (nuint)sizeof(BpfTestRunOpts),
+                DataIn = input,
+                DataSizeIn = (uint)packet.Length,
+                ContextIn = &context,
+                ContextSizeIn = (uint)sizeof(XdpMd),
+                Repeat = repeat,
+                Flags = BpfConstants.TestRunXdpLiveFrames,
+                BatchSize = batchSize,
+            };
+            BpfException.ThrowIfNegative(LibBpf.bpf_prog_test_run_opts(program.Fd, &opts),
+                $"live test-run {program} x{repeat}", "BPF_PROG_TEST_RUN (live frames) failed");
+        }
+    }
 }

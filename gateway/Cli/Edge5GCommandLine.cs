@@ -11,6 +11,7 @@ public static class Edge5GCommandLine
         var root = new RootCommand("LoxiLb.Edge5G: a 5G edge protocol gateway (GTP-U, SCTP, SRv6) on XDP/TC with PFCP control");
         root.Subcommands.Add(DemoCommand());
         root.Subcommands.Add(ReplayCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         return await root.Parse(args).InvokeAsync();
     }
 

@@ -13,6 +13,8 @@ public sealed record GtpDatapathOptions
     public uint RuleLists { get; init; } = 4096;
     public uint SdfFilters { get; init; } = 16384;
     public uint NextHops { get; init; } = 4096;
+    /// <summary>PDRs and FARs per session the array maps are sized for.</summary>
+    public uint RulesPerSession { get; init; } = 4;
     /// <summary>Restart counter in the Recovery IE of Echo Responses (TS 29.281 says 0).</summary>
     public byte Recovery { get; init; }
 }
@@ -60,10 +62,11 @@ public sealed class GtpDatapath : IDisposable
         spec.SetMaxEntries("fteids", 2 * s);
         spec.SetMaxEntries("ue4", s);
         spec.SetMaxEntries("ue6", s);
-        spec.SetMaxEntries("pdrs", 4 * s);
-        spec.SetMaxEntries("pdr_stats", 4 * s);
-        spec.SetMaxEntries("pdr_notified", 4 * s);
-        spec.SetMaxEntries("fars", 4 * s);
+        var rules = options.RulesPerSession * s;
+        spec.SetMaxEntries("pdrs", rules);
+        spec.SetMaxEntries("pdr_stats", rules);
+        spec.SetMaxEntries("pdr_notified", rules);
+        spec.SetMaxEntries("fars", rules);
         spec.SetMaxEntries("qers", s);
         spec.SetMaxEntries("qer_buckets", 2 * s);
         spec.SetMaxEntries("qer_stats", s);
@@ -76,6 +79,9 @@ public sealed class GtpDatapath : IDisposable
     /// <summary>Gives an interface its roles; the program ignores interfaces without any.</summary>
     public void SetInterface(int ifindex, InterfaceRoles roles)
     {
+        if (ifindex <= 0 || ifindex >= MaxIfindex)
+            throw new ArgumentOutOfRangeException(nameof(ifindex), ifindex,
+                $"interface index {ifindex} is outside the datapath's table (1..{MaxIfindex - 1}); the ifaces map is indexed by ifindex");
         if (!_ifSlots.TryGetValue(ifindex, out var slot))
         {
             slot = (uint)_ifSlots.Count;
@@ -86,7 +92,9 @@ public sealed class GtpDatapath : IDisposable
         _ifaces.Update((uint)ifindex, new IfaceEntry { Roles = roles, StatsSlot = slot });
     }
 
-    public void RemoveInterface(int ifindex) => _ifaces.Delete((uint)ifindex);
+    public void RemoveInterface(int ifindex) => _ifaces.Update((uint)ifindex, default);
+
+    public const int MaxIfindex = 4096;
 
     /// <summary>Declares a GTP-U address of this gateway (an F-TEID address).</summary>
     public void AddLocalAddress(IPAddress address) => _localAddresses.Update(AddressKey.Create(address), 1);
@@ -113,6 +121,13 @@ public sealed class GtpDatapath : IDisposable
     }
 
     public IReadOnlyDictionary<int, uint> InterfaceSlots => _ifSlots;
+
+    /// <summary>Kernel memory charged to the program's maps (memlock of each map's fdinfo), in bytes.</summary>
+    public long MapMemory() => Object.MapNames.Where(n => !n.StartsWith('.')).Sum(n =>
+    {
+        using var fd = Object.MapDescriptor(n);
+        return BpfMapInfo.Memlock(fd);
+    });
 
     public void Dispose()
     {

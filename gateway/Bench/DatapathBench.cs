@@ -1,0 +1,277 @@
+using System.Buffers.Binary;
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Net;
+using LoxiLb.Edge5G.Bpf;
+using LoxiLb.Edge5G.Datapath;
+using LoxiLb.Edge5G.Datapath.Abi;
+using LoxiLb.Edge5G.Datapath.Compiler;
+using LoxiLb.Edge5G.Datapath.Model;
+using LoxiLb.Edge5G.Lab;
+using LoxiLb.Edge5G.Netlink;
+using LoxiLb.Edge5G.Replay;
+
+namespace LoxiLb.Edge5G.Bench;
+
+public sealed record BenchOptions
+{
+    public int Runs { get; init; } = 21;
+    public int Packets { get; init; } = 2_000_000;
+    public IReadOnlyList<int> SessionCounts { get; init; } = [1, 10_000, 1_000_000];
+    /// <summary>Folder with the benchmark packets (../shared/bench); built in code when absent.</summary>
+    public string? PacketDirectory { get; init; }
+}
+
+/// <summary>One measured case: medians of per-packet nanoseconds, the baseline's, and checks.</summary>
+public sealed record BenchRow(string Case, int Sessions, double MedianNs, double TrivialNs, double VerdictShare, double DeliveredShare)
+{
+    public double AboveTrivial => MedianNs - TrivialNs;
+}
+
+public sealed record BenchReport(IReadOnlyList<BenchRow> Rows, IReadOnlyDictionary<int, double> MapBytesPerSession, IReadOnlyDictionary<int, TimeSpan> InstallTime);
+
+/// <summary>
+/// Per-packet cost of the GTP-U program with the live-frames method of KERNEL.md: a wrapper
+/// restores the original frame and tail-calls the program; the trivial XDP_TX program runs
+/// behind the same wrapper with the same frame in the same run; verdicts are checked with the
+/// datapath's counters and the receiving veth's counter. Topology "on a stick" as in
+/// ../shared/bench: N3 198.51.100.1/24 and N6 203.0.113.1/25 on one veth, gNB 198.51.100.2,
+/// N6 router 203.0.113.2 and central UPF 198.51.100.3 as static neighbours.
+/// </summary>
+public sealed class DatapathBench
+{
+    private static readonly IPAddress N3 = IPAddress.Parse("198.51.100.1");
+    private static readonly IPAddress Gnb = IPAddress.Parse("198.51.100.2");
+    private static readonly IPAddress CentralUpf = IPAddress.Parse("198.51.100.3");
+    private static readonly IPAddress Ue = IPAddress.Parse("192.0.2.10");
+    private const uint UlTeid = 0x12345678, DlTeid = 0x87654321, UlclTeid = 0x12345679, CentralTeid = 0x00c0ffee;
+
+    private readonly BenchOptions _options;
+    private readonly TextWriter _log;
+
+    public DatapathBench(BenchOptions options, TextWriter log)
+    {
+        _options = options;
+        _log = log;
+        // Developer knob for cost breakdowns: EDGE5G_BENCH_TARGET=/path/obj.o:program replaces the program under test.
+        if (Environment.GetEnvironmentVariable("EDGE5G_BENCH_TARGET") is { Length: > 0 } t)
+        {
+            var parts = t.Split(':');
+            using var spec = BpfObjectSpec.OpenFile(parts[0]);
+            _experiment = spec.Load();
+            _experimentProgram = parts[1];
+        }
+    }
+
+    private readonly BpfObject? _experiment;
+    private readonly string? _experimentProgram;
+
+    private sealed record Case(string Name, byte[] Frame, DatapathStat Expected);
+
+    public BenchReport Run()
+    {
+        var frames = BenchFrames.Load(_options.PacketDirectory, _log);
+        Case[] cases =
+        [
+            new("uplink decap", frames.Uplink, DatapathStat.ForwardUplink),
+            new("downlink encap", frames.Downlink, DatapathStat.ForwardDownlink),
+            new("echo reply", frames.Echo, DatapathStat.EchoReplied),
+            new("ULCL N9 re-encap", BenchFrames.WithTeid(frames.Uplink, UlclTeid), DatapathStat.ForwardN9),
+        ];
+        var rows = new List<BenchRow>();
+        var memory = new Dictionary<int, double>();
+        var install = new Dictionary<int, TimeSpan>();
+
+        using var lab = new LabNetwork();
+        var ns = lab.AddNamespace("bench");
+        lab.AddVeth(ns, "b0", ns, "b1", ["198.51.100.1/24", "203.0.113.1/25"], []);
+        ns.Run("ip", "link", "set", "b0", "address", "02:00:00:00:00:01");
+        ns.Run("sysctl", "-q", "-w", "net.ipv6.conf.b0.disable_ipv6=1");
+        ns.Run("sysctl", "-q", "-w", "net.ipv6.conf.b1.disable_ipv6=1");
+        ns.Run("ip", "neigh", "replace", "198.51.100.2", "lladdr", "02:00:00:00:00:02", "dev", "b0", "nud", "permanent");
+        ns.Run("ip", "neigh", "replace", "203.0.113.2", "lladdr", "02:00:00:00:00:03", "dev", "b0", "nud", "permanent");
+        ns.Run("ip", "neigh", "replace", "198.51.100.3", "lladdr", "02:00:00:00:00:04", "dev", "b0", "nud", "permanent");
+        ns.Run("ip", "route", "add", "203.0.113.128/25", "via", "203.0.113.2");
+        var b0 = ns.InterfaceIndex("b0");
+        var b1 = ns.InterfaceIndex("b1");
+
+        // The receiving side counts and drops what the program under test transmits.
+        using var sinkSpec = BpfObjectSpec.OpenEmbedded("common/ifcount.bpf.o");
+        sinkSpec.SetConstant("verdict", (uint)XdpAction.Drop);
+        var sink = lab.Own(sinkSpec.Load());
+        lab.AttachXdp(ns, "b1", sink.Program("xdp_ifcount"));
+        using var received = sink.PerCpuMap<uint, Counter>("if_counters");
+
+        foreach (var sessions in _options.SessionCounts)
+        {
+            using var datapath = GtpDatapath.Load(new GtpDatapathOptions
+            {
+                Sessions = (uint)sessions + 2,
+                RulesPerSession = 2,
+                RuleLists = 16,
+                SdfFilters = 64,
+                NextHops = 16,
+            });
+            datapath.SetInterface(b0, InterfaceRoles.Access | InterfaceRoles.Core);
+            datapath.AddLocalAddress(N3);
+            KernelNextHops nextHops;
+            using (ns.Enter())
+                nextHops = new KernelNextHops(NextHopTable.Create(16), datapath.Tables.Nexthops, IPAddress.Parse("203.0.113.200"));
+            using var _ = nextHops;
+            var table = new SessionTable(datapath.Tables, new GtpAddresses(N3), nextHops);
+
+            var clock = Stopwatch.StartNew();
+            table.Establish(BenchSession());
+            table.Establish(UlclSession());
+            for (int i = 1; i < sessions; i++)
+                table.Establish(FillerSession(i));
+            install[sessions] = clock.Elapsed;
+            memory[sessions] = (double)datapath.MapMemory() / sessions;
+            _log.WriteLine($"[bench] {sessions} sessions installed in {clock.Elapsed.TotalSeconds:0.0} s; maps {datapath.MapMemory() / 1024.0 / 1024.0:0.0} MiB");
+
+            foreach (var c in cases)
+                rows.Add(Measure(c, sessions, datapath, ns, b0, b1, received));
+        }
+        return new BenchReport(rows, memory, install);
+    }
+
+    private BenchRow Measure(Case c, int sessions, GtpDatapath datapath, NetworkNamespace ns, int ingress, int receiver,
+        BpfPerCpuMap<uint, Counter> received)
+    {
+        using var spec = BpfObjectSpec.OpenEmbedded("common/bench.bpf.o");
+        spec.SetConstant("frame_len", (uint)c.Frame.Length);
+        using var wrapper = spec.Load();
+        using (var frameMap = wrapper.Map<uint, BenchFrameValue>("bench_frame"))
+            frameMap.Update(0, BenchFrameValue.From(c.Frame));
+        using var target = wrapper.Map<uint, uint>("bench_target");
+        var bench = wrapper.Program("xdp_bench");
+        var trivial = wrapper.Program("xdp_trivial_tx");
+
+        var caseNs = new List<double>();
+        var trivialNs = new List<double>();
+        long expected = 0, counted = 0, delivered = 0;
+        for (int run = 0; run < _options.Runs; run++)
+        {
+            target.Update(0, (uint)trivial.Fd);
+            trivialNs.Add(Time(bench, c.Frame, ns, ingress));
+
+            target.Update(0, (uint)(_experiment?.Program(_experimentProgram!) ?? datapath.Program).Fd);
+            var statBefore = datapath.Stat(c.Expected).Packets;
+            var receivedBefore = Total(received, receiver);
+            caseNs.Add(Time(bench, c.Frame, ns, ingress));
+            expected += _options.Packets;
+            counted += (long)(datapath.Stat(c.Expected).Packets - statBefore);
+            delivered += (long)(Total(received, receiver) - receivedBefore);
+        }
+        var row = new BenchRow(c.Name, sessions, Median(caseNs), Median(trivialNs), (double)counted / expected, (double)delivered / expected);
+        _log.WriteLine($"[bench] {c.Name,-18} {sessions,9} sessions: {row.MedianNs,7:0.0} ns, trivial {row.TrivialNs,6:0.0} ns, " +
+                       $"+{row.AboveTrivial:0.0} ns; verdicts {row.VerdictShare:P1}, delivered {row.DeliveredShare:P1}");
+        return row;
+    }
+
+    private double Time(BpfProgram program, byte[] frame, NetworkNamespace ns, int ingress)
+    {
+        using (ns.Enter())
+        {
+            var clock = Stopwatch.StartNew();
+            ProgramTestRun.RunLive(program, frame, ingress, _options.Packets);
+            return clock.Elapsed.TotalNanoseconds / _options.Packets;
+        }
+    }
+
+    private static ulong Total(BpfPerCpuMap<uint, Counter> map, int ifindex) =>
+        map.TryLookup((uint)ifindex, out var perCpu) ? Counter.Sum(perCpu).Packets : 0;
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    /// <summary>The session of ../shared/bench: TEID 0x12345678 up, 0x87654321 down with QFI 9.</summary>
+    private static Session BenchSession() => new(1,
+        [
+            new Pdr(1, 100, new Pdi(InterfaceType.Access, new FTeid(UlTeid, N3), UeIpv4: Ue), FarId: 1, RemoveOuterHeader: true, QerIds: [1]),
+            new Pdr(2, 100, new Pdi(InterfaceType.Core, UeIpv4: Ue), FarId: 2, QerIds: [1]),
+        ],
+        [
+            new Far(1, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Core)),
+            new Far(2, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Access, new OuterHeaderCreation(DlTeid, Gnb))),
+        ],
+        [new Qer(1, Qfi: 9)]);
+
+    /// <summary>An uplink classifier: the local network is 203.0.113.0/25, the rest goes over N9.</summary>
+    private static Session UlclSession() => new(2,
+        [
+            new Pdr(1, 100, new Pdi(InterfaceType.Access, new FTeid(UlclTeid, N3), UeIpv4: Ue,
+                SdfFilters: [new SdfFilter("permit out ip from 203.0.113.0/25 to assigned")]), FarId: 1, RemoveOuterHeader: true),
+            new Pdr(2, 200, new Pdi(InterfaceType.Access, new FTeid(UlclTeid, N3), UeIpv4: Ue), FarId: 2, RemoveOuterHeader: true),
+        ],
+        [
+            new Far(1, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Core)),
+            new Far(2, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Core, new OuterHeaderCreation(CentralTeid, CentralUpf))),
+        ]);
+
+    /// <summary>Other sessions: their UE addresses (10.x) and TEIDs exist only in the maps; no traffic uses them.</summary>
+    private static Session FillerSession(int i)
+    {
+        var ue = new IPAddress(new byte[] { 10, (byte)(i >> 16), (byte)(i >> 8), (byte)i });
+        return new Session(1000UL + (ulong)i,
+            [
+                new Pdr(1, 100, new Pdi(InterfaceType.Access, new FTeid(0x20000000u + (uint)i, N3), UeIpv4: ue), FarId: 1, RemoveOuterHeader: true, QerIds: [1]),
+                new Pdr(2, 100, new Pdi(InterfaceType.Core, UeIpv4: ue), FarId: 2, QerIds: [1]),
+            ],
+            [
+                new Far(1, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Core)),
+                new Far(2, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Access, new OuterHeaderCreation(0x40000000u + (uint)i, Gnb))),
+            ],
+            [new Qer(1, Qfi: 9)]);
+    }
+}
+
+/// <summary>Value of the wrapper's bench_frame map: up to 2048 bytes of frame.</summary>
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+public unsafe struct BenchFrameValue
+{
+    public fixed byte Bytes[2048];
+
+    public static BenchFrameValue From(ReadOnlySpan<byte> frame)
+    {
+        var v = new BenchFrameValue();
+        frame.CopyTo(new Span<byte>(v.Bytes, 2048));
+        return v;
+    }
+}
+
+/// <summary>The benchmark packets of ../shared/bench, or the same frames built here.</summary>
+public sealed record BenchFrames(byte[] Uplink, byte[] Downlink, byte[] Echo)
+{
+    public static BenchFrames Load(string? directory, TextWriter log)
+    {
+        if (directory is not null && File.Exists(Path.Combine(directory, "ul-gtpu-psc-qfi9-udp64.pcap")))
+        {
+            log.WriteLine($"[bench] packets from {Path.GetFullPath(directory)}");
+            byte[] One(string file) => PcapFile.Read(Path.Combine(directory, file)).Single().Data;
+            return new BenchFrames(One("ul-gtpu-psc-qfi9-udp64.pcap"), One("dl-ipv4-udp64.pcap"), One("echo-req.pcap"));
+        }
+        throw new FileNotFoundException($"benchmark packets not found in '{directory}' (expected ul-gtpu-psc-qfi9-udp64.pcap, dl-ipv4-udp64.pcap, echo-req.pcap)");
+    }
+
+    /// <summary>The uplink frame with another TEID and its UDP checksum redone.</summary>
+    public static byte[] WithTeid(byte[] uplink, uint teid)
+    {
+        var frame = uplink.ToArray();
+        const int udp = 14 + 20, gtp = udp + 8;
+        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(gtp + 4), teid);
+        var length = BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(udp + 4));
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(udp + 6), 0);
+        var pseudo = new byte[12 + length];
+        frame.AsSpan(14 + 12, 8).CopyTo(pseudo);
+        pseudo[9] = 17;
+        BinaryPrimitives.WriteUInt16BigEndian(pseudo.AsSpan(10), length);
+        frame.AsSpan(udp, length).CopyTo(pseudo.AsSpan(12));
+        var sum = UePackets.Checksum(pseudo);
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(udp + 6), sum == 0 ? (ushort)0xffff : sum);
+        return frame;
+    }
+}
