@@ -1,0 +1,269 @@
+using System.Collections.Immutable;
+using System.Net;
+using LoxiLb.Edge5G.Datapath.Abi;
+using LoxiLb.Edge5G.Datapath.Compiler;
+using LoxiLb.Edge5G.Datapath.Model;
+using LoxiLb.Edge5G.Datapath.Tables;
+using LoxiLb.Edge5G.Tests.Support;
+using static LoxiLb.Edge5G.Tests.Support.GtpFrames;
+using static LoxiLb.Edge5G.Tests.Support.TestSessions;
+
+namespace LoxiLb.Edge5G.Tests.Datapath;
+
+/// <summary>The rule compiler on in-memory tables: what it writes, in what order, and what it refuses.</summary>
+public class SessionTableTests
+{
+    private static (SessionTable Table, DatapathTables Tables) NewTable(uint sessions = 64, uint ruleLists = 8, uint sdf = 32, ManualTime? time = null)
+    {
+        var tables = DatapathTables.InMemory(sessions, ruleLists, sdf);
+        return (new SessionTable(tables, new GtpAddresses(N3, N3v6), time: time), tables);
+    }
+
+    private static MemoryTable<TK, TV> Mem<TK, TV>(IMapTable<TK, TV> t) where TK : unmanaged where TV : unmanaged => (MemoryTable<TK, TV>)t;
+
+    private static string Snapshot(DatapathTables t) => string.Join("|",
+        Mem(t.Fteids).Entries.Count, Mem(t.Ue4).Entries.Count, Mem(t.Pdrs).Entries.Count, Mem(t.Fars).Entries.Count,
+        Mem(t.Qers).Entries.Count, Mem(t.RuleLists).Entries.Count, Mem(t.SdfFilters).Entries.Count,
+        string.Join(",", Mem(t.Fteids).Entries.Select(kv => $"{kv.Key.Teid}:{kv.Value.Pdr}:{kv.Value.RuleList}")),
+        string.Join(",", Mem(t.Ue4).Entries.Select(kv => $"{kv.Key}:{kv.Value.Pdr}")));
+
+    [Fact]
+    public void Establish_OneCatchAllUplinkPdr_PublishesADirectMatchWithTheUeSourceCheck()
+    {
+        var (table, tables) = NewTable();
+        table.Establish(Basic());
+
+        var match = Mem(tables.Fteids).Entries[FteidKey.Create(UplinkTeid, N3)];
+        Assert.Equal(AbiConstants.None, match.RuleList);
+        Assert.Equal(MatchFlags.UeV4, match.Flags);
+        Assert.Equal(BitConverter.ToUInt32(Ue.GetAddressBytes()), match.UeIpv4);
+        var pdr = Mem(tables.Pdrs).Entries[match.Pdr];
+        Assert.Equal((Direction.Uplink, OuterHeaderRemovalKind.Gtpu), (pdr.Direction, pdr.OuterHeaderRemoval));
+        var far = Mem(tables.Fars).Entries[pdr.Far];
+        Assert.Equal((FarAction.Forw, OuterHeaderCreationKind.None, InterfaceKind.Core), (far.Action, far.OuterHeaderCreation, far.DestInterface));
+    }
+
+    [Fact]
+    public unsafe void Establish_DownlinkFar_CarriesTeidPeerAndOurN3AsSource_AndTheQerQfi()
+    {
+        var (table, tables) = NewTable();
+        table.Establish(Basic());
+
+        var match = Mem(tables.Ue4).Entries[BitConverter.ToUInt32(Ue.GetAddressBytes())];
+        var pdr = Mem(tables.Pdrs).Entries[match.Pdr];
+        var far = Mem(tables.Fars).Entries[pdr.Far];
+        Assert.Equal(OuterHeaderCreationKind.GtpuIpv4, far.OuterHeaderCreation);
+        Assert.Equal((uint)IPAddress.HostToNetworkOrder(unchecked((int)DownlinkTeid)), far.Teid);
+        Assert.Equal(Gnb.GetAddressBytes(), new ReadOnlySpan<byte>(far.Peer, 4).ToArray());
+        Assert.Equal(N3.GetAddressBytes(), new ReadOnlySpan<byte>(far.Local, 4).ToArray());
+        Assert.Equal(9, Mem(tables.Qers).Entries[pdr.Qer].Qfi);
+    }
+
+    [Fact]
+    public unsafe void UlclSession_CompilesARuleListInPrecedenceOrder_WithTheFilterSwappedForUplink()
+    {
+        var (table, tables) = NewTable();
+        table.Establish(UlclSessions.Session());
+
+        var match = Mem(tables.Fteids).Entries[FteidKey.Create(UplinkTeid, N3)];
+        var list = Mem(tables.RuleLists).Entries[match.RuleList];
+        Assert.Equal(2u, list.Count);
+        var local = Mem(tables.SdfFilters).Entries[list.Rules[0].Sdf];
+        Assert.Equal(Ue.GetAddressBytes(), new ReadOnlySpan<byte>(local.Src, 4).ToArray());
+        Assert.Equal(new byte[] { 203, 0, 113, 128 }, new ReadOnlySpan<byte>(local.Dst, 4).ToArray());
+        Assert.Equal(new byte[] { 255, 255, 255, 128 }, new ReadOnlySpan<byte>(local.DstMask, 4).ToArray());
+        // The catch-all uplink PDR 2 keeps the UE source check as a filter of its own.
+        var rest = Mem(tables.SdfFilters).Entries[list.Rules[1].Sdf];
+        Assert.Equal(Ue.GetAddressBytes(), new ReadOnlySpan<byte>(rest.Src, 4).ToArray());
+        Assert.Equal(new byte[4], new ReadOnlySpan<byte>(rest.DstMask, 4).ToArray());
+        var n9Far = Mem(tables.Fars).Entries[Mem(tables.Pdrs).Entries[list.Rules[1].Pdr].Far];
+        Assert.Equal(OuterHeaderCreationKind.GtpuIpv4, n9Far.OuterHeaderCreation);
+        Assert.Equal(InterfaceKind.Core, n9Far.DestInterface);
+    }
+
+    [Fact]
+    public void Establish_WritesEverythingBeforeTheMatchEntriesThatPublishIt_AndDeleteUnpublishesFirst()
+    {
+        var log = new List<string>();
+        var tables = RecordingTables.Wrap(DatapathTables.InMemory(), log);
+        var table = new SessionTable(tables, new GtpAddresses(N3));
+        table.Establish(Basic());
+        var firstPublish = log.FindIndex(l => l.StartsWith("put fteids") || l.StartsWith("put ue4"));
+        Assert.True(firstPublish > 0);
+        Assert.All(log.Take(firstPublish), l => Assert.DoesNotMatch("^put (fteids|ue4)", l));
+        Assert.Contains(log.Take(firstPublish), l => l.StartsWith("put fars"));
+        Assert.Contains(log.Take(firstPublish), l => l.StartsWith("put pdrs"));
+
+        log.Clear();
+        table.Delete(1);
+        Assert.Equal(["delete fteids", "delete ue4"], log);
+    }
+
+    [Fact]
+    public void Modify_WritesFreshSlots_KeepsPdrCounters_AndSwitchesTheMatchEntry()
+    {
+        var (table, tables) = NewTable();
+        var first = table.Establish(Basic());
+        var statsBefore = first.PdrStats[2];
+        var ueKey = BitConverter.ToUInt32(Ue.GetAddressBytes());
+        var pdrBefore = Mem(tables.Ue4).Entries[ueKey].Pdr;
+
+        // The normal second step of PDU session setup: the gNB's new F-TEID.
+        var moved = Basic(dlTeid: 0x0badcafe);
+        var second = table.Modify(moved);
+
+        Assert.Equal(statsBefore, second.PdrStats[2]);
+        var pdrAfter = Mem(tables.Ue4).Entries[ueKey].Pdr;
+        Assert.NotEqual(pdrBefore, pdrAfter);
+        var far = Mem(tables.Fars).Entries[Mem(tables.Pdrs).Entries[pdrAfter].Far];
+        Assert.Equal((uint)IPAddress.HostToNetworkOrder(unchecked((int)0x0badcafe)), far.Teid);
+    }
+
+    [Fact]
+    public void ReleasedSlots_AreQuarantined_BeforeReuse()
+    {
+        var time = new ManualTime();
+        var (table, tables) = NewTable(time: time);
+        uint UplinkPdrSlot() => Mem(tables.Fteids).Entries[FteidKey.Create(UplinkTeid, N3)].Pdr;
+        table.Establish(Basic());                  // PDR slots 0, 1
+        table.Modify(Basic(dlTeid: 2));            // 2, 3; 0 and 1 quarantined
+        table.Modify(Basic(dlTeid: 3));            // 4, 5: the quarantined ones are not reused yet
+        Assert.Equal(4u, UplinkPdrSlot());
+
+        time.Advance(SlotAllocator.DefaultQuarantine);
+        table.Delete(1);                            // 4, 5 quarantined now
+        table.Establish(Basic());
+        // Slots released a quarantine ago come back; the ones just released do not.
+        Assert.InRange(UplinkPdrSlot(), 0u, 3u);
+    }
+
+    public static TheoryData<string, Func<Session, Session>, RuleError, string> Refusals() => new()
+    {
+        { "missing FAR", s => s with { Pdrs = [s.Pdrs[0] with { FarId = 9 }, s.Pdrs[1]] }, RuleError.Inconsistent, "PDR 1 refers to FAR 9, which the session does not have" },
+        { "missing QER", s => s with { Pdrs = [s.Pdrs[0], s.Pdrs[1] with { QerIds = [7] }] }, RuleError.Inconsistent, "PDR 2 refers to QER 7" },
+        { "duplicate PDR", s => s with { Pdrs = [s.Pdrs[0], s.Pdrs[0]] }, RuleError.Inconsistent, "PDR id 1 appears more than once" },
+        { "bad filter", s => s with { Pdrs = [s.Pdrs[0] with { Pdi = s.Pdrs[0].Pdi with { SdfFilters = [new SdfFilter("permit out ip from 10.0.0.0/99 to assigned")] } }, s.Pdrs[1]] }, RuleError.Invalid, "PDR 1: flow description 'permit out ip from 10.0.0.0/99 to assigned': prefix length" },
+        { "foreign F-TEID address", s => s with { Pdrs = [s.Pdrs[0] with { Pdi = s.Pdrs[0].Pdi with { LocalFTeid = new FTeid(1, IPAddress.Parse("198.51.100.99")) } }, s.Pdrs[1]] }, RuleError.Invalid, "F-TEID address 198.51.100.99 is not a GTP-U address of this gateway" },
+        { "uplink without F-TEID", s => s with { Pdrs = [s.Pdrs[0] with { Pdi = s.Pdrs[0].Pdi with { LocalFTeid = null } }, s.Pdrs[1]] }, RuleError.Invalid, "PDR 1: source interface Access needs a local F-TEID" },
+        { "DUPL", s => s with { Fars = [s.Fars[0], s.Fars[1] with { Action = ApplyAction.Forward | ApplyAction.Duplicate }] }, RuleError.Invalid, "FAR 2: apply action DUPL" },
+        { "FORW without parameters", s => s with { Fars = [s.Fars[0], new Far(2, ApplyAction.Forward)] }, RuleError.Invalid, "FAR 2: FORW needs forwarding parameters" },
+        { "DROP and FORW", s => s with { Fars = [s.Fars[0], s.Fars[1] with { Action = ApplyAction.Forward | ApplyAction.Drop }] }, RuleError.Invalid, "must be exactly one of DROP, FORW, BUFF" },
+        { "plain IP to access", s => s with { Fars = [s.Fars[0], new Far(2, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Access))] }, RuleError.Invalid, "forwarding to the access side needs outer header creation" },
+        { "QFI out of range", s => s with { Qers = [new Qer(1, Qfi: 64)] }, RuleError.Invalid, "QER 1: QFI 64 is out of range 0-63" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Refusals))]
+    public void InconsistentSessions_AreRefusedWithAPreciseMessage_AndChangeNothing(string name, Func<Session, Session> spoil, RuleError error, string message)
+    {
+        var (table, tables) = NewTable();
+        table.Establish(Basic(seid: 5, ulTeid: 0x5555, ue: IPAddress.Parse("192.0.2.55")));
+        var before = Snapshot(tables);
+
+        var e = Assert.Throws<RuleException>(() => table.Establish(spoil(Basic())));
+
+        Assert.Equal(error, e.Error);
+        Assert.Contains(message, e.Message);
+        Assert.Equal(before, Snapshot(tables));
+        Assert.Equal(1, table.Count);
+        _ = name;
+    }
+
+    [Fact]
+    public void ATeidAnotherSessionOwns_IsAConflict_NamingTheOwner()
+    {
+        var (table, tables) = NewTable();
+        table.Establish(Basic(seid: 1));
+        var before = Snapshot(tables);
+        var e = Assert.Throws<RuleException>(() => table.Establish(Basic(seid: 2, ue: IPAddress.Parse("192.0.2.11"))));
+        Assert.Equal(RuleError.Conflict, e.Error);
+        Assert.Contains("fteid 12345678@198.51.100.1 already belongs to session SEID 1", e.Message);
+        Assert.Equal(before, Snapshot(tables));
+    }
+
+    [Fact]
+    public void AUeAddressAnotherSessionOwns_IsAConflict()
+    {
+        var (table, _) = NewTable();
+        table.Establish(Basic(seid: 1));
+        var e = Assert.Throws<RuleException>(() => table.Establish(Basic(seid: 2, ulTeid: 0x999)));
+        Assert.Contains("ue4 192.0.2.10 already belongs to session SEID 1", e.Message);
+    }
+
+    [Fact]
+    public void AFullTable_IsNoResources_AndChangesNothing()
+    {
+        var (table, tables) = NewTable(ruleLists: 1);
+        table.Establish(UlclSessions.Session(seid: 1));
+        var before = Snapshot(tables);
+        var second = UlclSessions.Session(seid: 2) with
+        {
+            Pdrs = UlclSessions.Session().Pdrs.Select(p => p.Pdi.LocalFTeid is null ? p with { Pdi = p.Pdi with { UeIpv4 = IPAddress.Parse("192.0.2.20") } }
+                : p with { Pdi = p.Pdi with { LocalFTeid = p.Pdi.LocalFTeid with { Teid = p.Pdi.LocalFTeid.Teid + 1 }, UeIpv4 = IPAddress.Parse("192.0.2.20") } }).ToImmutableArray(),
+        };
+        var e = Assert.Throws<RuleException>(() => table.Establish(second));
+        Assert.Equal(RuleError.NoResources, e.Error);
+        Assert.Contains("table rule_lists is full", e.Message);
+        Assert.Equal(before, Snapshot(tables));
+    }
+
+    [Fact]
+    public void MoreRulesThanATunnelHolds_IsNoResources()
+    {
+        var (table, _) = NewTable(sdf: 64);
+        var basic = Basic();
+        var filters = Enumerable.Range(0, 17).Select(i => new SdfFilter($"permit out ip from 203.0.113.{i} to assigned")).ToImmutableArray();
+        var e = Assert.Throws<RuleException>(() => table.Establish(basic with
+        {
+            Pdrs = [basic.Pdrs[0] with { Pdi = basic.Pdrs[0].Pdi with { SdfFilters = filters } }, basic.Pdrs[1]],
+        }));
+        Assert.Contains("need 17 rules; the datapath holds 16", e.Message);
+    }
+
+    [Fact]
+    public void ModifyOrDeleteOfAnUnknownSeid_IsUnknownSession()
+    {
+        var (table, _) = NewTable();
+        Assert.Equal(RuleError.UnknownSession, Assert.Throws<RuleException>(() => table.Modify(Basic(seid: 77))).Error);
+        Assert.Equal(RuleError.UnknownSession, Assert.Throws<RuleException>(() => table.Delete(77)).Error);
+    }
+}
+
+/// <summary>A TimeProvider the test moves by hand.</summary>
+public sealed class ManualTime : TimeProvider
+{
+    private long _ticks;
+    public void Advance(TimeSpan by) => _ticks += (long)(by.TotalSeconds * TimestampFrequency);
+    public override long GetTimestamp() => _ticks;
+    public override long TimestampFrequency => 1_000_000_000;
+}
+
+/// <summary>Tables that log every write, to check the order the compiler writes in.</summary>
+public static class RecordingTables
+{
+    public static DatapathTables Wrap(DatapathTables t, List<string> log) => new()
+    {
+        Fteids = new Recorder<FteidKey, MatchEntry>(t.Fteids, "fteids", log),
+        Ue4 = new Recorder<uint, MatchEntry>(t.Ue4, "ue4", log),
+        Ue6 = new Recorder<Ue6Key, MatchEntry>(t.Ue6, "ue6", log),
+        RuleLists = new Recorder<uint, RuleListEntry>(t.RuleLists, "rule_lists", log),
+        SdfFilters = new Recorder<uint, SdfEntry>(t.SdfFilters, "sdf_filters", log),
+        Pdrs = new Recorder<uint, PdrEntry>(t.Pdrs, "pdrs", log),
+        Fars = new Recorder<uint, FarEntry>(t.Fars, "fars", log),
+        Qers = new Recorder<uint, QerEntry>(t.Qers, "qers", log),
+        QerBuckets = new Recorder<uint, BucketEntry>(t.QerBuckets, "qer_buckets", log),
+        Nexthops = t.Nexthops,
+        PdrStats = t.PdrStats,
+        QerStats = t.QerStats,
+        PdrNotified = t.PdrNotified,
+    };
+
+    private sealed class Recorder<TK, TV>(IMapTable<TK, TV> inner, string name, List<string> log) : IMapTable<TK, TV>
+        where TK : unmanaged where TV : unmanaged
+    {
+        public uint Capacity => inner.Capacity;
+        public void Put(in TK key, in TV value) { log.Add($"put {name}"); inner.Put(key, value); }
+        public bool Delete(in TK key) { log.Add($"delete {name}"); return inner.Delete(key); }
+        public bool TryGet(in TK key, out TV value) => inner.TryGet(key, out value);
+    }
+}
