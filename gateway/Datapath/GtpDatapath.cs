@@ -47,6 +47,15 @@ public sealed class GtpDatapath : IDisposable
         _stats = obj.PerCpuMap<uint, Counter>("stats");
         _ifStats = obj.PerCpuMap<uint, Counter>("if_stats");
         SetRecovery(options.Recovery);
+        foreach (var (ifindex, entry) in ReadInterfaces())
+            _ifSlots[ifindex] = entry.StatsSlot; // adopted maps keep their interface rows
+    }
+
+    private IEnumerable<(int, IfaceEntry)> ReadInterfaces()
+    {
+        for (uint i = 1; i < MaxIfindex; i++)
+            if (_ifaces.TryLookup(i, out var e) && e.Roles != 0)
+                yield return ((int)i, e);
     }
 
     public BpfObject Object { get; }
@@ -54,7 +63,12 @@ public sealed class GtpDatapath : IDisposable
     public DatapathTables Tables { get; }
     public GtpDatapathOptions Options { get; }
 
-    public static GtpDatapath Load(GtpDatapathOptions? options = null)
+    /// <summary>
+    /// Loads the program. With <paramref name="adoptMapsFrom"/>, the maps pinned there (by
+    /// <see cref="PinMaps"/> of an earlier process) are reused instead of created: sessions,
+    /// counters and configuration carry over.
+    /// </summary>
+    public static GtpDatapath Load(GtpDatapathOptions? options = null, string? adoptMapsFrom = null)
     {
         options ??= new GtpDatapathOptions();
         using var spec = BpfObjectSpec.OpenEmbedded(ObjectPath);
@@ -73,7 +87,23 @@ public sealed class GtpDatapath : IDisposable
         spec.SetMaxEntries("rule_lists", options.RuleLists);
         spec.SetMaxEntries("sdf_filters", options.SdfFilters);
         spec.SetMaxEntries("nexthops", options.NextHops);
+        if (adoptMapsFrom is not null)
+            foreach (var map in spec.MapNames.Where(IsPinnable))
+                spec.ReusePinnedMap(map, Path.Combine(adoptMapsFrom, map));
         return new GtpDatapath(spec.Load(), options);
+    }
+
+    // libbpf's internal maps (.rodata, .bss) belong to one load; everything else is state.
+    private static bool IsPinnable(string map) => !map.Contains('.');
+
+    /// <summary>Pins every state map under <paramref name="directory"/> (one file per map).</summary>
+    public void PinMaps(string directory)
+    {
+        foreach (var map in Object.MapNames.Where(IsPinnable))
+        {
+            using var fd = Object.MapDescriptor(map);
+            BpfPins.Pin(fd, Path.Combine(directory, map), $"pin map '{map}'");
+        }
     }
 
     /// <summary>Gives an interface its roles; the program ignores interfaces without any.</summary>
@@ -123,7 +153,7 @@ public sealed class GtpDatapath : IDisposable
     public IReadOnlyDictionary<int, uint> InterfaceSlots => _ifSlots;
 
     /// <summary>Kernel memory charged to the program's maps (memlock of each map's fdinfo), in bytes.</summary>
-    public long MapMemory() => Object.MapNames.Where(n => !n.StartsWith('.')).Sum(n =>
+    public long MapMemory() => Object.MapNames.Where(IsPinnable).Sum(n =>
     {
         using var fd = Object.MapDescriptor(n);
         return BpfMapInfo.Memlock(fd);

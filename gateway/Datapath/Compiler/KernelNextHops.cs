@@ -11,7 +11,7 @@ namespace LoxiLb.Edge5G.Datapath.Compiler;
 /// view changes. An unresolved slot is written invalid, so its packets use bpf_fib_lookup
 /// (and the stack) until the neighbour answers.
 /// </summary>
-public sealed class KernelNextHops : INextHops, IDisposable
+public sealed class KernelNextHops : INextHops, INextHopRestorer, IDisposable
 {
     private readonly NextHopTable _table;
     private readonly IMapTable<uint, NexthopEntry> _map;
@@ -48,6 +48,16 @@ public sealed class KernelNextHops : INextHops, IDisposable
             Write(entry);
             return (uint)entry.Id;
         }
+    }
+
+    /// <summary>Takes a slot over from a previous process (its entry is in the pinned map) and refreshes it.</summary>
+    public void Restore(uint slot, IPAddress? destination)
+    {
+        destination ??= _dataNetwork;
+        if (destination is null)
+            return;
+        lock (_gate)
+            Write(_table.AcquireAt((int)slot, destination));
     }
 
     public void Release(uint slot)

@@ -22,6 +22,26 @@ public sealed record GtpAddresses(IPAddress? AccessIpv4, IPAddress? AccessIpv6 =
     }
 }
 
+/// <summary>A next-hop slot a session's FAR uses and its destination (null: the data network).</summary>
+public sealed record NextHopRecord(uint Slot, string? Destination);
+
+/// <summary>An installed session as saved for a restarted daemon to adopt.</summary>
+public sealed record SessionRecord(
+    Json.SessionJson Session,
+    Dictionary<ushort, uint> PdrSlots,
+    Dictionary<ushort, uint> Stats,
+    uint[] FarSlots,
+    uint[] QerSlots,
+    uint[] SdfSlots,
+    uint[] RuleListSlots,
+    NextHopRecord[] NextHops);
+
+/// <summary>Next-hop providers that can take over slots a previous process allocated.</summary>
+public interface INextHopRestorer
+{
+    void Restore(uint slot, IPAddress? destination);
+}
+
 /// <summary>A session as installed: its model, the slots it occupies and the keys it owns.</summary>
 public sealed class CompiledSession
 {
@@ -40,6 +60,8 @@ public sealed class CompiledSession
     internal List<uint> SdfSlots { get; } = [];
     internal List<uint> RuleListSlots { get; } = [];
     internal List<uint> NextHops { get; } = [];
+    /// <summary>Next-hop slot -> its destination (null: the data network), to adopt them after a restart.</summary>
+    internal Dictionary<uint, IPAddress?> NextHopDestinations { get; } = [];
     internal List<FteidKey> FteidKeys { get; } = [];
     internal List<uint> Ue4Keys { get; } = [];
     internal List<Ue6Key> Ue6Keys { get; } = [];
@@ -155,6 +177,82 @@ public sealed class SessionTable
             ReleaseSlots(compiled, keepStatsOf: []);
             _sessions.Remove(seid);
             return compiled.Session;
+        }
+    }
+
+    // ------------------------------------------------------------------ restart: export and adopt
+
+    /// <summary>Everything needed to adopt the installed sessions after a restart (slots, not keys: those follow from the rules).</summary>
+    public IReadOnlyList<SessionRecord> Export()
+    {
+        lock (_gate)
+            return _sessions.Values.OrderBy(s => s.Seid).Select(c => new SessionRecord(
+                Json.RulesJson.FromModel(c.Session),
+                new Dictionary<ushort, uint>(c.PdrSlotById),
+                new Dictionary<ushort, uint>(c.StatsIndex),
+                [.. c.FarSlots], [.. c.QerSlots], [.. c.SdfSlots], [.. c.RuleListSlots],
+                c.NextHops.Select(n => new NextHopRecord(n, c.NextHopDestinations.GetValueOrDefault(n)?.ToString())).ToArray())).ToArray();
+    }
+
+    /// <summary>
+    /// Takes over sessions a previous process installed in the (pinned) maps without writing
+    /// them again: slot allocators and key ownership are rebuilt from the records, next hops
+    /// re-acquired under their old slots. Match entries no record owns (changes the previous
+    /// process made after its last save) are removed. Returns how many were removed.
+    /// </summary>
+    public int Adopt(IReadOnlyList<SessionRecord> records, INextHopRestorer? nextHops = null)
+    {
+        lock (_gate)
+        {
+            if (_sessions.Count > 0)
+                throw new InvalidOperationException("sessions can only be adopted into an empty table");
+            foreach (var record in records)
+            {
+                var session = Json.RulesJson.ToModel(record.Session, $"saved session {record.Session.Seid}");
+                var plan = Plan(session, previous: null);
+                var compiled = new CompiledSession(session);
+                foreach (var (id, slot) in record.PdrSlots)
+                {
+                    compiled.PdrSlotById[id] = slot;
+                    compiled.PdrSlots.Add(slot);
+                }
+                foreach (var (id, stats) in record.Stats)
+                    compiled.StatsIndex[id] = stats;
+                compiled.FarSlots.AddRange(record.FarSlots);
+                compiled.QerSlots.AddRange(record.QerSlots);
+                compiled.SdfSlots.AddRange(record.SdfSlots);
+                compiled.RuleListSlots.AddRange(record.RuleListSlots);
+                foreach (var nh in record.NextHops)
+                {
+                    var destination = nh.Destination is null ? null : IPAddress.Parse(nh.Destination);
+                    nextHops?.Restore(nh.Slot, destination);
+                    compiled.NextHops.Add(nh.Slot);
+                    compiled.NextHopDestinations[nh.Slot] = destination;
+                }
+                foreach (var g in plan.Groups)
+                {
+                    if (g.Fteid is { } f) { compiled.FteidKeys.Add(f); _fteidOwners[f] = session.Seid; }
+                    if (g.Ue4 is { } u4) { compiled.Ue4Keys.Add(u4); _ue4Owners[u4] = session.Seid; }
+                    if (g.Ue6 is { } u6) { compiled.Ue6Keys.Add(u6); _ue6Owners[u6] = session.Seid; }
+                }
+                _sessions[session.Seid] = compiled;
+            }
+            var all = _sessions.Values;
+            _pdrSlots.Restore(all.SelectMany(c => c.PdrSlots));
+            _farSlots.Restore(all.SelectMany(c => c.FarSlots));
+            _qerSlots.Restore(all.SelectMany(c => c.QerSlots));
+            _sdfSlots.Restore(all.SelectMany(c => c.SdfSlots));
+            _ruleListSlots.Restore(all.SelectMany(c => c.RuleListSlots));
+            _statsSlots.Restore(all.SelectMany(c => c.StatsIndex.Values));
+
+            var orphans = 0;
+            foreach (var k in _tables.Fteids.Keys().Where(k => !_fteidOwners.ContainsKey(k)).ToArray())
+                orphans += _tables.Fteids.Delete(k) ? 1 : 0;
+            foreach (var k in _tables.Ue4.Keys().Where(k => !_ue4Owners.ContainsKey(k)).ToArray())
+                orphans += _tables.Ue4.Delete(k) ? 1 : 0;
+            foreach (var k in _tables.Ue6.Keys().Where(k => !_ue6Owners.ContainsKey(k)).ToArray())
+                orphans += _tables.Ue6.Delete(k) ? 1 : 0;
+            return orphans;
         }
     }
 
@@ -648,10 +746,14 @@ public sealed class SessionTable
             AddressBytes.WritePlain(ohc.Peer, new Span<byte>(entry.Peer, 16));
             AddressBytes.WritePlain(_addresses.LocalFor(fp.DestinationInterface, family)!, new Span<byte>(entry.Local, 16));
             entry.Nexthop = _nextHops.Acquire(ohc.Peer);
+            if (entry.Nexthop != AbiConstants.None)
+                compiled.NextHopDestinations[entry.Nexthop] = ohc.Peer;
         }
         else
         {
             entry.Nexthop = _nextHops.Acquire(null);
+            if (entry.Nexthop != AbiConstants.None)
+                compiled.NextHopDestinations[entry.Nexthop] = null;
         }
         if (entry.Nexthop != AbiConstants.None)
             compiled.NextHops.Add(entry.Nexthop);

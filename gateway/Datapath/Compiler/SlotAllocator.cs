@@ -37,6 +37,22 @@ public sealed class SlotAllocator
         }
     }
 
+    /// <summary>
+    /// Restarts the allocator with exactly <paramref name="used"/> in use (adopting the state
+    /// a previous process left in pinned maps); every other slot below the highest is free.
+    /// </summary>
+    public void Restore(IEnumerable<uint> used)
+    {
+        var set = used.ToHashSet();
+        _free.Clear();
+        _quarantine.Clear();
+        _next = set.Count == 0 ? 0 : set.Max() + 1;
+        for (uint s = _next; s-- > 0;)
+            if (!set.Contains(s))
+                _free.Push(s);
+        InUse = (uint)set.Count;
+    }
+
     /// <summary>Returns a slot that was allocated but never published: no quarantine needed.</summary>
     public void Unallocate(uint slot)
     {

@@ -13,6 +13,8 @@ public interface IMapTable<TKey, TValue> where TKey : unmanaged where TValue : u
     /// <summary>Removes the key (an array slot is zeroed). False when it was absent.</summary>
     bool Delete(in TKey key);
     bool TryGet(in TKey key, out TValue value);
+    /// <summary>Keys present (hash maps); for array maps every index.</summary>
+    IEnumerable<TKey> Keys();
 }
 
 /// <summary>A per-CPU counter table: read as one value per CPU, reset to zero.</summary>
@@ -31,6 +33,7 @@ public sealed class BpfHashTable<TKey, TValue>(BpfMap<TKey, TValue> map) : IMapT
     public void Put(in TKey key, in TValue value) => map.Update(key, value);
     public bool Delete(in TKey key) => map.Delete(key);
     public bool TryGet(in TKey key, out TValue value) => map.TryLookup(key, out value);
+    public IEnumerable<TKey> Keys() => map.Keys();
 }
 
 /// <summary>An array map of the kernel: every slot exists; deleting zeroes it.</summary>
@@ -47,6 +50,7 @@ public sealed class BpfArrayTable<TValue>(BpfMap<uint, TValue> map) : IMapTable<
     }
 
     public bool TryGet(in uint key, out TValue value) => map.TryLookup(key, out value);
+    public IEnumerable<uint> Keys() => Enumerable.Range(0, (int)map.Info.MaxEntries).Select(i => (uint)i);
 }
 
 public sealed class BpfPerCpuTable<TValue>(BpfPerCpuMap<uint, TValue> map) : IPerCpuTable<uint, TValue>
@@ -73,6 +77,7 @@ public sealed class MemoryTable<TKey, TValue>(uint capacity, bool isArray = fals
 
     public bool Delete(in TKey key) => Entries.Remove(key);
     public bool TryGet(in TKey key, out TValue value) => Entries.TryGetValue(key, out value);
+    public IEnumerable<TKey> Keys() => Entries.Keys.ToArray();
 }
 
 public sealed class MemoryPerCpuTable<TValue>(uint capacity, int cpus = 2) : IPerCpuTable<uint, TValue>

@@ -124,6 +124,50 @@ public sealed class NextHopTable : IDisposable
         }
     }
 
+    /// <summary>
+    /// Like <see cref="Acquire"/>, under a given id: a restarted process takes over the ids
+    /// its predecessor wrote into the datapath. The same destination may be restored several
+    /// times under its id (one reference each); another destination under a taken id throws.
+    /// </summary>
+    public NextHopEntry AcquireAt(int id, IPAddress destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        ArgumentOutOfRangeException.ThrowIfNegative(id);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(id, _slots.Length);
+        if (destination.IsIPv4MappedToIPv6)
+            destination = destination.MapToIPv4();
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_slots[id] is { } existing)
+            {
+                if (!existing.Resolution.Destination.Equals(destination))
+                    throw new InvalidOperationException($"next-hop id {id} holds {existing.Resolution.Destination}, not {destination}");
+                existing.References++;
+                return existing.Entry;
+            }
+            if (_byDestination.ContainsKey(destination))
+                throw new InvalidOperationException($"{destination} already has another next-hop id");
+            // Take the id out of the fresh range (and the free queue) so Acquire never hands it out.
+            while (_nextFreshId <= id)
+            {
+                if (_nextFreshId != id)
+                    _freeIds.Enqueue(_nextFreshId, _nextFreshId);
+                _nextFreshId++;
+            }
+            var remaining = new List<int>();
+            while (_freeIds.TryDequeue(out var free, out _))
+                if (free != id)
+                    remaining.Add(free);
+            foreach (var free in remaining)
+                _freeIds.Enqueue(free, free);
+            var slot = new Slot(id, _resolve(destination));
+            _slots[id] = slot;
+            _byDestination.Add(destination, slot);
+            return slot.Entry;
+        }
+    }
+
     /// <summary>Drops one reference; the id is freed (for reuse) with the last. False for an unknown id.</summary>
     public bool Release(int id)
     {
