@@ -1,4 +1,5 @@
 using LoxiLb.Edge5G.Pfcp;
+using LoxiLb.Edge5G.Pfcp.Ies;
 using LoxiLb.Edge5G.Pfcp.Messages;
 using Xunit.Abstractions;
 
@@ -46,4 +47,53 @@ public class RealCaptureTests(ITestOutputHelper output)
         }
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
+
+    [SkippableFact]
+    public void EveryTypedLeafIeInTheRealCaptures_ReencodesToItsOriginalOctets()
+    {
+        RealCaptures.RequireOrSkip();
+        var seen = new Dictionary<IeType, int>();
+        var failures = new List<string>();
+        foreach (var message in DecodedMessages())
+        {
+            foreach (var ie in Flatten(message.Message.Ies).Where(ie => LeafIes.IsTyped(ie.Type)))
+            {
+                var type = (IeType)ie.Type;
+                seen[type] = seen.GetValueOrDefault(type) + 1;
+                var again = LeafIes.Encode(type, LeafIes.Decode(ie));
+                if (again != ie)
+                    failures.Add($"{ie.Name}: {ie.Value} re-encoded as {again.Value}");
+            }
+        }
+        output.WriteLine(string.Join(", ", seen.OrderBy(p => p.Key).Select(p => $"{p.Key}:{p.Value}")));
+        Assert.True(failures.Count == 0, string.Join("\n", failures.Distinct().Take(40)));
+        Assert.True(seen.Count >= 40, $"expected the captures to exercise at least 40 typed IE types, saw {seen.Count}");
+    }
+
+    [SkippableFact]
+    public void EveryTypedMessageInTheRealCaptures_SurvivesEncodeDecode_AsAnEqualRecord()
+    {
+        RealCaptures.RequireOrSkip();
+        int checkedMessages = 0;
+        foreach (var message in DecodedMessages())
+        {
+            var header = message.Header with { FollowOn = false };
+            var reencoded = PfcpCodec.Encode(header, message.Body);
+            var again = Assert.IsType<PfcpDecoded>(PfcpCodec.Decode(reencoded));
+            Assert.Equal(message.Body, again.Body);
+            Assert.Equal(header, again.Header);
+            checkedMessages++;
+        }
+        Assert.True(checkedMessages > 500, $"only {checkedMessages} messages checked");
+    }
+
+    private static IEnumerable<PfcpDecoded> DecodedMessages() =>
+        RealCaptures.WithPfcp()
+            .SelectMany(capture => RealCaptures.PfcpDatagrams(capture.File))
+            .Where(datagram => !datagram.QuotedInIcmp)
+            .Select(datagram => PfcpCodec.Decode(datagram.Payload))
+            .OfType<PfcpDecoded>();
+
+    private static IEnumerable<PfcpIe> Flatten(IEnumerable<PfcpIe> ies) =>
+        ies.SelectMany(ie => ie.Children is { } children ? Flatten(children).Prepend(ie) : [ie]);
 }
