@@ -63,7 +63,7 @@ public static class PfcpCodec
         {
             var status = PfcpHeader.TryDecode(datagram, out header, out int messageLength);
             if (status != PfcpHeaderStatus.Ok)
-                return Refused(status, datagram, messageLength);
+                return Refused(status, datagram, messageLength, header);
             consumed = messageLength;
             if (!header!.MessageType.IsKnown())
                 return new PfcpDropped(PfcpDropReason.UnknownMessageType, $"message type {(byte)header.MessageType} is not defined") { Header = header };
@@ -99,7 +99,13 @@ public static class PfcpCodec
         }
     }
 
-    private static PfcpDecodeOutcome Refused(PfcpHeaderStatus status, ReadOnlySpan<byte> datagram, int messageLength) => status switch
+    private static PfcpDecodeOutcome Refused(PfcpHeaderStatus status, ReadOnlySpan<byte> datagram, int messageLength, PfcpHeader? header)
+    {
+        var outcome = Describe(status, datagram, messageLength);
+        return outcome is PfcpDropped dropped ? dropped with { Header = header } : outcome;
+    }
+
+    private static PfcpDecodeOutcome Describe(PfcpHeaderStatus status, ReadOnlySpan<byte> datagram, int messageLength) => status switch
     {
         PfcpHeaderStatus.UnsupportedVersion => new PfcpVersionNotSupported(datagram[0] >> 5, PfcpHeader.PeekSequenceNumber(datagram)),
         PfcpHeaderStatus.Truncated => new PfcpDropped(PfcpDropReason.Truncated, $"{datagram.Length} octet(s) cannot hold a PFCP header"),

@@ -45,7 +45,11 @@ public sealed record PfcpHeader
 
     public int Length => Seid.HasValue ? SessionHeaderLength : NodeHeaderLength;
 
-    /// <summary>Reads the header at the start of <paramref name="datagram"/>; see <see cref="PfcpHeaderStatus"/> for what is checked.</summary>
+    /// <summary>
+    /// Reads the header at the start of <paramref name="datagram"/>; see <see cref="PfcpHeaderStatus"/>
+    /// for what is checked. <paramref name="header"/> is set whenever its octets were all present,
+    /// even if a later check failed, so a caller can log what it drops.
+    /// </summary>
     /// <param name="messageLength">Octets of this message (header included) per its length field, when readable.</param>
     public static PfcpHeaderStatus TryDecode(ReadOnlySpan<byte> datagram, out PfcpHeader? header, out int messageLength)
     {
@@ -68,27 +72,26 @@ public sealed record PfcpHeader
         int headerLength = hasSeid ? SessionHeaderLength : NodeHeaderLength;
         if (datagram.Length < headerLength)
             return PfcpHeaderStatus.Truncated;
+        // MP is defined only with S=1 (the priority octet exists only in the session header).
+        if (hasPriority && !hasSeid)
+            return PfcpHeaderStatus.Malformed;
+
+        var rest = datagram[(hasSeid ? 12 : 4)..];
+        header = new PfcpHeader(
+            type,
+            (uint)(rest[0] << 16 | rest[1] << 8 | rest[2]),
+            hasSeid ? BinaryPrimitives.ReadUInt64BigEndian(datagram[4..]) : null,
+            hasPriority ? (byte)(rest[3] >> 4) : null,
+            followOn);
+
         if (messageLength < headerLength)
             return PfcpHeaderStatus.Malformed;
         if (messageLength > datagram.Length)
             return PfcpHeaderStatus.LengthExceedsDatagram;
         if (messageLength < datagram.Length && !followOn)
             return PfcpHeaderStatus.LengthShorterThanDatagram;
-
-        // MP is defined only with S=1 (the priority octet exists only in the session header).
-        if (hasPriority && !hasSeid)
-            return PfcpHeaderStatus.Malformed;
         if (type.IsKnown() && type.IsSessionMessage() != hasSeid)
             return PfcpHeaderStatus.SeidFlagMismatch;
-
-        var rest = datagram[(hasSeid ? 12 : 4)..];
-        uint sequence = (uint)(rest[0] << 16 | rest[1] << 8 | rest[2]);
-        header = new PfcpHeader(
-            type,
-            sequence,
-            hasSeid ? BinaryPrimitives.ReadUInt64BigEndian(datagram[4..]) : null,
-            hasPriority ? (byte)(rest[3] >> 4) : null,
-            followOn);
         return PfcpHeaderStatus.Ok;
     }
 
