@@ -77,7 +77,7 @@ public static class PfcpCodec
             }
             catch (PfcpFormatException e)
             {
-                return Rejected(header, e, null);
+                return Rejected(header, e, null, ieOctets);
             }
 
             var message = new PfcpMessage(header, ies);
@@ -89,7 +89,7 @@ public static class PfcpCodec
             }
             catch (PfcpFormatException e)
             {
-                return Rejected(header, e, message);
+                return Rejected(header, e, message, ieOctets);
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -119,20 +119,20 @@ public static class PfcpCodec
         _ => new PfcpDropped(PfcpDropReason.DecoderFault, $"unexpected header status {status}"),
     };
 
-    private static PfcpRejected Rejected(PfcpHeader header, PfcpFormatException e, PfcpMessage? message) =>
+    private static PfcpRejected Rejected(PfcpHeader header, PfcpFormatException e, PfcpMessage? message, ReadOnlySpan<byte> ieOctets) =>
         new(header, e.Cause, e.OffendingIe, e.Path, e.Detail)
         {
             Message = message,
-            PeerFSeid = header.MessageType == PfcpMessageType.SessionEstablishmentRequest ? TryPeerFSeid(message) : null,
+            PeerFSeid = header.MessageType == PfcpMessageType.SessionEstablishmentRequest ? TryPeerFSeid(ieOctets) : null,
         };
 
-    private static FSeid? TryPeerFSeid(PfcpMessage? message)
+    private static FSeid? TryPeerFSeid(ReadOnlySpan<byte> ieOctets)
     {
-        if (message?.Find(IeType.FSeid) is not { } ie)
+        if (!IeListCodec.TryFindTopLevel(ieOctets, (ushort)IeType.FSeid, out var value))
             return null;
         try
         {
-            return FSeid.Decode(ie.Value.Span);
+            return FSeid.Decode(value);
         }
         catch (PfcpFormatException)
         {

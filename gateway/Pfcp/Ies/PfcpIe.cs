@@ -194,6 +194,31 @@ internal static class IeListCodec
         return ValueList.From(ies);
     }
 
+    /// <summary>
+    /// Finds the value of the first top-level IE of a type without parsing anything else, as far
+    /// as the framing holds: used to salvage a field (the peer's F-SEID) from a message whose
+    /// later IEs are broken.
+    /// </summary>
+    public static bool TryFindTopLevel(ReadOnlySpan<byte> data, ushort wanted, out ReadOnlySpan<byte> value)
+    {
+        value = default;
+        int offset = 0;
+        while (data.Length - offset >= 4)
+        {
+            ushort type = BinaryPrimitives.ReadUInt16BigEndian(data[offset..]);
+            int length = BinaryPrimitives.ReadUInt16BigEndian(data[(offset + 2)..]);
+            if (length > data.Length - offset - 4)
+                return false;
+            if (type == wanted)
+            {
+                value = data.Slice(offset + 4, length);
+                return true;
+            }
+            offset += 4 + length;
+        }
+        return false;
+    }
+
     private static int CountOf(List<PfcpIe> ies, ushort type)
     {
         int n = 0;
