@@ -43,6 +43,14 @@ public sealed record PfcpHeader
     /// <summary>FO flag: another PFCP message follows in the same datagram.</summary>
     public bool FollowOn { get; init; }
 
+    /// <summary>
+    /// Spare bits as received: bits 5-4 of octet 1 (mask 0x18) and the spare part of the last
+    /// header octet (all of it without MP, its low nibble with MP). Senders set them to 0 and
+    /// receivers ignore them; they are kept only so a decoded message re-encodes exactly.
+    /// </summary>
+    public byte SpareFlagBits { get; init; }
+    public byte SpareOctetBits { get; init; }
+
     public int Length => Seid.HasValue ? SessionHeaderLength : NodeHeaderLength;
 
     /// <summary>
@@ -82,7 +90,11 @@ public sealed record PfcpHeader
             (uint)(rest[0] << 16 | rest[1] << 8 | rest[2]),
             hasSeid ? BinaryPrimitives.ReadUInt64BigEndian(datagram[4..]) : null,
             hasPriority ? (byte)(rest[3] >> 4) : null,
-            followOn);
+            followOn)
+        {
+            SpareFlagBits = (byte)(flags & 0x18),
+            SpareOctetBits = (byte)(rest[3] & (hasPriority ? 0x0F : 0xFF)),
+        };
 
         if (messageLength < headerLength)
             return PfcpHeaderStatus.Malformed;
@@ -108,7 +120,7 @@ public sealed record PfcpHeader
     /// <summary>Writes this header with a zero length; <see cref="PatchLength"/> fixes it once the IEs are written.</summary>
     public void WriteTo(PfcpWriter writer)
     {
-        byte flags = (byte)(SupportedVersion << 5);
+        byte flags = (byte)(SupportedVersion << 5 | (SpareFlagBits & 0x18));
         if (FollowOn) flags |= 0x04;
         if (MessagePriority.HasValue) flags |= 0x02;
         if (Seid.HasValue) flags |= 0x01;
@@ -118,7 +130,7 @@ public sealed record PfcpHeader
         if (Seid is { } seid)
             writer.U64(seid);
         writer.U24(SequenceNumber);
-        writer.U8((byte)((MessagePriority ?? 0) << 4));
+        writer.U8(MessagePriority is { } priority ? (byte)(priority << 4 | (SpareOctetBits & 0x0F)) : SpareOctetBits);
     }
 
     /// <summary>Sets the length field of a message that starts at <paramref name="start"/> and ends at the writer's end.</summary>
