@@ -152,6 +152,7 @@ public static class IeDecoders
     public static readonly IeDecoder<DownlinkDataServiceInformation> DownlinkDataServiceInformation = ie => Ies.DownlinkDataServiceInformation.Decode(ie.Value.Span);
     public static readonly IeDecoder<FailedRuleId> FailedRuleId = ie => Ies.FailedRuleId.Decode(ie.Value.Span);
     public static readonly IeDecoder<Snssai> Snssai = ie => Ies.Snssai.Decode(ie.Value.Span);
+    public static readonly IeDecoder<SourceIpAddress> SourceIpAddress = ie => Ies.SourceIpAddress.Decode(ie.Value.Span);
     public static readonly IeDecoder<MeasurementMethod> MeasurementMethod = ie => (MeasurementMethod)U8(ie);
     public static readonly IeDecoder<ReportType> ReportType = ie => (ReportType)U8(ie);
     public static readonly IeDecoder<PfcpSmReqFlags> SmReqFlags = ie => (PfcpSmReqFlags)U8(ie);

@@ -65,6 +65,7 @@ public static class LeafIes
         Add(IeType.FailedRuleId, IeDecoders.FailedRuleId, Value);
         Add(IeType.UserPlaneIpResourceInformation, IeDecoders.UserPlaneIpResourceInformation, Value);
         Add(IeType.Snssai, IeDecoders.Snssai, Value);
+        Add(IeType.SourceIpAddress, IeDecoders.SourceIpAddress, Value);
     }
 
     private static void Value<T>(PfcpWriter writer, T value) where T : IIeValue => value.WriteValue(writer);

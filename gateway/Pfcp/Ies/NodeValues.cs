@@ -138,3 +138,37 @@ public sealed record Snssai(byte Sst, uint Sd = Snssai.NoSd) : IIeValue
         writer.U24(Sd);
     }
 }
+
+/// <summary>
+/// Source IP Address (clause 8.2.138), optional in a Heartbeat Request: the address the request
+/// was sent from, so a node behind several addresses can be told apart. Flags: bit 1 V6,
+/// bit 2 V4, bit 3 MPL (a mask prefix length follows the addresses).
+/// </summary>
+public sealed record SourceIpAddress : IIeValue
+{
+    private const byte V6 = 0x01, V4 = 0x02, MPL = 0x04;
+
+    public IPAddress? Ipv4 { get; init; }
+    public IPAddress? Ipv6 { get; init; }
+    public byte? MaskPrefixLength { get; init; }
+
+    public static SourceIpAddress Decode(ReadOnlySpan<byte> value)
+    {
+        var r = new PfcpReader(value);
+        byte flags = r.U8("flags");
+        return new SourceIpAddress
+        {
+            Ipv4 = (flags & V4) != 0 ? r.Ipv4("IPv4 address") : null,
+            Ipv6 = (flags & V6) != 0 ? r.Ipv6("IPv6 address") : null,
+            MaskPrefixLength = (flags & MPL) != 0 ? r.U8("mask prefix length") : null,
+        };
+    }
+
+    public void WriteValue(PfcpWriter writer)
+    {
+        writer.U8((byte)((Ipv6 is null ? 0 : V6) | (Ipv4 is null ? 0 : V4) | (MaskPrefixLength.HasValue ? MPL : 0)));
+        if (Ipv4 is not null) writer.Ipv4(Ipv4);
+        if (Ipv6 is not null) writer.Ipv6(Ipv6);
+        if (MaskPrefixLength is { } length) writer.U8(length);
+    }
+}

@@ -3,18 +3,27 @@ using LoxiLb.Edge5G.Pfcp.Wire;
 
 namespace LoxiLb.Edge5G.Pfcp.Messages;
 
-/// <summary>Heartbeat Request (clause 7.4.2.1).</summary>
+/// <summary>
+/// Heartbeat Request (clause 7.4.2.1). A Recovery Time Stamp newer than the one last seen means
+/// the peer restarted and lost its sessions.
+/// </summary>
 public sealed record HeartbeatRequest(DateTime RecoveryTimeStamp) : IPfcpMessageBody
 {
+    public SourceIpAddress? SourceIpAddress { get; init; }
     public ValueList<PfcpIe> Other { get; init; } = [];
     public PfcpMessageType MessageType => PfcpMessageType.HeartbeatRequest;
 
     public static HeartbeatRequest Decode(IeSet s) =>
-        new(s.Mandatory(IeType.RecoveryTimeStamp, IeDecoders.Ntp)) { Other = s.Rest() };
+        new(s.Mandatory(IeType.RecoveryTimeStamp, IeDecoders.Ntp))
+        {
+            SourceIpAddress = s.Optional(IeType.SourceIpAddress, IeDecoders.SourceIpAddress),
+            Other = s.Rest(),
+        };
 
     public void WriteIes(PfcpWriter w)
     {
         w.IeNtp(IeType.RecoveryTimeStamp, RecoveryTimeStamp);
+        w.Opt(IeType.SourceIpAddress, SourceIpAddress);
         w.Verbatim(Other);
     }
 }

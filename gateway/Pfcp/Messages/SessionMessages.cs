@@ -84,7 +84,7 @@ public sealed record SessionEstablishmentResponse(NodeId NodeId, PfcpCause Cause
             FailedRuleId = s.Optional(IeType.FailedRuleId, IeDecoders.FailedRuleId),
             Other = s.Rest(),
         };
-        if (response.Cause == PfcpCause.RequestAccepted && response.UpFSeid is null)
+        if (response.Cause.IsAcceptance() && response.UpFSeid is null)
             throw PfcpMessageBodies.ConditionalMissing(IeType.FSeid, "an accepted session needs the UP F-SEID");
         if (response.Cause == PfcpCause.RuleCreationModificationFailure && response.FailedRuleId is null)
             throw PfcpMessageBodies.ConditionalMissing(IeType.FailedRuleId, "a rule creation failure must name the failed rule");

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace LoxiLb.Edge5G.Pfcp.Wire;
 
 /// <summary>
@@ -50,6 +48,4 @@ public readonly struct OctetString : IEquatable<OctetString>
     public static bool operator !=(OctetString left, OctetString right) => !left.Equals(right);
 
     public override string ToString() => Convert.ToHexString(Span);
-
-    internal uint ReadUInt32At(int offset) => BinaryPrimitives.ReadUInt32BigEndian(Span[offset..]);
 }

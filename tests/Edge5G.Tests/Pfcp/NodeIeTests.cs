@@ -237,4 +237,13 @@ public class NodeIeTests
                 0x00, 0x37, 0x00, 0x01, 0x22,                   //   Timer: 2 minutes
                 0x00, 0x6E, 0x00, 0x01, 0x01,                   //   OCI Flags: AOCI
             ]);
+
+    [Fact]
+    public void SourceIpAddress_InAHeartbeat_WithMaskPrefixLength() =>
+        PfcpAssert.LeafRoundTrip(IeType.SourceIpAddress, new SourceIpAddress { Ipv4 = Ip("10.0.0.1"), MaskPrefixLength = 24 }, [
+            0x00, 0xC0, 0x00, 0x06, // type 192 Source IP Address, length 6
+            0x06,                   // flags: MPL | V4
+            10, 0, 0, 1,            // IPv4
+            24,                     // mask prefix length
+        ]);
 }

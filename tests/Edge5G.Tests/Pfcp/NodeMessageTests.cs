@@ -32,6 +32,7 @@ public class NodeMessageTests
     public static TheoryData<IPfcpMessageBody> NodeBodies() =>
     [
         new HeartbeatRequest(Boot),
+        new HeartbeatRequest(Boot) { SourceIpAddress = new SourceIpAddress { Ipv6 = IPAddress.Parse("2001:db8::1") } },
         new HeartbeatResponse(Boot),
         new AssociationSetupRequest(NodeId.FromAddress("10.0.0.1"), Boot) { CpFunctionFeatures = CpFunctionFeatures.With(CpFeature.Load) },
         new AssociationSetupResponse(NodeId.FromAddress("10.0.0.2"), PfcpCause.RequestAccepted, Boot)

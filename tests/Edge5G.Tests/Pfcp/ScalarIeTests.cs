@@ -64,7 +64,7 @@ public class ScalarIeTests
             IeType.NodeReportType, IeType.UrSeqn, IeType.ActivatePredefinedRules, IeType.FarId, IeType.QerId,
             IeType.PfcpAssociationReleaseRequest, IeType.GracefulReleasePeriod, IeType.PdnType, IeType.FailedRuleId,
             IeType.UserPlaneIpResourceInformation, IeType.UserPlaneInactivityTimer, IeType.Qfi, IeType.ApnDnn,
-            IeType.ThreeGppInterfaceType, IeType.Snssai,
+            IeType.ThreeGppInterfaceType, IeType.Snssai, IeType.SourceIpAddress,
         ];
         var here = Scalars().Select(row => (IeType)row[0]);
         var uncovered = LeafIes.Types.Except(elsewhere).Except(here).ToList();
