@@ -1,4 +1,5 @@
 using LoxiLb.Edge5G.Pfcp;
+using System.Net;
 using LoxiLb.Edge5G.Pfcp.Ies;
 using LoxiLb.Edge5G.Pfcp.Messages;
 using Xunit.Abstractions;
@@ -96,4 +97,43 @@ public class RealCaptureTests(ITestOutputHelper output)
 
     private static IEnumerable<PfcpIe> Flatten(IEnumerable<PfcpIe> ies) =>
         ies.SelectMany(ie => ie.Children is { } children ? Flatten(children).Prepend(ie) : [ie]);
+
+    [SkippableFact]
+    public void ExternalSmfEstablishesASessionOnTheBisdnUpf_ReadsAsWiresharkShowsIt()
+    {
+        RealCaptures.RequireOrSkip();
+        var messages = RealCaptures.PfcpDatagrams("bisdn__pfcpcore/tc1__tc1.pcap")
+            .Select(d => PfcpCodec.Decode(d.Payload)).OfType<PfcpDecoded>().ToList();
+
+        var request = messages.Select(m => m.Body).OfType<SessionEstablishmentRequest>().Single();
+        Assert.Equal("620b55cf891b93e8d253fcfaaaaaaaac : customer1", request.NodeId.Fqdn!.Text);
+        Assert.Equal(new FSeid(1, IPAddress.Parse("162.118.51.1")), request.CpFSeid);
+        Assert.Equal(PdnType.Ipv4, request.PdnType);
+
+        var uplink = request.CreatePdrs[0];
+        Assert.Equal((ushort)0, uplink.PdrId);
+        Assert.Equal(40u, uplink.Precedence);
+        Assert.Equal(SourceInterface.Access, uplink.Pdi.SourceInterface);
+        Assert.Equal(FTeid.Of(1, IPAddress.Parse("162.117.255.201")), uplink.Pdi.LocalFTeid);
+        Assert.Equal(OuterHeaderRemovalDescription.GtpuUdpIpv4, uplink.OuterHeaderRemoval!.Description);
+
+        var downlink = request.CreatePdrs[1];
+        Assert.Equal((ushort)32768, downlink.PdrId);
+        Assert.Equal(SourceInterface.Core, downlink.Pdi.SourceInterface);
+        Assert.Equal(IPAddress.Parse("14.0.0.2"), downlink.Pdi.UeIpAddress!.Ipv4);
+
+        Assert.Equal([DestinationInterface.Core, DestinationInterface.Access],
+            request.CreateFars.Select(f => f.ForwardingParameters!.DestinationInterface));
+        Assert.All(request.CreateQers, qer =>
+        {
+            Assert.Equal(new BitRate(10_000_000, 10_000_000), qer.Mbr);
+            Assert.Equal(new BitRate(5_000_000, 5_000_000), qer.Gbr);
+        });
+
+        // The UPF answers with the MP flag set, to the SMF's SEID 1.
+        var response = messages.Single(m => m.Body is SessionEstablishmentResponse);
+        Assert.Equal(1UL, response.Header.Seid);
+        Assert.NotNull(response.Header.MessagePriority);
+        Assert.Equal(PfcpCause.RequestAccepted, ((SessionEstablishmentResponse)response.Body).Cause);
+    }
 }
