@@ -1,0 +1,230 @@
+using LoxiLb.Edge5G.Pfcp.Wire;
+
+namespace LoxiLb.Edge5G.Pfcp.Ies;
+
+/// <summary>Turns one received IE into a typed value, or throws <see cref="PfcpFormatException"/>.</summary>
+public delegate T IeDecoder<out T>(PfcpIe ie);
+
+/// <summary>
+/// The IEs of one message or grouped IE, read by type for typed decoding. It enforces presence
+/// (missing mandatory IE → cause 66), single instances (a repeated mandatory IE → cause 69; a
+/// repeated optional IE: the first counts and the rest stay in <see cref="Rest"/>), and names
+/// the failing IE with its path when a value does not decode. IEs nobody asked for are kept,
+/// in order, by <see cref="Rest"/> so typed records lose nothing.
+/// </summary>
+public sealed class IeSet
+{
+    private readonly ValueList<PfcpIe> _ies;
+    private readonly bool[] _taken;
+
+    public IeSet(ValueList<PfcpIe> ies)
+    {
+        _ies = ies;
+        _taken = new bool[ies.Count];
+    }
+
+    /// <summary>The children of a grouped IE.</summary>
+    public static IeSet Of(PfcpIe grouped) =>
+        new(grouped.Children ?? throw new PfcpFormatException(PfcpCause.MandatoryIeIncorrect, "expected a grouped IE", grouped.Type));
+
+    public bool Has(IeType type) => IndexOf(type, 0) >= 0;
+
+    public T Mandatory<T>(IeType type, IeDecoder<T> decode)
+    {
+        int first = IndexOf(type, 0);
+        if (first < 0)
+            throw new PfcpFormatException(PfcpCause.MandatoryIeMissing, "mandatory IE is missing", (ushort)type, IeTypes.Name(type));
+        if (IndexOf(type, first + 1) >= 0)
+            throw new PfcpFormatException(PfcpCause.MandatoryIeIncorrect,
+                $"mandatory IE appears {Count(type)} times where one is allowed", (ushort)type, IeTypes.Name(type));
+        return DecodeAt(first, decode, IeTypes.Name(type));
+    }
+
+    public T? Optional<T>(IeType type, IeDecoder<T> decode) where T : class
+    {
+        int first = IndexOf(type, 0);
+        return first < 0 ? null : DecodeAt(first, decode, IeTypes.Name(type));
+    }
+
+    public T? OptionalValue<T>(IeType type, IeDecoder<T> decode) where T : struct
+    {
+        int first = IndexOf(type, 0);
+        return first < 0 ? null : DecodeAt(first, decode, IeTypes.Name(type));
+    }
+
+    /// <summary>Every instance of a repeatable IE, in order.</summary>
+    public ValueList<T> Many<T>(IeType type, IeDecoder<T> decode)
+    {
+        List<T>? items = null;
+        int n = 0;
+        for (int i = IndexOf(type, 0); i >= 0; i = IndexOf(type, i + 1))
+            (items ??= []).Add(DecodeAt(i, decode, $"{IeTypes.Name(type)}[{n++}]"));
+        return items is null ? ValueList<T>.Empty : ValueList.From(items);
+    }
+
+    /// <summary>A repeatable IE of which at least one instance is mandatory.</summary>
+    public ValueList<T> AtLeastOne<T>(IeType type, IeDecoder<T> decode)
+    {
+        if (!Has(type))
+            throw new PfcpFormatException(PfcpCause.MandatoryIeMissing, "mandatory IE is missing", (ushort)type, IeTypes.Name(type));
+        return Many(type, decode);
+    }
+
+    /// <summary>IEs not consumed by the typed decoder (unknown, unmodelled or repeated), in wire order.</summary>
+    public ValueList<PfcpIe> Rest()
+    {
+        List<PfcpIe>? rest = null;
+        for (int i = 0; i < _ies.Count; i++)
+            if (!_taken[i])
+                (rest ??= []).Add(_ies[i]);
+        return rest is null ? ValueList<PfcpIe>.Empty : ValueList.From(rest);
+    }
+
+    private T DecodeAt<T>(int index, IeDecoder<T> decode, string segment)
+    {
+        _taken[index] = true;
+        var ie = _ies[index];
+        try
+        {
+            return decode(ie);
+        }
+        catch (PfcpFormatException e)
+        {
+            throw e.In(ie.Type, segment);
+        }
+    }
+
+    private int IndexOf(IeType type, int from)
+    {
+        for (int i = from; i < _ies.Count; i++)
+            if (_ies[i].Type == (ushort)type)
+                return i;
+        return -1;
+    }
+
+    private int Count(IeType type)
+    {
+        int n = 0;
+        foreach (var ie in _ies)
+            if (ie.Type == (ushort)type)
+                n++;
+        return n;
+    }
+}
+
+/// <summary>Decoders for the IEs whose value is a plain number, enum, time or string.</summary>
+public static class IeDecoders
+{
+    public static readonly IeDecoder<byte> U8 = ie => new PfcpReader(ie.Value.Span).U8(ie.Name);
+    public static readonly IeDecoder<ushort> U16 = ie => new PfcpReader(ie.Value.Span).U16(ie.Name);
+    public static readonly IeDecoder<uint> U32 = ie => new PfcpReader(ie.Value.Span).U32(ie.Name);
+    public static readonly IeDecoder<DateTime> Ntp = ie => NtpTime.ToDateTime(U32(ie));
+    public static readonly IeDecoder<OctetString> Octets = ie => ie.Value;
+    public static readonly IeDecoder<PfcpIe> Raw = ie => ie;
+    public static readonly IeDecoder<byte> Qfi = ie => (byte)(U8(ie) & 0x3F);
+    public static readonly IeDecoder<PfcpCause> Cause = ie => (PfcpCause)U8(ie);
+    public static readonly IeDecoder<SourceInterface> SourceInterface = ie => (SourceInterface)(U8(ie) & 0x0F);
+    public static readonly IeDecoder<DestinationInterface> DestinationInterface = ie => (DestinationInterface)(U8(ie) & 0x0F);
+    public static readonly IeDecoder<ThreeGppInterfaceType> InterfaceType = ie => (ThreeGppInterfaceType)(U8(ie) & 0x3F);
+    public static readonly IeDecoder<PdnType> PdnType = ie => (PdnType)(U8(ie) & 0x07);
+    public static readonly IeDecoder<DnsName> DnsName = ie => ie.Value.IsEmpty
+        ? throw new PfcpFormatException(PfcpCause.InvalidLength, "name is empty")
+        : new DnsName(ie.Value);
+
+    public static readonly IeDecoder<NodeId> NodeId = ie => Ies.NodeId.Decode(ie.Value.Span);
+    public static readonly IeDecoder<FSeid> FSeid = ie => Ies.FSeid.Decode(ie.Value.Span);
+    public static readonly IeDecoder<FTeid> FTeid = ie => Ies.FTeid.Decode(ie.Value.Span);
+    public static readonly IeDecoder<UeIpAddress> UeIpAddress = ie => Ies.UeIpAddress.Decode(ie.Value.Span);
+    public static readonly IeDecoder<SdfFilter> SdfFilter = ie => Ies.SdfFilter.Decode(ie.Value.Span);
+    public static readonly IeDecoder<ApplyAction> ApplyAction = ie => Ies.ApplyAction.Decode(ie.Value.Span);
+    public static readonly IeDecoder<OuterHeaderCreation> OuterHeaderCreation = ie => Ies.OuterHeaderCreation.Decode(ie.Value.Span);
+    public static readonly IeDecoder<OuterHeaderRemoval> OuterHeaderRemoval = ie => Ies.OuterHeaderRemoval.Decode(ie.Value.Span);
+    public static readonly IeDecoder<GateStatus> GateStatus = ie => Ies.GateStatus.Decode(ie.Value.Span);
+    public static readonly IeDecoder<BitRate> BitRate = ie => Ies.BitRate.Decode(ie.Value.Span);
+    public static readonly IeDecoder<Volume> Volume = ie => Ies.Volume.Decode(ie.Value.Span);
+    public static readonly IeDecoder<VolumeMeasurement> VolumeMeasurement = ie => Ies.VolumeMeasurement.Decode(ie.Value.Span);
+    public static readonly IeDecoder<ReportingTriggers> ReportingTriggers = ie => Ies.ReportingTriggers.Decode(ie.Value.Span);
+    public static readonly IeDecoder<UsageReportTrigger> UsageReportTrigger = ie => Ies.UsageReportTrigger.Decode(ie.Value.Span);
+    public static readonly IeDecoder<UpFunctionFeatures> UpFunctionFeatures = ie => Ies.UpFunctionFeatures.Decode(ie.Value.Span);
+    public static readonly IeDecoder<CpFunctionFeatures> CpFunctionFeatures = ie => Ies.CpFunctionFeatures.Decode(ie.Value.Span);
+    public static readonly IeDecoder<TimerValue> Timer = ie => TimerValue.Decode(ie.Value.Span);
+    public static readonly IeDecoder<UserPlaneIpResourceInformation> UserPlaneIpResourceInformation = ie => Ies.UserPlaneIpResourceInformation.Decode(ie.Value.Span);
+    public static readonly IeDecoder<DownlinkDataServiceInformation> DownlinkDataServiceInformation = ie => Ies.DownlinkDataServiceInformation.Decode(ie.Value.Span);
+    public static readonly IeDecoder<FailedRuleId> FailedRuleId = ie => Ies.FailedRuleId.Decode(ie.Value.Span);
+    public static readonly IeDecoder<Snssai> Snssai = ie => Ies.Snssai.Decode(ie.Value.Span);
+    public static readonly IeDecoder<SourceIpAddress> SourceIpAddress = ie => Ies.SourceIpAddress.Decode(ie.Value.Span);
+    public static readonly IeDecoder<MeasurementMethod> MeasurementMethod = ie => (MeasurementMethod)U8(ie);
+    public static readonly IeDecoder<ReportType> ReportType = ie => (ReportType)U8(ie);
+    public static readonly IeDecoder<PfcpSmReqFlags> SmReqFlags = ie => (PfcpSmReqFlags)U8(ie);
+    public static readonly IeDecoder<PfcpSrRspFlags> SrRspFlags = ie => (PfcpSrRspFlags)U8(ie);
+    public static readonly IeDecoder<AssociationReleaseRequestFlags> AssociationReleaseRequest = ie => (AssociationReleaseRequestFlags)U8(ie);
+    public static readonly IeDecoder<NodeReportType> NodeReportType = ie => (NodeReportType)U8(ie);
+    public static readonly IeDecoder<OciFlags> OciFlags = ie => (OciFlags)U8(ie);
+}
+
+/// <summary>Shorthands for writing optional and repeated IEs.</summary>
+public static class IeWriting
+{
+    public static void Opt(this PfcpWriter w, IeType type, IIeValue? value)
+    {
+        if (value is not null)
+            w.Ie(type, value);
+    }
+
+    public static void OptU8(this PfcpWriter w, IeType type, byte? value)
+    {
+        if (value is { } v)
+            w.IeU8(type, v);
+    }
+
+    public static void OptU16(this PfcpWriter w, IeType type, ushort? value)
+    {
+        if (value is { } v)
+            w.IeU16(type, v);
+    }
+
+    public static void OptU32(this PfcpWriter w, IeType type, uint? value)
+    {
+        if (value is { } v)
+            w.IeU32(type, v);
+    }
+
+    public static void IeNtp(this PfcpWriter w, IeType type, DateTime time) => w.IeU32(type, NtpTime.FromDateTime(time));
+
+    public static void OptNtp(this PfcpWriter w, IeType type, DateTime? time)
+    {
+        if (time is { } t)
+            w.IeNtp(type, t);
+    }
+
+    public static void OptName(this PfcpWriter w, IeType type, DnsName? name)
+    {
+        if (name is not null)
+            w.Ie(type, name.Raw.Span);
+    }
+
+    public static void Each<T>(this PfcpWriter w, IeType type, ValueList<T> items) where T : IIeValue
+    {
+        foreach (var item in items)
+            w.Ie(type, item);
+    }
+
+    public static void EachU32(this PfcpWriter w, IeType type, ValueList<uint> items)
+    {
+        foreach (var item in items)
+            w.IeU32(type, item);
+    }
+
+    public static void EachOctets(this PfcpWriter w, IeType type, ValueList<OctetString> items)
+    {
+        foreach (var item in items)
+            w.Ie(type, item.Span);
+    }
+
+    /// <summary>Writes IEs kept verbatim (unmodelled children), in their original order.</summary>
+    public static void Verbatim(this PfcpWriter w, ValueList<PfcpIe> ies)
+    {
+        foreach (var ie in ies)
+            ie.WriteTo(w);
+    }
+}

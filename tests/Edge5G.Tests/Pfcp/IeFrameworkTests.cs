@@ -1,0 +1,204 @@
+using System.Diagnostics;
+using LoxiLb.Edge5G.Pfcp;
+using LoxiLb.Edge5G.Pfcp.Ies;
+using LoxiLb.Edge5G.Pfcp.Messages;
+using LoxiLb.Edge5G.Pfcp.Rules;
+using LoxiLb.Edge5G.Pfcp.Wire;
+
+namespace LoxiLb.Edge5G.Tests.Pfcp;
+
+public class IeFrameworkTests
+{
+    private static readonly byte[] RecoveryTimeStamp = [0x00, 0x60, 0x00, 0x04, 0xE9, 0x3C, 0x7F, 0x00];
+
+    private static byte[] Heartbeat(params byte[][] ies)
+    {
+        var body = ies.SelectMany(ie => ie).ToArray();
+        int length = 4 + body.Length;
+        return [0x20, 0x01, (byte)(length >> 8), (byte)length, 0x00, 0x00, 0x01, 0x00, .. body];
+    }
+
+    [Fact]
+    public void UnknownIe_IsKeptAsRawBytes_InItsPlace_AndInTheTypedRecord()
+    {
+        byte[] unknown = [0x7F, 0xF0, 0x00, 0x03, 0xAA, 0xBB, 0xCC]; // type 32752 (spare range), 3 octets
+        var datagram = Heartbeat(unknown, RecoveryTimeStamp);
+
+        var decoded = Assert.IsType<PfcpDecoded>(PfcpCodec.Decode(datagram));
+        PfcpAssert.SameOctets(datagram, decoded.Message.Encode());
+        var heartbeat = Assert.IsType<HeartbeatRequest>(decoded.Body);
+        var kept = Assert.Single(heartbeat.Other);
+        Assert.Equal(0x7FF0, kept.Type);
+        Assert.Equal(OctetString.FromHex("AABBCC"), kept.Value);
+        Assert.Null(kept.Children);
+    }
+
+    [Fact]
+    public void VendorSpecificIe_CarriesItsEnterpriseIdInsideTheLength()
+    {
+        byte[] bytes =
+        [
+            0x80, 0x05,             // type 32773: vendor bit + 5
+            0x00, 0x06,             // length 6 = Enterprise ID (2) + value (4)
+            0x48, 0xF9,             // Enterprise ID 18681 (Travelping)
+            0x01, 0x02, 0x03, 0x04, // vendor value
+        ];
+        var ie = PfcpIe.Parse(bytes);
+        Assert.True(ie.IsVendorSpecific);
+        Assert.Equal((ushort)18681, ie.EnterpriseId);
+        Assert.Equal(OctetString.FromHex("01020304"), ie.Value);
+        Assert.Equal(PfcpIe.Vendor(0x8005, 18681, OctetString.FromHex("01020304")), ie);
+        PfcpAssert.SameOctets(bytes, ie.ToBytes());
+        Assert.Equal("vendor IE 5", ie.Name);
+    }
+
+    [Fact]
+    public void VendorSpecificIe_TooShortForItsEnterpriseId_IsInvalidLength()
+    {
+        var e = PfcpAssert.Fails(PfcpCause.InvalidLength, () => PfcpIe.Parse([0x80, 0x05, 0x00, 0x01, 0x48]));
+        Assert.Equal((ushort)0x8005, e.OffendingIe);
+    }
+
+    [Fact]
+    public void VendorBitAndEnterpriseId_GoTogether()
+    {
+        Assert.Throws<ArgumentException>(() => PfcpIe.Raw(0x8001, OctetString.Empty));
+        Assert.Throws<ArgumentException>(() => PfcpIe.Vendor(0x0001, 1, OctetString.Empty));
+    }
+
+    /// <summary>Create PDR { PDR ID 1, PDI { Source Interface Access, F-TEID 0x11223344 @ 10.0.0.1 } }.</summary>
+    private static readonly byte[] CreatePdrBytes =
+    [
+        0x00, 0x01, 0x00, 0x1C,             // Create PDR, length 28
+        0x00, 0x38, 0x00, 0x02, 0x00, 0x01, //   PDR ID 1
+        0x00, 0x02, 0x00, 0x12,             //   PDI, length 18
+        0x00, 0x14, 0x00, 0x01, 0x00,       //     Source Interface: Access
+        0x00, 0x15, 0x00, 0x09,             //     F-TEID, length 9
+        0x01,                               //       flags: V4
+        0x11, 0x22, 0x33, 0x44,             //       TEID
+        10, 0, 0, 1,                        //       IPv4 address
+    ];
+
+    [Fact]
+    public void GroupedIe_IsParsedRecursively_AndKeepsItsChildOctetsAsValue()
+    {
+        var createPdr = PfcpIe.Parse(CreatePdrBytes);
+        Assert.True(createPdr.IsGrouped);
+        Assert.Equal(CreatePdrBytes.Length - 4, createPdr.Value.Length);
+        var pdi = createPdr.Child(IeType.Pdi)!;
+        Assert.True(pdi.IsGrouped);
+        var fteid = pdi.Child(IeType.FTeid)!;
+        Assert.False(fteid.IsGrouped);
+        Assert.Equal(FTeid.Of(0x11223344, System.Net.IPAddress.Parse("10.0.0.1")), FTeid.Decode(fteid.Value.Span));
+        PfcpAssert.SameOctets(CreatePdrBytes, createPdr.ToBytes());
+    }
+
+    [Fact]
+    public void GroupedIe_BuiltFromChildren_EqualsTheParsedForm()
+    {
+        var built = PfcpIe.Group(IeType.CreatePdr,
+            PfcpIe.Raw(IeType.PdrId, new byte[] { 0x00, 0x01 }),
+            PfcpIe.Group(IeType.Pdi,
+                PfcpIe.Raw(IeType.SourceInterface, new byte[] { 0x00 }),
+                PfcpIe.Of(IeType.FTeid, FTeid.Of(0x11223344, System.Net.IPAddress.Parse("10.0.0.1")))));
+        Assert.Equal(PfcpIe.Parse(CreatePdrBytes), built);
+    }
+
+    [Fact]
+    public void GroupedIe_WithAChildRunningPastItsEnd_IsInvalidLength_NamingTheChild()
+    {
+        var bad = (byte[])CreatePdrBytes.Clone();
+        bad[22] = 0x0A; // F-TEID claims 10 octets, its PDI leaves room for 9
+        var e = PfcpAssert.Fails(PfcpCause.InvalidLength, () => PfcpIe.Parse(bad));
+        Assert.Equal((ushort)IeType.FTeid, e.OffendingIe);
+        Assert.Equal("CreatePdr[0]/Pdi[0]/FTeid", e.Path);
+    }
+
+    [Fact]
+    public void IeLengthPastTheEndOfTheMessage_IsRejectedWithInvalidLength_NamingTheIe()
+    {
+        var datagram = Heartbeat(RecoveryTimeStamp);
+        datagram[11] = 0x05; // Recovery Time Stamp claims 5 octets, 4 follow
+        var rejected = Assert.IsType<PfcpRejected>(PfcpCodec.Decode(datagram));
+        Assert.Equal(PfcpCause.InvalidLength, rejected.Cause);
+        Assert.Equal((ushort)IeType.RecoveryTimeStamp, rejected.OffendingIe);
+        Assert.Null(rejected.Message);
+    }
+
+    [Fact]
+    public void TrailingOctetsTooShortForAnIeHeader_AreInvalidLength()
+    {
+        var rejected = Assert.IsType<PfcpRejected>(PfcpCodec.Decode(Heartbeat(RecoveryTimeStamp, [0x00, 0x13, 0x00])));
+        Assert.Equal(PfcpCause.InvalidLength, rejected.Cause);
+        Assert.Equal((ushort)IeType.Cause, rejected.OffendingIe);
+    }
+
+    [Fact]
+    public void GroupedIesNestedDeeperThanTheLimit_AreRejected_WithoutRecursingFurther()
+    {
+        // PDI inside PDI inside PDI ... 20 deep: legal framing, absurd nesting.
+        byte[] ie = [0x00, 0x14, 0x00, 0x01, 0x00];
+        for (int i = 0; i < 20; i++)
+            ie = [0x00, 0x02, (byte)(ie.Length >> 8), (byte)ie.Length, .. ie];
+        var rejected = Assert.IsType<PfcpRejected>(PfcpCodec.Decode(Heartbeat(RecoveryTimeStamp, ie)));
+        Assert.Equal(PfcpCause.RequestRejected, rejected.Cause);
+        Assert.Contains("nested deeper", rejected.Detail);
+    }
+
+    [Fact]
+    public void NestingUpToTheLimit_IsAccepted()
+    {
+        byte[] ie = [0x00, 0x14, 0x00, 0x01, 0x00];
+        for (int i = 0; i < PfcpLimits.MaxNestingDepth - 1; i++)
+            ie = [0x00, 0x02, (byte)(ie.Length >> 8), (byte)ie.Length, .. ie];
+        Assert.IsType<PfcpDecoded>(PfcpCodec.Decode(Heartbeat(RecoveryTimeStamp, ie)));
+    }
+
+    [Fact]
+    public void HugeSequenceOfIes_IsRejectedAtTheLimit_Quickly()
+    {
+        var empties = Enumerable.Repeat(new byte[] { 0x7F, 0xFF, 0x00, 0x00 }, 16_000).ToArray();
+        var clock = Stopwatch.StartNew();
+        var rejected = Assert.IsType<PfcpRejected>(PfcpCodec.Decode(Heartbeat([RecoveryTimeStamp, .. empties])));
+        Assert.Equal(PfcpCause.RequestRejected, rejected.Cause);
+        Assert.Contains($"more than {PfcpLimits.MaxIesPerMessage} IEs", rejected.Detail);
+        Assert.True(clock.ElapsedMilliseconds < 1000, $"took {clock.ElapsedMilliseconds} ms");
+    }
+
+    [Fact]
+    public void ManyUnknownIesBelowTheLimit_AreCarriedThrough()
+    {
+        var empties = Enumerable.Repeat(new byte[] { 0x7F, 0xFF, 0x00, 0x00 }, PfcpLimits.MaxIesPerMessage - 1).ToArray();
+        var datagram = Heartbeat([RecoveryTimeStamp, .. empties]);
+        var decoded = Assert.IsType<PfcpDecoded>(PfcpCodec.Decode(datagram));
+        Assert.Equal(PfcpLimits.MaxIesPerMessage - 1, Assert.IsType<HeartbeatRequest>(decoded.Body).Other.Count);
+        PfcpAssert.SameOctets(datagram, decoded.Message.Encode());
+    }
+
+    [Fact]
+    public void RepeatedOptionalIe_TheFirstCounts_AndTheRepeatStaysInOther()
+    {
+        var pdi = PfcpIe.Group(IeType.Pdi,
+            PfcpIe.Raw(IeType.SourceInterface, new byte[] { 0x01 }),
+            PfcpIe.Raw(IeType.NetworkInstance, DnsName.FromLabels("internet").Raw),
+            PfcpIe.Raw(IeType.NetworkInstance, DnsName.FromLabels("ims").Raw));
+        var decoded = Pdi.Decode(pdi);
+        Assert.Equal("internet", decoded.NetworkInstance!.Text);
+        Assert.Equal(DnsName.FromLabels("ims").Raw, Assert.Single(decoded.Other).Value);
+    }
+
+    [Fact]
+    public void IeValueLongerThan65535Octets_CannotBeWritten()
+    {
+        var writer = new PfcpWriter();
+        int mark = writer.BeginIe(IeType.ApplicationId);
+        writer.Bytes(new byte[70_000]);
+        Assert.Throws<InvalidOperationException>(() => writer.EndIe(mark));
+    }
+
+    [Theory]
+    [InlineData((ushort)21, "FTeid")]
+    [InlineData((ushort)30000, "IE 30000")]
+    [InlineData((ushort)0x8002, "vendor IE 2")]
+    public void IeTypes_HaveReadableNames(ushort type, string name) => Assert.Equal(name, IeTypes.Name(type));
+}
