@@ -265,5 +265,6 @@ public static class RecordingTables
         public void Put(in TK key, in TV value) { log.Add($"put {name}"); inner.Put(key, value); }
         public bool Delete(in TK key) { log.Add($"delete {name}"); return inner.Delete(key); }
         public bool TryGet(in TK key, out TV value) => inner.TryGet(key, out value);
+        public IEnumerable<TK> Keys() => inner.Keys();
     }
 }
