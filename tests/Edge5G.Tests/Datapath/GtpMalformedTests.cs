@@ -5,6 +5,7 @@ using LoxiLb.Edge5G.Datapath;
 using LoxiLb.Edge5G.Datapath.Abi;
 using LoxiLb.Edge5G.Datapath.Model;
 using LoxiLb.Edge5G.Gtpu;
+using LoxiLb.Edge5G.Replay;
 using LoxiLb.Edge5G.Tests.Support;
 using PacketDotNet;
 using static LoxiLb.Edge5G.Tests.Support.GtpFrames;
@@ -671,7 +672,7 @@ public class GtpMalformedTests
         AssertDropped(h, new OuterFrame { Payload = message }.Build(), DatapathStat.DropMalformed);
     }
 
-    [SkippableFact(Skip = "datapath bug: error_indication bounds the GTP-U Peer Address IE by the frame, not the message; a cut IE is reported with peer :: as ERROR_INDICATION")]
+    [SkippableFact(Skip = "datapath bug: error_indication bounds the GTP-U Peer Address IE by the frame, not the message; a cut IE is counted ERROR_INDICATION and reported to the control side with peer ::")]
     [Trait("Category", KnownBug)]
     public void ErrorIndicationWhosePeerAddressRunsPastTheMessage_IsMalformed()
     {
@@ -681,8 +682,12 @@ public class GtpMalformedTests
         // TEID Data I, then a GTP-U Peer Address IE announcing 16 octets of which 4 are present.
         var ies = Concat([16], BigEndian(DownlinkTeid), [133, 0, 16], Gnb.GetAddressBytes());
         var message = new GtpuMessage(GtpuMessageType.ErrorIndication, 0, ies, Sequence: 0).Encode();
+        var events = new List<EventRecord>();
+        using var ring = new BpfRingBuffer<EventRecord>(h.Datapath.Object.MapDescriptor("events"), e => events.Add(e));
 
         AssertDropped(h, new OuterFrame { Payload = message }.Build(), DatapathStat.DropMalformed);
+        ring.Poll(TimeSpan.Zero);
+        Assert.Empty(events); // nothing for the control side to report to the SMF
     }
 
     [SkippableFact]
@@ -720,7 +725,8 @@ public class GtpMalformedTests
 
         Assert.Equal(XdpAction.Tx, run.Verdict);
         var expected = transport == "IPv4" ? EchoResponse4(40123, 0x1234) : EchoResponse6(40123, 0x1234);
-        PacketAssert.Equal(expected, Untagged(run.Output));
+        var diff = PacketDiff.Describe(expected, Untagged(run.Output));
+        Assert.True(diff is null, $"reply as sent: {Convert.ToHexString(run.Output)}; without its tag, {diff}");
         stats.AssertOnly(DatapathStat.EchoReplied, frame.Length);
     }
 
@@ -822,7 +828,7 @@ public class GtpMalformedTests
 
         var run = h.Run(frame);
 
-        Assert.True(run.Verdict == XdpAction.Pass, $"{because}: expected Pass, got {run.Verdict}");
+        Assert.True(run.Verdict == XdpAction.Pass, $"{because}: expected Pass, got {run.Verdict} with a {run.Output.Length}-octet frame {Convert.ToHexString(run.Output)}");
         PacketAssert.Equal(frame, run.Output);
         stats.AssertOnly(stat, frame.Length, because);
     }
