@@ -38,6 +38,9 @@ public sealed record OuterFrame
     /// <summary>An IPv6 Fragment header (offset in 8-octet units, M flag) between the IPv6 header and UDP.</summary>
     public (ushort Offset, bool More)? Ipv6Fragment { get; init; }
 
+    /// <summary>An (empty, 8-octet) IPv6 Hop-by-Hop Options header right after the IPv6 header.</summary>
+    public bool Ipv6HopByHop { get; init; }
+
     /// <summary>A VLAN tag with this TPID (0x8100 or 0x88a8), VLAN <see cref="VlanId"/>.</summary>
     public ushort? VlanTpid { get; init; }
 
@@ -49,7 +52,7 @@ public sealed record OuterFrame
     public bool IsIpv6 => Source.AddressFamily == AddressFamily.InterNetworkV6;
 
     /// <summary>Offset of the UDP header in the built frame.</summary>
-    public int UdpOffset => 14 + (VlanTpid is null ? 0 : 4) + (IsIpv6 ? 40 + (Ipv6Fragment is null ? 0 : 8) : 20 + Ipv4Options.Length);
+    public int UdpOffset => 14 + (VlanTpid is null ? 0 : 4) + (IsIpv6 ? 40 + (Ipv6HopByHop ? 8 : 0) + (Ipv6Fragment is null ? 0 : 8) : 20 + Ipv4Options.Length);
 
     public byte[] Build()
     {
@@ -74,15 +77,19 @@ public sealed record OuterFrame
                 BinaryPrimitives.WriteUInt16BigEndian(frag.AsSpan(2), (ushort)((fr.Offset << 3) | (fr.More ? 1 : 0)));
                 BinaryPrimitives.WriteUInt32BigEndian(frag.AsSpan(4), 0x1234);
             }
-            ip = new byte[40 + frag.Length + udp.Length];
+            var afterHeader = (byte)(frag.Length > 0 ? 44 : 17);
+            // Hop-by-Hop: next header, length 0 (8 octets), PadN of 4 octets.
+            byte[] hopByHop = Ipv6HopByHop ? [afterHeader, 0, 1, 4, 0, 0, 0, 0] : [];
+            var extensions = hopByHop.Concat(frag).ToArray();
+            ip = new byte[40 + extensions.Length + udp.Length];
             ip[0] = 0x60;
-            BinaryPrimitives.WriteUInt16BigEndian(ip.AsSpan(4), (ushort)(frag.Length + udp.Length + IpLengthDelta));
-            ip[6] = (byte)(frag.Length > 0 ? 44 : 17);
+            BinaryPrimitives.WriteUInt16BigEndian(ip.AsSpan(4), (ushort)(extensions.Length + udp.Length + IpLengthDelta));
+            ip[6] = Ipv6HopByHop ? (byte)0 : afterHeader;
             ip[7] = 64;
             src.CopyTo(ip, 8);
             dst.CopyTo(ip, 24);
-            frag.CopyTo(ip, 40);
-            udp.CopyTo(ip, 40 + frag.Length);
+            extensions.CopyTo(ip, 40);
+            udp.CopyTo(ip, 40 + extensions.Length);
         }
         else
         {
@@ -219,6 +226,16 @@ public sealed class StatSnapshot
 
     private static Counter[] Read(GtpHarness h) =>
         Enumerable.Range(0, (int)DatapathStat.Count).Select(i => h.Datapath.Stat((DatapathStat)i)).ToArray();
+
+    /// <summary>The counters that moved since the snapshot, for failure messages.</summary>
+    public string Moved()
+    {
+        var after = Read(_harness);
+        var moved = Enumerable.Range(0, after.Length)
+            .Where(i => after[i].Packets != _before[i].Packets)
+            .Select(i => $"{(DatapathStat)i} +{after[i].Packets - _before[i].Packets}");
+        return $"counters moved: {string.Join(", ", moved)}";
+    }
 
     /// <summary>Asserts that only <paramref name="stat"/> changed, by one packet of <paramref name="frameLength"/> bytes.</summary>
     public void AssertOnly(DatapathStat stat, int frameLength, string? because = null)
