@@ -816,7 +816,7 @@ public class GtpMalformedTests
         var copy = bytes.ToArray();
         copy[offset] = value;
         if ((copy[0] >> 4) == 4 && (copy[0] & 0x0f) >= 5 && copy.Length >= (copy[0] & 0x0f) * 4)
-            Checksum.SetIpv4Header(copy);
+            InternetChecksum.SetIpv4Header(copy);
         return copy;
     }
 
@@ -824,7 +824,7 @@ public class GtpMalformedTests
     {
         var copy = packet.ToArray();
         BinaryPrimitives.WriteUInt16BigEndian(copy.AsSpan(2), (ushort)totalLength);
-        Checksum.SetIpv4Header(copy);
+        InternetChecksum.SetIpv4Header(copy);
         return copy;
     }
 

@@ -64,7 +64,7 @@ public sealed record OuterFrame
         var src = Source.GetAddressBytes();
         var dst = Destination.GetAddressBytes();
         // Checksum over the bytes present, with the UDP length field as the pseudo-header length.
-        var check = Checksum.Udp(src, dst, udp, BinaryPrimitives.ReadUInt16BigEndian(udp.AsSpan(4)));
+        var check = InternetChecksum.Udp(src, dst, udp, BinaryPrimitives.ReadUInt16BigEndian(udp.AsSpan(4)));
         BinaryPrimitives.WriteUInt16BigEndian(udp.AsSpan(6), check);
 
         byte[] ip;
@@ -106,7 +106,7 @@ public sealed record OuterFrame
             src.CopyTo(ip, 12);
             dst.CopyTo(ip, 16);
             Ipv4Options.CopyTo(ip, 20);
-            Checksum.SetIpv4Header(ip);
+            InternetChecksum.SetIpv4Header(ip);
             udp.CopyTo(ip, header);
         }
 
@@ -171,7 +171,7 @@ public static class RawGtpu
 }
 
 /// <summary>Internet checksums for the hand-built frames.</summary>
-public static class Checksum
+public static class InternetChecksum
 {
     public static void SetIpv4Header(byte[] ip)
     {
