@@ -56,7 +56,7 @@ struct packet {
 	__u32 l4_off;   /* transport header after the outer IP header */
 	__u8 family;    /* 4 or 6 */
 	__u8 ip_proto;
-	__u16 l3_len;   /* IP total length of the outer (or only) packet */
+	__u32 l3_len;   /* IP total length of the outer (or only) packet */
 	/* GTP-U */
 	__u32 gtp_off;
 	__u32 inner_off; /* start of the IP packet to forward */
@@ -77,10 +77,9 @@ struct flow {
 	__u8 proto;
 	__u8 tos;
 	__u8 ttl;
-	__u16 l3_len; /* IP total length */
+	__u32 l3_len; /* IP total length (IPv6: payload + 40, no 16-bit wrap) */
 	__u16 sport;  /* host order */
 	__u16 dport;
-	__u16 pad;
 	__u32 src[4];
 	__u32 dst[4];
 };
@@ -140,6 +139,9 @@ static __always_inline int parse_flow(void *data, void *data_end, __u32 off, __u
 
 		if (!iph || iph->ihl < 5)
 			return -1;
+		/* A total length shorter than the header cannot be forwarded as a packet. */
+		if (bpf_ntohs(iph->tot_len) < iph->ihl * 4)
+			return -1;
 		f->family = 4;
 		f->proto = iph->protocol;
 		f->tos = iph->tos;
@@ -150,7 +152,7 @@ static __always_inline int parse_flow(void *data, void *data_end, __u32 off, __u
 		l4 = off + iph->ihl * 4;
 		/* Ports only of the first fragment. */
 		if (iph->frag_off & bpf_htons(0x1fff))
-			return f->l3_len > avail || f->l3_len < iph->ihl * 4 ? -1 : 0;
+			return f->l3_len > avail ? -1 : 0;
 	} else if ((*first >> 4) == 6) {
 		struct ipv6hdr *ip6 = pkt_at(data, data_end, off, sizeof(*ip6));
 
@@ -160,7 +162,7 @@ static __always_inline int parse_flow(void *data, void *data_end, __u32 off, __u
 		f->proto = ip6->nexthdr;
 		f->tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
 		f->ttl = ip6->hop_limit;
-		f->l3_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+		f->l3_len = (__u32)bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
 		__builtin_memcpy(f->src, &ip6->saddr, 16);
 		__builtin_memcpy(f->dst, &ip6->daddr, 16);
 		l4 = off + sizeof(*ip6);
@@ -681,22 +683,20 @@ GLOBAL int forward(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index, stru
 /* ---------- GTP-U signalling ---------- */
 
 /* Echo Request -> Echo Response in place: addresses and ports swapped, sequence number
- * kept, one Recovery IE (TS 29.281 7.2.2). The reply is sent back where it came from. */
-GLOBAL int echo_reply(struct xdp_md *ctx, struct packet *pkt)
+ * kept, one Recovery IE (TS 29.281 7.2.2). The reply goes back where the request came
+ * from, on the same VLAN when it was tagged. L2 is the (constant) length of the L2 header. */
+static __always_inline int echo_write(struct xdp_md *ctx, struct packet *pkt, const __u32 L2)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = pkt_at(data, data_end, 0, sizeof(*eth));
-	__u8 mac[6], addr[16];
-	__be16 peer_port;
+	struct ethhdr *eth = pkt_at(data, data_end, 0, L2);
+	struct udphdr *udp = pkt_at(data, data_end, pkt->l4_off, sizeof(*udp));
 	__u32 key = 0, ip_len, reply_len;
 	struct edge5g_config *cfg = bpf_map_lookup_elem(&config, &key);
-	struct udphdr *udp;
+	__u8 mac[6], addr[16];
+	__be16 peer_port;
 	__u8 *gtp;
 
-	if (!pkt)
-		return XDP_ABORTED;
-	udp = pkt_at(data, data_end, pkt->l4_off, sizeof(*udp));
 	if (!eth || !udp)
 		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
 	copy6(mac, eth->h_source);
@@ -705,25 +705,24 @@ GLOBAL int echo_reply(struct xdp_md *ctx, struct packet *pkt)
 
 	ip_len = pkt->family == 4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
 	/* GTP-U header with sequence number (12) + Recovery IE (2). */
-	reply_len = sizeof(struct ethhdr) + ip_len + sizeof(struct udphdr) + 12 + 2;
+	reply_len = L2 + ip_len + sizeof(struct udphdr) + 12 + 2;
 	if (bpf_xdp_adjust_tail(ctx, (int)reply_len - (int)pkt->len))
 		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
-	eth = pkt_at(data, data_end, 0, sizeof(*eth));
+	eth = pkt_at(data, data_end, 0, L2);
 	if (!eth)
 		return XDP_DROP;
 	copy6(eth->h_source, eth->h_dest);
 	copy6(eth->h_dest, mac);
 
 	if (pkt->family == 4) {
-		struct iphdr *iph = pkt_at(data, data_end, sizeof(*eth), sizeof(*iph) + sizeof(*udp) + 14);
+		struct iphdr *iph = pkt_at(data, data_end, L2, sizeof(*iph) + sizeof(*udp) + 14);
 
 		if (!iph)
 			return XDP_DROP;
 		udp = (void *)(iph + 1);
 		gtp = (void *)(udp + 1);
-		eth->h_proto = ETH_P_IP_BE;
 		iph->version = 4;
 		iph->ihl = 5;
 		iph->tot_len = bpf_htons(sizeof(*iph) + sizeof(*udp) + 14);
@@ -734,7 +733,7 @@ GLOBAL int echo_reply(struct xdp_md *ctx, struct packet *pkt)
 		__builtin_memcpy(&iph->daddr, &addr[12], 4);
 		ipv4_set_checksum(iph);
 	} else {
-		struct ipv6hdr *ip6 = pkt_at(data, data_end, sizeof(*eth), sizeof(*ip6) + sizeof(*udp) + 14);
+		struct ipv6hdr *ip6 = pkt_at(data, data_end, L2, sizeof(*ip6) + sizeof(*udp) + 14);
 
 		if (!ip6)
 			return XDP_DROP;
@@ -760,8 +759,18 @@ GLOBAL int echo_reply(struct xdp_md *ctx, struct packet *pkt)
 	gtp[12] = GTP_IE_RECOVERY;
 	gtp[13] = cfg ? cfg->recovery : 0;
 	if (pkt->family == 6)
-		udp->check = udp6_checksum(ctx, sizeof(*eth), sizeof(*eth) + sizeof(struct ipv6hdr), sizeof(*udp) + 14);
+		udp->check = udp6_checksum(ctx, L2, L2 + sizeof(struct ipv6hdr), sizeof(*udp) + 14);
 	return count(EDGE5G_STAT_ECHO_REPLIED, pkt->len, XDP_TX);
+}
+
+GLOBAL int echo_reply(struct xdp_md *ctx, struct packet *pkt)
+{
+	if (!pkt)
+		return XDP_ABORTED;
+	/* The outer IP header may carry options: the reply has none, so only L2 is kept. */
+	if (pkt->l3_off == sizeof(struct ethhdr))
+		return echo_write(ctx, pkt, sizeof(struct ethhdr));
+	return echo_write(ctx, pkt, sizeof(struct ethhdr) + sizeof(struct vlan_hdr));
 }
 
 /* Error Indication: the peer has no context for one of our TEIDs. Hand the TEID and the
@@ -780,7 +789,8 @@ GLOBAL int error_indication(struct xdp_md *ctx, struct packet *pkt, __u32 ie_off
 	if (!teid_ie || teid_ie[0] != GTP_IE_TEID_DATA_I || !peer_ie || peer_ie[0] != GTP_IE_PEER_ADDRESS)
 		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
 	peer_len = ((__u16)peer_ie[1] << 8) | peer_ie[2];
-	if (peer_len != 4 && peer_len != 16)
+	/* Both IEs must lie inside the message, not merely inside the frame. */
+	if ((peer_len != 4 && peer_len != 16) || ie_off + 8 + peer_len > pkt->gtp_end)
 		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (ev) {
@@ -1003,6 +1013,29 @@ GLOBAL int downlink(struct xdp_md *ctx, struct packet *pkt)
 
 /* ---------- entry ---------- */
 
+/* Extension headers walked to find an IPv6 Fragment header. */
+#define IPV6_MAX_EXT_HEADERS 4
+
+/* True when a Fragment header follows, directly or behind Hop-by-Hop, Routing or
+ * Destination Options headers (RFC 8200 4.1 order). */
+static __always_inline int ipv6_is_fragment(void *data, void *data_end, __u32 off, __u8 next)
+{
+	for (int i = 0; i < IPV6_MAX_EXT_HEADERS; i++) {
+		__u8 *h;
+
+		if (next == IPPROTO_FRAGMENT)
+			return 1;
+		if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING && next != IPPROTO_DSTOPTS)
+			return 0;
+		h = pkt_at(data, data_end, off, 2);
+		if (!h)
+			return 0;
+		next = h[0];
+		off += ((__u32)h[1] + 1) * 8;
+	}
+	return next == IPPROTO_FRAGMENT;
+}
+
 static __always_inline int process(struct xdp_md *ctx, const struct edge5g_iface *iface, struct packet *pkt)
 {
 	void *data = (void *)(long)ctx->data;
@@ -1056,9 +1089,9 @@ static __always_inline int process(struct xdp_md *ctx, const struct edge5g_iface
 			return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
 		pkt->family = 6;
 		pkt->ip_proto = ip6->nexthdr;
-		pkt->l3_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+		pkt->l3_len = (__u32)bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
 		pkt->l4_off = pkt->l3_off + sizeof(*ip6);
-		if (gtp_role && ip6->nexthdr == IPPROTO_FRAGMENT) {
+		if (gtp_role && ip6->nexthdr != IPPROTO_UDP && ipv6_is_fragment(data, data_end, pkt->l4_off, ip6->nexthdr)) {
 			if (bpf_map_lookup_elem(&local_addrs, &ip6->daddr))
 				return count(EDGE5G_STAT_PASS_FRAGMENT, pkt->len, XDP_PASS);
 		} else if (gtp_role && ip6->nexthdr == IPPROTO_UDP) {

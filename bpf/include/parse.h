@@ -19,7 +19,7 @@
 #define ETH_P_IPV6_BE bpf_htons(ETH_P_IPV6)
 
 /* Largest header stack the parsers walk into (outer L2..GTP-U extensions..inner L4). */
-#define PARSE_MAX_OFFSET 1024
+#define PARSE_MAX_OFFSET 2048
 
 struct vlan_hdr {
 	__be16 tci;

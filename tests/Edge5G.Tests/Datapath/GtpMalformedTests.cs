@@ -124,7 +124,7 @@ public class GtpMalformedTests
         AssertPassedUnchanged(h, frame, DatapathStat.PassFragment, fragment);
     }
 
-    [SkippableFact(Skip = "datapath bug (counting only): process() looks for the Fragment header only as the first IPv6 next header; after a Hop-by-Hop header the fragment is passed as PASS_NOT_OURS")]
+    [SkippableFact]
     [Trait("Category", KnownBug)]
     public void OuterIpv6FragmentBehindAHopByHopHeader_IsStillCountedAsOurFragment()
     {
@@ -376,7 +376,7 @@ public class GtpMalformedTests
         AssertDecapsulated(h, new OuterFrame { Payload = WithLongExtension(inner, units) }.Build(), inner);
     }
 
-    [SkippableFact(Skip = "datapath bug (limit): pkt_at() refuses offsets past PARSE_MAX_OFFSET (1024), so an inner packet behind a 255-unit extension header is dropped as DROP_MALFORMED")]
+    [SkippableFact]
     [Trait("Category", KnownBug)]
     public void LongestPossibleExtensionHeader_255Units_IsSteppedOver()
     {
@@ -465,7 +465,7 @@ public class GtpMalformedTests
     };
 
     /// <summary>An inner IPv6 payload length near 65535 claims far more than the G-PDU holds.</summary>
-    [SkippableTheory(Skip = "datapath bug: parse_flow computes the inner IPv6 total length in 16 bits (payload_len + 40 wraps), so the packet is forwarded cut to 0..39 octets")]
+    [SkippableTheory]
     [Trait("Category", KnownBug)]
     [MemberData(nameof(InnerIpv6PayloadLengthsPast16Bits))]
     public void InnerIpv6WhosePayloadLengthIsNearTheMaximum_IsMalformed_NotForwardedTruncated(string what, byte[] inner)
@@ -484,7 +484,7 @@ public class GtpMalformedTests
         { "IPv4 with IHL 6 and total length 20", WithIpv4TotalLength(Patch(Uplink4().Bytes, 0, 0x46), 20) },
     };
 
-    [SkippableTheory(Skip = "datapath bug: parse_flow accepts an unfragmented inner IPv4 packet whose total length is below IHL*4; it is forwarded as a 14..33-octet frame")]
+    [SkippableTheory]
     [Trait("Category", KnownBug)]
     [MemberData(nameof(InnerIpv4TotalLengthsShorterThanTheHeader))]
     public void InnerIpv4WhoseTotalLengthIsShorterThanItsHeader_IsMalformed(string what, byte[] inner)
@@ -688,7 +688,7 @@ public class GtpMalformedTests
         { "IPv6 payload length 65535", WithIpv6PayloadLength(InnerUdp6(Serverv6, Uev6, 443, 50000).Bytes, 65535) },
     };
 
-    [SkippableTheory(Skip = "datapath bug: parse_flow accepts IPv4 total length < IHL*4 and wraps IPv6 payload_len + 40 in 16 bits; an empty or cut G-PDU is sent to the gNB")]
+    [SkippableTheory]
     [Trait("Category", KnownBug)]
     [MemberData(nameof(PlainPacketsWithLengthsShorterThanTheirHeader))]
     public void PlainIpToTheUe_WithATotalLengthThatCannotBe_GoesToTheStackUnchanged(string what, byte[] packet)
@@ -713,7 +713,7 @@ public class GtpMalformedTests
         AssertDropped(h, new OuterFrame { Payload = message }.Build(), DatapathStat.DropMalformed);
     }
 
-    [SkippableFact(Skip = "datapath bug: error_indication bounds the GTP-U Peer Address IE by the frame, not the message; a cut IE is counted ERROR_INDICATION and reported to the control side with peer ::")]
+    [SkippableFact]
     [Trait("Category", KnownBug)]
     public void ErrorIndicationWhosePeerAddressRunsPastTheMessage_IsMalformed()
     {
@@ -750,7 +750,7 @@ public class GtpMalformedTests
     /// An Echo Request on a VLAN gets a well-formed Echo Response: the same one an untagged request
     /// gets, whether or not the reply keeps the tag.
     /// </summary>
-    [SkippableTheory(Skip = "datapath bug: echo_reply writes the reply at offset 14 over the VLAN tag; IPv4 replies take their TOS/ID from the tag, IPv6 replies keep EtherType 0x8100 and a broken IPv6 header")]
+    [SkippableTheory]
     [Trait("Category", KnownBug)]
     [InlineData("IPv4", OuterFrame.Dot1Q)]
     [InlineData("IPv6", OuterFrame.Dot1Q)]
