@@ -1,0 +1,842 @@
+using System.Collections.Immutable;
+using System.Net;
+using System.Net.Sockets;
+using LoxiLb.Edge5G.Datapath.Abi;
+using LoxiLb.Edge5G.Datapath.Compiler;
+using LoxiLb.Edge5G.Datapath.Tables;
+using LoxiLb.Edge5G.Pfcp.Ies;
+using LoxiLb.Edge5G.Pfcp.Messages;
+using LoxiLb.Edge5G.Pfcp.Rules;
+using Microsoft.Extensions.Logging;
+
+namespace LoxiLb.Edge5G.Pfcp.Node;
+
+/// <summary>An association with a CP function (SMF) as the API shows it.</summary>
+public sealed record AssociationInfo(string NodeId, string Endpoint, DateTime PeerRecoveryTimeStamp, DateTime LastHeard, int Sessions, bool UpInitiated);
+
+/// <summary>A PFCP session as the API shows it.</summary>
+public sealed record PfcpSessionInfo(ulong LocalSeid, ulong CpSeid, string Association, int Pdrs, int Fars, int Qers, int Urrs);
+
+/// <summary>Sends GTP-U End Markers on an old path (TS 29.244 5.2.2.3 SNDEM).</summary>
+public interface IEndMarkerSender
+{
+    void SendEndMarker(IPAddress local, IPAddress peer, uint teid);
+}
+
+/// <summary>
+/// The N4 node (TS 29.244): associations with SMFs (set up by either side, heartbeats both
+/// ways, loss and restart detection), sessions compiled into the datapath, usage and
+/// downlink-data reports, requests answered exactly once (retransmissions get the cached
+/// response), requests we send retransmitted with T1/N1. A request is applied whole or not
+/// at all: on any failure the session table and the maps are unchanged and the response
+/// carries the cause and the offending IE or failed rule.
+/// </summary>
+public sealed partial class PfcpNode : IDisposable
+{
+    private readonly PfcpNodeSettings _settings;
+    private readonly SessionTable _table;
+    private readonly DatapathTables _tables;
+    private readonly GtpAddresses _addresses;
+    private readonly ILogger _log;
+    private readonly TimeProvider _time;
+    private readonly IEndMarkerSender? _endMarkers;
+    private readonly object _gate = new();
+    private readonly Dictionary<string, Association> _associations = [];
+    private readonly Dictionary<ulong, NodeSession> _sessions = [];
+    private readonly Dictionary<uint, (ulong Seid, ushort Pdr)> _statsOwner = [];
+    private readonly Dictionary<(IPEndPoint, uint), (byte[] Bytes, long At)> _answered = [];
+    private readonly Dictionary<uint, Pending> _pending = [];
+    private readonly TeidAllocator _teids = new();
+    private readonly UeAddressPool _uePool;
+    private Socket? _socket;
+    private Thread? _receiver, _ticker;
+    private volatile bool _stopping;
+    private uint _nextSequence = 1;
+    private ulong _nextSeid = 1;
+    private long _lastUsageTick;
+
+    public PfcpNode(PfcpNodeSettings settings, SessionTable table, DatapathTables tables, ILogger log,
+        TimeProvider? time = null, IEndMarkerSender? endMarkers = null)
+    {
+        _settings = settings;
+        _table = table;
+        _tables = tables;
+        _addresses = table.Addresses;
+        _log = log;
+        _time = time ?? TimeProvider.System;
+        _endMarkers = endMarkers;
+        _uePool = new UeAddressPool(settings.UePools);
+        RecoveryTimeStamp = _time.GetUtcNow().UtcDateTime;
+        RecoveryTimeStamp = RecoveryTimeStamp.AddTicks(-(RecoveryTimeStamp.Ticks % TimeSpan.TicksPerSecond));
+    }
+
+    /// <summary>When this node started: sent in every Association Setup and Heartbeat.</summary>
+    public DateTime RecoveryTimeStamp { get; }
+    public PfcpCounters Counters { get; } = new();
+    public IPEndPoint? LocalEndpoint => _socket?.LocalEndPoint as IPEndPoint;
+
+    private sealed class Association(NodeId nodeId, IPEndPoint endpoint, DateTime peerRecovery, bool upInitiated)
+    {
+        public NodeId NodeId { get; } = nodeId;
+        public IPEndPoint Endpoint { get; set; } = endpoint;
+        public DateTime PeerRecovery { get; set; } = peerRecovery;
+        public long LastHeard { get; set; }
+        public long LastHeartbeatSent { get; set; }
+        public bool HeartbeatOutstanding { get; set; }
+        public bool UpInitiated { get; } = upInitiated;
+        public HashSet<ulong> Sessions { get; } = [];
+        public string Key => NodeId.ToString();
+    }
+
+    private sealed class NodeSession(ulong seid, FSeid cp, string association)
+    {
+        public ulong Seid { get; } = seid;
+        public FSeid Cp { get; set; } = cp;
+        public string Association { get; } = association;
+        public PfcpRuleSet Rules { get; set; } = PfcpRuleSet.Empty;
+        public Dictionary<uint, UrrUsage> Usage { get; } = [];
+        public List<uint> Teids { get; } = [];
+        public List<IPAddress> UeAddresses { get; } = [];
+    }
+
+    private sealed class Pending(byte[] bytes, IPEndPoint to, PfcpMessageType type, int retries, Action<PfcpDecoded?> done)
+    {
+        public byte[] Bytes { get; } = bytes;
+        public IPEndPoint To { get; } = to;
+        public PfcpMessageType Type { get; } = type;
+        public int Retries { get; } = retries;
+        public int Attempts { get; set; } = 1;
+        public long NextAt { get; set; }
+        public Action<PfcpDecoded?> Done { get; } = done;
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    public void Start()
+    {
+        _socket = new Socket(_settings.Listen.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        _socket.Bind(_settings.Listen);
+        _socket.ReceiveTimeout = 200;
+        _receiver = new Thread(Receive) { IsBackground = true, Name = "pfcp receive" };
+        _ticker = new Thread(Tick) { IsBackground = true, Name = "pfcp timers" };
+        _receiver.Start();
+        _ticker.Start();
+        LogListening(_log, LocalEndpoint!.ToString(), _settings.NodeId.ToString());
+    }
+
+    public void Dispose()
+    {
+        _stopping = true;
+        _receiver?.Join(TimeSpan.FromSeconds(2));
+        _ticker?.Join(TimeSpan.FromSeconds(2));
+        _socket?.Dispose();
+    }
+
+    public IReadOnlyList<AssociationInfo> Associations()
+    {
+        lock (_gate)
+            return _associations.Values.Select(a => new AssociationInfo(a.Key, a.Endpoint.ToString(), a.PeerRecovery,
+                _time.GetUtcNow().UtcDateTime - _time.GetElapsedTime(a.LastHeard), a.Sessions.Count, a.UpInitiated)).ToArray();
+    }
+
+    public IReadOnlyList<PfcpSessionInfo> Sessions()
+    {
+        lock (_gate)
+            return _sessions.Values.OrderBy(s => s.Seid).Select(s => new PfcpSessionInfo(s.Seid, s.Cp.Seid, s.Association,
+                s.Rules.Pdrs.Count, s.Rules.Fars.Count, s.Rules.Qers.Count, s.Rules.Urrs.Count)).ToArray();
+    }
+
+    // ------------------------------------------------------------------ receiving
+
+    private void Receive()
+    {
+        var buffer = new byte[65536];
+        EndPoint any = new IPEndPoint(_settings.Listen.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0);
+        while (!_stopping)
+        {
+            int n;
+            EndPoint from = any;
+            try
+            {
+                n = _socket!.ReceiveFrom(buffer, ref from);
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock or SocketError.ConnectionReset)
+            {
+                continue;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            try
+            {
+                Handle(buffer.AsSpan(0, n), (IPEndPoint)from);
+            }
+            catch (Exception e)
+            {
+                Counters.Dropped("internal-error");
+                LogHandlerFailed(_log, from.ToString() ?? "?", e);
+            }
+        }
+    }
+
+    /// <summary>Processes one datagram from <paramref name="from"/> (public for in-process tests and benchmarks).</summary>
+    public void Handle(ReadOnlySpan<byte> datagram, IPEndPoint from)
+    {
+        var outcome = PfcpCodec.Decode(datagram);
+        lock (_gate)
+        {
+            switch (outcome)
+            {
+                case PfcpDropped d:
+                    Counters.Dropped(d.Reason.ToString());
+                    return;
+                case PfcpVersionNotSupported v:
+                    Counters.Dropped("version-not-supported");
+                    if (v.SequenceNumber is { } vs)
+                        Send(new VersionNotSupportedResponse(), vs, null, from);
+                    return;
+                case PfcpRejected r:
+                    Counters.Received(r.Header.MessageType);
+                    if (!r.Header.MessageType.IsRequest())
+                    {
+                        CompletePending(r.Header.SequenceNumber, null);
+                        return;
+                    }
+                    if (Retransmission(from, r.Header.SequenceNumber))
+                        return;
+                    LogRejected(_log, r.Header.MessageType.ToString(), from.ToString(), r.Cause.ToString(), r.Detail);
+                    if (PfcpErrorResponses.For(r, _settings.NodeId, RecoveryTimeStamp) is { } answer)
+                        Reply(answer, r.Header, from, SeidForAnswer(r.Header, r.PeerFSeid));
+                    return;
+                case PfcpDecoded d:
+                    Counters.Received(d.Header.MessageType);
+                    if (!d.Header.MessageType.IsRequest())
+                    {
+                        CompletePending(d.Header.SequenceNumber, d);
+                        return;
+                    }
+                    if (Retransmission(from, d.Header.SequenceNumber))
+                        return;
+                    Dispatch(d, from);
+                    return;
+            }
+        }
+    }
+
+    private bool Retransmission(IPEndPoint from, uint sequence)
+    {
+        if (!_answered.TryGetValue((from, sequence), out var cached))
+            return false;
+        // Same peer, same sequence number: the answer again, never the request again.
+        _socket?.SendTo(cached.Bytes, from);
+        Counters.Dropped("retransmission-answered-from-cache");
+        return true;
+    }
+
+    private ulong? SeidForAnswer(PfcpHeader header, FSeid? peer)
+    {
+        if (!header.MessageType.IsSessionMessage())
+            return null;
+        if (peer is not null)
+            return peer.Seid;
+        return header.Seid is { } s && _sessions.TryGetValue(s, out var session) ? session.Cp.Seid : 0;
+    }
+
+    private void Dispatch(PfcpDecoded d, IPEndPoint from)
+    {
+        var header = d.Header;
+        switch (d.Body)
+        {
+            case HeartbeatRequest hb:
+                if (FindByEndpoint(from) is { } known)
+                {
+                    known.LastHeard = _time.GetTimestamp();
+                    if (known.PeerRecovery != hb.RecoveryTimeStamp)
+                        PeerRestarted(known, hb.RecoveryTimeStamp);
+                }
+                Reply(new HeartbeatResponse(RecoveryTimeStamp), header, from, null);
+                return;
+            case AssociationSetupRequest setup:
+                Reply(AssociationSetup(setup.NodeId, setup.RecoveryTimeStamp, from, upInitiated: false), header, from, null);
+                return;
+            case AssociationUpdateRequest update:
+                Reply(new AssociationUpdateResponse(_settings.NodeId,
+                    _associations.ContainsKey(update.NodeId.ToString()) ? PfcpCause.RequestAccepted : PfcpCause.NoEstablishedPfcpAssociation), header, from, null);
+                return;
+            case AssociationReleaseRequest release:
+                if (_associations.TryGetValue(release.NodeId.ToString(), out var leaving))
+                {
+                    RemoveAssociation(leaving, purge: true, "released by the peer");
+                    Reply(new AssociationReleaseResponse(_settings.NodeId, PfcpCause.RequestAccepted), header, from, null);
+                }
+                else
+                {
+                    Reply(new AssociationReleaseResponse(_settings.NodeId, PfcpCause.NoEstablishedPfcpAssociation), header, from, null);
+                }
+                return;
+            case NodeReportRequest:
+                Reply(new NodeReportResponse(_settings.NodeId, PfcpCause.ServiceNotSupported), header, from, null);
+                return;
+            case SessionEstablishmentRequest est:
+                Establish(est, header, from);
+                return;
+            case SessionModificationRequest mod:
+                Modify(mod, header, from);
+                return;
+            case SessionDeletionRequest:
+                Delete(header, from);
+                return;
+            case SessionReportRequest:
+                Reply(new SessionReportResponse(PfcpCause.ServiceNotSupported), header, from, header.Seid);
+                return;
+            default:
+                Counters.Dropped("unsupported-request");
+                return;
+        }
+    }
+
+    // ------------------------------------------------------------------ associations
+
+    private bool Allowed(IPEndPoint from) => _settings.Peers.Any(p => p.Contains(from.Address));
+
+    private AssociationSetupResponse AssociationSetup(NodeId peer, DateTime peerRecovery, IPEndPoint from, bool upInitiated)
+    {
+        if (!Allowed(from))
+        {
+            Counters.Dropped("peer-not-allowed");
+            LogRefusedPeer(_log, peer.ToString(), from.ToString());
+            return new AssociationSetupResponse(_settings.NodeId, PfcpCause.RequestRejected, RecoveryTimeStamp);
+        }
+        Accept(peer, peerRecovery, from, upInitiated);
+        return new AssociationSetupResponse(_settings.NodeId, PfcpCause.RequestAccepted, RecoveryTimeStamp)
+        {
+            UpFunctionFeatures = UpFunctionFeatures.With(UpFeature.Ftup, UpFeature.Empu, UpFeature.Ueip, UpFeature.Pdiu),
+        };
+    }
+
+    private void Accept(NodeId peer, DateTime peerRecovery, IPEndPoint from, bool upInitiated)
+    {
+        if (_associations.TryGetValue(peer.ToString(), out var existing))
+        {
+            existing.Endpoint = from;
+            existing.LastHeard = _time.GetTimestamp();
+            if (existing.PeerRecovery != peerRecovery)
+                PeerRestarted(existing, peerRecovery);
+            return;
+        }
+        var association = new Association(peer, from, peerRecovery, upInitiated)
+        {
+            LastHeard = _time.GetTimestamp(),
+            LastHeartbeatSent = _time.GetTimestamp(),
+        };
+        _associations[association.Key] = association;
+        LogAssociated(_log, association.Key, from.ToString());
+    }
+
+    /// <summary>The peer restarted (a new Recovery Time Stamp): the sessions it had are gone on its side.</summary>
+    private void PeerRestarted(Association a, DateTime recovery)
+    {
+        LogPeerRestarted(_log, a.Key, a.Sessions.Count);
+        foreach (var seid in a.Sessions.ToArray())
+            DropSession(seid);
+        a.PeerRecovery = recovery;
+    }
+
+    private void RemoveAssociation(Association a, bool purge, string why)
+    {
+        _associations.Remove(a.Key);
+        LogAssociationRemoved(_log, a.Key, why, purge ? a.Sessions.Count : 0);
+        if (purge)
+            foreach (var seid in a.Sessions.ToArray())
+                DropSession(seid);
+    }
+
+    private Association? FindByEndpoint(IPEndPoint from) =>
+        _associations.Values.FirstOrDefault(a => a.Endpoint.Equals(from)) ?? _associations.Values.FirstOrDefault(a => a.Endpoint.Address.Equals(from.Address));
+
+    // ------------------------------------------------------------------ sessions
+
+    private void Establish(SessionEstablishmentRequest req, PfcpHeader header, IPEndPoint from)
+    {
+        var cpSeid = req.CpFSeid.Seid;
+        if (!_associations.TryGetValue(req.NodeId.ToString(), out var association))
+        {
+            Reply(new SessionEstablishmentResponse(_settings.NodeId, PfcpCause.NoEstablishedPfcpAssociation), header, from, cpSeid);
+            return;
+        }
+        var seid = _nextSeid;
+        var chooser = new ChooseResolver(_teids, _uePool, _addresses);
+        try
+        {
+            var created = new List<CreatedPdr>();
+            var pdrs = ImmutableDictionary.CreateBuilder<ushort, CreatePdr>();
+            foreach (var p in req.CreatePdrs)
+            {
+                var (resolved, report) = chooser.Resolve(p);
+                if (!pdrs.TryAdd(p.PdrId, resolved))
+                    throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure, $"PDR {p.PdrId} is created twice", failedRule: new FailedRuleId(RuleKind.Pdr, p.PdrId));
+                if (report)
+                    created.Add(CreatedFor(resolved));
+            }
+            var rules = new PfcpRuleSet(pdrs.ToImmutable(),
+                Unique(req.CreateFars, f => f.FarId, RuleKind.Far),
+                Unique(req.CreateQers, q => q.QerId, RuleKind.Qer),
+                Unique(req.CreateUrrs, u => u.UrrId, RuleKind.Urr));
+            ReserveChosenTeids(rules, chooser);
+            var compiled = _table.Establish(rules.ToModel(seid, cpSeid, req.CpFSeid.Ipv4 ?? req.CpFSeid.Ipv6));
+            _nextSeid++;
+            var session = new NodeSession(seid, req.CpFSeid, association.Key) { Rules = rules };
+            session.Teids.AddRange(chooser.AllocatedTeids);
+            session.UeAddresses.AddRange(chooser.AllocatedUeAddresses);
+            SyncUsage(session, compiled);
+            _sessions[seid] = session;
+            association.Sessions.Add(seid);
+            Reply(new SessionEstablishmentResponse(_settings.NodeId, PfcpCause.RequestAccepted)
+            {
+                UpFSeid = LocalFSeid(seid),
+                CreatedPdrs = [.. created],
+            }, header, from, cpSeid);
+        }
+        catch (Exception e) when (e is PfcpRefusal or RuleException)
+        {
+            chooser.Rollback();
+            var refusal = e as PfcpRefusal ?? PfcpRefusal.From((RuleException)e);
+            LogSessionRefused(_log, "establishment", cpSeid, refusal.Cause.ToString(), refusal.Message);
+            Reply(new SessionEstablishmentResponse(_settings.NodeId, refusal.Cause)
+            {
+                OffendingIe = refusal.OffendingIe,
+                FailedRuleId = refusal.FailedRule,
+            }, header, from, cpSeid);
+        }
+    }
+
+    private void Modify(SessionModificationRequest req, PfcpHeader header, IPEndPoint from)
+    {
+        if (header.Seid is not { } seid || !_sessions.TryGetValue(seid, out var session))
+        {
+            Reply(new SessionModificationResponse(PfcpCause.SessionContextNotFound), header, from, 0);
+            return;
+        }
+        var chooser = new ChooseResolver(_teids, _uePool, _addresses);
+        try
+        {
+            var rules = session.Rules;
+            var pdrs = rules.Pdrs.ToBuilder();
+            var fars = rules.Fars.ToBuilder();
+            var qers = rules.Qers.ToBuilder();
+            var urrs = rules.Urrs.ToBuilder();
+            foreach (var id in req.RemovePdrs) Remove(pdrs, id, RuleKind.Pdr);
+            foreach (var id in req.RemoveFars) Remove(fars, id, RuleKind.Far);
+            foreach (var id in req.RemoveQers) Remove(qers, id, RuleKind.Qer);
+            foreach (var id in req.RemoveUrrs) Remove(urrs, id, RuleKind.Urr);
+            var created = new List<CreatedPdr>();
+            foreach (var p in req.CreatePdrs)
+            {
+                var (resolved, report) = chooser.Resolve(p);
+                if (!pdrs.TryAdd(p.PdrId, resolved))
+                    throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure, $"PDR {p.PdrId} already exists", failedRule: new FailedRuleId(RuleKind.Pdr, p.PdrId));
+                if (report)
+                    created.Add(CreatedFor(resolved));
+            }
+            AddAll(fars, req.CreateFars, f => f.FarId, RuleKind.Far);
+            AddAll(qers, req.CreateQers, q => q.QerId, RuleKind.Qer);
+            AddAll(urrs, req.CreateUrrs, u => u.UrrId, RuleKind.Urr);
+            foreach (var u in req.UpdatePdrs)
+                pdrs[u.PdrId] = PfcpRuleSet.Apply(Existing(pdrs, u.PdrId, RuleKind.Pdr), u);
+            var endMarkers = new List<(OuterHeaderCreation Old, uint FarId)>();
+            foreach (var u in req.UpdateFars)
+            {
+                var old = Existing(fars, u.FarId, RuleKind.Far);
+                var updated = PfcpRuleSet.Apply(old, u);
+                fars[u.FarId] = updated;
+                var sndem = u.UpdateForwardingParameters?.SmReqFlags is { } flags && (flags & PfcpSmReqFlags.Sndem) != 0;
+                if (sndem && old.ForwardingParameters?.OuterHeaderCreation is { } was && was != updated.ForwardingParameters?.OuterHeaderCreation)
+                    endMarkers.Add((was, u.FarId));
+            }
+            foreach (var u in req.UpdateQers)
+                qers[u.QerId] = PfcpRuleSet.Apply(Existing(qers, u.QerId, RuleKind.Qer), u);
+            foreach (var u in req.UpdateUrrs)
+                urrs[u.UrrId] = PfcpRuleSet.Apply(Existing(urrs, u.UrrId, RuleKind.Urr), u);
+
+            var next = new PfcpRuleSet(pdrs.ToImmutable(), fars.ToImmutable(), qers.ToImmutable(), urrs.ToImmutable());
+            ReserveChosenTeids(next, chooser);
+            // Usage of URRs that go away, measured before their PDRs lose their counters.
+            var now = _time.GetUtcNow().UtcDateTime;
+            var reports = new List<UsageReport>();
+            foreach (var id in req.RemoveUrrs)
+                if (session.Usage.TryGetValue(id, out var usage))
+                    reports.Add(usage.Report(UsageReportTriggerFlags.Termr, UsageCounters(session, usage), now));
+            var compiled = _table.Modify(next.ToModel(seid, session.Cp.Seid, session.Cp.Ipv4 ?? session.Cp.Ipv6));
+            session.Rules = next;
+            session.Teids.AddRange(chooser.AllocatedTeids);
+            session.UeAddresses.AddRange(chooser.AllocatedUeAddresses);
+            var query = req.QueryUrrs.ToHashSet();
+            if (req.Flags is { } f && (f & PfcpSmReqFlags.Qaurr) != 0)
+                query.UnionWith(next.Urrs.Keys);
+            SyncUsage(session, compiled);
+            foreach (var id in query)
+                if (session.Usage.TryGetValue(id, out var usage))
+                    reports.Add(usage.Report(UsageReportTriggerFlags.Immer, UsageCounters(session, usage), now));
+            foreach (var (old, _) in endMarkers)
+                SendEndMarker(old);
+            Reply(new SessionModificationResponse(PfcpCause.RequestAccepted)
+            {
+                CreatedPdrs = [.. created],
+                UsageReports = [.. reports],
+            }, header, from, session.Cp.Seid);
+        }
+        catch (Exception e) when (e is PfcpRefusal or RuleException)
+        {
+            chooser.Rollback();
+            var refusal = e as PfcpRefusal ?? PfcpRefusal.From((RuleException)e);
+            LogSessionRefused(_log, "modification", session.Cp.Seid, refusal.Cause.ToString(), refusal.Message);
+            Reply(new SessionModificationResponse(refusal.Cause)
+            {
+                OffendingIe = refusal.OffendingIe,
+                FailedRuleId = refusal.FailedRule,
+            }, header, from, session.Cp.Seid);
+        }
+    }
+
+    private void Delete(PfcpHeader header, IPEndPoint from)
+    {
+        if (header.Seid is not { } seid || !_sessions.TryGetValue(seid, out var session))
+        {
+            Reply(new SessionDeletionResponse(PfcpCause.SessionContextNotFound), header, from, 0);
+            return;
+        }
+        var now = _time.GetUtcNow().UtcDateTime;
+        var reports = session.Usage.Values.Select(u => u.Report(UsageReportTriggerFlags.Termr, UsageCounters(session, u), now)).ToArray();
+        DropSession(seid);
+        Reply(new SessionDeletionResponse(PfcpCause.RequestAccepted) { UsageReports = [.. reports] }, header, from, session.Cp.Seid);
+    }
+
+    /// <summary>Removes a session from the datapath and gives back its TEIDs and UE addresses.</summary>
+    private void DropSession(ulong seid)
+    {
+        if (!_sessions.Remove(seid, out var session))
+            return;
+        if (_table.TryGet(seid, out var compiled))
+            foreach (var stats in compiled.PdrStats.Values)
+                _statsOwner.Remove(stats);
+        try
+        {
+            _table.Delete(seid);
+        }
+        catch (RuleException)
+        {
+            // already gone from the table
+        }
+        foreach (var t in session.Teids)
+            _teids.Release(t);
+        foreach (var a in session.UeAddresses)
+            _uePool.Release(a);
+        if (_associations.TryGetValue(session.Association, out var association))
+            association.Sessions.Remove(seid);
+    }
+
+    private FSeid LocalFSeid(ulong seid) => _settings.Listen.Address.AddressFamily == AddressFamily.InterNetwork
+        ? new FSeid(seid, _settings.Listen.Address)
+        : new FSeid(seid, Ipv6: _settings.Listen.Address);
+
+    private static CreatedPdr CreatedFor(CreatePdr p) => new(p.PdrId)
+    {
+        LocalFTeid = p.Pdi.LocalFTeid,
+        UeIpAddresses = [.. p.Pdi.UeIpAddresses.Where(u => u.Ipv4 is not null || u.Ipv6 is not null)],
+    };
+
+    /// <summary>TEIDs the SMF chose itself must not be handed out by CHOOSE later.</summary>
+    private void ReserveChosenTeids(PfcpRuleSet rules, ChooseResolver chooser)
+    {
+        foreach (var p in rules.Pdrs.Values)
+            if (p.Pdi.LocalFTeid is { } f && !chooser.AllocatedTeids.Contains(f.Teid))
+                _teids.Reserve(f.Teid);
+    }
+
+    private static ImmutableDictionary<uint, T> Unique<T>(IEnumerable<T> items, Func<T, uint> id, RuleKind kind)
+    {
+        var b = ImmutableDictionary.CreateBuilder<uint, T>();
+        AddAll(b, items, id, kind);
+        return b.ToImmutable();
+    }
+
+    private static void AddAll<T>(ImmutableDictionary<uint, T>.Builder b, IEnumerable<T> items, Func<T, uint> id, RuleKind kind)
+    {
+        foreach (var item in items)
+            if (!b.TryAdd(id(item), item))
+                throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure, $"{kind.ToString().ToUpperInvariant()} {id(item)} already exists",
+                    failedRule: new FailedRuleId(kind, id(item)));
+    }
+
+    private static void Remove<TKey, T>(ImmutableDictionary<TKey, T>.Builder b, TKey id, RuleKind kind) where TKey : notnull
+    {
+        if (!b.Remove(id))
+            throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure, $"{kind.ToString().ToUpperInvariant()} {id} to remove does not exist",
+                failedRule: new FailedRuleId(kind, Convert.ToUInt32(id)));
+    }
+
+    private static T Existing<TKey, T>(ImmutableDictionary<TKey, T>.Builder b, TKey id, RuleKind kind) where TKey : notnull =>
+        b.TryGetValue(id, out var v) ? v
+            : throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure, $"{kind.ToString().ToUpperInvariant()} {id} to update does not exist",
+                failedRule: new FailedRuleId(kind, Convert.ToUInt32(id)));
+
+    // ------------------------------------------------------------------ usage
+
+    /// <summary>Keeps the URR trackers and the stats-index owners in step with the installed session.</summary>
+    private void SyncUsage(NodeSession session, CompiledSession compiled)
+    {
+        var now = _time.GetUtcNow().UtcDateTime;
+        foreach (var gone in session.Usage.Keys.Except(session.Rules.Urrs.Keys).ToArray())
+            session.Usage.Remove(gone);
+        foreach (var (id, rule) in session.Rules.Urrs)
+        {
+            if (session.Usage.TryGetValue(id, out var existing))
+                existing.Rule = rule;
+            else
+            {
+                var usage = new UrrUsage(rule, now);
+                session.Usage[id] = usage;
+                foreach (var (pdr, counter) in UsageCounters(session, usage, compiled))
+                    usage.Baseline[pdr] = counter.Counter; // usage starts now, not at slot reuse
+            }
+        }
+        foreach (var (pdr, stats) in compiled.PdrStats)
+            _statsOwner[stats] = (session.Seid, pdr);
+    }
+
+    private Dictionary<ushort, (Counter Counter, bool Uplink)> UsageCounters(NodeSession session, UrrUsage usage, CompiledSession? compiled = null)
+    {
+        var result = new Dictionary<ushort, (Counter, bool)>();
+        if (compiled is null && !_table.TryGet(session.Seid, out compiled))
+            return result;
+        foreach (var (id, pdr) in session.Rules.Pdrs)
+        {
+            if (!pdr.UrrIds.Contains(usage.Rule.UrrId) || !compiled.PdrStats.TryGetValue(id, out var stats))
+                continue;
+            result[id] = (Counter.Sum(_tables.PdrStats.Read(stats)), pdr.Pdi.SourceInterface == SourceInterface.Access);
+        }
+        return result;
+    }
+
+    private void UsageTick()
+    {
+        var now = _time.GetUtcNow().UtcDateTime;
+        foreach (var session in _sessions.Values)
+        {
+            List<UsageReport>? reports = null;
+            foreach (var usage in session.Usage.Values)
+            {
+                var counters = UsageCounters(session, usage);
+                var due = usage.Due(counters, now);
+                if (due != 0)
+                    (reports ??= []).Add(usage.Report(due, counters, now));
+            }
+            if (reports is not null)
+                Report(session, new SessionReportRequest(ReportType.Usar) { UsageReports = [.. reports] });
+        }
+    }
+
+    /// <summary>A datapath event (downlink data for BUFF/NOCP, Error Indication from a peer) becomes a Session Report.</summary>
+    public void OnDatapathEvent(EventRecord e)
+    {
+        lock (_gate)
+        {
+            if (e.Kind == EventKind.DownlinkData && _statsOwner.TryGetValue(e.Index, out var owner) && _sessions.TryGetValue(owner.Seid, out var s))
+            {
+                Report(s, new SessionReportRequest(ReportType.Dldr) { DownlinkDataReport = new DownlinkDataReport([owner.Pdr]) });
+            }
+            else if (e.Kind == EventKind.ErrorIndication)
+            {
+                var teid = (uint)IPAddress.NetworkToHostOrder((int)e.Teid);
+                IPAddress peer;
+                unsafe
+                {
+                    peer = AddressBytes.ReadMapped(new ReadOnlySpan<byte>(e.Peer, 16));
+                }
+                foreach (var session in _sessions.Values)
+                    if (session.Rules.Fars.Values.Any(f => f.ForwardingParameters?.OuterHeaderCreation is { } o && o.Teid == teid && (Equals(o.Ipv4, peer) || Equals(o.Ipv6, peer))))
+                        Report(session, new SessionReportRequest(ReportType.Erir)
+                        {
+                            ErrorIndicationReport = new ErrorIndicationReport([FTeid.Of(teid, peer.AddressFamily == AddressFamily.InterNetwork ? peer : null,
+                                peer.AddressFamily == AddressFamily.InterNetworkV6 ? peer : null)]),
+                        });
+            }
+        }
+    }
+
+    private void Report(NodeSession session, SessionReportRequest request)
+    {
+        if (!_associations.TryGetValue(session.Association, out var a))
+            return;
+        SendRequest(request, session.Cp.Seid, a.Endpoint, _settings.N1, _ => { });
+    }
+
+    private void SendEndMarker(OuterHeaderCreation old)
+    {
+        if (_endMarkers is null || old.Teid is not { } teid || (old.Ipv4 ?? old.Ipv6) is not { } peer)
+            return;
+        var local = _addresses.LocalFor(Datapath.Model.InterfaceType.Access, peer.AddressFamily);
+        if (local is not null)
+            _endMarkers.SendEndMarker(local, peer, teid);
+    }
+
+    // ------------------------------------------------------------------ sending
+
+    private void Reply(IPfcpMessageBody body, PfcpHeader request, IPEndPoint to, ulong? seid)
+    {
+        var bytes = Send(body, request.SequenceNumber, seid, to);
+        _answered[(to, request.SequenceNumber)] = (bytes, _time.GetTimestamp());
+    }
+
+    private byte[] Send(IPfcpMessageBody body, uint sequence, ulong? seid, IPEndPoint to)
+    {
+        var bytes = PfcpCodec.Encode(body, sequence, body.MessageType.IsSessionMessage() ? seid ?? 0 : null);
+        _socket?.SendTo(bytes, to);
+        Counters.Sent(body.MessageType, CauseOf(body));
+        return bytes;
+    }
+
+    private static PfcpCause? CauseOf(IPfcpMessageBody body) => body switch
+    {
+        AssociationSetupResponse r => r.Cause,
+        AssociationUpdateResponse r => r.Cause,
+        AssociationReleaseResponse r => r.Cause,
+        NodeReportResponse r => r.Cause,
+        SessionEstablishmentResponse r => r.Cause,
+        SessionModificationResponse r => r.Cause,
+        SessionDeletionResponse r => r.Cause,
+        SessionReportResponse r => r.Cause,
+        _ => null,
+    };
+
+    /// <summary>Sends a request and retransmits it every T1 until answered or N retries are spent; done(null) on failure.</summary>
+    private void SendRequest(IPfcpMessageBody body, ulong? seid, IPEndPoint to, int retries, Action<PfcpDecoded?> done)
+    {
+        var sequence = _nextSequence;
+        _nextSequence = _nextSequence >= PfcpHeader.MaxSequenceNumber ? 1 : _nextSequence + 1;
+        var bytes = Send(body, sequence, seid, to);
+        _pending[sequence] = new Pending(bytes, to, body.MessageType, retries, done) { NextAt = _time.GetTimestamp() + Ticks(_settings.T1) };
+    }
+
+    private void CompletePending(uint sequence, PfcpDecoded? response)
+    {
+        if (_pending.Remove(sequence, out var pending))
+            pending.Done(response);
+        else
+            Counters.Dropped("unexpected-response");
+    }
+
+    private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
+
+    // ------------------------------------------------------------------ timers
+
+    private void Tick()
+    {
+        while (!_stopping)
+        {
+            Thread.Sleep(20);
+            try
+            {
+                lock (_gate)
+                    OnTimers();
+            }
+            catch (Exception e)
+            {
+                LogHandlerFailed(_log, "timers", e);
+            }
+        }
+    }
+
+    /// <summary>Retransmissions, heartbeats, usage checks, UP-initiated setups, cache expiry.</summary>
+    private void OnTimers()
+    {
+        var now = _time.GetTimestamp();
+        foreach (var (sequence, p) in _pending.ToArray())
+        {
+            if (now < p.NextAt)
+                continue;
+            if (p.Attempts > p.Retries)
+            {
+                _pending.Remove(sequence);
+                p.Done(null);
+                continue;
+            }
+            p.Attempts++;
+            p.NextAt = now + Ticks(_settings.T1);
+            _socket?.SendTo(p.Bytes, p.To);
+            Counters.Sent(p.Type, null);
+        }
+
+        foreach (var a in _associations.Values.ToArray())
+        {
+            if (a.HeartbeatOutstanding || _time.GetElapsedTime(a.LastHeartbeatSent) < _settings.HeartbeatInterval)
+                continue;
+            a.HeartbeatOutstanding = true;
+            a.LastHeartbeatSent = now;
+            var association = a;
+            SendRequest(new HeartbeatRequest(RecoveryTimeStamp), null, a.Endpoint, _settings.HeartbeatRetries, response =>
+            {
+                association.HeartbeatOutstanding = false;
+                if (response?.Body is HeartbeatResponse hb)
+                {
+                    association.LastHeard = _time.GetTimestamp();
+                    if (hb.RecoveryTimeStamp != association.PeerRecovery)
+                        PeerRestarted(association, hb.RecoveryTimeStamp);
+                }
+                else if (_associations.ContainsKey(association.Key))
+                {
+                    RemoveAssociation(association, _settings.PurgeOnAssociationLoss, "heartbeats unanswered");
+                }
+            });
+        }
+
+        foreach (var smf in _settings.Smfs)
+        {
+            if (_associations.Values.Any(a => a.Endpoint.Equals(smf)) || _pending.Values.Any(p => p.Type == PfcpMessageType.AssociationSetupRequest && p.To.Equals(smf)))
+                continue;
+            SendRequest(new AssociationSetupRequest(_settings.NodeId, RecoveryTimeStamp)
+            {
+                UpFunctionFeatures = UpFunctionFeatures.With(UpFeature.Ftup, UpFeature.Empu, UpFeature.Ueip, UpFeature.Pdiu),
+            }, null, smf, _settings.N1, response =>
+            {
+                if (response?.Body is AssociationSetupResponse { Cause: PfcpCause.RequestAccepted } r)
+                    Accept(r.NodeId, r.RecoveryTimeStamp, smf, upInitiated: true);
+            });
+        }
+
+        if (_time.GetElapsedTime(_lastUsageTick) >= _settings.UsageTick)
+        {
+            _lastUsageTick = now;
+            UsageTick();
+        }
+
+        foreach (var (key, value) in _answered.ToArray())
+            if (_time.GetElapsedTime(value.At) > _settings.ResponseCacheTime)
+                _answered.Remove(key);
+    }
+
+    [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "PFCP node {NodeId} listening on {Endpoint}")]
+    private static partial void LogListening(ILogger logger, string endpoint, string nodeId);
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "PFCP association with {NodeId} ({Endpoint})")]
+    private static partial void LogAssociated(ILogger logger, string nodeId, string endpoint);
+
+    [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "PFCP association setup from {NodeId} ({Endpoint}) refused: not a configured peer")]
+    private static partial void LogRefusedPeer(ILogger logger, string nodeId, string endpoint);
+
+    [LoggerMessage(EventId = 203, Level = LogLevel.Warning, Message = "PFCP peer {NodeId} restarted: its {Sessions} sessions are purged")]
+    private static partial void LogPeerRestarted(ILogger logger, string nodeId, int sessions);
+
+    [LoggerMessage(EventId = 204, Level = LogLevel.Warning, Message = "PFCP association with {NodeId} removed ({Why}); {Purged} sessions purged")]
+    private static partial void LogAssociationRemoved(ILogger logger, string nodeId, string why, int purged);
+
+    [LoggerMessage(EventId = 205, Level = LogLevel.Warning, Message = "PFCP {MessageType} from {Endpoint} rejected: {Cause} ({Detail})")]
+    private static partial void LogRejected(ILogger logger, string messageType, string endpoint, string cause, string detail);
+
+    [LoggerMessage(EventId = 206, Level = LogLevel.Information, Message = "PFCP session {Operation} for CP SEID {CpSeid} refused: {Cause}: {Reason}")]
+    private static partial void LogSessionRefused(ILogger logger, string operation, ulong cpSeid, string cause, string reason);
+
+    [LoggerMessage(EventId = 207, Level = LogLevel.Error, Message = "PFCP handling of a datagram from {Endpoint} failed")]
+    private static partial void LogHandlerFailed(ILogger logger, string endpoint, Exception exception);
+}

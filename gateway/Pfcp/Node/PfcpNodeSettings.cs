@@ -1,0 +1,136 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using LoxiLb.Edge5G.Host;
+using LoxiLb.Edge5G.Pfcp.Ies;
+
+namespace LoxiLb.Edge5G.Pfcp.Node;
+
+/// <summary>What the N4 node needs to know, resolved from <see cref="PfcpOptions"/>.</summary>
+public sealed record PfcpNodeSettings
+{
+    public required IPEndPoint Listen { get; init; }
+    public required NodeId NodeId { get; init; }
+    /// <summary>Source prefixes allowed to associate.</summary>
+    public IReadOnlyList<Cidr> Peers { get; init; } = [];
+    /// <summary>SMFs we set up associations towards.</summary>
+    public IReadOnlyList<IPEndPoint> Smfs { get; init; } = [];
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(10);
+    public int HeartbeatRetries { get; init; } = 3;
+    public TimeSpan T1 { get; init; } = TimeSpan.FromSeconds(3);
+    public int N1 { get; init; } = 3;
+    public bool PurgeOnAssociationLoss { get; init; }
+    public IReadOnlyList<Cidr> UePools { get; init; } = [];
+    /// <summary>How often usage counters are read for thresholds, quotas and periods.</summary>
+    public TimeSpan UsageTick { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>How long answered requests are remembered to answer retransmissions identically.</summary>
+    public TimeSpan ResponseCacheTime { get; init; } = TimeSpan.FromSeconds(30);
+
+    public static PfcpNodeSettings From(PfcpOptions o)
+    {
+        var address = IPAddress.Parse(o.Address!);
+        return new PfcpNodeSettings
+        {
+            Listen = new IPEndPoint(address, o.Port),
+            NodeId = string.IsNullOrEmpty(o.NodeId) ? NodeId.FromAddress(address)
+                : IPAddress.TryParse(o.NodeId, out var a) ? NodeId.FromAddress(a) : NodeId.FromFqdn(o.NodeId),
+            Peers = o.Peers.Select(Cidr.Parse).ToArray(),
+            Smfs = o.Smfs.Select(s => IPEndPoint.TryParse(s, out var e) ? (e.Port == 0 ? new IPEndPoint(e.Address, 8805) : e)
+                : throw new FormatException($"Pfcp.Smfs: '{s}' is not address[:port]")).ToArray(),
+            HeartbeatInterval = TimeSpan.FromSeconds(o.HeartbeatIntervalSeconds),
+            HeartbeatRetries = o.HeartbeatRetries,
+            T1 = TimeSpan.FromMilliseconds(o.T1Milliseconds),
+            N1 = o.N1,
+            PurgeOnAssociationLoss = o.OnAssociationLoss == "purge",
+            UePools = o.UePools.Select(Cidr.Parse).ToArray(),
+        };
+    }
+}
+
+/// <summary>Messages the node received, sent and refused, for /metrics (labels: type, cause, reason: all bounded).</summary>
+public sealed class PfcpCounters
+{
+    private readonly ConcurrentDictionary<(string Direction, string Type, string Cause), long> _messages = new();
+    private readonly ConcurrentDictionary<string, long> _dropped = new();
+
+    public void Received(PfcpMessageType type) => _messages.AddOrUpdate(("in", type.ToString(), ""), 1, (_, v) => v + 1);
+
+    public void Sent(PfcpMessageType type, PfcpCause? cause) =>
+        _messages.AddOrUpdate(("out", type.ToString(), cause?.ToString() ?? ""), 1, (_, v) => v + 1);
+
+    /// <summary>Messages not processed: undecodable, from refused peers, retransmissions answered from cache...</summary>
+    public void Dropped(string reason) => _dropped.AddOrUpdate(reason, 1, (_, v) => v + 1);
+
+    public IReadOnlyDictionary<(string Direction, string Type, string Cause), long> Messages => _messages;
+    public IReadOnlyDictionary<string, long> DroppedByReason => _dropped;
+
+    public long DroppedCount(string reason) => _dropped.GetValueOrDefault(reason);
+}
+
+/// <summary>TEIDs handed out on our GTP-U addresses (one space for all of them).</summary>
+public sealed class TeidAllocator
+{
+    private readonly HashSet<uint> _used = [];
+    private uint _next;
+
+    public TeidAllocator(uint seed = 0x00001000) => _next = seed;
+
+    public uint Allocate()
+    {
+        for (long tries = 0; tries < uint.MaxValue; tries++)
+        {
+            var teid = _next++;
+            if (teid != 0 && _used.Add(teid))
+                return teid;
+        }
+        throw new InvalidOperationException("no free TEID");
+    }
+
+    /// <summary>Marks a TEID the SMF chose (or a restarted node adopted) as taken.</summary>
+    public bool Reserve(uint teid) => _used.Add(teid);
+
+    public void Release(uint teid) => _used.Remove(teid);
+}
+
+/// <summary>UE addresses from configured pools: IPv4 hosts, IPv6 /64 prefixes.</summary>
+public sealed class UeAddressPool(IReadOnlyList<Cidr> pools)
+{
+    private readonly HashSet<IPAddress> _used = [];
+
+    public IPAddress? Allocate(AddressFamily family)
+    {
+        foreach (var pool in pools.Where(p => p.Network.AddressFamily == family))
+        {
+            var bytes = pool.Network.GetAddressBytes();
+            if (family == AddressFamily.InterNetwork)
+            {
+                var baseValue = (uint)IPAddress.NetworkToHostOrder(BitConverter.ToInt32(bytes));
+                var size = pool.Length >= 31 ? 1u << (32 - pool.Length) : (1u << (32 - pool.Length)) - 2;
+                var first = pool.Length >= 31 ? baseValue : baseValue + 1; // skip the network address
+                for (uint i = 0; i < size; i++)
+                {
+                    var candidate = new IPAddress(BitConverter.GetBytes(IPAddress.HostToNetworkOrder((int)(first + i))));
+                    if (_used.Add(candidate))
+                        return candidate;
+                }
+            }
+            else
+            {
+                // One /64 per PDU session: vary the bits between the pool's length and 64.
+                var count = pool.Length >= 64 ? 1UL : 1UL << Math.Min(63 - pool.Length + 1, 20);
+                for (ulong i = 1; i <= count; i++)
+                {
+                    var b = (byte[])bytes.Clone();
+                    var prefix = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(b) + (pool.Length >= 64 ? 0 : i);
+                    System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(b, prefix);
+                    var candidate = new IPAddress(b);
+                    if (_used.Add(candidate))
+                        return candidate;
+                }
+            }
+        }
+        return null;
+    }
+
+    public void Release(IPAddress address) => _used.Remove(address);
+}

@@ -1,0 +1,270 @@
+using System.Collections.Immutable;
+using System.Net;
+using System.Net.Sockets;
+using LoxiLb.Edge5G.Datapath.Compiler;
+using LoxiLb.Edge5G.Pfcp.Ies;
+using LoxiLb.Edge5G.Pfcp.Rules;
+using M = LoxiLb.Edge5G.Datapath.Model;
+
+namespace LoxiLb.Edge5G.Pfcp.Node;
+
+/// <summary>A request the node refuses: the cause and, where there is one, the offending IE or failed rule.</summary>
+public sealed class PfcpRefusal(PfcpCause cause, string message, ushort? offendingIe = null, FailedRuleId? failedRule = null) : Exception(message)
+{
+    public PfcpCause Cause { get; } = cause;
+    public ushort? OffendingIe { get; } = offendingIe;
+    public FailedRuleId? FailedRule { get; } = failedRule;
+
+    /// <summary>The cause a compiler refusal maps to (TS 29.244 7.2.2.4.2 and 8.2.1).</summary>
+    public static PfcpRefusal From(RuleException e)
+    {
+        var failed = ParseRule(e.Rule);
+        return e.Error switch
+        {
+            RuleError.NoResources => new PfcpRefusal(PfcpCause.NoResourcesAvailable, e.Message),
+            RuleError.UnknownSession => new PfcpRefusal(PfcpCause.SessionContextNotFound, e.Message),
+            _ when failed is not null => new PfcpRefusal(PfcpCause.RuleCreationModificationFailure, e.Message, failedRule: failed),
+            _ => new PfcpRefusal(PfcpCause.RequestRejected, e.Message),
+        };
+    }
+
+    private static FailedRuleId? ParseRule(string? rule)
+    {
+        if (rule is null)
+            return null;
+        var parts = rule.Split(' ');
+        if (parts.Length != 2 || !uint.TryParse(parts[1], out var id))
+            return null;
+        return parts[0] switch
+        {
+            "PDR" => new FailedRuleId(RuleKind.Pdr, id),
+            "FAR" => new FailedRuleId(RuleKind.Far, id),
+            "QER" => new FailedRuleId(RuleKind.Qer, id),
+            "URR" => new FailedRuleId(RuleKind.Urr, id),
+            _ => null,
+        };
+    }
+}
+
+/// <summary>
+/// The PFCP rules of one session as the SMF last left them (Create + Update - Remove, with
+/// CHOOSE already resolved), and their translation into the datapath's rule model.
+/// </summary>
+public sealed record PfcpRuleSet(
+    ImmutableDictionary<ushort, CreatePdr> Pdrs,
+    ImmutableDictionary<uint, CreateFar> Fars,
+    ImmutableDictionary<uint, CreateQer> Qers,
+    ImmutableDictionary<uint, CreateUrr> Urrs)
+{
+    public static PfcpRuleSet Empty { get; } = new(
+        ImmutableDictionary<ushort, CreatePdr>.Empty, ImmutableDictionary<uint, CreateFar>.Empty,
+        ImmutableDictionary<uint, CreateQer>.Empty, ImmutableDictionary<uint, CreateUrr>.Empty);
+
+    /// <summary>The rule model of these rules, for the compiler.</summary>
+    public M.Session ToModel(ulong seid, ulong peerSeid, IPAddress? peerAddress) => new(
+        seid,
+        Pdrs.Values.OrderBy(p => p.PdrId).Select(ToModel).ToImmutableArray(),
+        Fars.Values.OrderBy(f => f.FarId).Select(ToModel).ToImmutableArray(),
+        Qers.Values.OrderBy(q => q.QerId).Select(ToModel).ToImmutableArray(),
+        Urrs.Values.OrderBy(u => u.UrrId).Select(ToModel).ToImmutableArray(),
+        peerSeid, peerAddress);
+
+    private static M.Pdr ToModel(CreatePdr p)
+    {
+        var pdi = p.Pdi;
+        var ue4 = pdi.UeIpAddresses.Select(u => u.Ipv4).FirstOrDefault(a => a is not null);
+        var ue6 = pdi.UeIpAddresses.Select(u => u.Ipv6).FirstOrDefault(a => a is not null);
+        var filters = pdi.SdfFilters.Select(f => new M.SdfFilter(f.FlowDescription,
+            f.TosTrafficClass is { } t ? (byte)(t >> 8) : null, f.TosTrafficClass is { } m ? (byte)m : null, f.FilterId)).ToImmutableArray();
+        if (pdi.SdfFilters.Any(f => f.SecurityParameterIndex is not null || f.FlowLabel is not null))
+            throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
+                $"PDR {p.PdrId}: SDF filters on SPI or flow label are not supported", failedRule: new FailedRuleId(RuleKind.Pdr, p.PdrId));
+        var removal = p.OuterHeaderRemoval?.Description;
+        if (removal is not null and not (OuterHeaderRemovalDescription.GtpuUdpIpv4 or OuterHeaderRemovalDescription.GtpuUdpIpv6 or OuterHeaderRemovalDescription.GtpuUdpIp))
+            throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
+                $"PDR {p.PdrId}: outer header removal {removal} is not supported (GTP-U only)", failedRule: new FailedRuleId(RuleKind.Pdr, p.PdrId));
+        return new M.Pdr(p.PdrId, p.Precedence ?? 0,
+            new M.Pdi((M.InterfaceType)Math.Min((byte)pdi.SourceInterface, (byte)3),
+                pdi.LocalFTeid is { } f ? new M.FTeid(f.Teid, f.Ipv4, f.Ipv6) : null,
+                ue4, ue6, filters, pdi.Qfis.Count > 0 ? pdi.Qfis[0] : null, pdi.NetworkInstance?.Text),
+            p.FarId ?? 0, removal is not null, p.QerIds.ToImmutableArray(), p.UrrIds.ToImmutableArray());
+    }
+
+    private static M.Far ToModel(CreateFar f)
+    {
+        var flags = f.ApplyAction.Flags;
+        M.ApplyAction action = 0;
+        if ((flags & ApplyActionFlags.Drop) != 0) action |= M.ApplyAction.Drop;
+        if ((flags & ApplyActionFlags.Forw) != 0) action |= M.ApplyAction.Forward;
+        if ((flags & ApplyActionFlags.Buff) != 0) action |= M.ApplyAction.Buffer;
+        if ((flags & ApplyActionFlags.Nocp) != 0) action |= M.ApplyAction.NotifyCp;
+        if ((flags & ApplyActionFlags.Dupl) != 0) action |= M.ApplyAction.Duplicate;
+        M.ForwardingParameters? fp = null;
+        if (f.ForwardingParameters is { } p)
+        {
+            M.OuterHeaderCreation? ohc = null;
+            if (p.OuterHeaderCreation is { } o)
+            {
+                var peer = (o.Description & OuterHeaderCreationDescription.GtpuUdpIpv4) != 0 ? o.Ipv4
+                    : (o.Description & OuterHeaderCreationDescription.GtpuUdpIpv6) != 0 ? o.Ipv6 : null;
+                if (peer is null || o.Teid is null)
+                    throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
+                        $"FAR {f.FarId}: outer header creation {o.Description} is not supported (GTP-U/UDP/IPv4 or IPv6 with a TEID)",
+                        failedRule: new FailedRuleId(RuleKind.Far, f.FarId));
+                ohc = new M.OuterHeaderCreation(o.Teid.Value, peer);
+            }
+            fp = new M.ForwardingParameters((M.InterfaceType)Math.Min((byte)p.DestinationInterface, (byte)3), ohc,
+                p.NetworkInstance?.Text, p.TransportLevelMarking is { } tlm ? (byte)(tlm >> 8) : null);
+        }
+        return new M.Far(f.FarId, action, fp);
+    }
+
+    private static M.Qer ToModel(CreateQer q) => new(q.QerId,
+        q.GateStatus.Uplink == GateState.Open ? M.GateStatus.Open : M.GateStatus.Closed,
+        q.GateStatus.Downlink == GateState.Open ? M.GateStatus.Open : M.GateStatus.Closed,
+        q.Mbr is { UplinkKbps: > 0 } ul ? ul.UplinkKbps : null,
+        q.Mbr is { DownlinkKbps: > 0 } dl ? dl.DownlinkKbps : null,
+        q.Qfi);
+
+    private static M.Urr ToModel(CreateUrr u) => new(u.UrrId,
+        (u.MeasurementMethod & MeasurementMethod.Volum) != 0,
+        (u.MeasurementMethod & MeasurementMethod.Durat) != 0,
+        u.VolumeThreshold?.Total, u.VolumeQuota?.Total, u.TimeThreshold, u.MeasurementPeriod);
+
+    // ----- Update IEs merged into the current rules -----
+
+    public static CreatePdr Apply(CreatePdr current, UpdatePdr u) => current with
+    {
+        Pdi = u.Pdi ?? current.Pdi,
+        Precedence = u.Precedence ?? current.Precedence,
+        OuterHeaderRemoval = u.OuterHeaderRemoval ?? current.OuterHeaderRemoval,
+        FarId = u.FarId ?? current.FarId,
+        QerIds = u.QerIds.Count > 0 ? u.QerIds : current.QerIds,
+        UrrIds = u.UrrIds.Count > 0 ? u.UrrIds : current.UrrIds,
+    };
+
+    public static CreateFar Apply(CreateFar current, UpdateFar u)
+    {
+        var result = current with { ApplyAction = u.ApplyAction ?? current.ApplyAction, BarId = u.BarId ?? current.BarId };
+        if (u.UpdateForwardingParameters is { } p)
+        {
+            var old = current.ForwardingParameters;
+            var destination = p.DestinationInterface ?? old?.DestinationInterface
+                ?? throw new PfcpRefusal(PfcpCause.ConditionalIeMissing,
+                    $"FAR {u.FarId}: Update Forwarding Parameters without a destination interface for a FAR that had none",
+                    offendingIe: 42, failedRule: new FailedRuleId(RuleKind.Far, u.FarId));
+            result = result with
+            {
+                ForwardingParameters = new ForwardingParameters(destination)
+                {
+                    NetworkInstance = p.NetworkInstance ?? old?.NetworkInstance,
+                    OuterHeaderCreation = p.OuterHeaderCreation ?? old?.OuterHeaderCreation,
+                    TransportLevelMarking = p.TransportLevelMarking ?? old?.TransportLevelMarking,
+                },
+            };
+        }
+        return result;
+    }
+
+    public static CreateQer Apply(CreateQer current, UpdateQer u) => current with
+    {
+        GateStatus = u.GateStatus ?? current.GateStatus,
+        Mbr = u.Mbr ?? current.Mbr,
+        Gbr = u.Gbr ?? current.Gbr,
+        Qfi = u.Qfi ?? current.Qfi,
+    };
+
+    public static CreateUrr Apply(CreateUrr current, UpdateUrr u) => current with
+    {
+        MeasurementMethod = u.MeasurementMethod ?? current.MeasurementMethod,
+        ReportingTriggers = u.ReportingTriggers ?? current.ReportingTriggers,
+        MeasurementPeriod = u.MeasurementPeriod ?? current.MeasurementPeriod,
+        VolumeThreshold = u.VolumeThreshold ?? current.VolumeThreshold,
+        VolumeQuota = u.VolumeQuota ?? current.VolumeQuota,
+        TimeThreshold = u.TimeThreshold ?? current.TimeThreshold,
+        TimeQuota = u.TimeQuota ?? current.TimeQuota,
+    };
+}
+
+/// <summary>
+/// Resolves CHOOSE in F-TEIDs and UE IP addresses within one request: PDRs with the same
+/// CHOOSE ID share one TEID; UE addresses are allocated once per family per request.
+/// Everything allocated is given back if the request fails.
+/// </summary>
+public sealed class ChooseResolver(TeidAllocator teids, UeAddressPool pool, GtpAddresses addresses)
+{
+    private readonly Dictionary<byte, FTeid> _byChooseId = [];
+    private readonly List<uint> _teids = [];
+    private readonly List<IPAddress> _ues = [];
+    private IPAddress? _ue4, _ue6;
+
+    public IReadOnlyList<uint> AllocatedTeids => _teids;
+    public IReadOnlyList<IPAddress> AllocatedUeAddresses => _ues;
+
+    /// <summary>The PDR with CHOOSE resolved, and whether it must be reported in a Created PDR.</summary>
+    public (CreatePdr Pdr, bool Created) Resolve(CreatePdr pdr)
+    {
+        var pdi = pdr.Pdi;
+        var created = false;
+        if (pdi.LocalFTeid is { Choose: true } choose)
+        {
+            pdi = pdi with { LocalFTeid = ChooseFTeid(choose, pdi.SourceInterface, pdr.PdrId) };
+            created = true;
+        }
+        if (pdi.UeIpAddresses.Any(u => u.ChooseIpv4 || u.ChooseIpv6))
+        {
+            pdi = pdi with
+            {
+                UeIpAddresses = [.. pdi.UeIpAddresses.Select(u => u.ChooseIpv4 || u.ChooseIpv6 ? ChooseUe(u, pdr.PdrId) : u)],
+            };
+            created = true;
+        }
+        return (pdr with { Pdi = pdi }, created);
+    }
+
+    private FTeid ChooseFTeid(FTeid choose, SourceInterface source, ushort pdrId)
+    {
+        if (choose.ChooseId is { } id && _byChooseId.TryGetValue(id, out var shared))
+            return shared;
+        var destination = source == SourceInterface.Access ? M.InterfaceType.Access : M.InterfaceType.Core;
+        var v4 = choose.ChooseIpv4 || !choose.ChooseIpv6 ? addresses.LocalFor(destination, AddressFamily.InterNetwork) : null;
+        var v6 = choose.ChooseIpv6 ? addresses.LocalFor(destination, AddressFamily.InterNetworkV6) : null;
+        if (v4 is null && v6 is null)
+            throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
+                $"PDR {pdrId}: CHOOSE asks for an {(choose.ChooseIpv6 ? "IPv6" : "IPv4")} F-TEID and no such GTP-U address is configured",
+                failedRule: new FailedRuleId(RuleKind.Pdr, pdrId));
+        var teid = teids.Allocate();
+        _teids.Add(teid);
+        var fteid = FTeid.Of(teid, v4, v6);
+        if (choose.ChooseId is { } cid)
+            _byChooseId[cid] = fteid;
+        return fteid;
+    }
+
+    private UeIpAddress ChooseUe(UeIpAddress u, ushort pdrId)
+    {
+        IPAddress? v4 = u.Ipv4, v6 = u.Ipv6;
+        if (u.ChooseIpv4)
+            v4 = _ue4 ??= Take(AddressFamily.InterNetwork, pdrId);
+        if (u.ChooseIpv6)
+            v6 = _ue6 ??= Take(AddressFamily.InterNetworkV6, pdrId);
+        return new UeIpAddress { Ipv4 = v4, Ipv6 = v6, IsDestination = u.IsDestination, Ipv6PrefixLength = u.ChooseIpv6 ? (byte)64 : u.Ipv6PrefixLength };
+    }
+
+    private IPAddress Take(AddressFamily family, ushort pdrId)
+    {
+        var a = pool.Allocate(family) ?? throw new PfcpRefusal(PfcpCause.AllDynamicAddressesAreOccupied,
+            $"PDR {pdrId}: no free {(family == AddressFamily.InterNetwork ? "IPv4" : "IPv6")} UE address in the configured pools");
+        _ues.Add(a);
+        return a;
+    }
+
+    /// <summary>Gives back what this request allocated (it failed).</summary>
+    public void Rollback()
+    {
+        foreach (var t in _teids)
+            teids.Release(t);
+        foreach (var a in _ues)
+            pool.Release(a);
+    }
+}

@@ -1,0 +1,107 @@
+using LoxiLb.Edge5G.Datapath.Abi;
+using LoxiLb.Edge5G.Pfcp.Ies;
+using LoxiLb.Edge5G.Pfcp.Rules;
+
+namespace LoxiLb.Edge5G.Pfcp.Node;
+
+/// <summary>
+/// Usage of one URR, measured from the per-PDR counters of the PDRs that name it (C# sums;
+/// the datapath only counts per PDR). Volumes are IP bytes of the UE's packets, split by the
+/// PDR's direction. Reports carry what was measured since the previous report.
+/// </summary>
+public sealed class UrrUsage
+{
+    public UrrUsage(CreateUrr rule, DateTime now)
+    {
+        Rule = rule;
+        PeriodStart = now;
+        LastReport = now;
+    }
+
+    public CreateUrr Rule { get; set; }
+    public uint Sequence { get; private set; }
+    public DateTime PeriodStart { get; private set; }
+    public DateTime LastReport { get; private set; }
+
+    /// <summary>Counter values (per PDR id) at the last report: the baseline of the next one.</summary>
+    public Dictionary<ushort, Counter> Baseline { get; } = [];
+
+    /// <summary>Everything counted since the URR was created (for quotas).</summary>
+    public ulong TotalBytes { get; private set; }
+    public bool QuotaReported { get; private set; }
+
+    /// <summary>
+    /// Builds a report of the usage since the last one and moves the baseline. Returns the
+    /// report; <paramref name="current"/> holds each linked PDR's counters now, with its direction.
+    /// </summary>
+    public UsageReport Report(UsageReportTriggerFlags trigger, IReadOnlyDictionary<ushort, (Counter Counter, bool Uplink)> current, DateTime now)
+    {
+        var (ul, dl, ulPackets, dlPackets) = Delta(current);
+        TotalBytes += ul + dl;
+        foreach (var (pdr, c) in current)
+            Baseline[pdr] = c.Counter;
+        var report = new UsageReport(Rule.UrrId, Sequence++, new UsageReportTrigger(trigger))
+        {
+            StartTime = LastReport,
+            EndTime = now,
+            VolumeMeasurement = new VolumeMeasurement
+            {
+                TotalVolume = ul + dl,
+                UplinkVolume = ul,
+                DownlinkVolume = dl,
+                TotalPackets = ulPackets + dlPackets,
+                UplinkPackets = ulPackets,
+                DownlinkPackets = dlPackets,
+            },
+            DurationMeasurement = (uint)Math.Max(0, (now - LastReport).TotalSeconds),
+        };
+        LastReport = now;
+        if ((trigger & UsageReportTriggerFlags.Perio) != 0)
+            PeriodStart = now;
+        if ((trigger & UsageReportTriggerFlags.Volqu) != 0)
+            QuotaReported = true;
+        return report;
+    }
+
+    /// <summary>Bytes and packets since the last report, uplink and downlink.</summary>
+    public (ulong Ul, ulong Dl, ulong UlPackets, ulong DlPackets) Delta(IReadOnlyDictionary<ushort, (Counter Counter, bool Uplink)> current)
+    {
+        ulong ul = 0, dl = 0, ulp = 0, dlp = 0;
+        foreach (var (pdr, (c, uplink)) in current)
+        {
+            var b = Baseline.GetValueOrDefault(pdr);
+            var bytes = c.Bytes >= b.Bytes ? c.Bytes - b.Bytes : c.Bytes; // counters reset with a new stats slot
+            var packets = c.Packets >= b.Packets ? c.Packets - b.Packets : c.Packets;
+            if (uplink)
+            {
+                ul += bytes;
+                ulp += packets;
+            }
+            else
+            {
+                dl += bytes;
+                dlp += packets;
+            }
+        }
+        return (ul, dl, ulp, dlp);
+    }
+
+    /// <summary>Which reporting triggers fire now (none: nothing to report yet).</summary>
+    public UsageReportTriggerFlags Due(IReadOnlyDictionary<ushort, (Counter Counter, bool Uplink)> current, DateTime now)
+    {
+        var triggers = Rule.ReportingTriggers.Flags;
+        UsageReportTriggerFlags due = 0;
+        var (ul, dl, _, _) = Delta(current);
+        var volume = ul + dl;
+        if ((triggers & ReportingTriggerFlags.Volth) != 0 && Rule.VolumeThreshold?.Total is { } threshold && threshold > 0 && volume >= threshold)
+            due |= UsageReportTriggerFlags.Volth;
+        if ((triggers & ReportingTriggerFlags.Volqu) != 0 && !QuotaReported && Rule.VolumeQuota?.Total is { } quota && TotalBytes + volume >= quota)
+            due |= UsageReportTriggerFlags.Volqu;
+        if ((triggers & ReportingTriggerFlags.Perio) != 0 && Rule.MeasurementPeriod is { } period && period > 0
+            && (now - PeriodStart).TotalSeconds >= period)
+            due |= UsageReportTriggerFlags.Perio;
+        if ((triggers & ReportingTriggerFlags.Timth) != 0 && Rule.TimeThreshold is { } time && time > 0 && (now - LastReport).TotalSeconds >= time)
+            due |= UsageReportTriggerFlags.Timth;
+        return due;
+    }
+}

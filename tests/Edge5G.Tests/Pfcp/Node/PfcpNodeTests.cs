@@ -1,0 +1,288 @@
+using System.Net;
+using LoxiLb.Edge5G.Datapath.Abi;
+using LoxiLb.Edge5G.Datapath.Tables;
+using LoxiLb.Edge5G.Host;
+using LoxiLb.Edge5G.Pfcp;
+using LoxiLb.Edge5G.Pfcp.Ies;
+using LoxiLb.Edge5G.Pfcp.Messages;
+using LoxiLb.Edge5G.Pfcp.Rules;
+
+namespace LoxiLb.Edge5G.Tests.Pfcp.Node;
+
+/// <summary>The N4 node's behaviour towards an SMF, over UDP on loopback, datapath tables in memory.</summary>
+public class PfcpNodeTests
+{
+    [Fact]
+    public void AssociationSetup_FromAConfiguredPeer_IsAcceptedWithOurRecoveryTimeStampAndFeatures()
+    {
+        using var n = new NodeUnderTest();
+        var response = n.Associate();
+        Assert.Equal(PfcpCause.RequestAccepted, response.Cause);
+        Assert.Equal(n.Node.RecoveryTimeStamp, response.RecoveryTimeStamp);
+        Assert.True(response.UpFunctionFeatures!.Has(UpFeature.Ftup));
+        Assert.True(response.UpFunctionFeatures.Has(UpFeature.Ueip));
+        Assert.Equal("smf.example.test", Assert.Single(n.Node.Associations()).NodeId);
+    }
+
+    [Fact]
+    public void AssociationSetup_FromAnUnconfiguredPeer_IsRefusedAndCounted()
+    {
+        using var n = new NodeUnderTest(s => s with { Peers = [Cidr.Parse("203.0.113.0/24")] });
+        var response = n.Associate();
+        Assert.Equal(PfcpCause.RequestRejected, response.Cause);
+        Assert.Empty(n.Node.Associations());
+        Assert.Equal(1, n.Node.Counters.DroppedCount("peer-not-allowed"));
+    }
+
+    [Fact]
+    public void SessionEstablishment_WithChoose_AllocatesOneTeidPerChooseIdAndAUeAddress_AndInstallsTheSession()
+    {
+        using var n = new NodeUnderTest();
+        n.Associate();
+
+        var response = Assert.IsType<SessionEstablishmentResponse>(n.Request(n.EstablishmentRequest(cpSeid: 0x77)).Body);
+
+        Assert.Equal(PfcpCause.RequestAccepted, response.Cause);
+        var up = response.UpFSeid!;
+        Assert.Equal(IPAddress.Loopback, up.Ipv4);
+        var created = response.CreatedPdrs.OrderBy(c => c.PdrId).ToArray();
+        Assert.Equal([(ushort)1, 2], created.Select(c => c.PdrId));
+        var fteid = created[0].LocalFTeid!;
+        Assert.Equal(NodeUnderTest.N3, fteid.Ipv4);
+        Assert.NotEqual(0u, fteid.Teid);
+        Assert.Equal(IPAddress.Parse("192.0.2.1"), created[0].UeIpAddresses[0].Ipv4);
+        Assert.Equal(created[0].UeIpAddresses[0].Ipv4, created[1].UeIpAddresses[0].Ipv4);
+        var mem = (MemoryTable<FteidKey, MatchEntry>)n.Tables.Fteids;
+        Assert.True(mem.Entries.ContainsKey(FteidKey.Create(fteid.Teid, NodeUnderTest.N3)));
+        Assert.True(n.Table.TryGet(up.Seid, out var session));
+        Assert.Equal(0x77UL, session.Session.PeerSeid);
+    }
+
+    [Fact]
+    public void SessionModification_WithTheGnbFTeid_SwitchesFar2ToForwardingWithGtpu()
+    {
+        using var n = new NodeUnderTest();
+        n.Associate();
+        var est = Assert.IsType<SessionEstablishmentResponse>(n.Request(n.EstablishmentRequest(0x10)).Body);
+
+        var mod = n.Request(NodeUnderTest.GnbKnown(0xabcd), est.UpFSeid!.Seid);
+
+        Assert.Equal(0x10UL, mod.Header.Seid);
+        Assert.Equal(PfcpCause.RequestAccepted, Assert.IsType<SessionModificationResponse>(mod.Body).Cause);
+        Assert.True(n.Table.TryGet(est.UpFSeid.Seid, out var s));
+        var far = s.Session.Fars.Single(f => f.Id == 2);
+        Assert.Equal(LoxiLb.Edge5G.Datapath.Model.ApplyAction.Forward, far.Action);
+        Assert.Equal((0xabcdu, NodeUnderTest.Gnb), (far.Forwarding!.OuterHeader!.Teid, far.Forwarding.OuterHeader.Peer));
+    }
+
+    [Fact]
+    public void SessionDeletion_RemovesEverything_AndReportsTheFinalUsage()
+    {
+        using var n = new NodeUnderTest();
+        n.Associate();
+        var est = Assert.IsType<SessionEstablishmentResponse>(n.Request(n.EstablishmentRequest(0x10)).Body);
+        AddTraffic(n, est.UpFSeid!.Seid, pdr: 1, packets: 3, bytes: 300);
+        AddTraffic(n, est.UpFSeid.Seid, pdr: 2, packets: 2, bytes: 1000);
+
+        var del = Assert.IsType<SessionDeletionResponse>(n.Request(new SessionDeletionRequest(), est.UpFSeid.Seid).Body);
+
+        Assert.Equal(PfcpCause.RequestAccepted, del.Cause);
+        var report = Assert.Single(del.UsageReports);
+        Assert.True(report.Trigger.Has(UsageReportTriggerFlags.Termr));
+        Assert.Equal((1300UL, 300UL, 1000UL), (report.VolumeMeasurement!.TotalVolume!.Value, report.VolumeMeasurement.UplinkVolume!.Value, report.VolumeMeasurement.DownlinkVolume!.Value));
+        Assert.Equal(5UL, report.VolumeMeasurement.TotalPackets);
+        Assert.Equal(0, n.Table.Count);
+        Assert.Empty(((MemoryTable<FteidKey, MatchEntry>)n.Tables.Fteids).Entries);
+    }
+
+    [Fact]
+    public void VolumeThreshold_ReachedByTraffic_SendsASessionReportRequestWithTheUsage()
+    {
+        using var n = new NodeUnderTest(s => s with { UsageTick = TimeSpan.FromMilliseconds(50) });
+        n.Associate();
+        var est = Assert.IsType<SessionEstablishmentResponse>(n.Request(n.EstablishmentRequest(0x99, volumeThreshold: 1000)).Body);
+        AddTraffic(n, est.UpFSeid!.Seid, pdr: 1, packets: 10, bytes: 1500);
+
+        Assert.True(n.WaitFor(r => r.Any(d => d.Body is SessionReportRequest), TimeSpan.FromSeconds(3)));
+        var report = n.NodeRequests.Select(d => d).First(d => d.Body is SessionReportRequest);
+        Assert.Equal(0x99UL, report.Header.Seid);
+        var body = (SessionReportRequest)report.Body;
+        Assert.Equal(ReportType.Usar, body.ReportType);
+        var usage = Assert.Single(body.UsageReports);
+        Assert.True(usage.Trigger.Has(UsageReportTriggerFlags.Volth));
+        Assert.Equal(1500UL, usage.VolumeMeasurement!.UplinkVolume);
+    }
+
+    [Fact]
+    public void ARetransmittedEstablishment_GetsTheSameResponseBytes_AndCreatesOneSession()
+    {
+        using var n = new NodeUnderTest();
+        n.Associate();
+        var request = PfcpCodec.Encode(n.EstablishmentRequest(0x10), 4242, 0);
+
+        n.SendRaw(request);
+        var first = n.WaitResponse(4242);
+        n.SendRaw(request);
+        var second = n.WaitResponse(4242);
+
+        Assert.Equal(first.Message.Encode(), second.Message.Encode());
+        Assert.Equal(1, n.Table.Count);
+        Assert.Equal(1, n.Node.Counters.DroppedCount("retransmission-answered-from-cache"));
+    }
+
+    [Fact]
+    public void Establishment_WithoutAnAssociation_IsNoEstablishedPfcpAssociation()
+    {
+        using var n = new NodeUnderTest();
+        var response = n.Request(n.EstablishmentRequest(0x55));
+        Assert.Equal(0x55UL, response.Header.Seid);
+        Assert.Equal(PfcpCause.NoEstablishedPfcpAssociation, Assert.IsType<SessionEstablishmentResponse>(response.Body).Cause);
+        Assert.Equal(0, n.Table.Count);
+    }
+
+    [Fact]
+    public void Establishment_WithAPdrPointingAtAMissingFar_IsRuleCreationFailure_NamingThePdr_AndChangesNothing()
+    {
+        using var n = new NodeUnderTest();
+        n.Associate();
+        var request = n.EstablishmentRequest(0x10);
+        request = request with { CreatePdrs = [request.CreatePdrs[0] with { FarId = 9 }, request.CreatePdrs[1]] };
+
+        var response = Assert.IsType<SessionEstablishmentResponse>(n.Request(request).Body);
+
+        Assert.Equal(PfcpCause.RuleCreationModificationFailure, response.Cause);
+        Assert.Equal(new FailedRuleId(RuleKind.Pdr, 1), response.FailedRuleId);
+        Assert.Equal(0, n.Table.Count);
+        Assert.Empty(((MemoryTable<FteidKey, MatchEntry>)n.Tables.Fteids).Entries);
+        // The TEID and UE address CHOOSE took for the failed request are free again.
+        var ok = Assert.IsType<SessionEstablishmentResponse>(n.Request(n.EstablishmentRequest(0x11)).Body);
+        Assert.Equal(IPAddress.Parse("192.0.2.1"), ok.CreatedPdrs[0].UeIpAddresses[0].Ipv4);
+    }
+
+    [Fact]
+    public void ModificationOrDeletion_OfAnUnknownSeid_IsSessionContextNotFound_WithSeidZero()
+    {
+        using var n = new NodeUnderTest();
+        n.Associate();
+        var mod = n.Request(NodeUnderTest.GnbKnown(1), seid: 0xdead);
+        Assert.Equal(0UL, mod.Header.Seid);
+        Assert.Equal(PfcpCause.SessionContextNotFound, Assert.IsType<SessionModificationResponse>(mod.Body).Cause);
+        var del = n.Request(new SessionDeletionRequest(), seid: 0xdead);
+        Assert.Equal(PfcpCause.SessionContextNotFound, Assert.IsType<SessionDeletionResponse>(del.Body).Cause);
+    }
+
+    [Fact]
+    public void ModificationThatFails_LeavesTheSessionAsItWas()
+    {
+        using var n = new NodeUnderTest();
+        n.Associate();
+        var est = Assert.IsType<SessionEstablishmentResponse>(n.Request(n.EstablishmentRequest(0x10)).Body);
+        n.Table.TryGet(est.UpFSeid!.Seid, out var before);
+
+        var bad = new SessionModificationRequest { RemoveFars = [2] }; // PDR 2 still points at FAR 2
+        var response = Assert.IsType<SessionModificationResponse>(n.Request(bad, est.UpFSeid.Seid).Body);
+
+        Assert.Equal(PfcpCause.RuleCreationModificationFailure, response.Cause);
+        Assert.Equal(new FailedRuleId(RuleKind.Pdr, 2), response.FailedRuleId);
+        n.Table.TryGet(est.UpFSeid.Seid, out var after);
+        Assert.Same(before, after);
+    }
+
+    [Fact]
+    public void AMalformedRequest_IsAnsweredWithTheCodecsCauseAndOffendingIe()
+    {
+        using var n = new NodeUnderTest();
+        n.Associate();
+        // Association Setup Request without its Recovery Time Stamp (IE 96): Mandatory IE missing.
+        var nodeId = PfcpIe.Of(IeType.NodeId, NodeId.FromAddress(IPAddress.Loopback));
+        var bytes = new PfcpMessage(new PfcpHeader(PfcpMessageType.AssociationSetupRequest, 7), [nodeId]).Encode();
+        n.SendRaw(bytes);
+        var response = Assert.IsType<AssociationSetupResponse>(n.WaitResponse(7).Body);
+        Assert.Equal(PfcpCause.MandatoryIeMissing, response.Cause);
+    }
+
+    [Fact]
+    public void Garbage_IsDroppedAndCounted_AndVersion2IsAnsweredWithVersionNotSupported()
+    {
+        using var n = new NodeUnderTest();
+        n.SendRaw([0x01, 0x02, 0x03]);
+        n.SendRaw([0x40, 0x01, 0x00, 0x04, 0x00, 0x00, 0x09, 0x00]); // version 2 Heartbeat Request, sequence 9
+        var answer = n.WaitResponse(9);
+        Assert.IsType<VersionNotSupportedResponse>(answer.Body);
+        Assert.Equal(1, n.Node.Counters.DroppedCount(PfcpDropReason.Truncated.ToString()));
+    }
+
+    [Fact]
+    public void HeartbeatRequest_IsAnsweredWithOurRecoveryTimeStamp()
+    {
+        using var n = new NodeUnderTest();
+        var response = Assert.IsType<HeartbeatResponse>(n.Request(new HeartbeatRequest(n.SmfRecovery)).Body);
+        Assert.Equal(n.Node.RecoveryTimeStamp, response.RecoveryTimeStamp);
+    }
+
+    [Fact]
+    public void ThePeersNewRecoveryTimeStamp_PurgesItsOldSessions()
+    {
+        using var n = new NodeUnderTest();
+        n.Associate();
+        n.Request(n.EstablishmentRequest(0x10));
+        Assert.Equal(1, n.Table.Count);
+
+        n.Request(new HeartbeatRequest(n.SmfRecovery.AddSeconds(5))); // the SMF restarted
+
+        Assert.Equal(0, n.Table.Count);
+        Assert.Single(n.Node.Associations());
+    }
+
+    [Fact]
+    public void UnansweredHeartbeats_ReleaseTheAssociation_AfterTheRetries_PurgingWhenConfigured()
+    {
+        using var n = new NodeUnderTest(s => s with
+        {
+            HeartbeatInterval = TimeSpan.FromMilliseconds(100), T1 = TimeSpan.FromMilliseconds(50), HeartbeatRetries = 2,
+            PurgeOnAssociationLoss = true,
+        }, answerNodeRequests: false);
+        n.Associate();
+        n.Request(n.EstablishmentRequest(0x10));
+
+        Assert.True(SpinWait.SpinUntil(() => n.Node.Associations().Count == 0, TimeSpan.FromSeconds(3)));
+        // One request and two retransmissions, then the association is gone with its session.
+        Assert.Equal(3, n.NodeRequests.Count(d => d.Body is HeartbeatRequest));
+        Assert.Equal(0, n.Table.Count);
+    }
+
+    [Fact]
+    public void ConfiguredSmfs_GetAnUpInitiatedAssociationSetup()
+    {
+        using var probe = new NodeUnderTest();
+        using var n = new NodeUnderTest(s => s with { Smfs = [probe.SmfEndpoint] });
+        // The probe's SMF socket answers Association Setup Requests with acceptance.
+        Assert.True(SpinWait.SpinUntil(() => n.Node.Associations().Count == 1, TimeSpan.FromSeconds(3)));
+        Assert.True(n.Node.Associations()[0].UpInitiated);
+    }
+
+    [Fact]
+    public void DownlinkDataEvent_ForABufferingFar_BecomesADownlinkDataReport()
+    {
+        using var n = new NodeUnderTest();
+        n.Associate();
+        var est = Assert.IsType<SessionEstablishmentResponse>(n.Request(n.EstablishmentRequest(0x31)).Body);
+        n.Table.TryGet(est.UpFSeid!.Seid, out var s);
+
+        n.Node.OnDatapathEvent(new EventRecord { Kind = EventKind.DownlinkData, Index = s.PdrStats[2], Qfi = 9 });
+
+        Assert.True(n.WaitFor(r => r.Any(d => d.Body is SessionReportRequest), TimeSpan.FromSeconds(3)));
+        var report = (SessionReportRequest)n.NodeRequests.First(d => d.Body is SessionReportRequest).Body;
+        Assert.Equal(ReportType.Dldr, report.ReportType);
+        Assert.Equal([(ushort)2], report.DownlinkDataReport!.PdrIds);
+    }
+
+    private static void AddTraffic(NodeUnderTest n, ulong seid, ushort pdr, ulong packets, ulong bytes)
+    {
+        n.Table.TryGet(seid, out var s);
+        var stats = (MemoryPerCpuTable<Counter>)n.Tables.PdrStats;
+        var current = stats.Read(s.PdrStats[pdr]);
+        current[0] = new Counter { Packets = current[0].Packets + packets, Bytes = current[0].Bytes + bytes };
+        stats.Entries[s.PdrStats[pdr]] = current;
+    }
+}

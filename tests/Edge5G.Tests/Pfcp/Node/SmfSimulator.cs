@@ -1,0 +1,219 @@
+using System.Net;
+using System.Net.Sockets;
+using LoxiLb.Edge5G.Datapath.Compiler;
+using LoxiLb.Edge5G.Datapath.Tables;
+using LoxiLb.Edge5G.Host;
+using LoxiLb.Edge5G.Pfcp;
+using LoxiLb.Edge5G.Pfcp.Ies;
+using LoxiLb.Edge5G.Pfcp.Messages;
+using LoxiLb.Edge5G.Pfcp.Node;
+using LoxiLb.Edge5G.Pfcp.Rules;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LoxiLb.Edge5G.Tests.Pfcp.Node;
+
+/// <summary>
+/// A PFCP node on loopback over in-memory datapath tables, and an SMF talking to it through
+/// a UDP socket with the codec: requests go out, responses (and the node's own requests)
+/// come back. Answers the node's Heartbeat and Session Report requests unless told not to.
+/// </summary>
+public sealed class NodeUnderTest : IDisposable
+{
+    public static readonly IPAddress N3 = IPAddress.Parse("198.51.100.1");
+    private readonly Socket _smf;
+    private readonly List<PfcpDecoded> _fromNode = [];
+    private readonly Thread _reader;
+    private volatile bool _stopping;
+    private uint _sequence = 100;
+
+    public NodeUnderTest(Func<PfcpNodeSettings, PfcpNodeSettings>? adjust = null, bool answerNodeRequests = true)
+    {
+        Tables = DatapathTables.InMemory();
+        Table = new SessionTable(Tables, new GtpAddresses(N3), quarantine: TimeSpan.Zero);
+        _smf = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        _smf.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _smf.ReceiveTimeout = 100;
+        var settings = new PfcpNodeSettings
+        {
+            Listen = new IPEndPoint(IPAddress.Loopback, 0),
+            NodeId = NodeId.FromAddress(IPAddress.Loopback),
+            Peers = [Cidr.Parse("127.0.0.0/8")],
+            UePools = [Cidr.Parse("192.0.2.0/24")],
+            HeartbeatInterval = TimeSpan.FromSeconds(30),
+        };
+        Node = new PfcpNode(adjust?.Invoke(settings) ?? settings, Table, Tables, NullLogger.Instance);
+        Node.Start();
+        AnswerNodeRequests = answerNodeRequests;
+        _reader = new Thread(Read) { IsBackground = true };
+        _reader.Start();
+    }
+
+    public DatapathTables Tables { get; }
+    public SessionTable Table { get; }
+    public PfcpNode Node { get; }
+    public bool AnswerNodeRequests { get; set; }
+    public NodeId SmfNodeId { get; } = NodeId.FromFqdn("smf.example.test");
+    public IPEndPoint SmfEndpoint => (IPEndPoint)_smf.LocalEndPoint!;
+    public DateTime SmfRecovery { get; set; } = new(2026, 11, 26, 0, 0, 0, DateTimeKind.Utc);
+
+    public IReadOnlyList<PfcpDecoded> NodeRequests
+    {
+        get
+        {
+            lock (_fromNode)
+                return _fromNode.Where(d => d.Header.MessageType.IsRequest()).ToArray();
+        }
+    }
+
+    public uint NextSequence() => ++_sequence;
+
+    /// <summary>Sends raw bytes to the node.</summary>
+    public void SendRaw(byte[] datagram) => _smf.SendTo(datagram, Node.LocalEndpoint!);
+
+    /// <summary>Sends a request and waits for the response with its sequence number.</summary>
+    public PfcpDecoded Request(IPfcpMessageBody body, ulong? seid = null, uint? sequence = null)
+    {
+        var seq = sequence ?? NextSequence();
+        SendRaw(PfcpCodec.Encode(body, seq, body.MessageType.IsSessionMessage() ? seid ?? 0 : null));
+        return WaitResponse(seq);
+    }
+
+    public PfcpDecoded WaitResponse(uint sequence, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(3));
+        while (DateTime.UtcNow < deadline)
+        {
+            lock (_fromNode)
+            {
+                var found = _fromNode.FirstOrDefault(d => !d.Header.MessageType.IsRequest() && d.Header.SequenceNumber == sequence);
+                if (found is not null)
+                {
+                    _fromNode.Remove(found);
+                    return found;
+                }
+            }
+            Thread.Sleep(5);
+        }
+        throw new TimeoutException($"no response with sequence {sequence}");
+    }
+
+    public int ResponsesWithSequence(uint sequence)
+    {
+        lock (_fromNode)
+            return _fromNode.Count(d => !d.Header.MessageType.IsRequest() && d.Header.SequenceNumber == sequence);
+    }
+
+    public bool WaitFor(Func<IReadOnlyList<PfcpDecoded>, bool> predicate, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (predicate(NodeRequests))
+                return true;
+            Thread.Sleep(10);
+        }
+        return predicate(NodeRequests);
+    }
+
+    public AssociationSetupResponse Associate()
+    {
+        var r = Request(new AssociationSetupRequest(SmfNodeId, SmfRecovery));
+        return Assert.IsType<AssociationSetupResponse>(r.Body);
+    }
+
+    private void Read()
+    {
+        var buffer = new byte[65536];
+        while (!_stopping)
+        {
+            EndPoint from = new IPEndPoint(IPAddress.Any, 0);
+            int n;
+            try
+            {
+                n = _smf.ReceiveFrom(buffer, ref from);
+            }
+            catch (SocketException)
+            {
+                continue;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            if (PfcpCodec.Decode(buffer.AsSpan(0, n)) is not PfcpDecoded d)
+                continue;
+            lock (_fromNode)
+                _fromNode.Add(d);
+            if (AnswerNodeRequests && d.Header.MessageType.IsRequest())
+            {
+                IPfcpMessageBody? answer = d.Body switch
+                {
+                    HeartbeatRequest => new HeartbeatResponse(SmfRecovery),
+                    SessionReportRequest => new SessionReportResponse(PfcpCause.RequestAccepted),
+                    AssociationSetupRequest => new AssociationSetupResponse(SmfNodeId, PfcpCause.RequestAccepted, SmfRecovery),
+                    _ => null,
+                };
+                if (answer is not null)
+                    _smf.SendTo(PfcpCodec.Encode(answer, d.Header.SequenceNumber, answer.MessageType.IsSessionMessage() ? d.Header.Seid : null), from);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopping = true;
+        Node.Dispose();
+        _reader.Join(TimeSpan.FromSeconds(1));
+        _smf.Dispose();
+    }
+
+    // ----- a PDU session as Open5GS-like SMFs build it -----
+
+    public static readonly IPAddress Gnb = IPAddress.Parse("198.51.100.2");
+
+    /// <summary>UL PDR 1 (CHOOSE F-TEID, id 1, CHV4 UE address) to FAR 1 (N6); DL PDR 2 (UE address) to FAR 2 (BUFF until the gNB is known); QER 1 QFI 9; URR 1 volume threshold.</summary>
+    public SessionEstablishmentRequest EstablishmentRequest(ulong cpSeid, ulong? volumeThreshold = null) =>
+        new(SmfNodeId, new FSeid(cpSeid, IPAddress.Loopback),
+            [
+                new CreatePdr(1, new Pdi(SourceInterface.Access)
+                {
+                    LocalFTeid = FTeid.ChooseByUp(chooseId: 1),
+                    UeIpAddresses = [new UeIpAddress { ChooseIpv4 = true }],
+                    Qfis = [9],
+                })
+                {
+                    Precedence = 200, FarId = 1, QerIds = [1], UrrIds = [1],
+                    OuterHeaderRemoval = new OuterHeaderRemoval(OuterHeaderRemovalDescription.GtpuUdpIpv4),
+                },
+                new CreatePdr(2, new Pdi(SourceInterface.Core) { UeIpAddresses = [new UeIpAddress { ChooseIpv4 = true, IsDestination = true }] })
+                {
+                    Precedence = 200, FarId = 2, QerIds = [1], UrrIds = [1],
+                },
+            ],
+            [
+                new CreateFar(1, ApplyActionFlags.Forw) { ForwardingParameters = new ForwardingParameters(DestinationInterface.Core) },
+                new CreateFar(2, ApplyActionFlags.Buff | ApplyActionFlags.Nocp),
+            ])
+        {
+            CreateQers = [new CreateQer(1, GateStatus.Open) { Qfi = 9 }],
+            CreateUrrs = [new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(volumeThreshold is null ? ReportingTriggerFlags.None : ReportingTriggerFlags.Volth))
+            {
+                VolumeThreshold = volumeThreshold is { } v ? new Volume(Total: v) : null,
+            }],
+        };
+
+    /// <summary>The second step of PDU session setup: FAR 2 forwards to the gNB's F-TEID.</summary>
+    public static SessionModificationRequest GnbKnown(uint gnbTeid, bool sendEndMarker = false) => new()
+    {
+        UpdateFars = [new UpdateFar(2)
+        {
+            ApplyAction = ApplyActionFlags.Forw,
+            UpdateForwardingParameters = new UpdateForwardingParameters
+            {
+                DestinationInterface = DestinationInterface.Access,
+                OuterHeaderCreation = OuterHeaderCreation.GtpuIpv4(gnbTeid, Gnb),
+                SmReqFlags = sendEndMarker ? PfcpSmReqFlags.Sndem : null,
+            },
+        }],
+    };
+}
