@@ -111,6 +111,8 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
         if (Adopted)
             AdoptSessions();
         LoxiLb = new LoxiLbSessions(Sessions);
+        if (Adopted)
+            LoxiLb.Adopt(Sessions.Sessions.Select(c => c.Session));
         StartEvents();
         Started = true;
         LogStarted(_log, string.Join(", ", _links.Select(l => $"{l.State.Name}({l.State.Role})")), Adopted);

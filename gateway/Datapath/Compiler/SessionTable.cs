@@ -104,6 +104,34 @@ public sealed class SessionTable
 
     public GtpAddresses Addresses => _addresses;
 
+    /// <summary>Incremented by every change: lets the state saver skip unchanged seconds.</summary>
+    public int Version => _version;
+    private int _version;
+
+    /// <summary>Rule-table occupancy for /metrics: slots or keys in use and the capacity of each table.</summary>
+    public IReadOnlyList<(string Table, uint InUse, uint Capacity)> Occupancy()
+    {
+        lock (_gate)
+            return
+            [
+                ("fteids", (uint)_fteidOwners.Count, _tables.Fteids.Capacity),
+                ("ue4", (uint)_ue4Owners.Count, _tables.Ue4.Capacity),
+                ("ue6", (uint)_ue6Owners.Count, _tables.Ue6.Capacity),
+                (_pdrSlots.Name, _pdrSlots.InUse, _pdrSlots.Capacity),
+                (_farSlots.Name, _farSlots.InUse, _farSlots.Capacity),
+                (_qerSlots.Name, _qerSlots.InUse, _qerSlots.Capacity),
+                (_sdfSlots.Name, _sdfSlots.InUse, _sdfSlots.Capacity),
+                (_ruleListSlots.Name, _ruleListSlots.InUse, _ruleListSlots.Capacity),
+            ];
+    }
+
+    /// <summary>QER slots in use (for summing per-QER drop counters).</summary>
+    public IReadOnlyList<uint> QerSlots()
+    {
+        lock (_gate)
+            return _sessions.Values.SelectMany(s => s.QerSlots).ToArray();
+    }
+
     public int Count
     {
         get
@@ -176,6 +204,7 @@ public sealed class SessionTable
             }
             ReleaseSlots(compiled, keepStatsOf: []);
             _sessions.Remove(seid);
+            Interlocked.Increment(ref _version);
             return compiled.Session;
         }
     }
@@ -523,6 +552,7 @@ public sealed class SessionTable
         foreach (var k in compiled.Ue6Keys)
             _ue6Owners[k] = plan.Session.Seid;
         _sessions[plan.Session.Seid] = compiled;
+        Interlocked.Increment(ref _version);
         return compiled;
     }
 

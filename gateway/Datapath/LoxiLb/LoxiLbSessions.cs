@@ -125,6 +125,34 @@ public sealed class LoxiLbSessions(SessionTable table)
         }
     }
 
+    /// <summary>
+    /// Takes over the LoxiLB sessions a previous process installed (adopted into the session
+    /// table): the front-end view is rebuilt from their compiled rules.
+    /// </summary>
+    public int Adopt(IEnumerable<Session> installed)
+    {
+        lock (_gate)
+        {
+            var count = 0;
+            foreach (var s in installed.Where(s => s.Seid >= SeidBase && s.Name is not null))
+            {
+                var ul = s.Pdrs.FirstOrDefault(p => p.Id == 1);
+                var dlFar = s.Fars.FirstOrDefault(f => f.Id == 2)?.Forwarding?.OuterHeader;
+                if (ul?.Pdi.LocalFTeid is not { } local || ul.Pdi.UeIpv4 is not { } ue || dlFar is null)
+                    continue;
+                var session = new LoxiSession(s.Name!, ue, new LoxiTunnel(dlFar.Teid, dlFar.Peer),
+                    new LoxiTunnel(local.Teid, (local.Ipv4 ?? local.Ipv6)!));
+                var ulcls = s.Pdrs.Where(p => p.Id is >= 100 and < 200).OrderBy(p => p.Id)
+                    .Select(p => new LoxiUlcl(p.Pdi.Qfi ?? 0, Sdf.FlowDescription.Parse(p.Pdi.Filters[0].FlowDescription!).From.Address!))
+                    .ToImmutableArray();
+                _byIdent[session.Ident] = (session, s.Seid, ulcls);
+                _nextSeid = Math.Max(_nextSeid, s.Seid + 1);
+                count++;
+            }
+            return count;
+        }
+    }
+
     private (LoxiSession Session, ulong Seid, ImmutableArray<LoxiUlcl> Ulcls) Find(string ident) =>
         _byIdent.TryGetValue(ident, out var e) ? e : throw new RuleException(RuleError.UnknownSession, $"no session '{ident}'");
 

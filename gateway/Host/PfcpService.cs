@@ -1,0 +1,87 @@
+using System.Net;
+using System.Net.Sockets;
+using LoxiLb.Edge5G.Pfcp.Node;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace LoxiLb.Edge5G.Host;
+
+/// <summary>
+/// Runs the N4 node on top of the started datapath, feeds it the datapath's events, and saves
+/// the session state (debounced) so a restarted daemon can adopt it.
+/// </summary>
+public sealed class PfcpService(IOptions<GatewayOptions> options, GatewayRuntime runtime, ILoggerFactory logs) : IHostedService, IDisposable
+{
+    private PfcpNode? _node;
+    private UdpEndMarkerSender? _endMarkers;
+    private Timer? _saver;
+
+    public PfcpNode? Node => _node;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var o = options.Value;
+        if (!string.IsNullOrEmpty(o.Pfcp.Address))
+        {
+            _endMarkers = new UdpEndMarkerSender();
+            _node = new PfcpNode(PfcpNodeSettings.From(o.Pfcp), runtime.Sessions, runtime.Datapath.Tables, logs.CreateLogger<PfcpNode>(),
+                endMarkers: _endMarkers);
+            runtime.DatapathEvent += _node.OnDatapathEvent;
+            _node.Start();
+        }
+        // Save the session state every second when it changed (PFCP and the REST API both change it).
+        var last = -1;
+        _saver = new Timer(_ =>
+        {
+            var now = runtime.Sessions.Version;
+            if (now == last)
+                return;
+            last = now;
+            runtime.SaveState();
+        }, null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _saver?.Dispose();
+        _node?.Dispose();
+        return Task.CompletedTask;
+    }
+
+    public void Dispose()
+    {
+        _saver?.Dispose();
+        _node?.Dispose();
+        _endMarkers?.Dispose();
+    }
+}
+
+/// <summary>End Markers sent from a UDP socket bound to our GTP-U address and port 2152 (TS 29.281 7.3.2).</summary>
+public sealed class UdpEndMarkerSender : IEndMarkerSender, IDisposable
+{
+    private readonly Dictionary<IPAddress, Socket> _sockets = [];
+
+    public void SendEndMarker(IPAddress local, IPAddress peer, uint teid)
+    {
+        lock (_sockets)
+        {
+            if (!_sockets.TryGetValue(local, out var socket))
+            {
+                socket = new Socket(local.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                socket.Bind(new IPEndPoint(local, Gtpu.GtpuMessage.Port));
+                _sockets[local] = socket;
+            }
+            socket.SendTo(new Gtpu.GtpuMessage(Gtpu.GtpuMessageType.EndMarker, teid, []).Encode(), new IPEndPoint(peer, Gtpu.GtpuMessage.Port));
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_sockets)
+            foreach (var s in _sockets.Values)
+                s.Dispose();
+    }
+}

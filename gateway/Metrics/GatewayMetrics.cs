@@ -1,0 +1,105 @@
+using LoxiLb.Edge5G.Bpf;
+using LoxiLb.Edge5G.Datapath.Abi;
+using LoxiLb.Edge5G.Host;
+using LoxiLb.Edge5G.Replay;
+using Prometheus;
+using Counter = Prometheus.Counter;
+using Gauge = Prometheus.Gauge;
+
+namespace LoxiLb.Edge5G.Metrics;
+
+/// <summary>
+/// /metrics for the gateway. Datapath counters are read from the per-CPU maps at scrape time
+/// (nothing per packet reaches managed code); counters the kernel keeps are exported with
+/// IncTo. Labels are bounded: reasons, interfaces, roles, verdicts, message types, causes —
+/// never TEIDs, SEIDs or UE addresses.
+/// </summary>
+public sealed class GatewayMetrics
+{
+    private readonly GatewayRuntime _runtime;
+    private readonly PfcpService _pfcp;
+    private readonly Counter _packets, _bytes, _ifPackets, _ifBytes, _qerDrops, _pfcpMessages, _pfcpDropped;
+    private readonly Gauge _sessions, _pfcpSessions, _associations, _tableUsed, _tableCapacity, _attached, _programLoaded, _build;
+
+    public GatewayMetrics(GatewayRuntime runtime, PfcpService pfcp, CollectorRegistry registry)
+    {
+        _runtime = runtime;
+        _pfcp = pfcp;
+        Registry = registry;
+        var f = Prometheus.Metrics.WithCustomRegistry(registry);
+        _packets = f.CreateCounter("edge5g_datapath_packets_total", "Packets by what the GTP-U datapath did with them (forward, pass to the stack, drop) and why.", "reason", "verdict");
+        _bytes = f.CreateCounter("edge5g_datapath_bytes_total", "Bytes by what the GTP-U datapath did with them and why.", "reason", "verdict");
+        _ifPackets = f.CreateCounter("edge5g_interface_packets_total", "Packets received per interface and XDP verdict.", "interface", "role", "verdict");
+        _ifBytes = f.CreateCounter("edge5g_interface_bytes_total", "Bytes received per interface and XDP verdict.", "interface", "role", "verdict");
+        _qerDrops = f.CreateCounter("edge5g_qer_drops_total", "Packets QERs dropped, by cause (closed gate, MBR exceeded), summed over QERs.", "cause");
+        _pfcpMessages = f.CreateCounter("edge5g_pfcp_messages_total", "PFCP messages received (in) and sent (out), by type and cause.", "direction", "type", "cause");
+        _pfcpDropped = f.CreateCounter("edge5g_pfcp_dropped_total", "PFCP datagrams not processed as new requests, by reason.", "reason");
+        _sessions = f.CreateGauge("edge5g_sessions", "Sessions installed in the datapath (PFCP, REST and LoxiLB front ends).");
+        _pfcpSessions = f.CreateGauge("edge5g_pfcp_sessions", "PFCP sessions.");
+        _associations = f.CreateGauge("edge5g_pfcp_associations", "PFCP associations with SMFs.");
+        _tableUsed = f.CreateGauge("edge5g_table_entries", "Entries in use per datapath table.", "table");
+        _tableCapacity = f.CreateGauge("edge5g_table_capacity", "Capacity per datapath table.", "table");
+        _attached = f.CreateGauge("edge5g_interface_attached", "1 when the XDP program is attached to the interface.", "interface", "role", "mode");
+        _programLoaded = f.CreateGauge("edge5g_program_loaded", "1 when the GTP-U program is loaded; adopted says whether it took over pinned state.", "adopted");
+        _build = f.CreateGauge("edge5g_build_info", "Build information.", "version");
+        registry.AddBeforeCollectCallback(Collect);
+    }
+
+    public CollectorRegistry Registry { get; }
+
+    private void Collect()
+    {
+        _build.WithLabels(GatewayRuntime.Version).Set(1);
+        if (!_runtime.Started)
+        {
+            _programLoaded.WithLabels("false").Set(0);
+            return;
+        }
+        _programLoaded.WithLabels(_runtime.Adopted ? "true" : "false").Set(1);
+        foreach (var (stat, counter) in _runtime.Datapath.Stats())
+        {
+            if (stat == DatapathStat.Count)
+                continue;
+            var reason = ReplayRunner.Kebab(stat);
+            var verdict = reason.StartsWith("pass", StringComparison.Ordinal) ? "pass"
+                : reason.StartsWith("drop", StringComparison.Ordinal) || stat is DatapathStat.ErrorIndication ? "drop" : "forward";
+            _packets.WithLabels(reason, verdict).IncTo(counter.Packets);
+            _bytes.WithLabels(reason, verdict).IncTo(counter.Bytes);
+        }
+        foreach (var i in _runtime.Status().Interfaces)
+        {
+            _attached.WithLabels(i.Name, i.Role, i.Mode).Set(i.Attached ? 1 : 0);
+            foreach (var action in Enum.GetValues<XdpAction>())
+            {
+                var c = _runtime.Datapath.InterfaceStat(i.Ifindex, action);
+                var verdict = action.ToString().ToLowerInvariant();
+                _ifPackets.WithLabels(i.Name, i.Role, verdict).IncTo(c.Packets);
+                _ifBytes.WithLabels(i.Name, i.Role, verdict).IncTo(c.Bytes);
+            }
+        }
+        ulong gate = 0, mbr = 0;
+        foreach (var slot in _runtime.Sessions.QerSlots())
+            foreach (var q in _runtime.Datapath.Tables.QerStats.Read(slot))
+            {
+                gate += q.GateDrops;
+                mbr += q.MbrDrops;
+            }
+        _qerDrops.WithLabels("gate-closed").IncTo(gate);
+        _qerDrops.WithLabels("mbr-exceeded").IncTo(mbr);
+        _sessions.Set(_runtime.Sessions.Count);
+        foreach (var (table, used, capacity) in _runtime.Sessions.Occupancy())
+        {
+            _tableUsed.WithLabels(table).Set(used);
+            _tableCapacity.WithLabels(table).Set(capacity);
+        }
+        if (_pfcp.Node is { } node)
+        {
+            _associations.Set(node.Associations().Count);
+            _pfcpSessions.Set(node.Sessions().Count);
+            foreach (var ((direction, type, cause), value) in node.Counters.Messages)
+                _pfcpMessages.WithLabels(direction, type, cause).IncTo(value);
+            foreach (var (reason, value) in node.Counters.DroppedByReason)
+                _pfcpDropped.WithLabels(reason).IncTo(value);
+        }
+    }
+}
