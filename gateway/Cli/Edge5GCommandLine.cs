@@ -19,7 +19,7 @@ public static class Edge5GCommandLine
     private static Command DemoCommand()
     {
         var command = new Command("demo", "Build a namespace lab, push real traffic through the XDP programs and show the counters");
-        command.SetAction((_, cancellationToken) => Task.FromResult(CounterDemo.Run(Console.Out)));
+        command.SetAction((_, cancellationToken) => Task.FromResult(new GatewayDemo(Console.Out).Run()));
         return command;
     }
 }

@@ -44,13 +44,19 @@ public sealed class GtpLab : IDisposable
     public SessionTable Sessions { get; private set; } = null!;
     public KernelNextHops NextHops { get; private set; } = null!;
 
-    /// <summary>Builds the namespaces, loads and attaches the program, starts next-hop tracking.</summary>
-    public static GtpLab Create(bool withCentralUpf = false, GtpDatapathOptions? options = null, XdpMode mode = XdpMode.Native)
+    /// <summary>
+    /// Builds the namespaces and, unless <paramref name="withDatapath"/> is false (the gateway
+    /// then runs as its own process in the gw namespace), loads and attaches the program and
+    /// starts next-hop tracking in this process.
+    /// </summary>
+    public static GtpLab Create(bool withCentralUpf = false, GtpDatapathOptions? options = null, XdpMode mode = XdpMode.Native,
+        bool withDatapath = true)
     {
         var lab = new GtpLab(new LabNetwork());
         try
         {
-            lab.Build(withCentralUpf, options ?? new GtpDatapathOptions { Sessions = 1024, RuleLists = 64, SdfFilters = 256, NextHops = 64 }, mode);
+            lab.Build(withCentralUpf, options ?? new GtpDatapathOptions { Sessions = 1024, RuleLists = 64, SdfFilters = 256, NextHops = 64 }, mode,
+                withDatapath);
             return lab;
         }
         catch
@@ -60,7 +66,7 @@ public sealed class GtpLab : IDisposable
         }
     }
 
-    private void Build(bool withCentralUpf, GtpDatapathOptions options, XdpMode mode)
+    private void Build(bool withCentralUpf, GtpDatapathOptions options, XdpMode mode, bool withDatapath)
     {
         Gnb = Network.AddNamespace("gnb");
         Gateway = Network.AddNamespace("gw");
@@ -86,6 +92,8 @@ public sealed class GtpLab : IDisposable
             Network.AttachXdp(ns, dev, counter.Program("xdp_ifcount"));
         }
 
+        if (!withDatapath)
+            return;
         Datapath = Network.Own(GtpDatapath.Load(options));
         int n3, n6, n9 = 0;
         using (Gateway.Enter())
