@@ -139,6 +139,9 @@ internal static unsafe partial class LibBpf
     [LibraryImport(Lib)]
     internal static partial void ring_buffer__free(nint ringBuffer);
 
+    [LibraryImport(Lib)]
+    internal static partial int bpf_enable_stats(int type);
+
     // ---- misc ----
     [LibraryImport(Lib)]
     internal static partial int libbpf_num_possible_cpus();

@@ -99,7 +99,7 @@ internal struct BtfVarSecInfo
     public uint Size;
 }
 
-/// <summary>struct bpf_prog_info, only the leading fields we read (type, id, tag).</summary>
+/// <summary>struct bpf_prog_info up to verified_insns; the fields between tag and run_time_ns are skipped.</summary>
 [AbiStruct("bpf_prog_info", Header = "linux/bpf.h", LeadingFieldsOnly = true)]
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct BpfProgInfoHead
@@ -107,6 +107,11 @@ internal unsafe struct BpfProgInfoHead
     public uint Type;
     public uint Id;
     public fixed byte Tag[8];
+    [AbiField("")] public fixed byte Skipped[176];
+    public ulong RunTimeNs;
+    public ulong RunCnt;
+    public ulong RecursionMisses;
+    public uint VerifiedInsns;
 }
 
 internal static class BpfConstants
