@@ -41,6 +41,7 @@
 #define BUCKET_MAX_ELAPSED_NS 100000000ULL
 #define NOTIFY_INTERVAL_NS NSEC_PER_SEC
 #define OUTER_TTL 64
+#define ETH_MIN_FRAME 60 /* without FCS: what a NIC pads short frames to */
 
 /*
  * Global (non-static, never inlined) functions are verified once on their own, with their
@@ -67,6 +68,7 @@ struct packet {
 	__u8 gtp_flags;
 	__u8 qfi;       /* from an uplink/downlink PDU Session Container, 0 if none */
 	__u8 pad[3];
+	__u32 pdr;      /* the PDR the packet matched (set before forwarding) */
 	__u8 local[16]; /* outer destination, IPv4-mapped */
 	__u8 peer[16];  /* outer source, IPv4-mapped */
 };
@@ -323,33 +325,30 @@ static __always_inline int apply_qer(const struct edge5g_pdr *pdr, __u32 len, __
 
 /* ---------- next hops ---------- */
 
-/* Where the packet goes: the FAR's resolved next hop, else the FIB. l3_len is the length
- * the packet will have, for the MTU check. Returns 0, or the stat explaining the failure. */
-static __always_inline int find_nexthop(struct xdp_md *ctx, const struct edge5g_far *far, __u8 family,
-					const void *dst, __u32 l3_len, struct edge5g_nexthop *out)
+/* The FIB's next hop for dst (IPv4 in the first 4 bytes), written to out. Returns 0 or the
+ * stat explaining the failure. Global: the lookup's 64-byte parameter block lives in its own
+ * frame, off the main program's stack, on the path only unresolved next hops take. */
+/* Sixteen address bytes, sized for the verifier (a global function's pointer argument
+ * may only be used over the size of its pointee type). */
+struct addr16 {
+	__u8 b[16];
+};
+
+GLOBAL int fib_nexthop(struct xdp_md *ctx, __u32 family, const struct addr16 *dst, __u32 l3_len, struct edge5g_nexthop *out)
 {
 	struct bpf_fib_lookup fib = {};
-	__u32 index = far->nexthop;
 	int rc;
 
-	if (index != EDGE5G_NONE) {
-		struct edge5g_nexthop *nh = bpf_map_lookup_elem(&nexthops, &index);
-
-		if (nh && nh->valid) {
-			if (nh->mtu && l3_len > nh->mtu)
-				return EDGE5G_STAT_DROP_MTU;
-			__builtin_memcpy(out, nh, sizeof(*out));
-			return 0;
-		}
-	}
+	if (!dst || !out)
+		return EDGE5G_STAT_PASS_NO_ROUTE;
 	fib.ifindex = ctx->ingress_ifindex;
 	fib.tot_len = l3_len;
 	if (family == 4) {
 		fib.family = AF_INET;
-		fib.ipv4_dst = *(const __be32 *)dst;
+		__builtin_memcpy(&fib.ipv4_dst, dst->b, 4);
 	} else {
 		fib.family = AF_INET6;
-		__builtin_memcpy(fib.ipv6_dst, dst, 16);
+		__builtin_memcpy(fib.ipv6_dst, dst->b, 16);
 	}
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
@@ -362,6 +361,26 @@ static __always_inline int find_nexthop(struct xdp_md *ctx, const struct edge5g_
 	copy6(out->dmac, fib.dmac);
 	copy6(out->smac, fib.smac);
 	return 0;
+}
+
+/* Where the packet goes: the FAR's resolved next hop, else the FIB. l3_len is the length
+ * the packet will have, for the MTU check. Returns 0, or the stat explaining the failure. */
+static __always_inline int find_nexthop(struct xdp_md *ctx, const struct edge5g_far *far, __u8 family,
+					const void *dst, __u32 l3_len, struct edge5g_nexthop *out)
+{
+	__u32 index = far->nexthop;
+
+	if (index != EDGE5G_NONE) {
+		struct edge5g_nexthop *nh = bpf_map_lookup_elem(&nexthops, &index);
+
+		if (nh && nh->valid) {
+			if (nh->mtu && l3_len > nh->mtu)
+				return EDGE5G_STAT_DROP_MTU;
+			__builtin_memcpy(out, nh, sizeof(*out));
+			return 0;
+		}
+	}
+	return fib_nexthop(ctx, family, (const struct addr16 *)dst, l3_len, out);
 }
 
 static __always_inline int transmit(struct xdp_md *ctx, const struct edge5g_nexthop *nh)
@@ -585,10 +604,11 @@ static __always_inline void notify_downlink_data(__u32 stats_index, __u8 qfi)
 }
 
 /*
- * Applies PDR pdr_index to the packet whose IP part to forward starts at pkt->inner_off
+ * Applies PDR pkt->pdr to the packet whose IP part to forward starts at pkt->inner_off
  * (the inner packet of a G-PDU, or the packet itself from N6); f describes that IP packet.
+ * Inlined at its one call site: on this hardware every call and return costs (SRSO).
  */
-GLOBAL int forward(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index, struct flow *f)
+static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt, struct flow *f)
 {
 	struct edge5g_nexthop nh = {};
 	struct edge5g_pdr *pdr;
@@ -599,11 +619,9 @@ GLOBAL int forward(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index, stru
 	__u8 route_family;
 	int rc;
 
-	__u32 keep_off;
+	__u32 keep_off, pdr_index = pkt->pdr;
 	__u8 qfi;
 
-	if (!pkt || !f)
-		return XDP_ABORTED;
 	keep_off = pkt->inner_off;
 	qfi = pkt->qfi;
 	if (pdr_index == EDGE5G_NONE)
@@ -706,8 +724,19 @@ static __always_inline int echo_write(struct xdp_md *ctx, struct packet *pkt, co
 	ip_len = pkt->family == 4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
 	/* GTP-U header with sequence number (12) + Recovery IE (2). */
 	reply_len = L2 + ip_len + sizeof(struct udphdr) + 12 + 2;
-	if (bpf_xdp_adjust_tail(ctx, (int)reply_len - (int)pkt->len))
+	/* A request padded to the minimum frame holds the reply: keep the frame, zero the
+	 * padding, and save the helper call. Otherwise resize to the reply. */
+	if (pkt->len >= reply_len && pkt->len <= ETH_MIN_FRAME) {
+		for (__u32 i = 0; i < ETH_MIN_FRAME - (L2 + 20 + 8 + 14); i++) {
+			__u8 *b = pkt_at(data, data_end, reply_len + i, 1);
+
+			if (!b)
+				break;
+			*b = 0;
+		}
+	} else if (bpf_xdp_adjust_tail(ctx, (int)reply_len - (int)pkt->len)) {
 		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+	}
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 	eth = pkt_at(data, data_end, 0, L2);
@@ -763,10 +792,8 @@ static __always_inline int echo_write(struct xdp_md *ctx, struct packet *pkt, co
 	return count(EDGE5G_STAT_ECHO_REPLIED, pkt->len, XDP_TX);
 }
 
-GLOBAL int echo_reply(struct xdp_md *ctx, struct packet *pkt)
+static __always_inline int echo_reply(struct xdp_md *ctx, struct packet *pkt)
 {
-	if (!pkt)
-		return XDP_ABORTED;
 	/* The outer IP header may carry options: the reply has none, so only L2 is kept. */
 	if (pkt->l3_off == sizeof(struct ethhdr))
 		return echo_write(ctx, pkt, sizeof(struct ethhdr));
@@ -850,29 +877,92 @@ GLOBAL int end_marker(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index, _
 
 /* ---------- GTP-U ingress ---------- */
 
-/* A GTP-U packet the datapath refuses: dropped and counted when it was for one of our
- * addresses, otherwise none of our business (to the stack). Only refusals pay the lookup. */
-static __always_inline int refuse(struct packet *pkt, enum edge5g_stat stat)
+static __always_inline int addr16_equal(const __u8 *a, const __u8 *b)
 {
-	if (!bpf_map_lookup_elem(&local_addrs, pkt->local))
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
+}
+
+/* Is addr (IPv4-mapped or IPv6) one of our GTP-U addresses? A few compares on the config
+ * value, no hashing. */
+static __always_inline int is_local(const struct edge5g_config *cfg, const __u8 *addr)
+{
+	const __u32 *w = (const __u32 *)addr;
+
+	if (w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0x0000ffff)) {
+		for (__u32 i = 0; i < EDGE5G_MAX_LOCAL_ADDRS; i++)
+			if (i < cfg->local4_count && cfg->local4[i] == w[3])
+				return 1;
+		return 0;
+	}
+	for (__u32 i = 0; i < EDGE5G_MAX_LOCAL_ADDRS; i++)
+		if (i < cfg->local6_count && addr16_equal(cfg->local6[i], addr))
+			return 1;
+	return 0;
+}
+
+/* A GTP-U packet the datapath refuses: dropped and counted when it was for one of our
+ * addresses, otherwise none of our business (to the stack). */
+static __always_inline int refuse(const struct edge5g_config *cfg, struct packet *pkt, enum edge5g_stat stat)
+{
+	if (!is_local(cfg, pkt->local))
 		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
 	return count(stat, pkt->len, XDP_DROP);
 }
 
-GLOBAL int gtp_ingress(struct xdp_md *ctx, struct packet *pkt)
+/* The match entry of the packet's F-TEID: the dense array for TEIDs we allocated, the hash
+ * map for the others. */
+static __always_inline struct edge5g_match *lookup_fteid(const struct edge5g_config *cfg, struct packet *pkt)
+{
+	struct edge5g_fteid_key key = {};
+	__u32 index = bpf_ntohl(pkt->teid) - cfg->teid_base;
+
+	if (index < cfg->teid_count) {
+		struct edge5g_teid_slot *slot = bpf_map_lookup_elem(&teid_slots, &index);
+
+		if (slot && slot->teid == pkt->teid && addr16_equal(slot->addr, pkt->local)) {
+			__u32 m = slot->match;
+
+			return bpf_map_lookup_elem(&matches, &m);
+		}
+	}
+	key.teid = pkt->teid;
+	copy16(key.addr, pkt->local);
+	return bpf_map_lookup_elem(&fteids, &key);
+}
+
+/* The match entry of a UE IPv4 address: dense array for the configured pool, else hash. */
+static __always_inline struct edge5g_match *lookup_ue4(const struct edge5g_config *cfg, __be32 *ue)
+{
+	__u32 index = bpf_ntohl(*ue) - cfg->ue4_base;
+
+	if (index < cfg->ue4_count) {
+		struct edge5g_ue4_slot *slot = bpf_map_lookup_elem(&ue4_slots, &index);
+
+		if (slot && slot->ue == *ue) {
+			__u32 m = slot->match;
+
+			return bpf_map_lookup_elem(&matches, &m);
+		}
+	}
+	return bpf_map_lookup_elem(&ue4, ue);
+}
+
+/* Marks "matched: forward with pkt->pdr" as the result of the ingress paths. */
+#define DO_FORWARD -1
+
+/* GTP-U to us: G-PDUs are matched to a PDR (DO_FORWARD); signalling is answered or handed on. */
+static __always_inline int gtp_ingress(struct xdp_md *ctx, const struct edge5g_config *cfg, struct packet *pkt, struct flow *f)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct edge5g_fteid_key key = {};
 	struct edge5g_match *m;
 	struct udphdr *udp;
 	struct gtp1_hdr *gtp;
-	struct flow f = {};
 	__u32 udp_len, off, gtp_len;
 	__u8 next = GTP_EXT_NONE;
 
-	if (!pkt)
-		return XDP_ABORTED;
 	udp = pkt_at(data, data_end, pkt->l4_off, sizeof(*udp));
 	if (!udp)
 		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
@@ -883,12 +973,12 @@ GLOBAL int gtp_ingress(struct xdp_md *ctx, struct packet *pkt)
 	/* The UDP datagram must fit in the IP packet, and the IP packet in the frame. */
 	if (!gtp || udp_len < sizeof(*udp) + sizeof(*gtp) || pkt->l4_off - pkt->l3_off + udp_len > pkt->l3_len ||
 	    pkt->l3_off + pkt->l3_len > pkt->len)
-		return refuse(pkt, EDGE5G_STAT_DROP_MALFORMED);
+		return refuse(cfg, pkt, EDGE5G_STAT_DROP_MALFORMED);
 	if ((gtp->flags & GTP1_VERSION_MASK) != GTP1_VERSION_1 || !(gtp->flags & GTP1_FLAG_PT))
-		return refuse(pkt, EDGE5G_STAT_DROP_MALFORMED);
+		return refuse(cfg, pkt, EDGE5G_STAT_DROP_MALFORMED);
 	gtp_len = bpf_ntohs(gtp->length);
 	if (gtp_len + sizeof(*gtp) + sizeof(*udp) != udp_len)
-		return refuse(pkt, EDGE5G_STAT_DROP_MALFORMED);
+		return refuse(cfg, pkt, EDGE5G_STAT_DROP_MALFORMED);
 	pkt->gtp_flags = gtp->flags;
 	pkt->gtp_type = gtp->type;
 	pkt->teid = gtp->teid;
@@ -899,7 +989,7 @@ GLOBAL int gtp_ingress(struct xdp_md *ctx, struct packet *pkt)
 		struct gtp1_opt *opt = pkt_at(data, data_end, off, sizeof(*opt));
 
 		if (!opt || gtp_len < sizeof(*opt))
-			return refuse(pkt, EDGE5G_STAT_DROP_MALFORMED);
+			return refuse(cfg, pkt, EDGE5G_STAT_DROP_MALFORMED);
 		if (gtp->flags & GTP1_FLAG_S)
 			pkt->seq = opt->seq;
 		if (gtp->flags & GTP1_FLAG_E)
@@ -917,13 +1007,13 @@ GLOBAL int gtp_ingress(struct xdp_md *ctx, struct packet *pkt)
 			break;
 		ext = pkt_at(data, data_end, off, 4);
 		if (!ext || ext[0] == 0)
-			return refuse(pkt, EDGE5G_STAT_DROP_MALFORMED);
+			return refuse(cfg, pkt, EDGE5G_STAT_DROP_MALFORMED);
 		ext_len = (__u32)ext[0] * 4;
 		if (off + ext_len > pkt->gtp_end)
-			return refuse(pkt, EDGE5G_STAT_DROP_MALFORMED);
+			return refuse(cfg, pkt, EDGE5G_STAT_DROP_MALFORMED);
 		last = pkt_at(data, data_end, off + ext_len - 1, 1);
 		if (!last)
-			return refuse(pkt, EDGE5G_STAT_DROP_MALFORMED);
+			return refuse(cfg, pkt, EDGE5G_STAT_DROP_MALFORMED);
 		switch (next) {
 		case GTP_EXT_PDU_SESSION_CONTAINER:
 			pkt->qfi = ext[2] & 0x3f;
@@ -938,23 +1028,21 @@ GLOBAL int gtp_ingress(struct xdp_md *ctx, struct packet *pkt)
 			break;
 		default:
 			if (next & GTP_EXT_COMPREHENSION_REQUIRED)
-				return refuse(pkt, EDGE5G_STAT_DROP_UNSUPPORTED);
+				return refuse(cfg, pkt, EDGE5G_STAT_DROP_UNSUPPORTED);
 		}
 		next = *last;
 		off += ext_len;
 	}
 	if (next != GTP_EXT_NONE)
-		return refuse(pkt, EDGE5G_STAT_DROP_MALFORMED); /* chain longer than the bound */
+		return refuse(cfg, pkt, EDGE5G_STAT_DROP_MALFORMED); /* chain longer than the bound */
 	if (off > pkt->gtp_end)
-		return refuse(pkt, EDGE5G_STAT_DROP_MALFORMED);
+		return refuse(cfg, pkt, EDGE5G_STAT_DROP_MALFORMED);
 	pkt->inner_off = off;
 
 	/* Only our addresses: GTP-U routed through this host is the stack's business. A G-PDU
 	 * or End Marker hitting an F-TEID (keyed with our address) needs no separate check. */
-	key.teid = pkt->teid;
-	copy16(key.addr, pkt->local);
-	m = (pkt->gtp_type == GTP_TPDU || pkt->gtp_type == GTP_END_MARKER) ? bpf_map_lookup_elem(&fteids, &key) : NULL;
-	if (!m && !bpf_map_lookup_elem(&local_addrs, pkt->local))
+	m = (pkt->gtp_type == GTP_TPDU || pkt->gtp_type == GTP_END_MARKER) ? lookup_fteid(cfg, pkt) : NULL;
+	if (!m && !is_local(cfg, pkt->local))
 		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
 
 	switch (pkt->gtp_type) {
@@ -978,37 +1066,37 @@ GLOBAL int gtp_ingress(struct xdp_md *ctx, struct packet *pkt)
 	if (pkt->gtp_type == GTP_END_MARKER)
 		return end_marker(ctx, pkt, m->pdr, m->rule_list);
 
-	if (parse_flow(data, data_end, off, pkt->gtp_end - off, &f))
+	if (parse_flow(data, data_end, off, pkt->gtp_end - off, f))
 		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
-	return forward(ctx, pkt, select_pdr(m, &f, pkt->qfi), &f);
+	pkt->pdr = select_pdr(m, f, pkt->qfi);
+	return DO_FORWARD;
 }
 
 /* ---------- plain IP from the data network ---------- */
 
-GLOBAL int downlink(struct xdp_md *ctx, struct packet *pkt)
+/* Plain IP from the data network to a UE address: matched to a PDR (DO_FORWARD). */
+static __always_inline int downlink(struct xdp_md *ctx, const struct edge5g_config *cfg, struct packet *pkt, struct flow *f)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct edge5g_match *m;
-	struct flow f = {};
 
-	if (!pkt)
-		return XDP_ABORTED;
-	if (parse_flow(data, data_end, pkt->l3_off, pkt->len - pkt->l3_off, &f))
+	if (parse_flow(data, data_end, pkt->l3_off, pkt->len - pkt->l3_off, f))
 		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
-	if (f.family == 4) {
-		m = bpf_map_lookup_elem(&ue4, &f.dst[0]);
+	if (f->family == 4) {
+		m = lookup_ue4(cfg, &f->dst[0]);
 	} else {
 		struct edge5g_ue6_key key;
 
-		__builtin_memcpy(key.prefix, f.dst, 8);
+		__builtin_memcpy(key.prefix, f->dst, 8);
 		m = bpf_map_lookup_elem(&ue6, &key);
 	}
 	if (!m)
 		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
 	pkt->inner_off = pkt->l3_off;
 	pkt->qfi = 0;
-	return forward(ctx, pkt, select_pdr(m, &f, 0), &f);
+	pkt->pdr = select_pdr(m, f, 0);
+	return DO_FORWARD;
 }
 
 /* ---------- entry ---------- */
@@ -1036,7 +1124,8 @@ static __always_inline int ipv6_is_fragment(void *data, void *data_end, __u32 of
 	return next == IPPROTO_FRAGMENT;
 }
 
-static __always_inline int process(struct xdp_md *ctx, const struct edge5g_iface *iface, struct packet *pkt)
+static __always_inline int process(struct xdp_md *ctx, const struct edge5g_iface *iface, const struct edge5g_config *cfg,
+				   struct packet *pkt, struct flow *f)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -1074,12 +1163,12 @@ static __always_inline int process(struct xdp_md *ctx, const struct edge5g_iface
 				__u8 dst[16];
 
 				ipv4_mapped(dst, iph->daddr);
-				if (bpf_map_lookup_elem(&local_addrs, dst))
+				if (is_local(cfg, dst))
 					return count(EDGE5G_STAT_PASS_FRAGMENT, pkt->len, XDP_PASS);
 			} else if (udp && udp->dest == bpf_htons(GTPU_PORT)) {
 				ipv4_mapped(pkt->local, iph->daddr);
 				ipv4_mapped(pkt->peer, iph->saddr);
-				return gtp_ingress(ctx, pkt);
+				return gtp_ingress(ctx, cfg, pkt, f);
 			}
 		}
 	} else if (proto == ETH_P_IPV6_BE) {
@@ -1092,7 +1181,7 @@ static __always_inline int process(struct xdp_md *ctx, const struct edge5g_iface
 		pkt->l3_len = (__u32)bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
 		pkt->l4_off = pkt->l3_off + sizeof(*ip6);
 		if (gtp_role && ip6->nexthdr != IPPROTO_UDP && ipv6_is_fragment(data, data_end, pkt->l4_off, ip6->nexthdr)) {
-			if (bpf_map_lookup_elem(&local_addrs, &ip6->daddr))
+			if (is_local(cfg, (const __u8 *)&ip6->daddr))
 				return count(EDGE5G_STAT_PASS_FRAGMENT, pkt->len, XDP_PASS);
 		} else if (gtp_role && ip6->nexthdr == IPPROTO_UDP) {
 			struct udphdr *udp = pkt_at(data, data_end, pkt->l4_off, sizeof(*udp));
@@ -1100,7 +1189,7 @@ static __always_inline int process(struct xdp_md *ctx, const struct edge5g_iface
 			if (udp && udp->dest == bpf_htons(GTPU_PORT)) {
 				copy16(pkt->local, &ip6->daddr);
 				copy16(pkt->peer, &ip6->saddr);
-				return gtp_ingress(ctx, pkt);
+				return gtp_ingress(ctx, cfg, pkt, f);
 			}
 		}
 	} else {
@@ -1108,7 +1197,7 @@ static __always_inline int process(struct xdp_md *ctx, const struct edge5g_iface
 	}
 
 	if (iface->roles & EDGE5G_ROLE_CORE)
-		return downlink(ctx, pkt);
+		return downlink(ctx, cfg, pkt, f);
 	return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
 }
 
@@ -1117,14 +1206,19 @@ int xdp_gtp(struct xdp_md *ctx)
 {
 	__u32 ifindex = ctx->ingress_ifindex;
 	struct edge5g_iface *iface = bpf_map_lookup_elem(&ifaces, &ifindex);
+	__u32 zero = 0;
+	struct edge5g_config *cfg = bpf_map_lookup_elem(&config, &zero);
 	struct packet pkt = {};
+	struct flow f = {};
 	int action;
 
 	pkt.len = ctx->data_end - ctx->data;
 	/* Interfaces without a role are not ours to touch. */
-	if (!iface || !iface->roles)
+	if (!iface || !iface->roles || !cfg)
 		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt.len, XDP_PASS);
-	action = process(ctx, iface, &pkt);
+	action = process(ctx, iface, cfg, &pkt, &f);
+	if (action == DO_FORWARD)
+		action = forward(ctx, &pkt, &f);
 	count_interface(iface->stats_slot, action, pkt.len);
 	return action;
 }

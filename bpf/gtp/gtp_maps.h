@@ -15,13 +15,27 @@ struct {
 	__type(value, struct edge5g_iface);
 } ifaces SEC(".maps");
 
-/* Our GTP-U addresses (IPv4-mapped or IPv6): tells "unknown TEID" from "not for us". */
+/* Dense F-TEIDs and UE addresses (see struct edge5g_config) and the match entries they publish. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
-	__type(key, __u8[16]);
-	__type(value, __u32);
-} local_addrs SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * GTP_DEFAULT_SESSIONS);
+	__type(key, __u32);
+	__type(value, struct edge5g_teid_slot);
+} teid_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GTP_DEFAULT_SESSIONS);
+	__type(key, __u32);
+	__type(value, struct edge5g_ue4_slot);
+} ue4_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4 * GTP_DEFAULT_SESSIONS);
+	__type(key, __u32);
+	__type(value, struct edge5g_match);
+} matches SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -64,7 +64,9 @@ enum edge5g_match_flag {
 	EDGE5G_MATCH_UE_V6 = 2, /* the inner source must be in ue_ipv6_prefix */
 };
 
-/* Value of maps fteids, ue4 (key: UE IPv4 __be32) and ue6: which PDR handles the packet.
+/* Value of array map matches (published through teid_slots and ue4_slots: a changed match
+ * is written to a new slot and the slot index switched with one aligned 4-byte store) and of
+ * the hash maps fteids, ue4 (key: UE IPv4 __be32) and ue6: which PDR handles the packet.
  * With one catch-all PDR, pdr names it and rule_list is EDGE5G_NONE; otherwise rule_list
  * names a list of (PDR, filter, QFI) rules in precedence order and pdr is EDGE5G_NONE. */
 struct edge5g_match {
@@ -239,10 +241,36 @@ enum edge5g_stat {
 	EDGE5G_STAT_COUNT = 20,
 };
 
-/* Load-time settings of the GTP-U program (value 0 of array map config). */
+#define EDGE5G_MAX_LOCAL_ADDRS 4 /* our GTP-U addresses per family */
+
+/* Settings of the GTP-U program (value 0 of array map config). The dense ranges let the
+ * common lookups index arrays instead of hashing: TEIDs we allocate fall in
+ * [teid_base, teid_base + teid_count), UE IPv4 addresses of the configured pool in
+ * [ue4_base, ue4_base + ue4_count); keys outside them go to the hash maps. */
 struct edge5g_config {
 	__u8 recovery; /* restart counter sent in the Recovery IE of Echo Responses */
-	__u8 pad[7];
+	__u8 pad[3];
+	__u32 teid_base;  /* host order */
+	__u32 teid_count;
+	__u32 ue4_base;   /* host order */
+	__u32 ue4_count;
+	__u32 local4_count;
+	__u32 local6_count;
+	__u32 local4[EDGE5G_MAX_LOCAL_ADDRS];       /* our GTP-U IPv4 addresses, network order */
+	__u8 local6[EDGE5G_MAX_LOCAL_ADDRS][16]; /* our GTP-U IPv6 addresses */
+};
+
+/* Value of array map teid_slots (index teid - teid_base): a dense F-TEID entry. */
+struct edge5g_teid_slot {
+	__u32 teid;    /* network order; 0 = empty */
+	__u32 match;   /* index in matches */
+	__u8 addr[16]; /* local address, IPv4-mapped */
+};
+
+/* Value of array map ue4_slots (index ue - ue4_base). */
+struct edge5g_ue4_slot {
+	__u32 ue;    /* network order; 0 = empty */
+	__u32 match; /* index in matches */
 };
 
 /* Events for the control side (ring buffer map events). */

@@ -51,7 +51,7 @@ public sealed class DatapathBench
     private static readonly IPAddress Gnb = IPAddress.Parse("198.51.100.2");
     private static readonly IPAddress CentralUpf = IPAddress.Parse("198.51.100.3");
     private static readonly IPAddress Ue = IPAddress.Parse("192.0.2.10");
-    private const uint UlTeid = 0x12345678, DlTeid = 0x87654321, UlclTeid = 0x12345679, CentralTeid = 0x00c0ffee;
+    private const uint UlTeid = 0x12345678, DlTeid = 0x87654321, UlclTeid = 0x12345677, CentralTeid = 0x00c0ffee;
 
     private readonly BenchOptions _options;
     private readonly TextWriter _log;
@@ -115,6 +115,9 @@ public sealed class DatapathBench
             {
                 Sessions = (uint)sessions + 2,
                 RulesPerSession = 2,
+                // TEIDs from the bench packet on, as the PFCP node allocates them: array lookups.
+                TeidBase = UlclTeid,
+                Ue4Pool = "192.0.2.0/24",
                 RuleLists = 16,
                 SdfFilters = 64,
                 NextHops = 16,
@@ -238,7 +241,7 @@ public sealed class DatapathBench
         var ue = new IPAddress(new byte[] { 10, (byte)(i >> 16), (byte)(i >> 8), (byte)i });
         return new Session(1000UL + (ulong)i,
             [
-                new Pdr(1, 100, new Pdi(InterfaceType.Access, new FTeid(0x20000000u + (uint)i, N3), UeIpv4: ue), FarId: 1, RemoveOuterHeader: true, QerIds: [1]),
+                new Pdr(1, 100, new Pdi(InterfaceType.Access, new FTeid(UlTeid + 1 + (uint)i, N3), UeIpv4: ue), FarId: 1, RemoveOuterHeader: true, QerIds: [1]),
                 new Pdr(2, 100, new Pdi(InterfaceType.Core, UeIpv4: ue), FarId: 2, QerIds: [1]),
             ],
             [

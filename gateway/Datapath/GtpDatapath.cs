@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.InteropServices;
 using LoxiLb.Edge5G.Bpf;
 using LoxiLb.Edge5G.Datapath.Abi;
 using LoxiLb.Edge5G.Datapath.Tables;
@@ -15,6 +16,28 @@ public sealed record GtpDatapathOptions
     public uint NextHops { get; init; } = 4096;
     /// <summary>PDRs and FARs per session the array maps are sized for.</summary>
     public uint RulesPerSession { get; init; } = 4;
+    /// <summary>First TEID of the dense range (2 x Sessions TEIDs): the TEIDs the gateway allocates.</summary>
+    public uint TeidBase { get; init; } = 0x00100000;
+    /// <summary>IPv4 UE pool looked up by array index (CIDR), typically the pool PFCP allocates from.</summary>
+    public string? Ue4Pool { get; init; }
+
+    public DenseRanges Dense
+    {
+        get
+        {
+            uint ueBase = 0, ueCount = 0;
+            if (Ue4Pool is { } pool)
+            {
+                var parts = pool.Split('/');
+                var address = System.Net.IPAddress.Parse(parts[0]);
+                var length = parts.Length > 1 ? int.Parse(parts[1]) : 32;
+                ueBase = (uint)System.Net.IPAddress.NetworkToHostOrder(BitConverter.ToInt32(address.GetAddressBytes()));
+                ueBase &= length == 0 ? 0 : uint.MaxValue << (32 - length);
+                ueCount = (uint)Math.Min(length == 0 ? uint.MaxValue : (1UL << (32 - length)), Sessions);
+            }
+            return new DenseRanges(TeidBase, 2 * Sessions, ueBase, ueCount);
+        }
+    }
     /// <summary>Restart counter in the Recovery IE of Echo Responses (TS 29.281 says 0).</summary>
     public byte Recovery { get; init; }
 }
@@ -29,7 +52,6 @@ public sealed class GtpDatapath : IDisposable
     public const string ProgramName = "xdp_gtp";
 
     private readonly BpfMap<uint, IfaceEntry> _ifaces;
-    private readonly BpfMap<AddressKey, uint> _localAddresses;
     private readonly BpfMap<uint, GtpConfigEntry> _config;
     private readonly BpfPerCpuMap<uint, Counter> _stats;
     private readonly BpfPerCpuMap<uint, Counter> _ifStats;
@@ -40,13 +62,19 @@ public sealed class GtpDatapath : IDisposable
         Object = obj;
         Options = options;
         Program = obj.Program(ProgramName);
-        Tables = DatapathTables.FromObject(obj);
+        Tables = DatapathTables.FromObject(obj, options.Dense);
         _ifaces = obj.Map<uint, IfaceEntry>("ifaces");
-        _localAddresses = obj.Map<AddressKey, uint>("local_addrs");
         _config = obj.Map<uint, GtpConfigEntry>("config");
         _stats = obj.PerCpuMap<uint, Counter>("stats");
         _ifStats = obj.PerCpuMap<uint, Counter>("if_stats");
-        SetRecovery(options.Recovery);
+        WriteConfig((ref GtpConfigEntry c) =>
+        {
+            c.Recovery = options.Recovery;
+            c.TeidBase = options.Dense.TeidBase;
+            c.TeidCount = options.Dense.TeidCount;
+            c.Ue4Base = options.Dense.Ue4Base;
+            c.Ue4Count = options.Dense.Ue4Count;
+        });
         foreach (var (ifindex, entry) in ReadInterfaces())
             _ifSlots[ifindex] = entry.StatsSlot; // adopted maps keep their interface rows
     }
@@ -74,6 +102,9 @@ public sealed class GtpDatapath : IDisposable
         using var spec = BpfObjectSpec.OpenEmbedded(ObjectPath);
         var s = options.Sessions;
         spec.SetMaxEntries("fteids", 2 * s);
+        spec.SetMaxEntries("teid_slots", 2 * s);
+        spec.SetMaxEntries("ue4_slots", s);
+        spec.SetMaxEntries("matches", 4 * s);
         spec.SetMaxEntries("ue4", s);
         spec.SetMaxEntries("ue6", s);
         var rules = options.RulesPerSession * s;
@@ -126,10 +157,42 @@ public sealed class GtpDatapath : IDisposable
 
     public const int MaxIfindex = 4096;
 
-    /// <summary>Declares a GTP-U address of this gateway (an F-TEID address).</summary>
-    public void AddLocalAddress(IPAddress address) => _localAddresses.Update(AddressKey.Create(address), 1);
+    /// <summary>Declares a GTP-U address of this gateway (an F-TEID address); at most four per family.</summary>
+    public unsafe void AddLocalAddress(IPAddress address) => WriteConfig((ref GtpConfigEntry c) =>
+    {
+        var bytes = address.GetAddressBytes();
+        if (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+        {
+            var value = BitConverter.ToUInt32(bytes);
+            for (int i = 0; i < c.Local4Count; i++)
+                if (c.Local4[i] == value)
+                    return;
+            if (c.Local4Count == AbiConstants.MaxLocalAddresses)
+                throw new InvalidOperationException($"at most {AbiConstants.MaxLocalAddresses} IPv4 GTP-U addresses: cannot add {address}");
+            c.Local4[c.Local4Count++] = value;
+        }
+        else
+        {
+            var all = MemoryMarshal.CreateSpan(ref c.Local6[0], AbiConstants.MaxLocalAddresses * 16);
+            for (int i = 0; i < c.Local6Count; i++)
+                if (all.Slice(i * 16, 16).SequenceEqual(bytes))
+                    return;
+            if (c.Local6Count == AbiConstants.MaxLocalAddresses)
+                throw new InvalidOperationException($"at most {AbiConstants.MaxLocalAddresses} IPv6 GTP-U addresses: cannot add {address}");
+            bytes.CopyTo(all.Slice((int)c.Local6Count++ * 16, 16));
+        }
+    });
 
-    public void SetRecovery(byte recovery) => _config.Update(0, new GtpConfigEntry { Recovery = recovery });
+    public void SetRecovery(byte recovery) => WriteConfig((ref GtpConfigEntry c) => c.Recovery = recovery);
+
+    private delegate void ConfigChange(ref GtpConfigEntry config);
+
+    private void WriteConfig(ConfigChange change)
+    {
+        var current = _config.Lookup(0);
+        change(ref current);
+        _config.Update(0, current);
+    }
 
     /// <summary>Packets and bytes per reason, summed over CPUs.</summary>
     public IReadOnlyDictionary<DatapathStat, Counter> Stats()
@@ -162,7 +225,6 @@ public sealed class GtpDatapath : IDisposable
     public void Dispose()
     {
         _ifaces.Dispose();
-        _localAddresses.Dispose();
         _config.Dispose();
         _stats.Dispose();
         _ifStats.Dispose();

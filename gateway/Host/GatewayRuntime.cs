@@ -121,7 +121,12 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
 
     private GtpDatapath LoadOrAdopt(string mapsDir)
     {
-        var options = new GtpDatapathOptions { Sessions = _options.Datapath.Sessions, Recovery = _options.Gtp.Recovery };
+        var options = new GtpDatapathOptions
+        {
+            Sessions = _options.Datapath.Sessions,
+            Recovery = _options.Gtp.Recovery,
+            Ue4Pool = _options.Pfcp.UePools.FirstOrDefault(p => Cidr.Parse(p).Network.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork),
+        };
         Adopted = Directory.Exists(mapsDir) && Directory.EnumerateFileSystemEntries(mapsDir).Any();
         var datapath = GtpDatapath.Load(options, Adopted ? mapsDir : null);
         if (!Adopted)

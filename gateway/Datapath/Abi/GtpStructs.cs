@@ -13,6 +13,7 @@ public static class AbiConstants
     public const int RulesPerList = 16;
     public const int MaxInterfaces = 64;
     public const int XdpActions = 5;
+    public const int MaxLocalAddresses = 4;
 }
 
 [Flags]
@@ -292,7 +293,37 @@ public enum DatapathStat : uint
 public unsafe struct GtpConfigEntry
 {
     public byte Recovery;
-    [AbiField("pad")] public fixed byte Pad[7];
+    [AbiField("pad")] public fixed byte Pad[3];
+    /// <summary>Host order.</summary>
+    public uint TeidBase;
+    public uint TeidCount;
+    /// <summary>Host order.</summary>
+    public uint Ue4Base;
+    public uint Ue4Count;
+    [AbiField("local4_count")] public uint Local4Count;
+    [AbiField("local6_count")] public uint Local6Count;
+    /// <summary>Network order.</summary>
+    [AbiField("local4")] public fixed uint Local4[AbiConstants.MaxLocalAddresses];
+    [AbiField("local6")] public fixed byte Local6[AbiConstants.MaxLocalAddresses * 16];
+}
+
+[AbiStruct("edge5g_teid_slot")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct TeidSlot
+{
+    /// <summary>Network order; 0 = empty.</summary>
+    public uint Teid;
+    public uint Match;
+    [AbiField("addr")] public fixed byte Address[16];
+}
+
+[AbiStruct("edge5g_ue4_slot")]
+[StructLayout(LayoutKind.Sequential)]
+public struct Ue4Slot
+{
+    /// <summary>Network order; 0 = empty.</summary>
+    public uint Ue;
+    public uint Match;
 }
 
 [AbiEnum("EDGE5G_EVENT_")]
@@ -335,19 +366,5 @@ public static class AddressBytes
     {
         var address = new IPAddress(source[..16]);
         return address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
-    }
-}
-
-/// <summary>Key of local_addrs: an address, IPv4-mapped when IPv4.</summary>
-[StructLayout(LayoutKind.Sequential)]
-public unsafe struct AddressKey
-{
-    public fixed byte Address[16];
-
-    public static AddressKey Create(IPAddress address)
-    {
-        var key = new AddressKey();
-        AddressBytes.WriteMapped(address, new Span<byte>(key.Address, 16));
-        return key;
     }
 }

@@ -34,7 +34,11 @@ public sealed record SessionRecord(
     uint[] QerSlots,
     uint[] SdfSlots,
     uint[] RuleListSlots,
-    NextHopRecord[] NextHops);
+    NextHopRecord[] NextHops,
+    DenseKeyRecord[]? DenseKeys = null);
+
+/// <summary>A key published through a dense array: kind ("fteid" or "ue4"), key bytes (hex), array index, match slot.</summary>
+public sealed record DenseKeyRecord(string Kind, string Key, uint Index, uint Match);
 
 /// <summary>Next-hop providers that can take over slots a previous process allocated.</summary>
 public interface INextHopRestorer
@@ -65,6 +69,10 @@ public sealed class CompiledSession
     internal List<FteidKey> FteidKeys { get; } = [];
     internal List<uint> Ue4Keys { get; } = [];
     internal List<Ue6Key> Ue6Keys { get; } = [];
+    /// <summary>Keys published through the dense arrays: key -> (array index, match slot).</summary>
+    internal Dictionary<FteidKey, (uint Index, uint Match)> DenseFteids { get; } = [];
+    internal Dictionary<uint, (uint Index, uint Match)> DenseUe4 { get; } = [];
+    internal List<uint> MatchSlots { get; } = [];
     /// <summary>PDR id -> its slot in pdrs (changes on every modification).</summary>
     internal Dictionary<ushort, uint> PdrSlotById { get; } = [];
 }
@@ -86,7 +94,7 @@ public sealed class SessionTable
     private readonly Dictionary<FteidKey, ulong> _fteidOwners = [];
     private readonly Dictionary<uint, ulong> _ue4Owners = [];
     private readonly Dictionary<Ue6Key, ulong> _ue6Owners = [];
-    private readonly SlotAllocator _pdrSlots, _farSlots, _qerSlots, _sdfSlots, _ruleListSlots, _statsSlots;
+    private readonly SlotAllocator _pdrSlots, _farSlots, _qerSlots, _sdfSlots, _ruleListSlots, _statsSlots, _matchSlots;
 
     public SessionTable(DatapathTables tables, GtpAddresses addresses, INextHops? nextHops = null, TimeProvider? time = null,
         TimeSpan? quarantine = null)
@@ -99,6 +107,7 @@ public sealed class SessionTable
         _qerSlots = new SlotAllocator("qers", Math.Min(tables.Qers.Capacity, tables.QerBuckets.Capacity / 2), time, quarantine);
         _sdfSlots = new SlotAllocator("sdf_filters", tables.SdfFilters.Capacity, time, quarantine);
         _ruleListSlots = new SlotAllocator("rule_lists", tables.RuleLists.Capacity, time, quarantine);
+        _matchSlots = new SlotAllocator("matches", tables.Matches.Capacity, time, quarantine);
         _statsSlots = new SlotAllocator("pdr_stats", Math.Min(tables.PdrStats.Capacity, tables.PdrNotified.Capacity), time, quarantine);
     }
 
@@ -122,6 +131,7 @@ public sealed class SessionTable
                 (_qerSlots.Name, _qerSlots.InUse, _qerSlots.Capacity),
                 (_sdfSlots.Name, _sdfSlots.InUse, _sdfSlots.Capacity),
                 (_ruleListSlots.Name, _ruleListSlots.InUse, _ruleListSlots.Capacity),
+                (_matchSlots.Name, _matchSlots.InUse, _matchSlots.Capacity),
             ];
     }
 
@@ -189,12 +199,18 @@ public sealed class SessionTable
                 throw new RuleException(RuleError.UnknownSession, $"no session with SEID {seid}");
             foreach (var k in compiled.FteidKeys)
             {
-                _tables.Fteids.Delete(k);
+                if (compiled.DenseFteids.TryGetValue(k, out var d))
+                    _tables.TeidSlots.Put(d.Index, default);
+                else
+                    _tables.Fteids.Delete(k);
                 _fteidOwners.Remove(k);
             }
             foreach (var k in compiled.Ue4Keys)
             {
-                _tables.Ue4.Delete(k);
+                if (compiled.DenseUe4.TryGetValue(k, out var d))
+                    _tables.Ue4Slots.Put(d.Index, default);
+                else
+                    _tables.Ue4.Delete(k);
                 _ue4Owners.Remove(k);
             }
             foreach (var k in compiled.Ue6Keys)
@@ -220,7 +236,14 @@ public sealed class SessionTable
                 new Dictionary<ushort, uint>(c.PdrSlotById),
                 new Dictionary<ushort, uint>(c.StatsIndex),
                 [.. c.FarSlots], [.. c.QerSlots], [.. c.SdfSlots], [.. c.RuleListSlots],
-                c.NextHops.Select(n => new NextHopRecord(n, c.NextHopDestinations.GetValueOrDefault(n)?.ToString())).ToArray())).ToArray();
+                c.NextHops.Select(n => new NextHopRecord(n, c.NextHopDestinations.GetValueOrDefault(n)?.ToString())).ToArray(),
+                c.DenseFteids.Select(kv => new DenseKeyRecord("fteid", Hex(kv.Key), kv.Value.Index, kv.Value.Match))
+                    .Concat(c.DenseUe4.Select(kv => new DenseKeyRecord("ue4", $"{kv.Key:x8}", kv.Value.Index, kv.Value.Match))).ToArray())).ToArray();
+    }
+
+    private static unsafe string Hex(FteidKey key)
+    {
+        return $"{key.Teid:x8}{Convert.ToHexString(new ReadOnlySpan<byte>(key.Address, 16))}";
     }
 
     /// <summary>
@@ -258,10 +281,29 @@ public sealed class SessionTable
                     compiled.NextHops.Add(nh.Slot);
                     compiled.NextHopDestinations[nh.Slot] = destination;
                 }
+                var dense = (record.DenseKeys ?? []).ToDictionary(d => (d.Kind, d.Key));
                 foreach (var g in plan.Groups)
                 {
-                    if (g.Fteid is { } f) { compiled.FteidKeys.Add(f); _fteidOwners[f] = session.Seid; }
-                    if (g.Ue4 is { } u4) { compiled.Ue4Keys.Add(u4); _ue4Owners[u4] = session.Seid; }
+                    if (g.Fteid is { } f)
+                    {
+                        compiled.FteidKeys.Add(f);
+                        _fteidOwners[f] = session.Seid;
+                        if (g.DenseIndex is not null && dense.TryGetValue(("fteid", Hex(f)), out var d))
+                        {
+                            compiled.DenseFteids[f] = (d.Index, d.Match);
+                            compiled.MatchSlots.Add(d.Match);
+                        }
+                    }
+                    if (g.Ue4 is { } u4)
+                    {
+                        compiled.Ue4Keys.Add(u4);
+                        _ue4Owners[u4] = session.Seid;
+                        if (g.DenseIndex is not null && dense.TryGetValue(("ue4", $"{u4:x8}"), out var d))
+                        {
+                            compiled.DenseUe4[u4] = (d.Index, d.Match);
+                            compiled.MatchSlots.Add(d.Match);
+                        }
+                    }
                     if (g.Ue6 is { } u6) { compiled.Ue6Keys.Add(u6); _ue6Owners[u6] = session.Seid; }
                 }
                 _sessions[session.Seid] = compiled;
@@ -273,6 +315,7 @@ public sealed class SessionTable
             _sdfSlots.Restore(all.SelectMany(c => c.SdfSlots));
             _ruleListSlots.Restore(all.SelectMany(c => c.RuleListSlots));
             _statsSlots.Restore(all.SelectMany(c => c.StatsIndex.Values));
+            _matchSlots.Restore(all.SelectMany(c => c.MatchSlots));
 
             var orphans = 0;
             foreach (var k in _tables.Fteids.Keys().Where(k => !_fteidOwners.ContainsKey(k)).ToArray())
@@ -281,6 +324,20 @@ public sealed class SessionTable
                 orphans += _tables.Ue4.Delete(k) ? 1 : 0;
             foreach (var k in _tables.Ue6.Keys().Where(k => !_ue6Owners.ContainsKey(k)).ToArray())
                 orphans += _tables.Ue6.Delete(k) ? 1 : 0;
+            var teidSlots = all.SelectMany(c => c.DenseFteids.Values.Select(v => v.Index)).ToHashSet();
+            for (uint i = 0; i < _tables.Dense.TeidCount && i < _tables.TeidSlots.Capacity; i++)
+                if (!teidSlots.Contains(i) && _tables.TeidSlots.TryGet(i, out var slot) && slot.Teid != 0)
+                {
+                    _tables.TeidSlots.Put(i, default);
+                    orphans++;
+                }
+            var ueSlots = all.SelectMany(c => c.DenseUe4.Values.Select(v => v.Index)).ToHashSet();
+            for (uint i = 0; i < _tables.Dense.Ue4Count && i < _tables.Ue4Slots.Capacity; i++)
+                if (!ueSlots.Contains(i) && _tables.Ue4Slots.TryGet(i, out var slot) && slot.Ue != 0)
+                {
+                    _tables.Ue4Slots.Put(i, default);
+                    orphans++;
+                }
             return orphans;
         }
     }
@@ -291,6 +348,9 @@ public sealed class SessionTable
 
     private sealed record MatchGroup(string Key, List<PlannedPdr> Pdrs, FteidKey? Fteid, uint? Ue4, Ue6Key? Ue6)
     {
+        /// <summary>Index in teid_slots or ue4_slots when the key is in a dense range; null: hash map.</summary>
+        public uint? DenseIndex { get; init; }
+
         public bool Direct => Pdrs.Count == 1 && Pdrs[0].Pdr.Pdi.Filters.Length == 0 && Pdrs[0].Pdr.Pdi.Qfi is null;
         public int RuleCount => Pdrs.Sum(p => Math.Max(1, RuleFilters(p).Count));
     }
@@ -434,10 +494,10 @@ public sealed class SessionTable
     private List<MatchGroup> Group(Session session, List<PlannedPdr> planned)
     {
         var groups = new Dictionary<string, MatchGroup>();
-        void Add(string key, PlannedPdr p, FteidKey? f = null, uint? u4 = null, Ue6Key? u6 = null)
+        void Add(string key, PlannedPdr p, FteidKey? f = null, uint? u4 = null, Ue6Key? u6 = null, uint? dense = null)
         {
             if (!groups.TryGetValue(key, out var g))
-                groups[key] = g = new MatchGroup(key, [], f, u4, u6);
+                groups[key] = g = new MatchGroup(key, [], f, u4, u6) { DenseIndex = dense };
             g.Pdrs.Add(p);
         }
 
@@ -449,18 +509,23 @@ public sealed class SessionTable
             {
                 if (!fteid.Addresses.Any())
                     throw new RuleException(RuleError.Invalid, $"{name}: local F-TEID 0x{fteid.Teid:x8} has no address (CHOOSE must be resolved before compiling)", name);
+                var first = true;
                 foreach (var address in fteid.Addresses)
                 {
                     if (!_addresses.All.Contains(address))
                         throw new RuleException(RuleError.Invalid,
                             $"{name}: F-TEID address {address} is not a GTP-U address of this gateway ({string.Join(", ", _addresses.All)})", name);
-                    Add($"fteid {fteid.Teid:x8}@{address}", p, f: FteidKey.Create(fteid.Teid, address));
+                    // One dense slot per TEID: its first address; a second address goes to the hash map.
+                    uint? dense = first && _tables.Dense.TryTeid(fteid.Teid, out var index) ? index : null;
+                    Add($"fteid {fteid.Teid:x8}@{address}", p, f: FteidKey.Create(fteid.Teid, address), dense: dense);
+                    first = false;
                 }
             }
             else if (p.Direction == Direction.Downlink && (pdi.UeIpv4 is not null || pdi.UeIpv6 is not null))
             {
                 if (pdi.UeIpv4 is { } v4)
-                    Add($"ue4 {v4}", p, u4: (uint)BitConverter.ToInt32(v4.GetAddressBytes()));
+                    Add($"ue4 {v4}", p, u4: (uint)BitConverter.ToInt32(v4.GetAddressBytes()),
+                        dense: _tables.Dense.TryUe4(v4, out var index) ? index : null);
                 if (pdi.UeIpv6 is { } v6)
                     Add($"ue6 {v6}", p, u6: Ue6Key.Create(v6));
             }
@@ -510,6 +575,7 @@ public sealed class SessionTable
         Need(_qerSlots, qerSets.Count);
         Need(_sdfSlots, groups.Where(g => !g.Direct).Sum(g => g.Pdrs.Sum(p => RuleFilters(p).Count)));
         Need(_ruleListSlots, groups.Count(g => !g.Direct));
+        Need(_matchSlots, groups.Count(g => g.DenseIndex is not null));
         Need(_statsSlots, planned.Count(p => previous is null || !previous.StatsIndex.ContainsKey(p.Pdr.Id)));
 
         void NeedKeys<TKey>(IMapTable<TKey, MatchEntry> table, Dictionary<TKey, ulong> owners, IEnumerable<TKey> keys, string name)
@@ -672,37 +738,79 @@ public sealed class SessionTable
         return matches;
     }
 
-    /// <summary>Makes the new entries reachable (atomic per key), then removes the keys the new version dropped.</summary>
+    /// <summary>Writes a dense key's match entry into a fresh match slot (not yet published).</summary>
+    private uint WriteMatch(MatchEntry match, CompiledSession compiled)
+    {
+        var slot = Allocate(_matchSlots, compiled.MatchSlots);
+        _tables.Matches.Put(slot, match);
+        return slot;
+    }
+
+    /// <summary>
+    /// Makes the new entries reachable, then removes the keys the new version dropped. A hash
+    /// map update replaces its element atomically; a dense slot keeps its key and changes only
+    /// its 4-byte match index (the match entry itself was written to a fresh slot), so a
+    /// packet sees the old match or the new one.
+    /// </summary>
     private void Publish(List<(MatchGroup Group, MatchEntry Match)> matches, CompiledSession compiled, CompiledSession? previous, List<Action> undo)
     {
         foreach (var (g, match) in matches)
         {
-                if (g.Fteid is { } fk)
+            if (g.Fteid is { } fk)
+            {
+                compiled.FteidKeys.Add(fk);
+                if (g.DenseIndex is { } index)
+                {
+                    var slot = WriteMatch(match, compiled);
+                    var entry = new TeidSlot { Teid = fk.Teid, Match = slot };
+                    unsafe
+                    {
+                        new ReadOnlySpan<byte>(fk.Address, 16).CopyTo(new Span<byte>(entry.Address, 16));
+                    }
+                    PutSlotWithUndo(_tables.TeidSlots, index, entry, undo);
+                    compiled.DenseFteids[fk] = (index, slot);
+                }
+                else
                 {
                     PutWithUndo(_tables.Fteids, fk, match, undo);
-                    compiled.FteidKeys.Add(fk);
                 }
-                else if (g.Ue4 is { } u4)
+            }
+            else if (g.Ue4 is { } u4)
+            {
+                compiled.Ue4Keys.Add(u4);
+                if (g.DenseIndex is { } index)
+                {
+                    var slot = WriteMatch(match, compiled);
+                    PutSlotWithUndo(_tables.Ue4Slots, index, new Ue4Slot { Ue = u4, Match = slot }, undo);
+                    compiled.DenseUe4[u4] = (index, slot);
+                }
+                else
                 {
                     PutWithUndo(_tables.Ue4, u4, match, undo);
-                    compiled.Ue4Keys.Add(u4);
                 }
-                else if (g.Ue6 is { } u6)
-                {
-                    PutWithUndo(_tables.Ue6, u6, match, undo);
-                    compiled.Ue6Keys.Add(u6);
-                }
+            }
+            else if (g.Ue6 is { } u6)
+            {
+                PutWithUndo(_tables.Ue6, u6, match, undo);
+                compiled.Ue6Keys.Add(u6);
+            }
         }
         if (previous is null)
             return;
         foreach (var k in previous.FteidKeys.Except(compiled.FteidKeys))
         {
-            DeleteWithUndo(_tables.Fteids, k, undo);
+            if (previous.DenseFteids.TryGetValue(k, out var d))
+                PutSlotWithUndo(_tables.TeidSlots, d.Index, default, undo);
+            else
+                DeleteWithUndo(_tables.Fteids, k, undo);
             _fteidOwners.Remove(k);
         }
         foreach (var k in previous.Ue4Keys.Except(compiled.Ue4Keys))
         {
-            DeleteWithUndo(_tables.Ue4, k, undo);
+            if (previous.DenseUe4.TryGetValue(k, out var d))
+                PutSlotWithUndo(_tables.Ue4Slots, d.Index, default, undo);
+            else
+                DeleteWithUndo(_tables.Ue4, k, undo);
             _ue4Owners.Remove(k);
         }
         foreach (var k in previous.Ue6Keys.Except(compiled.Ue6Keys))
@@ -710,6 +818,13 @@ public sealed class SessionTable
             DeleteWithUndo(_tables.Ue6, k, undo);
             _ue6Owners.Remove(k);
         }
+    }
+
+    private static void PutSlotWithUndo<T>(IMapTable<uint, T> table, uint index, T value, List<Action> undo) where T : unmanaged
+    {
+        table.TryGet(index, out var old);
+        table.Put(index, value);
+        undo.Add(() => table.Put(index, old));
     }
 
     private static void PutWithUndo<TKey>(IMapTable<TKey, MatchEntry> table, TKey key, MatchEntry value, List<Action> undo)
@@ -734,6 +849,7 @@ public sealed class SessionTable
         foreach (var s in failed.QerSlots) _qerSlots.Unallocate(s);
         foreach (var s in failed.SdfSlots) _sdfSlots.Unallocate(s);
         foreach (var s in failed.RuleListSlots) _ruleListSlots.Unallocate(s);
+        foreach (var s in failed.MatchSlots) _matchSlots.Unallocate(s);
         foreach (var (id, stats) in failed.StatsIndex)
             if (previous is null || !previous.StatsIndex.ContainsKey(id))
                 _statsSlots.Unallocate(stats);
@@ -748,6 +864,7 @@ public sealed class SessionTable
         foreach (var s in old.QerSlots) _qerSlots.Release(s);
         foreach (var s in old.SdfSlots) _sdfSlots.Release(s);
         foreach (var s in old.RuleListSlots) _ruleListSlots.Release(s);
+        foreach (var s in old.MatchSlots) _matchSlots.Release(s);
         foreach (var stats in old.StatsIndex.Values)
             if (!keepStatsOf.Contains(stats))
                 _statsSlots.Release(stats);

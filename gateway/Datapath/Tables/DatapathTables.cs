@@ -3,9 +3,36 @@ using LoxiLb.Edge5G.Datapath.Abi;
 
 namespace LoxiLb.Edge5G.Datapath.Tables;
 
+/// <summary>
+/// Key ranges the datapath looks up by array index instead of hashing: TEIDs in
+/// [TeidBase, TeidBase + TeidCount) and UE IPv4 addresses in [Ue4Base, Ue4Base + Ue4Count)
+/// (host order). Keys outside them live in the hash maps.
+/// </summary>
+public sealed record DenseRanges(uint TeidBase, uint TeidCount, uint Ue4Base, uint Ue4Count)
+{
+    public static DenseRanges None { get; } = new(0, 0, 0, 0);
+
+    public bool TryTeid(uint teid, out uint index)
+    {
+        index = teid - TeidBase;
+        return teid != 0 && index < TeidCount;
+    }
+
+    public bool TryUe4(System.Net.IPAddress ue, out uint index)
+    {
+        var host = (uint)System.Net.IPAddress.NetworkToHostOrder(BitConverter.ToInt32(ue.GetAddressBytes()));
+        index = host - Ue4Base;
+        return index < Ue4Count;
+    }
+}
+
 /// <summary>The GTP-U datapath's maps, as the compiler and the counters reader use them.</summary>
 public sealed class DatapathTables
 {
+    public DenseRanges Dense { get; init; } = DenseRanges.None;
+    public required IMapTable<uint, TeidSlot> TeidSlots { get; init; }
+    public required IMapTable<uint, Ue4Slot> Ue4Slots { get; init; }
+    public required IMapTable<uint, MatchEntry> Matches { get; init; }
     public required IMapTable<FteidKey, MatchEntry> Fteids { get; init; }
     public required IMapTable<uint, MatchEntry> Ue4 { get; init; }
     public required IMapTable<Ue6Key, MatchEntry> Ue6 { get; init; }
@@ -21,8 +48,12 @@ public sealed class DatapathTables
     public required IMapTable<uint, ulong> PdrNotified { get; init; }
 
     /// <summary>Tables over the maps of a loaded gtp.bpf.o.</summary>
-    public static DatapathTables FromObject(BpfObject gtp) => new()
+    public static DatapathTables FromObject(BpfObject gtp, DenseRanges dense) => new()
     {
+        Dense = dense,
+        TeidSlots = new BpfArrayTable<TeidSlot>(gtp.Map<uint, TeidSlot>("teid_slots")),
+        Ue4Slots = new BpfArrayTable<Ue4Slot>(gtp.Map<uint, Ue4Slot>("ue4_slots")),
+        Matches = new BpfArrayTable<MatchEntry>(gtp.Map<uint, MatchEntry>("matches")),
         Fteids = new BpfHashTable<FteidKey, MatchEntry>(gtp.Map<FteidKey, MatchEntry>("fteids")),
         Ue4 = new BpfHashTable<uint, MatchEntry>(gtp.Map<uint, MatchEntry>("ue4")),
         Ue6 = new BpfHashTable<Ue6Key, MatchEntry>(gtp.Map<Ue6Key, MatchEntry>("ue6")),
@@ -39,8 +70,12 @@ public sealed class DatapathTables
     };
 
     /// <summary>In-memory tables with the given capacities, for compiler tests.</summary>
-    public static DatapathTables InMemory(uint sessions = 1024, uint ruleLists = 64, uint sdfFilters = 256) => new()
+    public static DatapathTables InMemory(uint sessions = 1024, uint ruleLists = 64, uint sdfFilters = 256, DenseRanges? dense = null) => new()
     {
+        Dense = dense ?? DenseRanges.None,
+        TeidSlots = new MemoryTable<uint, TeidSlot>(2 * sessions, isArray: true),
+        Ue4Slots = new MemoryTable<uint, Ue4Slot>(sessions, isArray: true),
+        Matches = new MemoryTable<uint, MatchEntry>(4 * sessions, isArray: true),
         Fteids = new MemoryTable<FteidKey, MatchEntry>(2 * sessions),
         Ue4 = new MemoryTable<uint, MatchEntry>(sessions),
         Ue6 = new MemoryTable<Ue6Key, MatchEntry>(sessions),

@@ -46,7 +46,7 @@ public sealed partial class PfcpNode : IDisposable
     private readonly Dictionary<uint, (ulong Seid, ushort Pdr)> _statsOwner = [];
     private readonly Dictionary<(IPEndPoint, uint), (byte[] Bytes, long At)> _answered = [];
     private readonly Dictionary<uint, Pending> _pending = [];
-    private readonly TeidAllocator _teids = new();
+    private readonly TeidAllocator _teids;
     private readonly UeAddressPool _uePool;
     private Socket? _socket;
     private Thread? _receiver, _ticker;
@@ -66,6 +66,8 @@ public sealed partial class PfcpNode : IDisposable
         _time = time ?? TimeProvider.System;
         _endMarkers = endMarkers;
         _uePool = new UeAddressPool(settings.UePools);
+        // CHOOSE hands out TEIDs from the datapath's dense range: they are looked up by index.
+        _teids = new TeidAllocator(tables.Dense.TeidCount > 0 ? tables.Dense.TeidBase : 0x1000);
         RecoveryTimeStamp = _time.GetUtcNow().UtcDateTime;
         RecoveryTimeStamp = RecoveryTimeStamp.AddTicks(-(RecoveryTimeStamp.Ticks % TimeSpan.TicksPerSecond));
     }

@@ -243,6 +243,10 @@ public static class RecordingTables
 {
     public static DatapathTables Wrap(DatapathTables t, List<string> log) => new()
     {
+        Dense = t.Dense,
+        TeidSlots = new Recorder<uint, TeidSlot>(t.TeidSlots, "teid_slots", log),
+        Ue4Slots = new Recorder<uint, Ue4Slot>(t.Ue4Slots, "ue4_slots", log),
+        Matches = new Recorder<uint, MatchEntry>(t.Matches, "matches", log),
         Fteids = new Recorder<FteidKey, MatchEntry>(t.Fteids, "fteids", log),
         Ue4 = new Recorder<uint, MatchEntry>(t.Ue4, "ue4", log),
         Ue6 = new Recorder<Ue6Key, MatchEntry>(t.Ue6, "ue6", log),

@@ -20,7 +20,9 @@ public sealed class GtpHarness : IDisposable
 
     public GtpHarness(GtpDatapathOptions? options = null)
     {
-        Datapath = GtpDatapath.Load(options ?? new GtpDatapathOptions { Sessions = 1024, RuleLists = 64, SdfFilters = 256, NextHops = 16 });
+        // The uplink TEID and the UE address fall in the dense ranges (array lookups, as PFCP
+        // allocates them); the N9 TEID does not (hash lookup): both paths are exercised.
+        Datapath = GtpDatapath.Load(options ?? DefaultOptions);
         Datapath.SetInterface(Ifindex, InterfaceRoles.Access | InterfaceRoles.Core);
         Datapath.AddLocalAddress(N3);
         Datapath.AddLocalAddress(N3v6);
@@ -34,6 +36,12 @@ public sealed class GtpHarness : IDisposable
         ]);
         Sessions = new SessionTable(Datapath.Tables, new GtpAddresses(N3, N3v6), NextHops);
     }
+
+    public static GtpDatapathOptions DefaultOptions { get; } = new()
+    {
+        Sessions = 1024, RuleLists = 64, SdfFilters = 256, NextHops = 16,
+        TeidBase = TestSessions.UplinkTeid - 0x10, Ue4Pool = "192.0.2.0/24",
+    };
 
     public GtpDatapath Datapath { get; }
     public StaticNextHops NextHops { get; }

@@ -52,9 +52,11 @@ public static class ReferenceDecapsulation
         if (message.Type == GtpuMessageType.EchoRequest)
         {
             var response = new GtpuMessage(GtpuMessageType.EchoResponse, 0, [14, recovery], Sequence: message.Sequence ?? 0);
-            return GtpFrames.Tunnelled(eth.DestinationHardwareAddress, eth.SourceHardwareAddress, ip.DestinationAddress, ip.SourceAddress,
+            var reply = GtpFrames.Tunnelled(eth.DestinationHardwareAddress, eth.SourceHardwareAddress, ip.DestinationAddress, ip.SourceAddress,
                 response, ipId: ip is IPv4Packet p4 ? p4.Id : (ushort)0, df: false, destinationPort: udp.SourcePort,
                 tos: ip is IPv4Packet t4 ? (byte)t4.TypeOfService : (byte)0); // the reply keeps the request's DSCP
+            // A request frame of at most the Ethernet minimum that holds the reply is answered in place, zero padded.
+            return frame.Length >= reply.Length && frame.Length <= 60 ? reply.Concat(new byte[frame.Length - reply.Length]).ToArray() : reply;
         }
         if (message.Type != GtpuMessageType.GPdu)
             return null;
