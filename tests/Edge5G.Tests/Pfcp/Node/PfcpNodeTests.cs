@@ -277,6 +277,27 @@ public class PfcpNodeTests
         Assert.Equal([(ushort)2], report.DownlinkDataReport!.PdrIds);
     }
 
+    [Fact]
+    public unsafe void ErrorIndicationFromTheGnb_BecomesAnErrorIndicationReport_ForTheSessionUsingThatTunnel()
+    {
+        using var n = new NodeUnderTest();
+        n.Associate();
+        var est = Assert.IsType<SessionEstablishmentResponse>(n.Request(n.EstablishmentRequest(0x41)).Body);
+        n.Request(NodeUnderTest.GnbKnown(0x7777), est.UpFSeid!.Seid);
+        var e = new EventRecord { Kind = EventKind.ErrorIndication, Teid = (uint)IPAddress.HostToNetworkOrder(0x7777) };
+        AddressBytes.WriteMapped(NodeUnderTest.Gnb, new Span<byte>(e.Peer, 16));
+
+        n.Node.OnDatapathEvent(e);
+
+        Assert.True(n.WaitFor(r => r.Any(d => d.Body is SessionReportRequest), TimeSpan.FromSeconds(3)));
+        var report = n.NodeRequests.First(d => d.Body is SessionReportRequest);
+        Assert.Equal(0x41UL, report.Header.Seid);
+        var body = (SessionReportRequest)report.Body;
+        Assert.Equal(ReportType.Erir, body.ReportType);
+        var remote = Assert.Single(body.ErrorIndicationReport!.RemoteFTeids);
+        Assert.Equal((0x7777u, NodeUnderTest.Gnb), (remote.Teid, remote.Ipv4!));
+    }
+
     private static void AddTraffic(NodeUnderTest n, ulong seid, ushort pdr, ulong packets, ulong bytes)
     {
         n.Table.TryGet(seid, out var s);
