@@ -644,6 +644,7 @@ public sealed class SessionTable
             _tables.Qers.Put(slot, QerEntryFor(qers));
             _tables.QerBuckets.Put(slot * 2, default);
             _tables.QerBuckets.Put(slot * 2 + 1, default);
+            _tables.QerStats.Reset(slot); // a reused slot must not report its previous QER's drops
             qerSlot[set] = slot;
         }
 
