@@ -118,6 +118,7 @@ public sealed class DatapathBench
                 // TEIDs from the bench packet on, as the PFCP node allocates them: array lookups.
                 TeidBase = UlclTeid,
                 Ue4Pool = "192.0.2.0/24",
+                ObjectFile = Environment.GetEnvironmentVariable("EDGE5G_BENCH_GTP_OBJECT"),
                 RuleLists = 16,
                 SdfFilters = 64,
                 NextHops = 16,

@@ -18,6 +18,9 @@ public sealed record GtpDatapathOptions
     public uint RulesPerSession { get; init; } = 4;
     /// <summary>First TEID of the dense range (2 x Sessions TEIDs): the TEIDs the gateway allocates.</summary>
     public uint TeidBase { get; init; } = 0x00100000;
+    /// <summary>Load this object file instead of the embedded program (cost breakdowns of modified builds).</summary>
+    public string? ObjectFile { get; init; }
+
     /// <summary>IPv4 UE pool looked up by array index (CIDR), typically the pool PFCP allocates from.</summary>
     public string? Ue4Pool { get; init; }
 
@@ -99,7 +102,7 @@ public sealed class GtpDatapath : IDisposable
     public static GtpDatapath Load(GtpDatapathOptions? options = null, string? adoptMapsFrom = null)
     {
         options ??= new GtpDatapathOptions();
-        using var spec = BpfObjectSpec.OpenEmbedded(ObjectPath);
+        using var spec = options.ObjectFile is { } file ? BpfObjectSpec.OpenFile(file) : BpfObjectSpec.OpenEmbedded(ObjectPath);
         var s = options.Sessions;
         spec.SetMaxEntries("fteids", 2 * s);
         spec.SetMaxEntries("teid_slots", 2 * s);
