@@ -218,6 +218,15 @@ public sealed class GtpDatapath : IDisposable
 
     public IReadOnlyDictionary<int, uint> InterfaceSlots => _ifSlots;
 
+    /// <summary>Zeroes the reason and interface counters (per-rule counters restart with their slots).</summary>
+    public void ResetCounters()
+    {
+        for (uint i = 0; i < (uint)DatapathStat.Count; i++)
+            _stats.UpdateAll(i, default);
+        for (uint i = 0; i < _ifStats.Info.MaxEntries; i++)
+            _ifStats.UpdateAll(i, default);
+    }
+
     /// <summary>Kernel memory charged to the program's maps (memlock of each map's fdinfo), in bytes.</summary>
     public long MapMemory() => Object.MapNames.Where(IsPinnable).Sum(n =>
     {

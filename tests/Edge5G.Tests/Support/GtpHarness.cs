@@ -18,14 +18,25 @@ public sealed class GtpHarness : IDisposable
 {
     public const int Ifindex = 1;
 
+    // Loading the program costs a second of verification: loaded programs are reused by later
+    // tests with the same options, after every session is deleted, the counters zeroed and
+    // pending events drained (see Dispose), so each test starts from the same state.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<GtpDatapathOptions, System.Collections.Concurrent.ConcurrentBag<GtpDatapath>> Pool = new();
+    private readonly GtpDatapathOptions _options;
+
     public GtpHarness(GtpDatapathOptions? options = null)
     {
         // The uplink TEID and the UE address fall in the dense ranges (array lookups, as PFCP
         // allocates them); the N9 TEID does not (hash lookup): both paths are exercised.
-        Datapath = GtpDatapath.Load(options ?? DefaultOptions);
-        Datapath.SetInterface(Ifindex, InterfaceRoles.Access | InterfaceRoles.Core);
-        Datapath.AddLocalAddress(N3);
-        Datapath.AddLocalAddress(N3v6);
+        _options = options ?? DefaultOptions;
+        if (!Pool.GetOrAdd(_options, _ => []).TryTake(out var datapath))
+        {
+            datapath = GtpDatapath.Load(_options);
+            datapath.SetInterface(Ifindex, InterfaceRoles.Access | InterfaceRoles.Core);
+            datapath.AddLocalAddress(N3);
+            datapath.AddLocalAddress(N3v6);
+        }
+        Datapath = datapath;
         NextHops = new StaticNextHops(Datapath.Tables.Nexthops,
         [
             new StaticRoute("default", Ifindex, GatewayMac, RouterMac),
@@ -54,7 +65,15 @@ public sealed class GtpHarness : IDisposable
     public Counter PdrCounter(ulong seid, ushort pdr) =>
         Sessions.TryGet(seid, out var s) ? Counter.Sum(Datapath.Tables.PdrStats.Read(s.PdrStats[pdr])) : default;
 
-    public void Dispose() => Datapath.Dispose();
+    public void Dispose()
+    {
+        foreach (var s in Sessions.Sessions)
+            Sessions.Delete(s.Seid);
+        Datapath.ResetCounters();
+        using (var ring = new BpfRingBuffer<EventRecord>(Datapath.Object.MapDescriptor("events"), _ => { }))
+            ring.Poll(TimeSpan.Zero);
+        Pool[_options].Add(Datapath);
+    }
 }
 
 /// <summary>Sessions of the test topology, built like an SMF would send them.</summary>
