@@ -11,7 +11,7 @@ namespace LoxiLb.Edge5G.Host;
 /// Runs the N4 node on top of the started datapath, feeds it the datapath's events, and saves
 /// the session state (debounced) so a restarted daemon can adopt it.
 /// </summary>
-public sealed class PfcpService(IOptions<GatewayOptions> options, GatewayRuntime runtime, ILoggerFactory logs) : IHostedService, IDisposable
+public sealed partial class PfcpService(IOptions<GatewayOptions> options, GatewayRuntime runtime, ILoggerFactory logs) : IHostedService, IDisposable
 {
     private PfcpNode? _node;
     private UdpEndMarkerSender? _endMarkers;
@@ -28,6 +28,8 @@ public sealed class PfcpService(IOptions<GatewayOptions> options, GatewayRuntime
             _node = new PfcpNode(PfcpNodeSettings.From(o.Pfcp), runtime.Sessions, runtime.Datapath.Tables, logs.CreateLogger<PfcpNode>(),
                 endMarkers: _endMarkers);
             runtime.DatapathEvent += _node.OnDatapathEvent;
+            if (runtime.Adopted && LoadNodeState() is { } saved)
+                LogRestored(logs.CreateLogger<PfcpService>(), _node.Restore(saved), saved.Associations.Length);
             _node.Start();
         }
         // Save the session state every second when it changed (PFCP and the REST API both change it).
@@ -39,16 +41,51 @@ public sealed class PfcpService(IOptions<GatewayOptions> options, GatewayRuntime
                 return;
             last = now;
             runtime.SaveState();
+            SaveNodeState();
         }, null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         return Task.CompletedTask;
+    }
+
+    private string NodeStatePath => Path.Combine(options.Value.Datapath.StateDirectory, "pfcp.json");
+
+    private PfcpNodeRecord? LoadNodeState()
+    {
+        try
+        {
+            return File.Exists(NodeStatePath)
+                ? System.Text.Json.JsonSerializer.Deserialize<PfcpNodeRecord>(File.ReadAllText(NodeStatePath), Datapath.Json.RulesDocument.JsonOptions)
+                : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
+    private void SaveNodeState()
+    {
+        if (_node is null)
+            return;
+        Directory.CreateDirectory(options.Value.Datapath.StateDirectory);
+        var temporary = NodeStatePath + ".tmp";
+        File.WriteAllText(temporary, System.Text.Json.JsonSerializer.Serialize(_node.Export(), Datapath.Json.RulesDocument.JsonOptions));
+        File.Move(temporary, NodeStatePath, overwrite: true);
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
         _saver?.Dispose();
+        // Saved before the runtime stops (hosted services stop in reverse order).
+        if (options.Value.Datapath.KeepOnStop)
+            SaveNodeState();
+        else
+            File.Delete(NodeStatePath);
         _node?.Dispose();
         return Task.CompletedTask;
     }
+
+    [LoggerMessage(EventId = 120, Level = LogLevel.Information, Message = "PFCP node restored {Sessions} sessions and {Associations} associations with its previous Recovery Time Stamp")]
+    private static partial void LogRestored(ILogger logger, int sessions, int associations);
 
     public void Dispose()
     {

@@ -73,7 +73,7 @@ public sealed partial class PfcpNode : IDisposable
     }
 
     /// <summary>When this node started: sent in every Association Setup and Heartbeat.</summary>
-    public DateTime RecoveryTimeStamp { get; }
+    public DateTime RecoveryTimeStamp { get; private set; }
     public PfcpCounters Counters { get; } = new();
     public IPEndPoint? LocalEndpoint => _socket?.LocalEndPoint as IPEndPoint;
 

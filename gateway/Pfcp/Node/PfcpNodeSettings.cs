@@ -133,4 +133,7 @@ public sealed class UeAddressPool(IReadOnlyList<Cidr> pools)
     }
 
     public void Release(IPAddress address) => _used.Remove(address);
+
+    /// <summary>Marks an address as taken (sessions adopted after a restart).</summary>
+    public void Reserve(IPAddress address) => _used.Add(address);
 }

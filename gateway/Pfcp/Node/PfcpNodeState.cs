@@ -1,0 +1,100 @@
+using System.Collections.Immutable;
+using System.Net;
+using LoxiLb.Edge5G.Pfcp.Ies;
+using LoxiLb.Edge5G.Pfcp.Messages;
+
+namespace LoxiLb.Edge5G.Pfcp.Node;
+
+/// <summary>An association as saved across a daemon restart.</summary>
+public sealed record AssociationRecord(string NodeId, string Endpoint, DateTime PeerRecovery, bool UpInitiated);
+
+/// <summary>
+/// A PFCP session as saved: its rules travel as an encoded Session Establishment Request
+/// (base64) carrying the CP F-SEID and the current Create PDR/FAR/QER/URR IEs, so the codec
+/// that reads SMF requests reads them back exactly.
+/// </summary>
+public sealed record PfcpSessionRecord(ulong Seid, string Association, string Rules, uint[] Teids, string[] UeAddresses);
+
+/// <summary>The node's state for a restarted daemon: same Recovery Time Stamp, same associations and sessions.</summary>
+public sealed record PfcpNodeRecord(DateTime RecoveryTimeStamp, ulong NextSeid, AssociationRecord[] Associations, PfcpSessionRecord[] Sessions);
+
+public sealed partial class PfcpNode
+{
+    /// <summary>Everything a restarted node needs to carry on as if it had not restarted.</summary>
+    public PfcpNodeRecord Export()
+    {
+        lock (_gate)
+            return new PfcpNodeRecord(RecoveryTimeStamp, _nextSeid,
+                _associations.Values.Select(a => new AssociationRecord(a.Key, a.Endpoint.ToString(), a.PeerRecovery, a.UpInitiated)).ToArray(),
+                _sessions.Values.Select(s => new PfcpSessionRecord(s.Seid, s.Association,
+                    Convert.ToBase64String(PfcpCodec.Encode(new SessionEstablishmentRequest(NodeId.FromFqdn("saved.rules"), s.Cp,
+                        [.. s.Rules.Pdrs.Values], [.. s.Rules.Fars.Values])
+                    {
+                        CreateQers = [.. s.Rules.Qers.Values],
+                        CreateUrrs = [.. s.Rules.Urrs.Values],
+                    }, 0, 0)),
+                    [.. s.Teids], s.UeAddresses.Select(a => a.ToString()).ToArray())).ToArray());
+    }
+
+    /// <summary>
+    /// Takes over the state a previous process saved, before <see cref="Start"/>: the same
+    /// Recovery Time Stamp (the SMFs see no restart), the associations, and the sessions the
+    /// session table adopted from the pinned datapath. PFCP sessions the table holds but the
+    /// saved state does not know (created after the last save) are removed: no SMF can reach
+    /// them. Returns the number of sessions restored.
+    /// </summary>
+    public int Restore(PfcpNodeRecord state)
+    {
+        lock (_gate)
+        {
+            RecoveryTimeStamp = state.RecoveryTimeStamp;
+            _nextSeid = Math.Max(_nextSeid, state.NextSeid);
+            foreach (var a in state.Associations)
+            {
+                var nodeId = IPAddress.TryParse(a.NodeId, out var ip) ? NodeId.FromAddress(ip) : NodeId.FromFqdn(a.NodeId);
+                _associations[a.NodeId] = new Association(nodeId, IPEndPoint.Parse(a.Endpoint), a.PeerRecovery, a.UpInitiated)
+                {
+                    LastHeard = _time.GetTimestamp(),
+                    LastHeartbeatSent = _time.GetTimestamp(),
+                };
+            }
+            var restored = 0;
+            foreach (var record in state.Sessions)
+            {
+                if (!_table.TryGet(record.Seid, out var compiled) || !_associations.TryGetValue(record.Association, out var association))
+                    continue;
+                if (PfcpCodec.Decode(Convert.FromBase64String(record.Rules)) is not PfcpDecoded { Body: SessionEstablishmentRequest rules })
+                    continue;
+                var session = new NodeSession(record.Seid, rules.CpFSeid, record.Association)
+                {
+                    Rules = new PfcpRuleSet(
+                        rules.CreatePdrs.ToDictionary(p => p.PdrId).ToImmutableDictionary(),
+                        rules.CreateFars.ToDictionary(f => f.FarId).ToImmutableDictionary(),
+                        rules.CreateQers.ToDictionary(q => q.QerId).ToImmutableDictionary(),
+                        rules.CreateUrrs.ToDictionary(u => u.UrrId).ToImmutableDictionary()),
+                };
+                foreach (var teid in record.Teids)
+                {
+                    _teids.Reserve(teid);
+                    session.Teids.Add(teid);
+                }
+                foreach (var pdr in session.Rules.Pdrs.Values)
+                    if (pdr.Pdi.LocalFTeid is { } chosen)
+                        _teids.Reserve(chosen.Teid); // TEIDs the SMF chose stay taken too
+                foreach (var text in record.UeAddresses)
+                {
+                    var ue = IPAddress.Parse(text);
+                    _uePool.Reserve(ue);
+                    session.UeAddresses.Add(ue);
+                }
+                SyncUsage(session, compiled);
+                _sessions[record.Seid] = session;
+                association.Sessions.Add(record.Seid);
+                restored++;
+            }
+            foreach (var orphan in _table.Sessions.Where(c => c.Seid < Datapath.LoxiLb.LoxiLbSessions.SeidBase && !_sessions.ContainsKey(c.Seid)).ToArray())
+                _table.Delete(orphan.Seid);
+            return restored;
+        }
+    }
+}
