@@ -18,7 +18,8 @@ fi
 #   python3-scapy: independent PFCP peer; iperf3: lab traffic; libusrsctp-dev: SCTP peers;
 #   linux-libc-dev: asm/types.h for BPF C.
 PACKAGES=(clang llvm libbpf-dev libbpf1 bpftool libpcap0.8 iproute2 tshark python3-scapy
-          iperf3 libusrsctp-dev linux-libc-dev util-linux ethtool iputils-ping)
+          iperf3 libusrsctp-dev linux-libc-dev util-linux ethtool iputils-ping
+          python3-prometheus-client)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
