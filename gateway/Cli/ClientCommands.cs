@@ -29,7 +29,12 @@ public static class ClientCommands
     public const string ApiEnvironment = "EDGE5G_API";
     public const string TokenEnvironment = "EDGE5G_TOKEN";
 
-    private static readonly JsonSerializerOptions Pretty = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    // Relaxed escaping: a terminal shows "1.0.0+abc", not "1.0.0\u002Babc"; nothing here is embedded in HTML.
+    private static readonly JsonSerializerOptions Pretty = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     /// <summary>The top-level verbs: create, get, delete.</summary>
     public static IReadOnlyList<Command> Create() => [CreateVerb(), GetVerb(), DeleteVerb()];
