@@ -61,8 +61,9 @@ public sealed class LabDaemon : IDisposable
                 ["Datapath:StateDirectory"] = StateDirectory,
                 ["Datapath:KeepOnStop"] = "false",
             };
+            // "{port}" in an override stands for the API port chosen here.
             foreach (var (key, value) in overrides)
-                Config[key] = value;
+                Config[key] = value?.Replace("{port}", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
             ConfigFile = Path.Combine(StateDirectory, "edge5g.json");
             File.WriteAllText(ConfigFile, ToJson(Config));
         }
