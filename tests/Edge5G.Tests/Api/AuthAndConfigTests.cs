@@ -113,6 +113,16 @@ public class RunConfigurationTests
     }
 
     [Fact]
+    public void EnvironmentVariables_AreChecked_LikeTheFile()
+    {
+        // Pfcp.Smfs used to pass validation and crash the PFCP service after the datapath had
+        // attached (unhandled FormatException, pins left behind): now it is refused up front.
+        var r = LabDaemon.RunToCompletion(LabDaemon.Executable, ["run", "--access", "n3", "--core", "n6", "--gtp-address", "198.51.100.1", "--pfcp", "198.51.100.1"],
+            new Dictionary<string, string?> { ["EDGE5G_Pfcp__Smfs__0"] = "198.51.100.10", ["EDGE5G_Pfcp__Smfs__1"] = "smf.example", ["EDGE5G_Pfcp__N1"] = "-1" });
+        AssertRefused(r, "Pfcp.Smfs[1]: 'smf.example' is not address[:port]", "Pfcp.N1: -1 must be at least 0");
+    }
+
+    [Fact]
     public void ConfigurationFile_ProblemsAreNamed_AndAMissingFileIsOne()
     {
         AssertRefused(Run("--config", "/nonexistent/edge5g.yaml"), "--config: the configuration file '/nonexistent/edge5g.yaml' does not exist");
