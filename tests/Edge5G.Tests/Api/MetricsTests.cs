@@ -113,12 +113,14 @@ public class MetricsTests(LoopbackDaemonFixture fixture) : IClassFixture<Loopbac
         return (d, d.Client());
     }
 
-    private static IReadOnlyDictionary<string, MetricFamily> Scrape(HttpClient http)
+    private static IReadOnlyDictionary<string, MetricFamily> Scrape(HttpClient http) => PrometheusParser.Parse(Exposition(http));
+
+    private static string Exposition(HttpClient http)
     {
         using var response = http.GetAsync("metrics").GetAwaiter().GetResult();
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
-        return PrometheusParser.Parse(response.Content.ReadAsStringAsync().GetAwaiter().GetResult());
+        return response.Content.ReadAsStringAsync().GetAwaiter().GetResult();
     }
 
     private static double Value(IReadOnlyDictionary<string, MetricFamily> families, string family, params (string Label, string Value)[] labels) =>
@@ -129,8 +131,25 @@ public class MetricsTests(LoopbackDaemonFixture fixture) : IClassFixture<Loopbac
     {
         var (d, http) = Start();
         using var scope = http;
-        var families = Scrape(http);
+        var exposition = Exposition(http);
+        var families = PrometheusParser.Parse(exposition);
         var version = http.Get("/api/v1/status").Json.GetProperty("version").GetString()!;
+
+        // Prometheus' own linter, where installed (scripts/setup.sh installs it): no problems.
+        if (File.Exists("/usr/bin/promtool"))
+        {
+            var file = Path.GetTempFileName();
+            try
+            {
+                File.WriteAllText(file, exposition);
+                var lint = LabDaemon.RunToCompletion("/bin/sh", ["-c", "/usr/bin/promtool check metrics < \"$1\"", "sh", file]);
+                Assert.True(lint.ExitCode == 0 && lint.Stdout.Trim().Length == 0 && lint.Stderr.Trim().Length == 0, "promtool check metrics: " + lint);
+            }
+            finally
+            {
+                File.Delete(file);
+            }
+        }
 
         foreach (var (name, (type, labels)) in Expected)
         {
