@@ -222,7 +222,16 @@ public class DeploymentFileTests
         Assert.Equal("/var/lib/edge5g", Scalar(volumes[Scalar(mounts["/var/lib/edge5g"], "name")], "hostPath", "path"));
         Assert.Equal("edge5g-config", Scalar(volumes[Scalar(mounts["/etc/edge5g"], "name")], "configMap", "name"));
 
-        var config = Load(ConfigMapConfiguration(out _));
+        var configFile = ConfigMapConfiguration(out _);
+        GatewayOptions config;
+        try
+        {
+            config = Load(configFile);
+        }
+        finally
+        {
+            File.Delete(configFile);
+        }
         Assert.True(GatewayOptionsValidator.TryParseEndpoint(config.Api.Listen, out var api));
         foreach (var probe in new[] { "livenessProbe", "readinessProbe", "startupProbe" })
         {

@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using LoxiLb.Edge5G.Lab;
 
 namespace LoxiLb.Edge5G.Tests.Api;
@@ -34,8 +35,11 @@ public sealed class LabDaemon : IDisposable
     private Process? _process;
     private bool _disposed;
 
+    private static readonly Lazy<int> s_staleRemoved = new(RemoveStale);
+
     private LabDaemon(IReadOnlyDictionary<string, string?> overrides)
     {
+        _ = s_staleRemoved.Value;
         Lab = new LabNetwork();
         try
         {
@@ -290,6 +294,68 @@ public sealed class LabDaemon : IDisposable
             node[parts[^1]] = value;
         }
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    /// <summary>
+    /// A test host that died (killed, crashed) cannot stop its daemons: they outlive their deleted
+    /// namespace. Their configuration lives in /tmp/e5g-PID-N-*/ with the dead host's PID, so
+    /// exactly those processes are killed (by process id) and their directories removed.
+    /// </summary>
+    private static int RemoveStale()
+    {
+        var removed = 0;
+        var stale = new Regex(@"/e5g-(\d+)-\d+-[^/]*/edge5g\.json$");
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+                continue;
+            string[] argv;
+            try
+            {
+                argv = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0', StringSplitOptions.RemoveEmptyEntries);
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                continue;
+            }
+            var config = Array.IndexOf(argv, "--config");
+            if (config < 0 || config + 1 >= argv.Length || !argv.Contains("run") || !argv.Any(a => a.EndsWith("/edge5g", StringComparison.Ordinal) || a.EndsWith("edge5g.dll", StringComparison.Ordinal)))
+                continue;
+            var m = stale.Match(argv[config + 1]);
+            if (!m.Success || int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) is var owner && (owner == Environment.ProcessId || Directory.Exists($"/proc/{owner}")))
+                continue;
+            try
+            {
+                using var process = Process.GetProcessById(pid);
+                process.Kill();
+                process.WaitForExit(5000);
+                removed++;
+            }
+            catch (ArgumentException)
+            {
+                // already gone
+            }
+        }
+        foreach (var dir in Directory.EnumerateDirectories(Path.GetTempPath(), "e5g-*"))
+        {
+            var m = Regex.Match(Path.GetFileName(dir), @"^e5g-(\d+)-\d+-");
+            if (m.Success && int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) is var owner && owner != Environment.ProcessId && !Directory.Exists($"/proc/{owner}"))
+            {
+                try
+                {
+                    Directory.Delete(dir, recursive: true);
+                }
+                catch (IOException)
+                {
+                    // in use or vanished: the next run tries again
+                }
+            }
+        }
+        return removed;
     }
 
     public void Dispose()
