@@ -91,4 +91,19 @@ public class DaemonLifecycleTests
             Assert.Equal("[]", http.Get("/api/v1/config/session").Text);
         }
     }
+
+    [SkippableFact]
+    public void AFailedStart_AfterTheDatapathAttached_DetachesAndUnpins()
+    {
+        Privileged.Require();
+        // 203.0.113.99 is on no interface: the PFCP node cannot bind, after the datapath attached.
+        using var d = LabDaemon.Create(new Dictionary<string, string?> { ["Pfcp:Address"] = "203.0.113.99" });
+        var r = d.RunToExit();
+        Assert.True(r.ExitCode == 1, r.ToString());
+        Assert.Contains("edge5g run: Cannot assign requested address", r.Stderr);
+        Assert.Contains($"stopping: datapath detached and pins under {d.PinRoot} removed", r.Stdout + r.Stderr);
+        Assert.False(Directory.Exists(d.PinRoot), "the pin root is removed");
+        Assert.Null(d.XdpProgramId("n3"));
+        Assert.Null(d.XdpProgramId("n6"));
+    }
 }

@@ -102,6 +102,13 @@ public sealed class LabDaemon : IDisposable
         }
     }
 
+    /// <summary>Builds the lab and writes the configuration; nothing runs yet.</summary>
+    public static LabDaemon Create(IReadOnlyDictionary<string, string?>? overrides = null) => new(overrides ?? new Dictionary<string, string?>());
+
+    /// <summary>Runs `edge5g run --config FILE` in the gateway namespace to its end (for starts that must fail).</summary>
+    public CliResult RunToExit(TimeSpan? timeout = null) =>
+        RunToCompletion("nsenter", [$"--net={Gateway.Path}", "--", Executable, "run", "--config", ConfigFile], timeout: timeout ?? TimeSpan.FromSeconds(30));
+
     /// <summary>Builds the lab and starts the daemon, waiting until its API answers.</summary>
     public static LabDaemon Start(IReadOnlyDictionary<string, string?>? overrides = null, string? token = null)
     {
