@@ -16,9 +16,11 @@ fi
 #   clang/llvm/libbpf-dev: BPF objects; libbpf1: loader; bpftool: inspection;
 #   libpcap0.8: SharpPcap; iproute2: namespaces/veth; tshark: dissector checks;
 #   python3-scapy: independent PFCP peer; iperf3: lab traffic; libusrsctp-dev: SCTP peers;
-#   linux-libc-dev: asm/types.h for BPF C.
+#   linux-libc-dev: asm/types.h for BPF C; python3-prometheus-client and prometheus
+#   (promtool): independent checks of /metrics and of the Grafana dashboard's PromQL.
 PACKAGES=(clang llvm libbpf-dev libbpf1 bpftool libpcap0.8 iproute2 tshark python3-scapy
-          iperf3 libusrsctp-dev linux-libc-dev util-linux ethtool iputils-ping)
+          iperf3 libusrsctp-dev linux-libc-dev util-linux ethtool iputils-ping
+          python3-prometheus-client prometheus)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

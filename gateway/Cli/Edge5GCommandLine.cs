@@ -13,7 +13,12 @@ public static class Edge5GCommandLine
         root.Subcommands.Add(ReplayCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
-        return await root.Parse(args).InvokeAsync();
+        foreach (var verb in ClientCommands.Create())
+            root.Subcommands.Add(verb);
+        var parsed = root.Parse(args);
+        var exitCode = await parsed.InvokeAsync();
+        // Usage errors exit 2 (like configuration errors of `edge5g run`); System.CommandLine says 1.
+        return parsed.Action is System.CommandLine.Invocation.ParseErrorAction ? 2 : exitCode;
     }
 
     private static Command DemoCommand()

@@ -92,7 +92,7 @@ public static class Daemon
     /// <summary>Runs until SIGTERM/SIGINT; configuration problems are printed one per line (exit 2).</summary>
     public static async Task<int> RunAsync(string? configFile, IReadOnlyDictionary<string, string?> overrides, CancellationToken cancellationToken)
     {
-        WebApplication app;
+        WebApplication? app = null;
         try
         {
             app = Build(configFile, overrides);
@@ -108,6 +108,20 @@ public static class Daemon
         catch (Exception e) when (e is Bpf.BpfException or Datapath.Compiler.RuleException or IOException or System.Net.Sockets.SocketException)
         {
             Console.Error.WriteLine($"edge5g run: {e.Message}");
+            // A service that failed after the datapath attached (e.g. PFCP could not bind) must
+            // not leave it behind: stop what started, so KeepOnStop=false detaches and unpins.
+            if (app is not null)
+            {
+                try
+                {
+                    await app.StopAsync(CancellationToken.None);
+                    await app.DisposeAsync();
+                }
+                catch (Exception cleanup) when (cleanup is not OutOfMemoryException)
+                {
+                    Console.Error.WriteLine($"edge5g run: stopping after the failed start: {cleanup.Message}");
+                }
+            }
             return 1;
         }
         await app.WaitForShutdownAsync(cancellationToken);

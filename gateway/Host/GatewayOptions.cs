@@ -114,6 +114,9 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         for (int i = 0; i < o.Pfcp.Peers.Count; i++)
             if (!Cidr.TryParse(o.Pfcp.Peers[i], out _))
                 problems.Add($"Pfcp.Peers[{i}]: '{o.Pfcp.Peers[i]}' is not an address or CIDR prefix");
+        for (int i = 0; i < o.Pfcp.Smfs.Count; i++)
+            if (!IPEndPoint.TryParse(o.Pfcp.Smfs[i], out _))
+                problems.Add($"Pfcp.Smfs[{i}]: '{o.Pfcp.Smfs[i]}' is not address[:port]");
         for (int i = 0; i < o.Pfcp.UePools.Count; i++)
             if (!Cidr.TryParse(o.Pfcp.UePools[i], out _))
                 problems.Add($"Pfcp.UePools[{i}]: '{o.Pfcp.UePools[i]}' is not a CIDR prefix");
@@ -123,6 +126,8 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             problems.Add($"Pfcp.HeartbeatRetries: {o.Pfcp.HeartbeatRetries} must be at least 1");
         if (o.Pfcp.T1Milliseconds < 10)
             problems.Add($"Pfcp.T1Milliseconds: {o.Pfcp.T1Milliseconds} must be at least 10");
+        if (o.Pfcp.N1 < 0)
+            problems.Add($"Pfcp.N1: {o.Pfcp.N1} must be at least 0");
         if (o.Pfcp.OnAssociationLoss is not ("keep" or "purge"))
             problems.Add($"Pfcp.OnAssociationLoss: '{o.Pfcp.OnAssociationLoss}' must be keep or purge");
         if (!TryParseEndpoint(o.Api.Listen, out var api))
