@@ -145,5 +145,5 @@ public static class ApiEndpoints
         value ?? throw new RulesFormatException(field, $"{field}: required");
 
     private static IPAddress Address(string? text, string field) =>
-        IPAddress.TryParse(text, out var a) ? a : throw new RulesFormatException(field, $"{field}: '{text}' is not an IP address");
+        Datapath.AddressText.TryParse(text, out var a) ? a : throw new RulesFormatException(field, $"{field}: '{text}' is not an IP address");
 }

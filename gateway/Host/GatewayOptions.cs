@@ -103,11 +103,11 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             problems.Add("Gtp.AccessAddresses: at least one N3 GTP-U address is required");
         foreach (var (list, key) in new[] { (o.Gtp.AccessAddresses, "Gtp.AccessAddresses"), (o.Gtp.CoreAddresses, "Gtp.CoreAddresses") })
             for (int i = 0; i < list.Count; i++)
-                if (!IPAddress.TryParse(list[i], out _))
+                if (!Datapath.AddressText.TryParse(list[i], out _))
                     problems.Add($"{key}[{i}]: '{list[i]}' is not an IP address");
-        if (o.Gtp.DataNetworkNextHop is { Length: > 0 } dn && !IPAddress.TryParse(dn, out _))
+        if (o.Gtp.DataNetworkNextHop is { Length: > 0 } dn && !Datapath.AddressText.TryParse(dn, out _))
             problems.Add($"Gtp.DataNetworkNextHop: '{dn}' is not an IP address");
-        if (o.Pfcp.Address is { Length: > 0 } a && !IPAddress.TryParse(a, out _))
+        if (o.Pfcp.Address is { Length: > 0 } a && !Datapath.AddressText.TryParse(a, out _))
             problems.Add($"Pfcp.Address: '{a}' is not an IP address");
         if (o.Pfcp.Port is < 1 or > 65535)
             problems.Add($"Pfcp.Port: {o.Pfcp.Port} is not a UDP port");
@@ -151,7 +151,7 @@ public readonly record struct Cidr(IPAddress Network, int Length)
     {
         cidr = default;
         var slash = text.IndexOf('/');
-        if (!IPAddress.TryParse(slash < 0 ? text : text[..slash], out var address))
+        if (!Datapath.AddressText.TryParse(slash < 0 ? text : text[..slash], out var address))
             return false;
         var max = address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
         var length = max;

@@ -215,7 +215,7 @@ public static class RulesJson
     };
 
     public static IPAddress Address(string value, string path) =>
-        IPAddress.TryParse(value, out var a) ? a : throw new RulesFormatException(path, $"{path}: '{value}' is not an IPv4 or IPv6 address");
+        AddressText.TryParse(value, out var a) ? a : throw new RulesFormatException(path, $"{path}: '{value}' is not an IPv4 or IPv6 address");
 
     public static PhysicalAddress Mac(string value, string path)
     {

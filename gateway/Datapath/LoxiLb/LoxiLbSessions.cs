@@ -12,7 +12,7 @@ public sealed record LoxiTunnel(uint Teid, IPAddress Address)
     public static LoxiTunnel Parse(string text, string field)
     {
         var colon = text.IndexOf(':');
-        if (colon <= 0 || !uint.TryParse(text[..colon], out var teid) || !IPAddress.TryParse(text[(colon + 1)..], out var address))
+        if (colon <= 0 || !uint.TryParse(text[..colon], out var teid) || !AddressText.TryParse(text[(colon + 1)..], out var address))
             throw new RuleException(RuleError.Invalid, $"{field}: '{text}' is not TEID:IP (e.g. 1:198.51.100.1)");
         return new LoxiTunnel(teid, address);
     }
@@ -29,7 +29,7 @@ public sealed record LoxiUlcl(byte Qfi, IPAddress Address)
     public static LoxiUlcl Parse(string text, string field)
     {
         var colon = text.IndexOf(':');
-        if (colon <= 0 || !byte.TryParse(text[..colon], out var qfi) || qfi > 63 || !IPAddress.TryParse(text[(colon + 1)..], out var address))
+        if (colon <= 0 || !byte.TryParse(text[..colon], out var qfi) || qfi > 63 || !AddressText.TryParse(text[(colon + 1)..], out var address))
             throw new RuleException(RuleError.Invalid, $"{field}: '{text}' is not QFI:IP with QFI 0-63 (e.g. 9:203.0.113.200)");
         return new LoxiUlcl(qfi, address);
     }
