@@ -25,11 +25,15 @@ public sealed class GatewayDemo(TextWriter output)
     private const ulong MbrKbps = 4000;
     private readonly List<string> _failures = [];
 
+    /// <summary>The unique part of the lab's namespace names (set once the lab exists).</summary>
+    public string? LabId { get; private set; }
+
     public int Run()
     {
         var clock = Stopwatch.StartNew();
-        Step("building the lab: namespaces gnb, gw, dn, cupf; veths on 198.51.100.0/24 and 203.0.113.0/25");
         using var lab = GtpLab.Create(withCentralUpf: true, withDatapath: false);
+        LabId = lab.Network.Id;
+        Step($"built the lab {LabNetwork.Prefix}{LabId}: namespaces gnb, gw, dn, cupf; veths on 198.51.100.0/24 and 203.0.113.0/25");
         var config = WriteConfig(lab);
         Process? gateway = null;
         try
