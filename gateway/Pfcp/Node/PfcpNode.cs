@@ -80,6 +80,9 @@ public sealed partial class PfcpNode : IDisposable
         public NodeId NodeId { get; } = nodeId;
         public IPEndPoint Endpoint { get; set; } = endpoint;
         public DateTime PeerRecovery { get; set; } = peerRecovery;
+        /// <summary>The stored Recovery Time Stamp was the peer's clock when it arrived (a start time of "now", or a clock).</summary>
+        public bool RecoveryWasClock { get; set; }
+        public bool ClockWarned { get; set; }
         public long LastHeard { get; set; }
         public long LastHeartbeatSent { get; set; }
         public bool HeartbeatOutstanding { get; set; }
@@ -252,8 +255,7 @@ public sealed partial class PfcpNode : IDisposable
                 if (FindByEndpoint(from) is { } known)
                 {
                     known.LastHeard = _time.GetTimestamp();
-                    if (known.PeerRecovery != hb.RecoveryTimeStamp)
-                        PeerRestarted(known, hb.RecoveryTimeStamp);
+                    HeartbeatRecovery(known, hb.RecoveryTimeStamp);
                 }
                 Reply(new HeartbeatResponse(RecoveryTimeStamp), header, from, null);
                 return;
@@ -327,11 +329,47 @@ public sealed partial class PfcpNode : IDisposable
         }
         var association = new Association(peer, from, peerRecovery, upInitiated)
         {
+            RecoveryWasClock = IsClock(peerRecovery),
             LastHeard = _time.GetTimestamp(),
             LastHeartbeatSent = _time.GetTimestamp(),
         };
         _associations[association.Key] = association;
         LogAssociated(_log, association.Key, from.ToString());
+    }
+
+    /// <summary>Within this of our clock, a Recovery Time Stamp may be the sender's clock rather than its start time.</summary>
+    private static readonly TimeSpan ClockTolerance = TimeSpan.FromSeconds(2);
+
+    private bool IsClock(DateTime stamp) => (stamp - _time.GetUtcNow().UtcDateTime).Duration() <= ClockTolerance;
+
+    /// <summary>
+    /// A Recovery Time Stamp in a Heartbeat that differs from the stored one means the peer
+    /// restarted (TS 23.007 clause 19A), with two exceptions for SMFs that put their current
+    /// time in requests instead of their start time (the OAI SMF does, in Association Setup
+    /// and Heartbeat Requests, while its responses carry the real start time): a stamp equal
+    /// to our clock is a clock, not a restart; and when the stored stamp was such a clock, an
+    /// earlier one corrects it (a restart cannot have happened before a time already seen).
+    /// A real restart is still found: by its Association Setup, or by the next Heartbeat,
+    /// whose start time is then in the past.
+    /// </summary>
+    private void HeartbeatRecovery(Association a, DateTime stamp)
+    {
+        if (stamp == a.PeerRecovery)
+            return;
+        if (IsClock(stamp))
+        {
+            if (!a.ClockWarned)
+                LogRecoveryIsClock(_log, a.Key, stamp);
+            a.ClockWarned = true;
+            return;
+        }
+        if (a.RecoveryWasClock && stamp < a.PeerRecovery)
+        {
+            a.PeerRecovery = stamp;
+            a.RecoveryWasClock = false;
+            return;
+        }
+        PeerRestarted(a, stamp);
     }
 
     /// <summary>The peer restarted (a new Recovery Time Stamp): the sessions it had are gone on its side.</summary>
@@ -341,6 +379,7 @@ public sealed partial class PfcpNode : IDisposable
         foreach (var seid in a.Sessions.ToArray())
             DropSession(seid);
         a.PeerRecovery = recovery;
+        a.RecoveryWasClock = IsClock(recovery);
     }
 
     private void RemoveAssociation(Association a, bool purge, string why)
@@ -781,8 +820,7 @@ public sealed partial class PfcpNode : IDisposable
                 if (response?.Body is HeartbeatResponse hb)
                 {
                     association.LastHeard = _time.GetTimestamp();
-                    if (hb.RecoveryTimeStamp != association.PeerRecovery)
-                        PeerRestarted(association, hb.RecoveryTimeStamp);
+                    HeartbeatRecovery(association, hb.RecoveryTimeStamp);
                 }
                 else if (_associations.ContainsKey(association.Key))
                 {
@@ -827,6 +865,9 @@ public sealed partial class PfcpNode : IDisposable
 
     [LoggerMessage(EventId = 203, Level = LogLevel.Warning, Message = "PFCP peer {NodeId} restarted: its {Sessions} sessions are purged")]
     private static partial void LogPeerRestarted(ILogger logger, string nodeId, int sessions);
+
+    [LoggerMessage(EventId = 208, Level = LogLevel.Warning, Message = "PFCP peer {NodeId} sends its clock ({Stamp:o}) as Recovery Time Stamp in Heartbeats; not taken as a restart")]
+    private static partial void LogRecoveryIsClock(ILogger logger, string nodeId, DateTime stamp);
 
     [LoggerMessage(EventId = 204, Level = LogLevel.Warning, Message = "PFCP association with {NodeId} removed ({Why}); {Purged} sessions purged")]
     private static partial void LogAssociationRemoved(ILogger logger, string nodeId, string why, int purged);
