@@ -42,6 +42,8 @@ public sealed record PfcpPhaseResult(string Name, int Requests, int Accepted, IR
     public int Gen1 { get; init; }
     public int Gen2 { get; init; }
     public TimeSpan GcPause { get; init; }
+    /// <summary>CPU time (user + system) of the whole process per request: node, generator, GC.</summary>
+    public double CpuMicrosecondsPerRequest { get; init; }
 
     public double PerSecond => Requests / Elapsed.TotalSeconds;
 }
@@ -159,7 +161,7 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
 
     private static string Line(PfcpPhaseResult p) =>
         $"{p.Name}: {p.Requests:N0} in {p.Elapsed.TotalSeconds:0.00} s = {p.PerSecond:N0}/s, p50 {p.P50Ms:0.000} ms, p99 {p.P99Ms:0.000} ms, p99.9 {p.P999Ms:0.000} ms, max {p.MaxMs:0.0} ms, " +
-        $"GC {p.Gen0}/{p.Gen1}/{p.Gen2} pause {p.GcPause.TotalMilliseconds:N0} ms, {p.AllocatedPerRequest:N0} B allocated/request, " +
+        $"CPU {p.CpuMicrosecondsPerRequest:N0} us/request, GC {p.Gen0}/{p.Gen1}/{p.Gen2} pause {p.GcPause.TotalMilliseconds:N0} ms, {p.AllocatedPerRequest:N0} B allocated/request, " +
         $"accepted {p.Accepted:N0}{string.Concat(p.Refused.Select(r => $", cause {r.Key} x{r.Value}"))}{(p.Retransmissions > 0 ? $", {p.Retransmissions} retransmitted" : "")}";
 
     private static long Heap()
@@ -348,6 +350,7 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
             var t1 = (long)(_options.T1.TotalSeconds * Stopwatch.Frequency);
             var allocated = GC.GetTotalAllocatedBytes(precise: false);
             var (gen0, gen1, gen2, pause) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var started = Stopwatch.GetTimestamp();
             var lastProgress = started;
             while (completed < n)
@@ -414,6 +417,7 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
                 Gen1 = GC.CollectionCount(1) - gen1,
                 Gen2 = GC.CollectionCount(2) - gen2,
                 GcPause = GC.GetTotalPauseDuration() - pause,
+                CpuMicrosecondsPerRequest = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / n,
             };
         }
 
