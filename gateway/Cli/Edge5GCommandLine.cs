@@ -12,6 +12,7 @@ public static class Edge5GCommandLine
         root.Subcommands.Add(DemoCommand());
         root.Subcommands.Add(ReplayCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(PfcpBenchCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         foreach (var verb in ClientCommands.Create())
             root.Subcommands.Add(verb);

@@ -45,6 +45,8 @@ public sealed partial class PfcpNode : IDisposable
     private readonly Dictionary<ulong, NodeSession> _sessions = [];
     private readonly Dictionary<uint, (ulong Seid, ushort Pdr)> _statsOwner = [];
     private readonly Dictionary<(IPEndPoint, uint), (byte[] Bytes, long At)> _answered = [];
+    /// <summary>Answers in the order they were cached: expiry looks at the oldest only (not the whole cache every tick).</summary>
+    private readonly Queue<((IPEndPoint, uint) Key, long At)> _answeredOrder = new();
     private readonly Dictionary<uint, Pending> _pending = [];
     private readonly TeidAllocator _teids;
     private readonly UeAddressPool _uePool;
@@ -82,6 +84,9 @@ public sealed partial class PfcpNode : IDisposable
         public NodeId NodeId { get; } = nodeId;
         public IPEndPoint Endpoint { get; set; } = endpoint;
         public DateTime PeerRecovery { get; set; } = peerRecovery;
+        /// <summary>The stored Recovery Time Stamp was the peer's clock when it arrived (a start time of "now", or a clock).</summary>
+        public bool RecoveryWasClock { get; set; }
+        public bool ClockWarned { get; set; }
         public long LastHeard { get; set; }
         public long LastHeartbeatSent { get; set; }
         public bool HeartbeatOutstanding { get; set; }
@@ -254,8 +259,7 @@ public sealed partial class PfcpNode : IDisposable
                 if (FindByEndpoint(from) is { } known)
                 {
                     known.LastHeard = _time.GetTimestamp();
-                    if (known.PeerRecovery != hb.RecoveryTimeStamp)
-                        PeerRestarted(known, hb.RecoveryTimeStamp);
+                    HeartbeatRecovery(known, hb.RecoveryTimeStamp);
                 }
                 Reply(new HeartbeatResponse(RecoveryTimeStamp), header, from, null);
                 return;
@@ -329,11 +333,47 @@ public sealed partial class PfcpNode : IDisposable
         }
         var association = new Association(peer, from, peerRecovery, upInitiated)
         {
+            RecoveryWasClock = IsClock(peerRecovery),
             LastHeard = _time.GetTimestamp(),
             LastHeartbeatSent = _time.GetTimestamp(),
         };
         _associations[association.Key] = association;
         LogAssociated(_log, association.Key, from.ToString());
+    }
+
+    /// <summary>Within this of our clock, a Recovery Time Stamp may be the sender's clock rather than its start time.</summary>
+    private static readonly TimeSpan ClockTolerance = TimeSpan.FromSeconds(2);
+
+    private bool IsClock(DateTime stamp) => (stamp - _time.GetUtcNow().UtcDateTime).Duration() <= ClockTolerance;
+
+    /// <summary>
+    /// A Recovery Time Stamp in a Heartbeat that differs from the stored one means the peer
+    /// restarted (TS 23.007 clause 19A), with two exceptions for SMFs that put their current
+    /// time in requests instead of their start time (the OAI SMF does, in Association Setup
+    /// and Heartbeat Requests, while its responses carry the real start time): a stamp equal
+    /// to our clock is a clock, not a restart; and when the stored stamp was such a clock, an
+    /// earlier one corrects it (a restart cannot have happened before a time already seen).
+    /// A real restart is still found: by its Association Setup, or by the next Heartbeat,
+    /// whose start time is then in the past.
+    /// </summary>
+    private void HeartbeatRecovery(Association a, DateTime stamp)
+    {
+        if (stamp == a.PeerRecovery)
+            return;
+        if (IsClock(stamp))
+        {
+            if (!a.ClockWarned)
+                LogRecoveryIsClock(_log, a.Key, stamp);
+            a.ClockWarned = true;
+            return;
+        }
+        if (a.RecoveryWasClock && stamp < a.PeerRecovery)
+        {
+            a.PeerRecovery = stamp;
+            a.RecoveryWasClock = false;
+            return;
+        }
+        PeerRestarted(a, stamp);
     }
 
     /// <summary>The peer restarted (a new Recovery Time Stamp): the sessions it had are gone on its side.</summary>
@@ -343,6 +383,7 @@ public sealed partial class PfcpNode : IDisposable
         foreach (var seid in a.Sessions.ToArray())
             DropSession(seid);
         a.PeerRecovery = recovery;
+        a.RecoveryWasClock = IsClock(recovery);
     }
 
     private void RemoveAssociation(Association a, bool purge, string why)
@@ -391,7 +432,7 @@ public sealed partial class PfcpNode : IDisposable
             var session = new NodeSession(seid, req.CpFSeid, association.Key) { Rules = rules };
             session.Teids.AddRange(chooser.AllocatedTeids);
             session.UeAddresses.AddRange(chooser.AllocatedUeAddresses);
-            SyncUsage(session, compiled);
+            SyncUsage(session, compiled, previous: null);
             _sessions[seid] = session;
             association.Sessions.Add(seid);
             Reply(new SessionEstablishmentResponse(_settings.NodeId, PfcpCause.RequestAccepted)
@@ -469,6 +510,7 @@ public sealed partial class PfcpNode : IDisposable
             foreach (var id in req.RemoveUrrs)
                 if (session.Usage.TryGetValue(id, out var usage))
                     reports.Add(usage.Report(UsageReportTriggerFlags.Termr, UsageCounters(session, usage), now));
+            _table.TryGet(seid, out var previous);
             var compiled = _table.Modify(next.ToModel(seid, session.Cp.Seid, session.Cp.Ipv4 ?? session.Cp.Ipv6));
             session.Rules = next;
             session.Teids.AddRange(chooser.AllocatedTeids);
@@ -476,7 +518,7 @@ public sealed partial class PfcpNode : IDisposable
             var query = req.QueryUrrs.ToHashSet();
             if (req.Flags is { } f && (f & PfcpSmReqFlags.Qaurr) != 0)
                 query.UnionWith(next.Urrs.Keys);
-            SyncUsage(session, compiled);
+            SyncUsage(session, compiled, previous);
             foreach (var id in query)
                 if (session.Usage.TryGetValue(id, out var usage))
                     reports.Add(usage.Report(UsageReportTriggerFlags.Immer, UsageCounters(session, usage), now));
@@ -585,8 +627,14 @@ public sealed partial class PfcpNode : IDisposable
 
     // ------------------------------------------------------------------ usage
 
-    /// <summary>Keeps the URR trackers and the stats-index owners in step with the installed session.</summary>
-    private void SyncUsage(NodeSession session, CompiledSession compiled)
+    /// <summary>
+    /// Keeps the URR trackers and the stats-index owners in step with the installed session.
+    /// A new URR's baseline is read only from counters the session already had
+    /// (<paramref name="previous"/>): a PDR's fresh counters were just reset by the compiler, so
+    /// they start at zero, and reading them would only cost two syscalls per PDR (and drop
+    /// the packets counted in between).
+    /// </summary>
+    private void SyncUsage(NodeSession session, CompiledSession compiled, CompiledSession? previous)
     {
         var now = _time.GetUtcNow().UtcDateTime;
         foreach (var gone in session.Usage.Keys.Except(session.Rules.Urrs.Keys).ToArray())
@@ -599,15 +647,18 @@ public sealed partial class PfcpNode : IDisposable
             {
                 var usage = new UrrUsage(rule, now);
                 session.Usage[id] = usage;
-                foreach (var (pdr, counter) in UsageCounters(session, usage, compiled))
-                    usage.Baseline[pdr] = counter.Counter; // usage starts now, not at slot reuse
+                if (previous is null)
+                    continue;
+                foreach (var (pdr, counter) in UsageCounters(session, usage, compiled, carriedFrom: previous))
+                    usage.Baseline[pdr] = counter.Counter; // usage starts now
             }
         }
         foreach (var (pdr, stats) in compiled.PdrStats)
             _statsOwner[stats] = (session.Seid, pdr);
     }
 
-    private Dictionary<ushort, (Counter Counter, bool Uplink)> UsageCounters(NodeSession session, UrrUsage usage, CompiledSession? compiled = null)
+    private Dictionary<ushort, (Counter Counter, bool Uplink)> UsageCounters(NodeSession session, UrrUsage usage, CompiledSession? compiled = null,
+        CompiledSession? carriedFrom = null)
     {
         var result = new Dictionary<ushort, (Counter, bool)>();
         if (compiled is null && !_table.TryGet(session.Seid, out compiled))
@@ -616,27 +667,85 @@ public sealed partial class PfcpNode : IDisposable
         {
             if (!pdr.UrrIds.Contains(usage.Rule.UrrId) || !compiled.PdrStats.TryGetValue(id, out var stats))
                 continue;
+            if (carriedFrom is not null && !(carriedFrom.PdrStats.TryGetValue(id, out var before) && before == stats))
+                continue;
             result[id] = (Counter.Sum(_tables.PdrStats.Read(stats)), pdr.Pdi.SourceInterface == SourceInterface.Access);
         }
         return result;
     }
 
+    /// <summary>
+    /// Checks every URR's thresholds, quotas and periods. Runs on the timer thread, mostly
+    /// outside the node's lock: the per-PDR counters (a syscall each on the kernel maps) are
+    /// read unlocked, a chunk of sessions at a time, and the lock is taken only to compare
+    /// them with the trackers and send reports. At 100,000 sessions the reads take a large
+    /// part of a second; under the lock they stalled every request for that long.
+    /// </summary>
     private void UsageTick()
     {
-        var now = _time.GetUtcNow().UtcDateTime;
-        foreach (var session in _sessions.Values)
+        NodeSession[] sessions;
+        lock (_gate)
+            sessions = [.. _sessions.Values.Where(s => s.Usage.Count > 0)];
+        // In-memory tables (tests) are plain dictionaries: read them under the lock.
+        var unlockedReads = _tables.PdrStats is BpfPerCpuTable<Counter>;
+        const int Chunk = 256;
+        var readings = new Dictionary<uint, Counter>();
+        var compiled = new CompiledSession?[Chunk];
+        for (int start = 0; start < sessions.Length && !_stopping; start += Chunk)
         {
-            List<UsageReport>? reports = null;
-            foreach (var usage in session.Usage.Values)
+            var end = Math.Min(start + Chunk, sessions.Length);
+            readings.Clear();
+            if (unlockedReads)
+                ReadCounters(sessions, start, end, compiled, readings);
+            lock (_gate)
             {
-                var counters = UsageCounters(session, usage);
-                var due = usage.Due(counters, now);
-                if (due != 0)
-                    (reports ??= []).Add(usage.Report(due, counters, now));
+                if (!unlockedReads)
+                    ReadCounters(sessions, start, end, compiled, readings);
+                var now = _time.GetUtcNow().UtcDateTime;
+                for (int i = start; i < end; i++)
+                {
+                    var session = sessions[i];
+                    var read = compiled[i - start];
+                    // Modified or deleted since its counters were read: its turn comes next tick.
+                    if (read is null || !_sessions.TryGetValue(session.Seid, out var live) || live != session
+                        || !_table.TryGet(session.Seid, out var current) || current != read)
+                        continue;
+                    List<UsageReport>? reports = null;
+                    foreach (var usage in session.Usage.Values)
+                    {
+                        var counters = CountersFrom(session, usage, read, readings);
+                        var due = usage.Due(counters, now);
+                        if (due != 0)
+                            (reports ??= []).Add(usage.Report(due, counters, now));
+                    }
+                    if (reports is not null)
+                        Report(session, new SessionReportRequest(ReportType.Usar) { UsageReports = [.. reports] });
+                }
             }
-            if (reports is not null)
-                Report(session, new SessionReportRequest(ReportType.Usar) { UsageReports = [.. reports] });
         }
+    }
+
+    private void ReadCounters(NodeSession[] sessions, int start, int end, CompiledSession?[] compiled, Dictionary<uint, Counter> readings)
+    {
+        for (int i = start; i < end; i++)
+        {
+            compiled[i - start] = null;
+            if (!_table.TryGet(sessions[i].Seid, out var c))
+                continue;
+            compiled[i - start] = c;
+            foreach (var stats in c.PdrStats.Values)
+                readings[stats] = Counter.Sum(_tables.PdrStats.Read(stats));
+        }
+    }
+
+    private static Dictionary<ushort, (Counter Counter, bool Uplink)> CountersFrom(NodeSession session, UrrUsage usage, CompiledSession compiled,
+        Dictionary<uint, Counter> readings)
+    {
+        var result = new Dictionary<ushort, (Counter, bool)>();
+        foreach (var (id, pdr) in session.Rules.Pdrs)
+            if (pdr.UrrIds.Contains(usage.Rule.UrrId) && compiled.PdrStats.TryGetValue(id, out var stats) && readings.TryGetValue(stats, out var counter))
+                result[id] = (counter, pdr.Pdi.SourceInterface == SourceInterface.Access);
+        return result;
     }
 
     /// <summary>A datapath event (downlink data for BUFF/NOCP, Error Indication from a peer) becomes a Session Report.</summary>
@@ -688,7 +797,9 @@ public sealed partial class PfcpNode : IDisposable
     private void Reply(IPfcpMessageBody body, PfcpHeader request, IPEndPoint to, ulong? seid)
     {
         var bytes = Send(body, request.SequenceNumber, seid, to);
-        _answered[(to, request.SequenceNumber)] = (bytes, _time.GetTimestamp());
+        var at = _time.GetTimestamp();
+        _answered[(to, request.SequenceNumber)] = (bytes, at);
+        _answeredOrder.Enqueue(((to, request.SequenceNumber), at));
     }
 
     private byte[] Send(IPfcpMessageBody body, uint sequence, ulong? seid, IPEndPoint to)
@@ -742,6 +853,11 @@ public sealed partial class PfcpNode : IDisposable
             {
                 lock (_gate)
                     OnTimers();
+                if (_time.GetElapsedTime(_lastUsageTick) >= _settings.UsageTick)
+                {
+                    _lastUsageTick = _time.GetTimestamp();
+                    UsageTick();
+                }
             }
             catch (Exception e)
             {
@@ -750,7 +866,7 @@ public sealed partial class PfcpNode : IDisposable
         }
     }
 
-    /// <summary>Retransmissions, heartbeats, usage checks, UP-initiated setups, cache expiry.</summary>
+    /// <summary>Retransmissions, heartbeats, UP-initiated setups, cache expiry (usage checks follow, see <see cref="UsageTick"/>).</summary>
     private void OnTimers()
     {
         var now = _time.GetTimestamp();
@@ -783,8 +899,7 @@ public sealed partial class PfcpNode : IDisposable
                 if (response?.Body is HeartbeatResponse hb)
                 {
                     association.LastHeard = _time.GetTimestamp();
-                    if (hb.RecoveryTimeStamp != association.PeerRecovery)
-                        PeerRestarted(association, hb.RecoveryTimeStamp);
+                    HeartbeatRecovery(association, hb.RecoveryTimeStamp);
                 }
                 else if (_associations.ContainsKey(association.Key))
                 {
@@ -807,15 +922,14 @@ public sealed partial class PfcpNode : IDisposable
             });
         }
 
-        if (_time.GetElapsedTime(_lastUsageTick) >= _settings.UsageTick)
-        {
-            _lastUsageTick = now;
-            UsageTick();
-        }
 
-        foreach (var (key, value) in _answered.ToArray())
-            if (_time.GetElapsedTime(value.At) > _settings.ResponseCacheTime)
-                _answered.Remove(key);
+        while (_answeredOrder.TryPeek(out var oldest) && _time.GetElapsedTime(oldest.At) > _settings.ResponseCacheTime)
+        {
+            _answeredOrder.Dequeue();
+            // Unless the same peer and sequence number were answered again since (a newer entry).
+            if (_answered.TryGetValue(oldest.Key, out var cached) && cached.At == oldest.At)
+                _answered.Remove(oldest.Key);
+        }
     }
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "PFCP node {NodeId} listening on {Endpoint}")]
@@ -829,6 +943,9 @@ public sealed partial class PfcpNode : IDisposable
 
     [LoggerMessage(EventId = 203, Level = LogLevel.Warning, Message = "PFCP peer {NodeId} restarted: its {Sessions} sessions are purged")]
     private static partial void LogPeerRestarted(ILogger logger, string nodeId, int sessions);
+
+    [LoggerMessage(EventId = 208, Level = LogLevel.Warning, Message = "PFCP peer {NodeId} sends its clock ({Stamp:o}) as Recovery Time Stamp in Heartbeats; not taken as a restart")]
+    private static partial void LogRecoveryIsClock(ILogger logger, string nodeId, DateTime stamp);
 
     [LoggerMessage(EventId = 204, Level = LogLevel.Warning, Message = "PFCP association with {NodeId} removed ({Why}); {Purged} sessions purged")]
     private static partial void LogAssociationRemoved(ILogger logger, string nodeId, string why, int purged);

@@ -92,23 +92,45 @@ public sealed class TeidAllocator
     public void Release(uint teid) => _used.Remove(teid);
 }
 
-/// <summary>UE addresses from configured pools: IPv4 hosts, IPv6 /64 prefixes.</summary>
-public sealed class UeAddressPool(IReadOnlyList<Cidr> pools)
+/// <summary>
+/// UE addresses from configured pools: IPv4 hosts, IPv6 /64 prefixes. Each pool hands out
+/// addresses from a cursor, so an allocation costs the same with 100,000 UEs as with none
+/// (it used to scan from the start of the pool every time). Released addresses are handed
+/// out first, most recent first (a failed request gives its address back to the next one).
+/// </summary>
+public sealed class UeAddressPool
 {
+    private readonly IReadOnlyList<Cidr> _pools;
     private readonly HashSet<IPAddress> _used = [];
+    private readonly ulong[] _cursor;
+    private readonly Stack<IPAddress> _released4 = new(), _released6 = new();
+
+    public UeAddressPool(IReadOnlyList<Cidr> pools)
+    {
+        _pools = pools;
+        _cursor = new ulong[pools.Count];
+    }
 
     public IPAddress? Allocate(AddressFamily family)
     {
-        foreach (var pool in pools.Where(p => p.Network.AddressFamily == family))
+        var released = family == AddressFamily.InterNetwork ? _released4 : _released6;
+        while (released.TryPop(out var again))
+            if (_used.Add(again))
+                return again;
+        for (int p = 0; p < _pools.Count; p++)
         {
+            var pool = _pools[p];
+            if (pool.Network.AddressFamily != family)
+                continue;
             var bytes = pool.Network.GetAddressBytes();
             if (family == AddressFamily.InterNetwork)
             {
                 var baseValue = (uint)IPAddress.NetworkToHostOrder(BitConverter.ToInt32(bytes));
                 var size = pool.Length >= 31 ? 1u << (32 - pool.Length) : (1u << (32 - pool.Length)) - 2;
                 var first = pool.Length >= 31 ? baseValue : baseValue + 1; // skip the network address
-                for (uint i = 0; i < size; i++)
+                for (ulong tried = 0; tried < size; tried++)
                 {
+                    var i = (uint)(_cursor[p]++ % size);
                     var candidate = new IPAddress(BitConverter.GetBytes(IPAddress.HostToNetworkOrder((int)(first + i))));
                     if (_used.Add(candidate))
                         return candidate;
@@ -118,11 +140,12 @@ public sealed class UeAddressPool(IReadOnlyList<Cidr> pools)
             {
                 // One /64 per PDU session: vary the bits between the pool's length and 64.
                 var count = pool.Length >= 64 ? 1UL : 1UL << Math.Min(63 - pool.Length + 1, 20);
-                for (ulong i = 1; i <= count; i++)
+                var prefixBase = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes);
+                for (ulong tried = 0; tried < count; tried++)
                 {
+                    var i = 1 + _cursor[p]++ % count;
                     var b = (byte[])bytes.Clone();
-                    var prefix = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(b) + (pool.Length >= 64 ? 0 : i);
-                    System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(b, prefix);
+                    System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(b, prefixBase + (pool.Length >= 64 ? 0 : i));
                     var candidate = new IPAddress(b);
                     if (_used.Add(candidate))
                         return candidate;
@@ -132,7 +155,11 @@ public sealed class UeAddressPool(IReadOnlyList<Cidr> pools)
         return null;
     }
 
-    public void Release(IPAddress address) => _used.Remove(address);
+    public void Release(IPAddress address)
+    {
+        if (_used.Remove(address))
+            (address.AddressFamily == AddressFamily.InterNetwork ? _released4 : _released6).Push(address);
+    }
 
     /// <summary>Marks an address as taken (sessions adopted after a restart).</summary>
     public void Reserve(IPAddress address) => _used.Add(address);

@@ -87,7 +87,9 @@ public sealed partial class PfcpNode
                     _uePool.Reserve(ue);
                     session.UeAddresses.Add(ue);
                 }
-                SyncUsage(session, compiled);
+                // Usage restarts from the counters as they are: what was counted before the restart
+                // and not yet reported is lost, rather than reported twice.
+                SyncUsage(session, compiled, previous: compiled);
                 _sessions[record.Seid] = session;
                 association.Sessions.Add(record.Seid);
                 restored++;

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using LoxiLb.Edge5G.Datapath.Compiler;
 using LoxiLb.Edge5G.Pfcp.Ies;
 using LoxiLb.Edge5G.Pfcp.Rules;
+using LoxiLb.Edge5G.Pfcp.Wire;
 using M = LoxiLb.Edge5G.Datapath.Model;
 
 namespace LoxiLb.Edge5G.Pfcp.Node;
@@ -90,9 +91,34 @@ public sealed record PfcpRuleSet(
             p.FarId ?? 0, removal is not null, p.QerIds.ToImmutableArray(), p.UrrIds.ToImmutableArray());
     }
 
+    /// <summary>
+    /// Forwarding Parameters children that change where or how packets go and that the
+    /// datapath cannot do: Redirect Information (38), Forwarding Policy (41), Header
+    /// Enrichment (98). Forwarding without them would silently bypass the SMF's policy (a
+    /// captive portal, a steering policy), so a FAR carrying one is refused.
+    /// </summary>
+    private static readonly (ushort Type, string Name)[] UnsupportedForwarding =
+        [(38, "Redirect Information"), (41, "Forwarding Policy"), (98, "Header Enrichment")];
+
+    internal static void CheckForwarding(uint farId, ValueList<PfcpIe> other)
+    {
+        foreach (var (type, name) in UnsupportedForwarding)
+            if (other.Any(ie => ie.Type == type))
+                throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
+                    $"FAR {farId}: {name} is not supported (the datapath forwards, it cannot redirect, steer or enrich)",
+                    failedRule: new FailedRuleId(RuleKind.Far, farId));
+    }
+
     private static M.Far ToModel(CreateFar f)
     {
         var flags = f.ApplyAction.Flags;
+        if (f.ForwardingParameters is { } forwarding)
+            CheckForwarding(f.FarId, forwarding.Other);
+        // FORW towards the access side before the SMF knows the gNB's F-TEID (Open5GS sends
+        // this at establishment, the Outer Header Creation follows in a modification): there
+        // is no tunnel to send into yet, so the datapath drops until the update arrives.
+        if ((flags & ApplyActionFlags.Forw) != 0 && f.ForwardingParameters is { DestinationInterface: DestinationInterface.Access, OuterHeaderCreation: null })
+            return new M.Far(f.FarId, M.ApplyAction.Drop);
         M.ApplyAction action = 0;
         if ((flags & ApplyActionFlags.Drop) != 0) action |= M.ApplyAction.Drop;
         if ((flags & ApplyActionFlags.Forw) != 0) action |= M.ApplyAction.Forward;
@@ -148,6 +174,7 @@ public sealed record PfcpRuleSet(
         var result = current with { ApplyAction = u.ApplyAction ?? current.ApplyAction, BarId = u.BarId ?? current.BarId };
         if (u.UpdateForwardingParameters is { } p)
         {
+            CheckForwarding(u.FarId, p.Other);
             var old = current.ForwardingParameters;
             var destination = p.DestinationInterface ?? old?.DestinationInterface
                 ?? throw new PfcpRefusal(PfcpCause.ConditionalIeMissing,
@@ -160,6 +187,7 @@ public sealed record PfcpRuleSet(
                     NetworkInstance = p.NetworkInstance ?? old?.NetworkInstance,
                     OuterHeaderCreation = p.OuterHeaderCreation ?? old?.OuterHeaderCreation,
                     TransportLevelMarking = p.TransportLevelMarking ?? old?.TransportLevelMarking,
+                    Other = old?.Other ?? [],
                 },
             };
         }

@@ -1,0 +1,52 @@
+using LoxiLb.Edge5G.Bench;
+using LoxiLb.Edge5G.Cli;
+using LoxiLb.Edge5G.Tests.Support;
+using Xunit.Abstractions;
+
+namespace LoxiLb.Edge5G.Tests.Pfcp.Interop;
+
+/// <summary>
+/// The bench-pfcp code path on a small load: every request accepted, the counts add up, the
+/// maps end empty. Not timed (the numbers are the benchmark's business, docs/pfcp-bench.md).
+/// </summary>
+public class PfcpBenchSmokeTests(ITestOutputHelper output)
+{
+    private const int Sessions = 2000;
+
+    [SkippableFact]
+    public void BenchPfcp_OnTheKernelMaps_EstablishesModifiesAndDeletesEverySession()
+    {
+        Privileged.Require();
+        var report = Run(new PfcpBenchOptions { Sessions = Sessions, Window = 32, MeasureSteadyHeap = false });
+        Assert.True(report.MapMemory > 0, "the kernel maps' memory was not measured");
+        Assert.True(report.MapSessions >= Sessions);
+    }
+
+    [Fact]
+    public void BenchPfcp_OnInMemoryTables_EstablishesModifiesAndDeletesEverySession()
+    {
+        Run(new PfcpBenchOptions { Sessions = Sessions, Window = 8, InMemory = true, MeasureSteadyHeap = false });
+    }
+
+    private PfcpBenchReport Run(PfcpBenchOptions options)
+    {
+        var log = new StringWriter();
+        var report = new PfcpBench(options, log).Run();
+        output.WriteLine(log.ToString());
+        output.WriteLine(PfcpBenchCommand.Format([report]));
+        Assert.Equal(["establishment", "modification", "deletion"], report.Phases.Select(p => p.Name));
+        Assert.All(report.Phases, p =>
+        {
+            Assert.Equal(Sessions, p.Requests);
+            Assert.Equal(Sessions, p.Accepted);
+            Assert.Empty(p.Refused);
+            Assert.True(p.P50Ms <= p.P99Ms && p.P99Ms <= p.P999Ms && p.P999Ms <= p.MaxMs, $"{p.Name}: percentiles out of order");
+        });
+        Assert.Equal(Sessions, report.NodeSessionsAtPeak);
+        Assert.Equal(Sessions, report.InstalledAtPeak);
+        Assert.Equal(0, report.InstalledAtEnd);
+        Assert.True(report.AllAccepted);
+        Assert.True(report.HeapAtPeak > report.HeapBaseline, "holding the sessions should show in the heap");
+        return report;
+    }
+}
