@@ -254,7 +254,7 @@ GLOBAL __u32 select_rule(__u32 list_index, const struct flow *f, __u8 qfi)
 static __always_inline __u32 select_pdr(const struct edge5g_match *m, const struct flow *f, __u8 qfi)
 {
 	if (m->rule_list == EDGE5G_NONE)
-		return ue_source_ok(m, f) ? m->pdr : EDGE5G_NONE;
+		return ue_source_ok(m, f) && (!m->qfi || m->qfi == qfi) ? m->pdr : EDGE5G_NONE;
 	return select_rule(m->rule_list, f, qfi);
 }
 

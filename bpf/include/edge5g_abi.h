@@ -75,6 +75,8 @@ struct edge5g_match {
 	__u32 flags; /* enum edge5g_match_flag */
 	__u32 ue_ipv4;          /* network byte order */
 	__u8 ue_ipv6_prefix[8];
+	__u8 qfi;               /* the only PDR's QFI, 0 = any (a QFI alone needs no rule list) */
+	__u8 pad[3];
 };
 
 /* One rule of a list: the PDR matches when the QFI and the SDF filter match. */

@@ -124,6 +124,9 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
         var options = new GtpDatapathOptions
         {
             Sessions = _options.Datapath.Sessions,
+            // Sessions with SDF filters need a rule list and filters; size them with the sessions.
+            RuleLists = Math.Max(64, _options.Datapath.Sessions / 2),
+            SdfFilters = Math.Max(256, _options.Datapath.Sessions * 2),
             Recovery = _options.Gtp.Recovery,
             Ue4Pool = _options.Pfcp.UePools.FirstOrDefault(p => Cidr.Parse(p).Network.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork),
         };

@@ -81,6 +81,8 @@ public unsafe struct MatchEntry
     /// <summary>Network byte order.</summary>
     public uint UeIpv4;
     [AbiField("ue_ipv6_prefix")] public fixed byte UeIpv6Prefix[8];
+    public byte Qfi;
+    [AbiField("pad")] public fixed byte Pad[3];
 }
 
 [AbiStruct("edge5g_rule")]

@@ -351,7 +351,7 @@ public sealed class SessionTable
         /// <summary>Index in teid_slots or ue4_slots when the key is in a dense range; null: hash map.</summary>
         public uint? DenseIndex { get; init; }
 
-        public bool Direct => Pdrs.Count == 1 && Pdrs[0].Pdr.Pdi.Filters.Length == 0 && Pdrs[0].Pdr.Pdi.Qfi is null;
+        public bool Direct => Pdrs.Count == 1 && Pdrs[0].Pdr.Pdi.Filters.Length == 0;
         public int RuleCount => Pdrs.Sum(p => Math.Max(1, RuleFilters(p).Count));
     }
 
@@ -695,6 +695,7 @@ public sealed class SessionTable
             {
                 var only = g.Pdrs[0];
                 match.Pdr = pdrSlot[only.Pdr.Id];
+                match.Qfi = only.Pdr.Pdi.Qfi ?? 0;
                 if (only.Direction == Direction.Uplink)
                 {
                     if (only.Pdr.Pdi.UeIpv4 is { } v4)
