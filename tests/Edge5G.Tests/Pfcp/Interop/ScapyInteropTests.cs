@@ -102,7 +102,12 @@ public class ScapyInteropTests(ITestOutputHelper output)
             // ... and the real maps hold the session the SMF asked for.
             Assert.True(lab.Sessions.TryGet(upSeid, out var compiled));
             Assert.Equal(CpSeid, compiled.Session.PeerSeid);
-            Assert.True(lab.Datapath.Tables.Fteids.TryGet(FteidKey.Create(teid, GtpLab.N3), out _), "the uplink F-TEID is not in the fteids map");
+            // A single-PDR uplink F-TEID in the dense TEID range lives in teid_slots; anything else in fteids.
+            var tables = lab.Datapath.Tables;
+            var fteid = FteidKey.Create(teid, GtpLab.N3);
+            var dense = teid - tables.Dense.TeidBase < tables.Dense.TeidCount
+                && tables.TeidSlots.TryGet(teid - tables.Dense.TeidBase, out var slot) && slot.Teid == fteid.Teid;
+            Assert.True(dense || tables.Fteids.TryGet(fteid, out _), "the uplink F-TEID is in neither teid_slots nor fteids");
             Assert.True(lab.Datapath.Tables.Ue4.TryGet((uint)BitConverter.ToInt32(ue.GetAddressBytes()), out _), "the UE address is not in the ue4 map");
 
             // ---- Session Modification: the gNB's F-TEID arrives, FAR 2 goes from BUFF to FORW with GTP-U.
