@@ -13,15 +13,23 @@ public static class BenchCommand
         var packets = new Option<int>("--packets") { Description = "packets per run", DefaultValueFactory = _ => 2_000_000 };
         var sessions = new Option<string>("--sessions") { Description = "comma-separated session counts", DefaultValueFactory = _ => "1,10000,1000000" };
         var dir = new Option<string>("--packets-dir") { Description = "folder with the benchmark pcaps", DefaultValueFactory = _ => DefaultPacketDirectory() };
-        var command = new Command("bench", "Measure the GTP-U datapath per packet (live frames, baseline trivial XDP_TX)") { runs, packets, sessions, dir };
+        var cases = new Option<string>("--cases") { Description = $"comma-separated cases to run ({string.Join(", ", BenchOptions.CaseKeys)}); default: all" };
+        var command = new Command("bench", "Measure the GTP-U datapath per packet (live frames, baseline trivial XDP_TX)") { runs, packets, sessions, dir, cases };
         command.SetAction(parse =>
         {
+            var caseList = (parse.GetValue(cases) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (caseList.FirstOrDefault(c => !BenchOptions.CaseKeys.Contains(c)) is { } unknown)
+            {
+                Console.Error.WriteLine($"edge5g bench: unknown case '{unknown}'; known: {string.Join(", ", BenchOptions.CaseKeys)}");
+                return 2;
+            }
             var options = new BenchOptions
             {
                 Runs = parse.GetValue(runs),
                 Packets = parse.GetValue(packets),
                 SessionCounts = parse.GetValue(sessions)!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
                 PacketDirectory = parse.GetValue(dir),
+                Cases = caseList,
             };
             var report = new DatapathBench(options, Console.Error).Run();
             Console.Out.Write(Format(report, options));
