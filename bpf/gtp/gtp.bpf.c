@@ -711,7 +711,7 @@ static __always_inline int echo_write(struct xdp_md *ctx, struct packet *pkt, co
 	struct udphdr *udp = pkt_at(data, data_end, pkt->l4_off, sizeof(*udp));
 	__u32 key = 0, ip_len, reply_len;
 	struct edge5g_config *cfg = bpf_map_lookup_elem(&config, &key);
-	__u8 mac[6], addr[16];
+	__u8 mac[6] __attribute__((aligned(4))), addr[16] __attribute__((aligned(4)));
 	__be16 peer_port;
 	__u8 *gtp;
 
@@ -1072,6 +1072,90 @@ static __always_inline int gtp_ingress(struct xdp_md *ctx, const struct edge5g_c
 	return DO_FORWARD;
 }
 
+/* ---------- fast path: the shapes a gNB sends ---------- */
+
+/* Not a shape the fast path takes: the general parser decides. */
+#define FAST_MISS -2
+
+/* Outer headers of an untagged IPv4 GTP-U frame without IP options. */
+#define FAST4_IP 14
+#define FAST4_UDP (FAST4_IP + 20)
+#define FAST4_GTP (FAST4_UDP + 8)
+#define FAST4_OPT (FAST4_GTP + 8)
+#define FAST4_PSC (FAST4_OPT + 4)
+
+/*
+ * Untagged IPv4 (no options, not a fragment) to UDP 2152 carrying a G-PDU with no optional
+ * fields, a G-PDU with one PDU Session Container, or an Echo Request with a sequence
+ * number: what gNBs send nearly always. Constant offsets and one bounds check replace the
+ * general walk; every length the general parser checks is checked here too, and anything
+ * else (including every malformed variant) is a FAST_MISS that the general parser judges.
+ */
+static __always_inline int fast_gtp4(struct xdp_md *ctx, const struct edge5g_config *cfg, struct packet *pkt, struct flow *f)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *iph = data + FAST4_IP;
+	struct udphdr *udp = data + FAST4_UDP;
+	struct gtp1_hdr *gtp = data + FAST4_GTP;
+	struct edge5g_match *m;
+	__u32 ip_len, udp_len, gtp_len, inner;
+	__u8 qfi = 0;
+
+	if (data + FAST4_OPT > data_end)
+		return FAST_MISS;
+	if (eth->h_proto != ETH_P_IP_BE || *(__u8 *)iph != 0x45 || iph->protocol != IPPROTO_UDP ||
+	    (iph->frag_off & bpf_htons(0x3fff)) || udp->dest != bpf_htons(GTPU_PORT))
+		return FAST_MISS;
+	ip_len = bpf_ntohs(iph->tot_len);
+	udp_len = bpf_ntohs(udp->len);
+	gtp_len = bpf_ntohs(gtp->length);
+	if (FAST4_IP + ip_len > pkt->len || 20 + udp_len > ip_len || udp_len != gtp_len + 16)
+		return FAST_MISS;
+
+	if (gtp->type == GTP_TPDU && gtp->flags == (GTP1_VERSION_1 | GTP1_FLAG_PT)) {
+		inner = FAST4_OPT;
+	} else if (gtp->type == GTP_TPDU && gtp->flags == (GTP1_VERSION_1 | GTP1_FLAG_PT | GTP1_FLAG_E)) {
+		struct gtp1_psc_hdr *h = (void *)gtp;
+
+		if ((void *)(h + 1) > data_end || gtp_len < 8 || h->o.next_ext != GTP_EXT_PDU_SESSION_CONTAINER ||
+		    h->psc_len != 1 || h->psc_next != GTP_EXT_NONE)
+			return FAST_MISS;
+		qfi = h->psc_qfi & 0x3f;
+		inner = FAST4_PSC + 4;
+	} else if (gtp->type == GTP_ECHO_REQUEST && gtp->flags == (GTP1_VERSION_1 | GTP1_FLAG_PT | GTP1_FLAG_S) && gtp_len >= 4) {
+		struct gtp1_opt *opt = data + FAST4_OPT;
+
+		if ((void *)(opt + 1) > data_end)
+			return FAST_MISS;
+		ipv4_mapped(pkt->local, iph->daddr);
+		if (!is_local(cfg, pkt->local))
+			return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+		ipv4_mapped(pkt->peer, iph->saddr);
+		pkt->family = 4;
+		pkt->l3_off = FAST4_IP;
+		pkt->l4_off = FAST4_UDP;
+		pkt->seq = opt->seq;
+		return echo_write(ctx, pkt, sizeof(struct ethhdr));
+	} else {
+		return FAST_MISS;
+	}
+
+	pkt->teid = gtp->teid;
+	ipv4_mapped(pkt->local, iph->daddr);
+	m = lookup_fteid(cfg, pkt);
+	if (!m)
+		return is_local(cfg, pkt->local) ? count(EDGE5G_STAT_DROP_NO_SESSION, pkt->len, XDP_DROP)
+						 : count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+	if (parse_flow(data, data_end, inner, FAST4_OPT + gtp_len - inner, f))
+		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+	pkt->inner_off = inner;
+	pkt->qfi = qfi;
+	pkt->pdr = select_pdr(m, f, qfi);
+	return DO_FORWARD;
+}
+
 /* ---------- plain IP from the data network ---------- */
 
 /* Plain IP from the data network to a UE address: matched to a PDR (DO_FORWARD). */
@@ -1135,6 +1219,12 @@ static __always_inline int process(struct xdp_md *ctx, const struct edge5g_iface
 
 	if (!eth)
 		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+	if (gtp_role) {
+		int rc = fast_gtp4(ctx, cfg, pkt, f);
+
+		if (rc != FAST_MISS)
+			return rc;
+	}
 	proto = eth->h_proto;
 	pkt->l3_off = sizeof(*eth);
 	if (proto == ETH_P_8021Q_BE || proto == ETH_P_8021AD_BE) {
