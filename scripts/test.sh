@@ -23,6 +23,11 @@ for f in "${trx[@]}"; do
   failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
   skipped=$((skipped + $(get notExecuted)))
 done
+# The failures again, last, so a log that keeps only its tail still names them.
+for f in "${trx[@]}"; do
+  grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$f" | sed -n 's/.* testName="\([^"]*\)".*/FAILED: \1/p'
+  grep -o '<Message>[^<]*</Message>' "$f" | sed 's/<[^>]*>//g; s/^/  message: /' | head -n 5
+done
 if [ ${#trx[@]} -eq 0 ] || { [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; }; then
   failed=$((failed + 1)) # the run itself failed (build, crash, hang) without a failed test to show it
 fi

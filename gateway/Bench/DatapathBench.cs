@@ -143,14 +143,43 @@ public sealed class DatapathBench
             memory[sessions] = (double)datapath.MapMemory() / sessions;
             _log.WriteLine($"[bench] {sessions} sessions installed in {clock.Elapsed.TotalSeconds:0.0} s; maps {datapath.MapMemory() / 1024.0 / 1024.0:0.0} MiB");
 
-            foreach (var c in cases)
-                rows.Add(Measure(c, sessions, datapath, ns, b0, b1, received));
+            // Developer A/B: EDGE5G_BENCH_COMPARE=/path/gtp.bpf.o loads a second build of the
+            // program over the same (pinned) maps and measures it in the same runs.
+            var compare = LoadComparison(datapath);
+            try
+            {
+                foreach (var c in cases)
+                    rows.AddRange(Measure(c, sessions, datapath, compare, ns, b0, b1, received));
+            }
+            finally
+            {
+                compare?.Dispose();
+                if (Directory.Exists(ComparePins))
+                    BpfPins.RemoveTree(ComparePins);
+            }
         }
         return new BenchReport(rows, memory, install);
     }
 
-    private BenchRow Measure(Case c, int sessions, GtpDatapath datapath, NetworkNamespace ns, int ingress, int receiver,
-        BpfPerCpuMap<uint, Counter> received)
+    private static readonly string ComparePins = $"/sys/fs/bpf/e5g-bench-{Environment.ProcessId}";
+
+    private static GtpDatapath? LoadComparison(GtpDatapath datapath)
+    {
+        if (Environment.GetEnvironmentVariable("EDGE5G_BENCH_COMPARE") is not { Length: > 0 } file)
+            return null;
+        Directory.CreateDirectory(ComparePins);
+        datapath.PinMaps(ComparePins);
+        return GtpDatapath.Load(datapath.Options with { ObjectFile = file }, adoptMapsFrom: ComparePins);
+    }
+
+    private sealed class Series
+    {
+        public readonly List<double> Wall = [], Program = [], TrivialWall = [], TrivialProgram = [], WallAbove = [], ProgramAbove = [];
+        public long Expected, Counted, Delivered;
+    }
+
+    private IEnumerable<BenchRow> Measure(Case c, int sessions, GtpDatapath datapath, GtpDatapath? compare, NetworkNamespace ns, int ingress,
+        int receiver, BpfPerCpuMap<uint, Counter> received)
     {
         using var spec = BpfObjectSpec.OpenEmbedded("common/bench.bpf.o");
         spec.SetConstant("frame_len", (uint)c.Frame.Length);
@@ -161,46 +190,57 @@ public sealed class DatapathBench
         var bench = wrapper.Program("xdp_bench");
         var trivial = wrapper.Program("xdp_trivial_tx");
 
-        var caseNs = new List<double>();
-        var trivialNs = new List<double>();
-        var caseProgram = new List<double>();
-        var trivialProgram = new List<double>();
-        var wallAbove = new List<double>();
-        var programAbove = new List<double>();
-        long expected = 0, counted = 0, delivered = 0;
-        var subject = _experiment?.Program(_experimentProgram!) ?? datapath.Program;
+        // The program under test, and (developer A/B) a second build over the same maps.
+        var subjects = new List<(string Label, BpfProgram Program)> { ("", _experiment?.Program(_experimentProgram!) ?? datapath.Program) };
+        if (compare is not null)
+            subjects.Add((" [B]", compare.Program));
+        var series = subjects.Select(_ => new Series()).ToArray();
         for (int run = 0; run < _options.Runs; run++)
         {
-            // Alternate which program goes first so a drift within the pair does not favour either.
-            double trivialWall = 0, trivialProg = 0, wall = 0, prog = 0;
-            for (int half = 0; half < 2; half++)
+            // Each run measures the trivial program and every subject back to back, starting
+            // with a different one each run, so drift within a run favours none of them.
+            int slots = subjects.Count + 1;
+            double trivialWall = 0, trivialProg = 0;
+            var results = new (double Wall, double Program)[subjects.Count];
+            for (int k = 0; k < slots; k++)
             {
-                if ((half == 0) == (run % 2 == 0))
+                int slot = (run + k) % slots;
+                if (slot == 0)
                 {
                     target.Update(0, (uint)trivial.Fd);
                     (trivialWall, trivialProg) = Time(bench, c.Frame, ns, ingress);
                     continue;
                 }
-                target.Update(0, (uint)subject.Fd);
+                var s = series[slot - 1];
+                target.Update(0, (uint)subjects[slot - 1].Program.Fd);
                 var statBefore = datapath.Stat(c.Expected).Packets;
                 var receivedBefore = Total(received, receiver);
-                (wall, prog) = Time(bench, c.Frame, ns, ingress);
-                expected += _options.Packets;
-                counted += (long)(datapath.Stat(c.Expected).Packets - statBefore);
-                delivered += (long)(Total(received, receiver) - receivedBefore);
+                results[slot - 1] = Time(bench, c.Frame, ns, ingress);
+                s.Expected += _options.Packets;
+                s.Counted += (long)(datapath.Stat(c.Expected).Packets - statBefore);
+                s.Delivered += (long)(Total(received, receiver) - receivedBefore);
             }
-            trivialNs.Add(trivialWall);
-            trivialProgram.Add(trivialProg);
-            caseNs.Add(wall);
-            caseProgram.Add(prog);
-            wallAbove.Add(wall - trivialWall);
-            programAbove.Add(prog - trivialProg);
+            for (int i = 0; i < subjects.Count; i++)
+            {
+                var s = series[i];
+                s.TrivialWall.Add(trivialWall);
+                s.TrivialProgram.Add(trivialProg);
+                s.Wall.Add(results[i].Wall);
+                s.Program.Add(results[i].Program);
+                s.WallAbove.Add(results[i].Wall - trivialWall);
+                s.ProgramAbove.Add(results[i].Program - trivialProg);
+            }
         }
-        var row = new BenchRow(c.Name, sessions, Median(caseNs), Median(trivialNs), Median(caseProgram), Median(trivialProgram),
-            Median(wallAbove), Median(programAbove), (double)counted / expected, (double)delivered / expected);
-        _log.WriteLine($"[bench] {c.Name,-18} {sessions,9} sessions: wall {row.MedianNs,6:0.0} ns (trivial {row.TrivialNs,6:0.0}, +{row.AboveTrivial:0.0}); " +
-                       $"program {row.ProgramNs,5:0.0} ns (trivial {row.TrivialProgramNs,4:0.0}, +{row.ProgramAboveTrivial:0.0}); verdicts {row.VerdictShare:P1}, delivered {row.DeliveredShare:P1}");
-        return row;
+        for (int i = 0; i < subjects.Count; i++)
+        {
+            var s = series[i];
+            var row = new BenchRow(c.Name + subjects[i].Label, sessions, Median(s.Wall), Median(s.TrivialWall), Median(s.Program),
+                Median(s.TrivialProgram), Median(s.WallAbove), Median(s.ProgramAbove), (double)s.Counted / s.Expected,
+                (double)s.Delivered / s.Expected);
+            _log.WriteLine($"[bench] {row.Case,-22} {sessions,9} sessions: wall {row.MedianNs,6:0.0} ns (trivial {row.TrivialNs,6:0.0}, +{row.AboveTrivial:0.0}); " +
+                           $"program {row.ProgramNs,5:0.0} ns (trivial {row.TrivialProgramNs,4:0.0}, +{row.ProgramAboveTrivial:0.0}); verdicts {row.VerdictShare:P1}, delivered {row.DeliveredShare:P1}");
+            yield return row;
+        }
     }
 
     /// <summary>Wall nanoseconds per packet of a live run, and the program's own run time per packet.</summary>
