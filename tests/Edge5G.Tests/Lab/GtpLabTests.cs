@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using LoxiLb.Edge5G.Datapath.Abi;
+using LoxiLb.Edge5G.Datapath.Compiler;
 using LoxiLb.Edge5G.Datapath.Model;
 using LoxiLb.Edge5G.Gtpu;
 using LoxiLb.Edge5G.Lab;
@@ -109,7 +110,7 @@ public class GtpLabTests
     }
 
     [SkippableFact]
-    public void DownlinkMbr_OfferedTwiceTheRate_DeliversWithinTenPercentOfTheMbr()
+    public void DownlinkMbr_OfferedTwiceTheRate_ForwardsNoMoreThanTheBucketAllows_AndPolicesTheRest()
     {
         Privileged.Require();
         const ulong mbrKbps = 8000; // 8 Mbit/s
@@ -138,11 +139,24 @@ public class GtpLabTests
         var offeredSeconds = clock.Elapsed.TotalSeconds;
         gnb.WaitFor(_ => false, TimeSpan.FromMilliseconds(300));
 
-        var delivered = gnb.Received.Sum(r => (long)r.Message.Payload.Length);
-        var deliveredKbps = delivered * 8 / 1000.0 / offeredSeconds;
+        // The datapath's own counters: every offered packet is either forwarded or dropped by
+        // the MBR, and what was forwarded never exceeds what the token bucket allows (rate x
+        // time + one burst), however the machine schedules the sender. The lower bound is
+        // looser: the bucket holds 5 ms of tokens, so a sender stalled by a loaded machine
+        // wastes the tokens of its stall (the CI box runs other work beside this test).
+        var forwarded = lab.Datapath.Stat(DatapathStat.ForwardDownlink).Packets;
+        var policed = lab.Datapath.Stat(DatapathStat.DropMbr).Packets;
         Assert.True(sent >= packetsPerSecond * 2 * 0.95, $"offered only {sent} packets");
-        Assert.InRange(deliveredKbps, mbrKbps * 0.9, mbrKbps * 1.1);
-        Assert.True(lab.Datapath.Stat(DatapathStat.DropMbr).Packets > 1000, "about half the offered packets exceed the MBR");
+        // (A packet may still be lost before the program: the sending veth's queue in a stall.)
+        Assert.InRange((double)(forwarded + policed), sent * 0.98, sent);
+        var allowedBytes = mbrKbps * 1000 / 8 * offeredSeconds + SessionTable.Burst(mbrKbps * 1000 / 8);
+        Assert.True(forwarded * 1000 <= allowedBytes, $"{forwarded} packets of 1000 B exceed the bucket's {allowedBytes:0} B");
+        var forwardedKbps = forwarded * 1000 * 8 / 1000.0 / offeredSeconds;
+        Assert.InRange(forwardedKbps, mbrKbps * 0.6, mbrKbps * 1.1);
+        Assert.True(policed > 1000, "about half the offered packets exceed the MBR");
+        // The gNB gets the forwarded packets whole, and no more of them.
+        Assert.InRange(gnb.Received.Count, 1, (int)forwarded);
+        Assert.All(gnb.Received, r => Assert.Equal(1000, r.Message.Payload.Length));
     }
 
     private static byte[] EchoReplyOf(byte[] request)
