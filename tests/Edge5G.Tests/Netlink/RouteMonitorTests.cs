@@ -116,7 +116,7 @@ public class RouteMonitorTests
         var clock = Stopwatch.StartNew();
         monitor.Dispose();
         Assert.False(monitor.IsRunning);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"Dispose took {clock.Elapsed}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"Dispose took {clock.Elapsed}"); // not stuck in a blocking recv
         monitor.Dispose(); // idempotent
     }
 

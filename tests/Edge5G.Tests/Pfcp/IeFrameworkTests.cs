@@ -162,7 +162,7 @@ public class IeFrameworkTests
         var rejected = Assert.IsType<PfcpRejected>(PfcpCodec.Decode(Heartbeat([RecoveryTimeStamp, .. empties])));
         Assert.Equal(PfcpCause.RequestRejected, rejected.Cause);
         Assert.Contains($"more than {PfcpLimits.MaxIesPerMessage} IEs", rejected.Detail);
-        Assert.True(clock.ElapsedMilliseconds < 1000, $"took {clock.ElapsedMilliseconds} ms");
+        Assert.True(clock.ElapsedMilliseconds < 5000, $"took {clock.ElapsedMilliseconds} ms"); // linear, not quadratic: generous for a loaded CI box
     }
 
     [Fact]
