@@ -36,11 +36,16 @@ public sealed record GtpDatapathOptions
                 var length = parts.Length > 1 ? int.Parse(parts[1]) : 32;
                 ueBase = (uint)System.Net.IPAddress.NetworkToHostOrder(BitConverter.ToInt32(address.GetAddressBytes()));
                 ueBase &= length == 0 ? 0 : uint.MaxValue << (32 - length);
-                ueCount = (uint)Math.Min(length == 0 ? uint.MaxValue : (1UL << (32 - length)), Sessions);
+                // The whole pool when it is small (the PFCP node hands out addresses anywhere in
+                // it), else as many addresses as sessions; the rest of a huge pool is hashed.
+                ueCount = (uint)Math.Min(length == 0 ? uint.MaxValue : (1UL << (32 - length)), Math.Max(Sessions, MinDenseUe4));
             }
             return new DenseRanges(TeidBase, 2 * Sessions, ueBase, ueCount);
         }
     }
+    /// <summary>UE addresses of the pool always given array slots (8 bytes each: 512 KiB).</summary>
+    public const uint MinDenseUe4 = 1 << 16;
+
     /// <summary>Restart counter in the Recovery IE of Echo Responses (TS 29.281 says 0).</summary>
     public byte Recovery { get; init; }
 }
@@ -106,7 +111,7 @@ public sealed class GtpDatapath : IDisposable
         var s = options.Sessions;
         spec.SetMaxEntries("fteids", 2 * s);
         spec.SetMaxEntries("teid_slots", 2 * s);
-        spec.SetMaxEntries("ue4_slots", s);
+        spec.SetMaxEntries("ue4_slots", Math.Max(1, options.Dense.Ue4Count));
         spec.SetMaxEntries("matches", 4 * s);
         spec.SetMaxEntries("ue4", s);
         spec.SetMaxEntries("ue6", s);

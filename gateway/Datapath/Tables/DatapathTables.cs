@@ -74,7 +74,7 @@ public sealed class DatapathTables
     {
         Dense = dense ?? DenseRanges.None,
         TeidSlots = new MemoryTable<uint, TeidSlot>(2 * sessions, isArray: true),
-        Ue4Slots = new MemoryTable<uint, Ue4Slot>(sessions, isArray: true),
+        Ue4Slots = new MemoryTable<uint, Ue4Slot>(Math.Max(sessions, dense?.Ue4Count ?? 0), isArray: true),
         Matches = new MemoryTable<uint, MatchEntry>(4 * sessions, isArray: true),
         Fteids = new MemoryTable<FteidKey, MatchEntry>(2 * sessions),
         Ue4 = new MemoryTable<uint, MatchEntry>(sessions),
