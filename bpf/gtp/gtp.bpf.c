@@ -711,7 +711,7 @@ static __always_inline int echo_write(struct xdp_md *ctx, struct packet *pkt, co
 	struct udphdr *udp = pkt_at(data, data_end, pkt->l4_off, sizeof(*udp));
 	__u32 key = 0, ip_len, reply_len;
 	struct edge5g_config *cfg = bpf_map_lookup_elem(&config, &key);
-	__u8 mac[6] __attribute__((aligned(4))), addr[16] __attribute__((aligned(4)));
+	__u8 mac[6] __attribute__((aligned(4)));
 	__be16 peer_port;
 	__u8 *gtp;
 
@@ -719,7 +719,6 @@ static __always_inline int echo_write(struct xdp_md *ctx, struct packet *pkt, co
 		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
 	copy6(mac, eth->h_source);
 	peer_port = udp->source;
-	copy16(addr, pkt->peer);
 
 	ip_len = pkt->family == 4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
 	/* GTP-U header with sequence number (12) + Recovery IE (2). */
@@ -727,12 +726,18 @@ static __always_inline int echo_write(struct xdp_md *ctx, struct packet *pkt, co
 	/* A request padded to the minimum frame holds the reply: keep the frame, zero the
 	 * padding, and save the helper call. Otherwise resize to the reply. */
 	if (pkt->len >= reply_len && pkt->len <= ETH_MIN_FRAME) {
-		for (__u32 i = 0; i < ETH_MIN_FRAME - (L2 + 20 + 8 + 14); i++) {
-			__u8 *b = pkt_at(data, data_end, reply_len + i, 1);
+		__u32 *pad = pkt_at(data, data_end, reply_len, 4);
 
-			if (!b)
-				break;
-			*b = 0;
+		if (pkt->len == reply_len + 4 && pad) {
+			*pad = 0; /* a 60-byte IPv4 request: the padding is one word */
+		} else {
+			for (__u32 i = 0; i < ETH_MIN_FRAME - (L2 + 20 + 8 + 14); i++) {
+				__u8 *b = pkt_at(data, data_end, reply_len + i, 1);
+
+				if (!b)
+					break;
+				*b = 0;
+			}
 		}
 	} else if (bpf_xdp_adjust_tail(ctx, (int)reply_len - (int)pkt->len)) {
 		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
@@ -759,7 +764,7 @@ static __always_inline int echo_write(struct xdp_md *ctx, struct packet *pkt, co
 		iph->ttl = OUTER_TTL;
 		iph->protocol = IPPROTO_UDP;
 		__builtin_memcpy(&iph->saddr, &pkt->local[12], 4);
-		__builtin_memcpy(&iph->daddr, &addr[12], 4);
+		__builtin_memcpy(&iph->daddr, &pkt->peer[12], 4);
 		ipv4_set_checksum(iph);
 	} else {
 		struct ipv6hdr *ip6 = pkt_at(data, data_end, L2, sizeof(*ip6) + sizeof(*udp) + 14);
@@ -772,7 +777,7 @@ static __always_inline int echo_write(struct xdp_md *ctx, struct packet *pkt, co
 		ip6->nexthdr = IPPROTO_UDP;
 		ip6->hop_limit = OUTER_TTL;
 		copy16(&ip6->saddr, pkt->local);
-		copy16(&ip6->daddr, addr);
+		copy16(&ip6->daddr, pkt->peer);
 	}
 	udp->source = bpf_htons(GTPU_PORT);
 	udp->dest = peer_port;
