@@ -700,66 +700,68 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt, struc
 
 /* ---------- GTP-U signalling ---------- */
 
-/* Echo Request -> Echo Response in place: addresses and ports swapped, sequence number
- * kept, one Recovery IE (TS 29.281 7.2.2). The reply goes back where the request came
- * from, on the same VLAN when it was tagged. L2 is the (constant) length of the L2 header. */
-static __always_inline int echo_write(struct xdp_md *ctx, struct packet *pkt, const __u32 L2)
+/* Octets of padding a minimum-size frame can hold beyond the shortest reply. */
+#define REPLY_PAD_MAX 16
+
+/*
+ * Turns the frame in hand into GTP-U signalling back to its sender, in place: Ethernet
+ * addresses swapped (a VLAN tag kept), outer IP from pkt->local to pkt->peer, UDP from 2152 to
+ * dport, a GTP-U header with the S flag (TS 29.281 5.1) and room for ie_len octets of IEs,
+ * whose start is returned (NULL: the frame could not be resized). L2 and ie_len are
+ * constants at each call site; over IPv6 the caller finishes with reply_udp6_checksum.
+ */
+static __always_inline __u8 *reply_frame(struct xdp_md *ctx, struct packet *pkt, const __u32 L2, __u8 type, __be32 teid,
+					 __be16 seq, __be16 dport, const __u32 ie_len)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = pkt_at(data, data_end, 0, L2);
-	struct udphdr *udp = pkt_at(data, data_end, pkt->l4_off, sizeof(*udp));
-	__u32 key = 0, ip_len, reply_len;
-	struct edge5g_config *cfg = bpf_map_lookup_elem(&config, &key);
+	const __u32 l4_len = sizeof(struct udphdr) + 12 + ie_len;
 	__u8 mac[6] __attribute__((aligned(4)));
-	__be16 peer_port;
+	__u32 reply_len;
+	struct udphdr *udp;
 	__u8 *gtp;
 
-	if (!eth || !udp)
-		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+	if (!eth)
+		return NULL;
 	copy6(mac, eth->h_source);
-	peer_port = udp->source;
-
-	ip_len = pkt->family == 4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
-	/* GTP-U header with sequence number (12) + Recovery IE (2). */
-	reply_len = L2 + ip_len + sizeof(struct udphdr) + 12 + 2;
-	/* A request padded to the minimum frame holds the reply: keep the frame, zero the
-	 * padding, and save the helper call. Otherwise resize to the reply. */
+	reply_len = L2 + (pkt->family == 4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr)) + l4_len;
+	/* A frame padded to the minimum size holds the reply: keep it, zero the padding, and
+	 * save the helper call. Otherwise resize to the reply. */
 	if (pkt->len >= reply_len && pkt->len <= ETH_MIN_FRAME) {
 		__u32 *pad = pkt_at(data, data_end, reply_len, 4);
 
 		if (pkt->len == reply_len + 4 && pad) {
-			*pad = 0; /* a 60-byte IPv4 request: the padding is one word */
+			*pad = 0; /* a 60-byte IPv4 Echo Request: the padding is one word */
 		} else {
-			for (__u32 i = 0; i < ETH_MIN_FRAME - (L2 + 20 + 8 + 14); i++) {
+			for (__u32 i = 0; i < REPLY_PAD_MAX; i++) {
 				__u8 *b = pkt_at(data, data_end, reply_len + i, 1);
 
-				if (!b)
+				if (!b || reply_len + i >= pkt->len)
 					break;
 				*b = 0;
 			}
 		}
 	} else if (bpf_xdp_adjust_tail(ctx, (int)reply_len - (int)pkt->len)) {
-		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+		return NULL;
 	}
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 	eth = pkt_at(data, data_end, 0, L2);
 	if (!eth)
-		return XDP_DROP;
+		return NULL;
 	copy6(eth->h_source, eth->h_dest);
 	copy6(eth->h_dest, mac);
 
 	if (pkt->family == 4) {
-		struct iphdr *iph = pkt_at(data, data_end, L2, sizeof(*iph) + sizeof(*udp) + 14);
+		struct iphdr *iph = pkt_at(data, data_end, L2, sizeof(*iph) + l4_len);
 
 		if (!iph)
-			return XDP_DROP;
+			return NULL;
 		udp = (void *)(iph + 1);
-		gtp = (void *)(udp + 1);
 		iph->version = 4;
 		iph->ihl = 5;
-		iph->tot_len = bpf_htons(sizeof(*iph) + sizeof(*udp) + 14);
+		iph->tot_len = bpf_htons(sizeof(*iph) + l4_len);
 		iph->frag_off = 0;
 		iph->ttl = OUTER_TTL;
 		iph->protocol = IPPROTO_UDP;
@@ -767,34 +769,129 @@ static __always_inline int echo_write(struct xdp_md *ctx, struct packet *pkt, co
 		__builtin_memcpy(&iph->daddr, &pkt->peer[12], 4);
 		ipv4_set_checksum(iph);
 	} else {
-		struct ipv6hdr *ip6 = pkt_at(data, data_end, L2, sizeof(*ip6) + sizeof(*udp) + 14);
+		struct ipv6hdr *ip6 = pkt_at(data, data_end, L2, sizeof(*ip6) + l4_len);
 
 		if (!ip6)
-			return XDP_DROP;
+			return NULL;
 		udp = (void *)(ip6 + 1);
-		gtp = (void *)(udp + 1);
-		ip6->payload_len = bpf_htons(sizeof(*udp) + 14);
+		ip6->payload_len = bpf_htons(l4_len);
 		ip6->nexthdr = IPPROTO_UDP;
 		ip6->hop_limit = OUTER_TTL;
 		copy16(&ip6->saddr, pkt->local);
 		copy16(&ip6->daddr, pkt->peer);
 	}
+	gtp = (void *)(udp + 1);
 	udp->source = bpf_htons(GTPU_PORT);
-	udp->dest = peer_port;
-	udp->len = bpf_htons(sizeof(*udp) + 14);
+	udp->dest = dport;
+	udp->len = bpf_htons(l4_len);
 	udp->check = 0;
 	gtp[0] = GTP1_VERSION_1 | GTP1_FLAG_PT | GTP1_FLAG_S;
-	gtp[1] = GTP_ECHO_RESPONSE;
-	*(__be16 *)&gtp[2] = bpf_htons(6);
-	*(__be32 *)&gtp[4] = 0;
-	*(__be16 *)&gtp[8] = pkt->seq;
+	gtp[1] = type;
+	*(__be16 *)&gtp[2] = bpf_htons(4 + ie_len);
+	*(__be32 *)&gtp[4] = teid;
+	*(__be16 *)&gtp[8] = seq;
 	gtp[10] = 0;
 	gtp[11] = GTP_EXT_NONE;
-	gtp[12] = GTP_IE_RECOVERY;
-	gtp[13] = cfg ? cfg->recovery : 0;
+	return gtp + 12;
+}
+
+/* The UDP checksum of a reply over IPv6 (mandatory there), once its IEs are written. */
+static __always_inline void reply_udp6_checksum(struct xdp_md *ctx, const __u32 L2, const __u32 ie_len)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct udphdr *udp = pkt_at(data, data_end, L2 + sizeof(struct ipv6hdr), sizeof(*udp));
+	const __u32 l4_len = sizeof(struct udphdr) + 12 + ie_len;
+
+	if (udp)
+		udp->check = udp6_checksum(ctx, L2, L2 + sizeof(struct ipv6hdr), l4_len);
+}
+
+/* Echo Request -> Echo Response in place: sequence number kept, one Recovery IE (TS 29.281
+ * 7.2.2), back to the request's source port, on the same VLAN when it was tagged. */
+static __always_inline int echo_write(struct xdp_md *ctx, struct packet *pkt, const __u32 L2)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct udphdr *udp = pkt_at(data, data_end, pkt->l4_off, sizeof(*udp));
+	__u32 key = 0;
+	struct edge5g_config *cfg = bpf_map_lookup_elem(&config, &key);
+	__u8 *ie;
+
+	if (!udp)
+		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+	ie = reply_frame(ctx, pkt, L2, GTP_ECHO_RESPONSE, 0, pkt->seq, udp->source, 2);
+	if (!ie)
+		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+	ie[0] = GTP_IE_RECOVERY;
+	ie[1] = cfg ? cfg->recovery : 0;
 	if (pkt->family == 6)
-		udp->check = udp6_checksum(ctx, L2, L2 + sizeof(struct ipv6hdr), sizeof(*udp) + 14);
+		reply_udp6_checksum(ctx, L2, 2);
 	return count(EDGE5G_STAT_ECHO_REPLIED, pkt->len, XDP_TX);
+}
+
+/* One more Error Indication within the configured rate: a stray G-PDU flood must not become
+ * a flood of replies towards whatever source address it claims. */
+static __always_inline int error_indication_allowed(const struct edge5g_config *cfg)
+{
+	__u32 key = 0;
+	struct edge5g_rate_window *w;
+	__u64 now;
+
+	if (!cfg->error_indication_rate)
+		return 0;
+	w = bpf_map_lookup_elem(&error_indications, &key);
+	if (!w)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (now - w->start_ns >= NSEC_PER_SEC) {
+		/* Racing CPUs may both restart the window: the rate holds within a few packets. */
+		w->start_ns = now;
+		w->sent = 0;
+	}
+	return __sync_fetch_and_add(&w->sent, 1) < cfg->error_indication_rate;
+}
+
+/* Error Indication (TS 29.281 7.3.1) for a G-PDU to our address whose TEID we do not know:
+ * TEID Data I = that TEID, GTP-U Peer Address = our address, to UDP 2152 of the sender. */
+static __always_inline int error_indication_write(struct xdp_md *ctx, struct packet *pkt, const __u32 L2)
+{
+	__u8 *ie;
+
+	if (pkt->family == 4) {
+		ie = reply_frame(ctx, pkt, L2, GTP_ERROR_INDICATION, 0, 0, bpf_htons(GTPU_PORT), 5 + 3 + 4);
+		if (!ie)
+			return count(EDGE5G_STAT_DROP_NO_SESSION, pkt->len, XDP_DROP);
+		ie[0] = GTP_IE_TEID_DATA_I;
+		__builtin_memcpy(&ie[1], &pkt->teid, 4);
+		ie[5] = GTP_IE_PEER_ADDRESS;
+		ie[6] = 0;
+		ie[7] = 4;
+		__builtin_memcpy(&ie[8], &pkt->local[12], 4);
+	} else {
+		ie = reply_frame(ctx, pkt, L2, GTP_ERROR_INDICATION, 0, 0, bpf_htons(GTPU_PORT), 5 + 3 + 16);
+		if (!ie)
+			return count(EDGE5G_STAT_DROP_NO_SESSION, pkt->len, XDP_DROP);
+		ie[0] = GTP_IE_TEID_DATA_I;
+		__builtin_memcpy(&ie[1], &pkt->teid, 4);
+		ie[5] = GTP_IE_PEER_ADDRESS;
+		ie[6] = 0;
+		ie[7] = 16;
+		__builtin_memcpy(&ie[8], pkt->local, 16);
+		reply_udp6_checksum(ctx, L2, 5 + 3 + 16);
+	}
+	return count(EDGE5G_STAT_ERROR_INDICATION_SENT, pkt->len, XDP_TX);
+}
+
+/* A G-PDU (not signalling, not TEID 0) to one of our addresses with an unknown TEID: answered
+ * with an Error Indication within the rate, else dropped; counted either way. */
+static __always_inline int no_session(struct xdp_md *ctx, const struct edge5g_config *cfg, struct packet *pkt)
+{
+	if (pkt->gtp_type != GTP_TPDU || !pkt->teid || !error_indication_allowed(cfg))
+		return count(EDGE5G_STAT_DROP_NO_SESSION, pkt->len, XDP_DROP);
+	if (pkt->l3_off == sizeof(struct ethhdr))
+		return error_indication_write(ctx, pkt, sizeof(struct ethhdr));
+	return error_indication_write(ctx, pkt, sizeof(struct ethhdr) + sizeof(struct vlan_hdr));
 }
 
 static __always_inline int echo_reply(struct xdp_md *ctx, struct packet *pkt)
@@ -1067,7 +1164,7 @@ static __always_inline int gtp_ingress(struct xdp_md *ctx, const struct edge5g_c
 	}
 
 	if (!m)
-		return count(EDGE5G_STAT_DROP_NO_SESSION, pkt->len, XDP_DROP);
+		return no_session(ctx, cfg, pkt);
 	if (pkt->gtp_type == GTP_END_MARKER)
 		return end_marker(ctx, pkt, m->pdr, m->rule_list);
 
@@ -1151,8 +1248,7 @@ static __always_inline int fast_gtp4(struct xdp_md *ctx, const struct edge5g_con
 	ipv4_mapped(pkt->local, iph->daddr);
 	m = lookup_fteid(cfg, pkt);
 	if (!m)
-		return is_local(cfg, pkt->local) ? count(EDGE5G_STAT_DROP_NO_SESSION, pkt->len, XDP_DROP)
-						 : count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+		return FAST_MISS; /* not ours, or an unknown TEID: the general path answers it */
 	if (parse_flow(data, data_end, inner, FAST4_OPT + gtp_len - inner, f))
 		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
 	pkt->inner_off = inner;

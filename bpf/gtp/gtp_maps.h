@@ -154,6 +154,15 @@ struct {
 	__type(value, struct edge5g_config);
 } config SEC(".maps");
 
+/* Shared by all CPUs (an atomic add per Error Indication, on the unknown-TEID path only), so
+ * the configured rate is the gateway's, whatever the CPUs the stray G-PDUs land on. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct edge5g_rate_window);
+} error_indications SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);

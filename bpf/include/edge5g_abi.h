@@ -240,7 +240,8 @@ enum edge5g_stat {
 	EDGE5G_STAT_DROP_MBR = 17,
 	EDGE5G_STAT_DROP_MTU = 18,        /* encapsulated packet would exceed the egress MTU */
 	EDGE5G_STAT_DROP_UNSUPPORTED = 19,/* GTP-U message or extension the datapath cannot handle */
-	EDGE5G_STAT_COUNT = 20,
+	EDGE5G_STAT_ERROR_INDICATION_SENT = 20, /* unknown TEID answered with an Error Indication */
+	EDGE5G_STAT_COUNT = 21,
 };
 
 #define EDGE5G_MAX_LOCAL_ADDRS 4 /* our GTP-U addresses per family */
@@ -251,7 +252,8 @@ enum edge5g_stat {
  * [ue4_base, ue4_base + ue4_count); keys outside them go to the hash maps. */
 struct edge5g_config {
 	__u8 recovery; /* restart counter sent in the Recovery IE of Echo Responses */
-	__u8 pad[3];
+	__u8 pad;
+	__u16 error_indication_rate; /* Error Indications sent per second at most; 0 = none */
 	__u32 teid_base;  /* host order */
 	__u32 teid_count;
 	__u32 ue4_base;   /* host order */
@@ -273,6 +275,13 @@ struct edge5g_teid_slot {
 struct edge5g_ue4_slot {
 	__u32 ue;    /* network order; 0 = empty */
 	__u32 match; /* index in matches */
+};
+
+/* Value of the one-entry array map error_indications: the Error Indications sent in the
+ * current one-second window (shared by all CPUs). */
+struct edge5g_rate_window {
+	__u64 start_ns; /* bpf_ktime_get_ns() at the window's start */
+	__u64 sent;
 };
 
 /* Events for the control side (ring buffer map events). */

@@ -48,6 +48,14 @@ public sealed record GtpDatapathOptions
 
     /// <summary>Restart counter in the Recovery IE of Echo Responses (TS 29.281 says 0).</summary>
     public byte Recovery { get; init; }
+
+    /// <summary>
+    /// Error Indications (TS 29.281 7.3.1) the datapath sends per second at most, for G-PDUs to
+    /// our addresses with a TEID no session has; beyond it they are only dropped. 0 = never.
+    /// </summary>
+    public ushort ErrorIndicationRate { get; init; } = DefaultErrorIndicationRate;
+
+    public const ushort DefaultErrorIndicationRate = 100;
 }
 
 /// <summary>
@@ -63,6 +71,7 @@ public sealed class GtpDatapath : IDisposable
     private readonly BpfMap<uint, GtpConfigEntry> _config;
     private readonly BpfPerCpuMap<uint, Counter> _stats;
     private readonly BpfPerCpuMap<uint, Counter> _ifStats;
+    private readonly BpfMap<uint, RateWindow> _errorIndications;
     private readonly Dictionary<int, uint> _ifSlots = [];
 
     private GtpDatapath(BpfObject obj, GtpDatapathOptions options)
@@ -75,9 +84,11 @@ public sealed class GtpDatapath : IDisposable
         _config = obj.Map<uint, GtpConfigEntry>("config");
         _stats = obj.PerCpuMap<uint, Counter>("stats");
         _ifStats = obj.PerCpuMap<uint, Counter>("if_stats");
+        _errorIndications = obj.Map<uint, RateWindow>("error_indications");
         WriteConfig((ref GtpConfigEntry c) =>
         {
             c.Recovery = options.Recovery;
+            c.ErrorIndicationRate = options.ErrorIndicationRate;
             c.TeidBase = options.Dense.TeidBase;
             c.TeidCount = options.Dense.TeidCount;
             c.Ue4Base = options.Dense.Ue4Base;
@@ -193,6 +204,8 @@ public sealed class GtpDatapath : IDisposable
 
     public void SetRecovery(byte recovery) => WriteConfig((ref GtpConfigEntry c) => c.Recovery = recovery);
 
+    public void SetErrorIndicationRate(ushort perSecond) => WriteConfig((ref GtpConfigEntry c) => c.ErrorIndicationRate = perSecond);
+
     private delegate void ConfigChange(ref GtpConfigEntry config);
 
     private void WriteConfig(ConfigChange change)
@@ -223,9 +236,13 @@ public sealed class GtpDatapath : IDisposable
 
     public IReadOnlyDictionary<int, uint> InterfaceSlots => _ifSlots;
 
-    /// <summary>Zeroes the reason and interface counters (per-rule counters restart with their slots).</summary>
+    /// <summary>
+    /// Zeroes the reason and interface counters and the Error Indication rate window
+    /// (per-rule counters restart with their slots).
+    /// </summary>
     public void ResetCounters()
     {
+        _errorIndications.Update(0, default);
         for (uint i = 0; i < (uint)DatapathStat.Count; i++)
             _stats.UpdateAll(i, default);
         for (uint i = 0; i < _ifStats.Info.MaxEntries; i++)
@@ -245,6 +262,7 @@ public sealed class GtpDatapath : IDisposable
         _config.Dispose();
         _stats.Dispose();
         _ifStats.Dispose();
+        _errorIndications.Dispose();
         Object.Dispose();
     }
 }

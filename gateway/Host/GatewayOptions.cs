@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using LoxiLb.Edge5G.Bpf;
+using LoxiLb.Edge5G.Datapath;
 using Microsoft.Extensions.Options;
 
 namespace LoxiLb.Edge5G.Host;
@@ -43,6 +44,8 @@ public sealed class GtpOptions
     public string? DataNetworkNextHop { get; set; }
     /// <summary>Restart counter in Echo Responses (TS 29.281 asks for 0).</summary>
     public byte Recovery { get; set; }
+    /// <summary>Error Indications sent per second at most for G-PDUs with an unknown TEID; 0 = none.</summary>
+    public ushort ErrorIndicationRate { get; set; } = GtpDatapathOptions.DefaultErrorIndicationRate;
 }
 
 public sealed class PfcpOptions

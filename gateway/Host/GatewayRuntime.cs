@@ -99,6 +99,7 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
         foreach (var a in Addresses.All)
             Datapath.AddLocalAddress(a);
         Datapath.SetRecovery(o.Gtp.Recovery);
+        Datapath.SetErrorIndicationRate(o.Gtp.ErrorIndicationRate);
 
         var mode = o.Interfaces.XdpMode == "generic" ? XdpMode.Generic : XdpMode.Native;
         foreach (var (name, role, _) in roles)
@@ -128,6 +129,7 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
             RuleLists = Math.Max(64, _options.Datapath.Sessions / 2),
             SdfFilters = Math.Max(256, _options.Datapath.Sessions * 2),
             Recovery = _options.Gtp.Recovery,
+            ErrorIndicationRate = _options.Gtp.ErrorIndicationRate,
             Ue4Pool = _options.Pfcp.UePools.FirstOrDefault(p => Cidr.Parse(p).Network.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork),
         };
         Adopted = Directory.Exists(mapsDir) && Directory.EnumerateFileSystemEntries(mapsDir).Any();

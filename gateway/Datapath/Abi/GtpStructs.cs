@@ -287,7 +287,8 @@ public enum DatapathStat : uint
     DropMbr = 17,
     DropMtu = 18,
     DropUnsupported = 19,
-    Count = 20,
+    ErrorIndicationSent = 20,
+    Count = 21,
 }
 
 [AbiStruct("edge5g_config")]
@@ -295,7 +296,9 @@ public enum DatapathStat : uint
 public unsafe struct GtpConfigEntry
 {
     public byte Recovery;
-    [AbiField("pad")] public fixed byte Pad[3];
+    [AbiField("pad")] public byte Pad;
+    /// <summary>Error Indications sent per second at most; 0 = none.</summary>
+    [AbiField("error_indication_rate")] public ushort ErrorIndicationRate;
     /// <summary>Host order.</summary>
     public uint TeidBase;
     public uint TeidCount;
@@ -326,6 +329,15 @@ public struct Ue4Slot
     /// <summary>Network order; 0 = empty.</summary>
     public uint Ue;
     public uint Match;
+}
+
+/// <summary>Value of the map error_indications: Error Indications sent in the current second.</summary>
+[AbiStruct("edge5g_rate_window")]
+[StructLayout(LayoutKind.Sequential)]
+public struct RateWindow
+{
+    [AbiField("start_ns")] public ulong StartNs;
+    public ulong Sent;
 }
 
 [AbiEnum("EDGE5G_EVENT_")]

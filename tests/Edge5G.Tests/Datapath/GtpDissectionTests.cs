@@ -147,6 +147,24 @@ public class GtpDissectionTests
     }
 
     [SkippableFact]
+    public void ErrorIndication_ForAnUnknownTeid_DissectsCleanly()
+    {
+        var tshark = Tshark.Require();
+        using var h = new GtpHarness();
+
+        var output = Transmitted(h, Uplink(0xdeadbeef, InnerUdp4(Ue, LocalServer, 1, 2), qfi: 9));
+
+        var d = tshark.Dissect(output);
+        d.AssertClean();
+        d.AssertFields(new()
+        {
+            ["ip.src"] = "198.51.100.1", ["ip.dst"] = "198.51.100.2", ["ip.checksum.status"] = Good,
+            ["udp.srcport"] = "2152", ["udp.dstport"] = "2152",
+            ["gtp.flags"] = "0x32", ["gtp.message"] = "0x1a", ["gtp.length"] = "16", ["gtp.teid"] = "0x00000000",
+        });
+    }
+
+    [SkippableFact]
     public void EchoResponse_OverIpv6_DissectsWithAGoodUdpChecksum()
     {
         var tshark = Tshark.Require();

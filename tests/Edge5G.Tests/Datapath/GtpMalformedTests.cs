@@ -836,13 +836,6 @@ public class GtpMalformedTests
         return bytes;
     }
 
-    /// <summary>The frame without an 802.1Q/802.1ad tag, if it has one.</summary>
-    private static byte[] Untagged(byte[] frame)
-    {
-        var type = frame.Length >= 18 ? BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(12)) : 0;
-        return type is OuterFrame.Dot1Q or OuterFrame.Dot1Ad ? [.. frame[..12], .. frame[16..]] : frame;
-    }
-
     /// <summary>Echo Response over IPv4 as the datapath writes it (ID of the request, TTL 64, UDP checksum 0), Recovery 7.</summary>
     private static byte[] EchoResponse4(ushort peerPort, ushort sequence)
     {

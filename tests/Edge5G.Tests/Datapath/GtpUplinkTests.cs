@@ -39,17 +39,4 @@ public class GtpUplinkTests
         Assert.Equal(XdpAction.Tx, run.Verdict);
         PacketAssert.Equal(Ethernet(GatewayMac, RouterMac, Forwarded(inner)), run.Output);
     }
-
-    [SkippableFact]
-    public void UplinkGPdu_ForAnUnknownTeid_IsDroppedAndCounted()
-    {
-        Privileged.Require();
-        using var h = new GtpHarness();
-        h.Sessions.Establish(Basic());
-
-        var run = h.Run(Uplink(0xdeadbeef, InnerUdp4(Ue, LocalServer, 1, 2)));
-
-        Assert.Equal(XdpAction.Drop, run.Verdict);
-        Assert.Equal(1UL, h.StatPackets(DatapathStat.DropNoSession));
-    }
 }

@@ -83,8 +83,9 @@ public static class PcapCases
             new("echo", "GTP-U Echo Request is answered in XDP: sequence number kept, Recovery IE",
                 TopologyRules(), [Gtp(GnbMac, GatewayMac, Gnb, N3, GtpuMessage.EchoRequest(0x0042))],
                 [Tunnelled(GatewayMac, GnbMac, N3, Gnb, new GtpuMessage(GtpuMessageType.EchoResponse, 0, [14, 0], Sequence: 0x0042), ipId: 1, df: false)]),
-            new("unknown-teid", "a G-PDU for a TEID no session owns is dropped (counted as drop-no-session): nothing is transmitted",
-                TopologyRules(Basic()), [Uplink(0x0badf00d, ulInner, qfi: 9)], []),
+            new("unknown-teid", "a G-PDU for a TEID no session owns is answered with an Error Indication naming that TEID and our N3 address (counted as error-indication-sent)",
+                TopologyRules(Basic()), [Uplink(0x0badf00d, ulInner, qfi: 9)],
+                [Tunnelled(GatewayMac, GnbMac, N3, Gnb, GtpuMessage.ErrorIndication(0x0badf00d, N3), ipId: 1, df: false)]),
         ];
     }
 

@@ -84,6 +84,13 @@ public static class GtpFrames
         return Ethernet(srcMac, dstMac, ip);
     }
 
+    /// <summary>The frame without an 802.1Q/802.1ad tag, if it has one.</summary>
+    public static byte[] Untagged(byte[] frame)
+    {
+        var type = frame.Length >= 18 ? frame[12] << 8 | frame[13] : 0;
+        return type is OuterFrame.Dot1Q or OuterFrame.Dot1Ad ? [.. frame[..12], .. frame[16..]] : frame;
+    }
+
     /// <summary>An uplink G-PDU from the gNB to N3.</summary>
     public static byte[] Uplink(uint teid, IPPacket inner, byte? qfi = null) =>
         Gtp(GnbMac, GatewayMac, Gnb, N3, GtpuMessage.GPdu(teid, inner.Bytes, qfi, Gtpu.PduSessionContainer.Uplink));
