@@ -1271,10 +1271,14 @@ static __always_inline int downlink(struct xdp_md *ctx, const struct edge5g_conf
 	if (f->family == 4) {
 		m = lookup_ue4(cfg, &f->dst[0]);
 	} else {
-		struct edge5g_ue6_key key;
+		struct edge5g_ue6_key key __attribute__((aligned(4)));
 
-		__builtin_memcpy(key.prefix, f->dst, 8);
+		copy16(key.addr, f->dst);
 		m = bpf_map_lookup_elem(&ue6, &key);
+		if (!m) {
+			__builtin_memset(&key.addr[8], 0, 8);
+			m = bpf_map_lookup_elem(&ue6, &key);
+		}
 	}
 	if (!m)
 		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);

@@ -53,9 +53,12 @@ struct edge5g_fteid_key {
 	__u8 addr[16]; /* local (destination) address of the tunnel */
 };
 
-/* Key of map ue6: the UE's /64 prefix (one prefix per PDU session, TS 23.501 5.8.2.2). */
+/* Key of map ue6: a UE's /64 prefix with a zero interface identifier (one prefix per PDU
+ * session, TS 23.501 5.8.2.2), or the exact address an SMF assigned inside a /64 that several
+ * sessions share (Open5GS hands out ::2, ::3, ... of one /64). Downlink looks up the exact
+ * destination first, then its /64. */
 struct edge5g_ue6_key {
-	__u8 prefix[8];
+	__u8 addr[16];
 };
 
 /* Flags of struct edge5g_match. */

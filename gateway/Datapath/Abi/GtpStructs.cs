@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace LoxiLb.Edge5G.Datapath.Abi;
@@ -51,14 +52,36 @@ public unsafe struct FteidKey
 
 [AbiStruct("edge5g_ue6_key")]
 [StructLayout(LayoutKind.Sequential)]
-public unsafe struct Ue6Key
+public unsafe struct Ue6Key : IEquatable<Ue6Key>
 {
-    public fixed byte Prefix[8];
+    [AbiField("addr")] public fixed byte Address[16];
 
+    // A dictionary key needs its own equality: ValueType.Equals on a fixed buffer compares
+    // only its first byte.
+    public bool Equals(Ue6Key other) =>
+        Unsafe.ReadUnaligned<ulong>(ref Address[0]) == Unsafe.ReadUnaligned<ulong>(ref other.Address[0])
+        && Unsafe.ReadUnaligned<ulong>(ref Address[8]) == Unsafe.ReadUnaligned<ulong>(ref other.Address[8]);
+
+    public override bool Equals(object? obj) => obj is Ue6Key other && Equals(other);
+
+    public override int GetHashCode() => HashCode.Combine(Unsafe.ReadUnaligned<ulong>(ref Address[0]), Unsafe.ReadUnaligned<ulong>(ref Address[8]));
+
+    public static bool operator ==(Ue6Key left, Ue6Key right) => left.Equals(right);
+    public static bool operator !=(Ue6Key left, Ue6Key right) => !left.Equals(right);
+
+    /// <summary>The exact address.</summary>
     public static Ue6Key Create(IPAddress ipv6)
     {
         var key = new Ue6Key();
-        ipv6.GetAddressBytes().AsSpan(0, 8).CopyTo(new Span<byte>(key.Prefix, 8));
+        ipv6.GetAddressBytes().CopyTo(new Span<byte>(key.Address, 16));
+        return key;
+    }
+
+    /// <summary>The address's /64: its prefix, interface identifier zero.</summary>
+    public static Ue6Key Prefix64(IPAddress ipv6)
+    {
+        var key = new Ue6Key();
+        ipv6.GetAddressBytes().AsSpan(0, 8).CopyTo(new Span<byte>(key.Address, 8));
         return key;
     }
 }

@@ -527,7 +527,19 @@ public sealed class SessionTable
                     Add($"ue4 {v4}", p, u4: (uint)BitConverter.ToInt32(v4.GetAddressBytes()),
                         dense: _tables.Dense.TryUe4(v4, out var index) ? index : null);
                 if (pdi.UeIpv6 is { } v6)
-                    Add($"ue6 {v6}", p, u6: Ue6Key.Create(v6));
+                {
+                    // The session's /64 (TS 23.501: one prefix per PDU session; the UE picks
+                    // its interface identifiers). An SMF that assigns addresses of one shared
+                    // /64 (Open5GS) also gets the exact address, and the /64 stays with the
+                    // first session that took it.
+                    var prefix = Ue6Key.Prefix64(v6);
+                    var exact = Ue6Key.Create(v6);
+                    var prefixFree = !_ue6Owners.TryGetValue(prefix, out var prefixOwner) || prefixOwner == session.Seid;
+                    if (!exact.Equals(prefix))
+                        Add($"ue6 {v6}", p, u6: exact);
+                    if (prefixFree || exact.Equals(prefix))
+                        Add($"ue6 {new IPAddress(v6.GetAddressBytes()[..8].Concat(new byte[8]).ToArray())}/64", p, u6: prefix);
+                }
             }
             else
             {
@@ -544,7 +556,6 @@ public sealed class SessionTable
                 throw new RuleException(RuleError.NoResources,
                     $"the PDRs matching {g.Key} need {g.RuleCount} rules; the datapath holds {AbiConstants.RulesPerList} per tunnel or UE address");
         }
-        _ = session;
         return groups.Values.ToList();
     }
 

@@ -61,6 +61,40 @@ public class GtpDownlinkTests
         PacketAssert.Equal(Encapsulated(GatewayMac, GnbMac, N3, Gnb, DownlinkTeid, Forwarded(packet), qfi: 9), run.Output);
     }
 
+    /// <summary>
+    /// Open5GS assigns UE IPv6 addresses of one shared /64 (::10, ::11, ...): each session is
+    /// matched by its exact address; other addresses of the /64 (a privacy address) go to the
+    /// session that took the /64 first.
+    /// </summary>
+    [SkippableFact]
+    public void DownlinkIpv6_TwoSessionsInOneSlash64_EachExactAddressReachesItsSession_TheRestTheFirst()
+    {
+        Privileged.Require();
+        using var h = new GtpHarness();
+        var second = IPAddress.Parse("2001:db8:10:1::11");
+        Session WithV6(Session s, IPAddress v6) => s with { Pdrs = [s.Pdrs[0], new Pdr(2, 100, new Pdi(InterfaceType.Core, UeIpv6: v6), FarId: 2, QerIds: [1])] };
+        h.Sessions.Establish(WithV6(Basic(), Uev6));
+        h.Sessions.Establish(WithV6(Basic(seid: 2, ulTeid: UplinkTeid + 1, ue: IPAddress.Parse("192.0.2.11"), dlTeid: DownlinkTeid + 1), second));
+
+        foreach (var (ue, teid) in new[] { (Uev6, DownlinkTeid), (second, DownlinkTeid + 1), (IPAddress.Parse("2001:db8:10:1:a1b2:c3d4:e5f6:1"), DownlinkTeid) })
+        {
+            var packet = InnerUdp6(Serverv6, ue, 443, 50000);
+
+            var run = h.Run(Ethernet(RouterMac, GatewayMac, packet));
+
+            Assert.Equal(XdpAction.Tx, run.Verdict);
+            PacketAssert.Equal(Encapsulated(GatewayMac, GnbMac, N3, Gnb, teid, Forwarded(packet), qfi: 9), run.Output);
+        }
+        // Without the second session its address is one more of the first's /64; without the
+        // first, nothing of the /64 is ours.
+        h.Sessions.Delete(2);
+        var toSecond = InnerUdp6(Serverv6, second, 443, 50000);
+        var after = h.Run(Ethernet(RouterMac, GatewayMac, toSecond));
+        PacketAssert.Equal(Encapsulated(GatewayMac, GnbMac, N3, Gnb, DownlinkTeid, Forwarded(toSecond), qfi: 9), after.Output);
+        h.Sessions.Delete(1);
+        Assert.Equal(XdpAction.Pass, h.Run(Ethernet(RouterMac, GatewayMac, InnerUdp6(Serverv6, Uev6, 443, 50000))).Verdict);
+    }
+
     [SkippableFact]
     public void Downlink_OverAnIpv6Transport_CarriesAComputedUdpChecksum()
     {
