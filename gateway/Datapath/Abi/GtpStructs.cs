@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace LoxiLb.Edge5G.Datapath.Abi;
@@ -35,11 +36,26 @@ public struct IfaceEntry
 
 [AbiStruct("edge5g_fteid_key")]
 [StructLayout(LayoutKind.Sequential)]
-public unsafe struct FteidKey
+public unsafe struct FteidKey : IEquatable<FteidKey>
 {
     /// <summary>Network byte order.</summary>
     public uint Teid;
     [AbiField("addr")] public fixed byte Address[16];
+
+    // Owner and dense-key dictionaries hash these per request: without our own equality the
+    // runtime falls back to ValueType.GetHashCode/Equals (reflection over the fixed buffer).
+    public bool Equals(FteidKey other) =>
+        Teid == other.Teid
+        && Unsafe.ReadUnaligned<ulong>(ref Address[0]) == Unsafe.ReadUnaligned<ulong>(ref other.Address[0])
+        && Unsafe.ReadUnaligned<ulong>(ref Address[8]) == Unsafe.ReadUnaligned<ulong>(ref other.Address[8]);
+
+    public override bool Equals(object? obj) => obj is FteidKey other && Equals(other);
+
+    public override int GetHashCode() =>
+        HashCode.Combine(Teid, Unsafe.ReadUnaligned<ulong>(ref Address[0]), Unsafe.ReadUnaligned<ulong>(ref Address[8]));
+
+    public static bool operator ==(FteidKey left, FteidKey right) => left.Equals(right);
+    public static bool operator !=(FteidKey left, FteidKey right) => !left.Equals(right);
 
     public static FteidKey Create(uint teid, IPAddress local)
     {
@@ -51,9 +67,19 @@ public unsafe struct FteidKey
 
 [AbiStruct("edge5g_ue6_key")]
 [StructLayout(LayoutKind.Sequential)]
-public unsafe struct Ue6Key
+public unsafe struct Ue6Key : IEquatable<Ue6Key>
 {
     public fixed byte Prefix[8];
+
+    // Same reason as FteidKey: a dictionary key needs its own equality and hash.
+    public bool Equals(Ue6Key other) => Unsafe.ReadUnaligned<ulong>(ref Prefix[0]) == Unsafe.ReadUnaligned<ulong>(ref other.Prefix[0]);
+
+    public override bool Equals(object? obj) => obj is Ue6Key other && Equals(other);
+
+    public override int GetHashCode() => Unsafe.ReadUnaligned<ulong>(ref Prefix[0]).GetHashCode();
+
+    public static bool operator ==(Ue6Key left, Ue6Key right) => left.Equals(right);
+    public static bool operator !=(Ue6Key left, Ue6Key right) => !left.Equals(right);
 
     public static Ue6Key Create(IPAddress ipv6)
     {
