@@ -90,6 +90,8 @@ public sealed class SessionTable
     private readonly DatapathTables _tables;
     private readonly INextHops _nextHops;
     private readonly GtpAddresses _addresses;
+    /// <summary><see cref="GtpAddresses.All"/> once: it builds a distinct set each call, and every F-TEID is checked against it.</summary>
+    private readonly IPAddress[] _localAddresses;
     private readonly Dictionary<ulong, CompiledSession> _sessions = [];
     private readonly Dictionary<FteidKey, ulong> _fteidOwners = [];
     private readonly Dictionary<uint, ulong> _ue4Owners = [];
@@ -101,6 +103,7 @@ public sealed class SessionTable
     {
         _tables = tables;
         _addresses = addresses;
+        _localAddresses = [.. addresses.All];
         _nextHops = nextHops ?? FibOnlyNextHops.Instance;
         _pdrSlots = new SlotAllocator("pdrs", tables.Pdrs.Capacity, time, quarantine);
         _farSlots = new SlotAllocator("fars", tables.Fars.Capacity, time, quarantine);
@@ -384,21 +387,20 @@ public sealed class SessionTable
         var qerSets = new Dictionary<string, Qer[]>();
         foreach (var pdr in session.Pdrs)
         {
-            var name = $"PDR {pdr.Id}";
             if (!fars.ContainsKey(pdr.FarId))
-                throw new RuleException(RuleError.Inconsistent, $"{name} refers to FAR {pdr.FarId}, which the session does not have", name);
+                throw new RuleException(RuleError.Inconsistent, $"PDR {pdr.Id} refers to FAR {pdr.FarId}, which the session does not have", PdrName(pdr));
             foreach (var q in pdr.Qers)
                 if (!qers.ContainsKey(q))
-                    throw new RuleException(RuleError.Inconsistent, $"{name} refers to QER {q}, which the session does not have", name);
+                    throw new RuleException(RuleError.Inconsistent, $"PDR {pdr.Id} refers to QER {q}, which the session does not have", PdrName(pdr));
             foreach (var u in pdr.Urrs)
                 if (!urrs.ContainsKey(u))
-                    throw new RuleException(RuleError.Inconsistent, $"{name} refers to URR {u}, which the session does not have", name);
+                    throw new RuleException(RuleError.Inconsistent, $"PDR {pdr.Id} refers to URR {u}, which the session does not have", PdrName(pdr));
             if (pdr.Pdi.Qfi is > 63)
-                throw new RuleException(RuleError.Invalid, $"{name}: QFI {pdr.Pdi.Qfi} is out of range 0-63", name);
+                throw new RuleException(RuleError.Invalid, $"PDR {pdr.Id}: QFI {pdr.Pdi.Qfi} is out of range 0-63", PdrName(pdr));
             if (pdr.Pdi.UeIpv4 is { } u4 && u4.AddressFamily != AddressFamily.InterNetwork)
-                throw new RuleException(RuleError.Invalid, $"{name}: UE IPv4 address {u4} is not IPv4", name);
+                throw new RuleException(RuleError.Invalid, $"PDR {pdr.Id}: UE IPv4 address {u4} is not IPv4", PdrName(pdr));
             if (pdr.Pdi.UeIpv6 is { } u6 && u6.AddressFamily != AddressFamily.InterNetworkV6)
-                throw new RuleException(RuleError.Invalid, $"{name}: UE IPv6 address {u6} is not IPv6", name);
+                throw new RuleException(RuleError.Invalid, $"PDR {pdr.Id}: UE IPv6 address {u6} is not IPv6", PdrName(pdr));
 
             var direction = pdr.Pdi.SourceInterface == InterfaceType.Access ? Direction.Uplink : Direction.Downlink;
             var qerSet = string.Join(",", pdr.Qers.Order());
@@ -413,6 +415,9 @@ public sealed class SessionTable
         CheckCapacity(session, planned, qerSets, groups, previous);
         return new SessionPlan(session, planned, qerSets, groups);
     }
+
+    /// <summary>A PDR's name in refusals, formatted only when one is thrown.</summary>
+    private static string PdrName(Pdr pdr) => $"PDR {pdr.Id}";
 
     private static Dictionary<uint, T> UniqueById<T>(ImmutableArray<T> items, Func<T, uint> id, string kind)
     {
@@ -512,9 +517,9 @@ public sealed class SessionTable
                 var first = true;
                 foreach (var address in fteid.Addresses)
                 {
-                    if (!_addresses.All.Contains(address))
+                    if (!_localAddresses.Contains(address))
                         throw new RuleException(RuleError.Invalid,
-                            $"{name}: F-TEID address {address} is not a GTP-U address of this gateway ({string.Join(", ", _addresses.All)})", name);
+                            $"{name}: F-TEID address {address} is not a GTP-U address of this gateway ({string.Join(", ", _localAddresses)})", name);
                     // One dense slot per TEID: its first address; a second address goes to the hash map.
                     uint? dense = first && _tables.Dense.TryTeid(fteid.Teid, out var index) ? index : null;
                     Add($"fteid {fteid.Teid:x8}@{address}", p, f: FteidKey.Create(fteid.Teid, address), dense: dense);
