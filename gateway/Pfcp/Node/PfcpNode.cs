@@ -637,8 +637,9 @@ public sealed partial class PfcpNode : IDisposable
     private void SyncUsage(NodeSession session, CompiledSession compiled, CompiledSession? previous)
     {
         var now = _time.GetUtcNow().UtcDateTime;
-        foreach (var gone in session.Usage.Keys.Except(session.Rules.Urrs.Keys).ToArray())
-            session.Usage.Remove(gone);
+        if (session.Usage.Count > 0) // a new session has none: Except would still build a set
+            foreach (var gone in session.Usage.Keys.Except(session.Rules.Urrs.Keys).ToArray())
+                session.Usage.Remove(gone);
         foreach (var (id, rule) in session.Rules.Urrs)
         {
             if (session.Usage.TryGetValue(id, out var existing))
