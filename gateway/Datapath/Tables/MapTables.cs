@@ -21,7 +21,11 @@ public interface IMapTable<TKey, TValue> where TKey : unmanaged where TValue : u
 public interface IPerCpuTable<TKey, TValue> where TKey : unmanaged where TValue : unmanaged
 {
     uint Capacity { get; }
+    /// <summary>Values per key: one per CPU.</summary>
+    int Cpus { get; }
     TValue[] Read(in TKey key);
+    /// <summary>Like <see cref="Read(in TKey)"/> into <paramref name="values"/> (<see cref="Cpus"/> items), without allocating.</summary>
+    void Read(in TKey key, Span<TValue> values);
     void Reset(in TKey key);
 }
 
@@ -57,7 +61,15 @@ public sealed class BpfPerCpuTable<TValue>(BpfPerCpuMap<uint, TValue> map) : IPe
     where TValue : unmanaged
 {
     public uint Capacity => map.Info.MaxEntries;
+    public int Cpus => BpfPerCpuMap<uint, TValue>.PossibleCpus;
     public TValue[] Read(in uint key) => map.TryLookup(key, out var v) ? v : new TValue[BpfPerCpuMap<uint, TValue>.PossibleCpus];
+
+    public void Read(in uint key, Span<TValue> values)
+    {
+        if (!map.TryLookup(key, values))
+            values.Clear();
+    }
+
     public void Reset(in uint key) => map.UpdateAll(key, default);
 }
 
@@ -85,6 +97,16 @@ public sealed class MemoryPerCpuTable<TValue>(uint capacity, int cpus = 2) : IPe
 {
     public Dictionary<uint, TValue[]> Entries { get; } = [];
     public uint Capacity => capacity;
+    public int Cpus => cpus;
     public TValue[] Read(in uint key) => Entries.TryGetValue(key, out var v) ? v : new TValue[cpus];
+
+    public void Read(in uint key, Span<TValue> values)
+    {
+        if (Entries.TryGetValue(key, out var v))
+            v.CopyTo(values);
+        else
+            values.Clear();
+    }
+
     public void Reset(in uint key) => Entries[key] = new TValue[cpus];
 }

@@ -670,7 +670,7 @@ public sealed partial class PfcpNode : IDisposable
                 continue;
             if (carriedFrom is not null && !(carriedFrom.PdrStats.TryGetValue(id, out var before) && before == stats))
                 continue;
-            result[id] = (Counter.Sum(_tables.PdrStats.Read(stats)), pdr.Pdi.SourceInterface == SourceInterface.Access);
+            result[id] = (ReadCounter(stats), pdr.Pdi.SourceInterface == SourceInterface.Access);
         }
         return result;
     }
@@ -738,9 +738,18 @@ public sealed partial class PfcpNode : IDisposable
             if (!_table.TryGet(sessions[i].Seid, out var c))
                 continue;
             compiled[i - start] = c;
-            foreach (var stats in c.PdrStats.Values)
-                readings[stats] = Counter.Sum(_tables.PdrStats.Read(stats));
+            foreach (var stats in c.StatsIndex.Values) // the Dictionary itself: no boxed enumerator
+                readings[stats] = ReadCounter(stats);
         }
+    }
+
+    /// <summary>A PDR's counters summed over the CPUs, read without allocating (every PDR, every tick).</summary>
+    private Counter ReadCounter(uint stats)
+    {
+        var cpus = _tables.PdrStats.Cpus;
+        Span<Counter> perCpu = cpus <= 64 ? stackalloc Counter[cpus] : new Counter[cpus];
+        _tables.PdrStats.Read(stats, perCpu);
+        return Counter.Sum(perCpu);
     }
 
     /// <summary>Fills <paramref name="result"/> (cleared first) with the counters of the URR's PDRs.</summary>
