@@ -243,6 +243,41 @@ public sealed unsafe class BpfPerCpuMap<TKey, TValue> : BpfMapBase<TKey>
     // Per-CPU buffers up to this size live on the stack (64 CPUs of 16-byte counters).
     private const int StackLimit = 1024;
 
+    /// <summary>
+    /// Reads up to <c>keys.Length</c> entries in one syscall (BPF_MAP_LOOKUP_BATCH): the ones
+    /// following <paramref name="after"/> in the map's order (null: from the first; for an
+    /// array map, the indexes after it). <paramref name="values"/> gets <see cref="PossibleCpus"/>
+    /// values per entry. Returns how many entries were read.
+    /// </summary>
+    public int LookupBatch(TKey? after, Span<TKey> keys, Span<TValue> values)
+    {
+        if (values.Length != keys.Length * PossibleCpus)
+            throw new ArgumentException($"map '{Name}' needs {PossibleCpus} values per key (one per possible CPU)", nameof(values));
+        if (keys.IsEmpty)
+            return 0;
+        var bytes = ArrayPool<byte>.Shared.Rent(keys.Length * Stride * PossibleCpus);
+        try
+        {
+            var previous = after.GetValueOrDefault();
+            TKey next;
+            var count = (uint)keys.Length;
+            int rc;
+            fixed (TKey* k = keys)
+            fixed (byte* v = bytes)
+                rc = LibBpf.bpf_map_lookup_batch(Fd, after is null ? null : &previous, &next, k, v, &count, null);
+            // ENOENT: the map ended before the batch was full; count says how many came.
+            if (rc != -2)
+                BpfException.ThrowIfNegative(rc, $"batch look up per-CPU map '{Name}'", $"{keys.Length} keys");
+            for (int i = 0; i < (int)count * PossibleCpus; i++)
+                values[i] = MemoryMarshal.Read<TValue>(bytes.AsSpan(i * Stride));
+            return (int)count;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+
     public TValue[] Lookup(in TKey key) =>
         TryLookup(key, out var v) ? v : throw new KeyNotFoundException($"map '{Name}' has no key {Describe(key)}");
 

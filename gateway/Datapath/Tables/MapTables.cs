@@ -1,3 +1,4 @@
+using System.Buffers;
 using LoxiLb.Edge5G.Bpf;
 
 namespace LoxiLb.Edge5G.Datapath.Tables;
@@ -68,6 +69,25 @@ public sealed class BpfPerCpuTable<TValue>(BpfPerCpuMap<uint, TValue> map) : IPe
     {
         if (!map.TryLookup(key, values))
             values.Clear();
+    }
+
+    /// <summary>
+    /// Reads the slots <paramref name="first"/> to <c>first + values.Length / Cpus - 1</c> in one
+    /// syscall, <see cref="Cpus"/> values per slot (slots past the end read as zero).
+    /// </summary>
+    public void ReadRange(uint first, Span<TValue> values)
+    {
+        var count = values.Length / Cpus;
+        var keys = ArrayPool<uint>.Shared.Rent(count);
+        try
+        {
+            var read = map.LookupBatch(first == 0 ? null : first - 1, keys.AsSpan(0, count), values);
+            values[(read * Cpus)..].Clear();
+        }
+        finally
+        {
+            ArrayPool<uint>.Shared.Return(keys);
+        }
     }
 
     public void Reset(in uint key) => map.UpdateAll(key, default);

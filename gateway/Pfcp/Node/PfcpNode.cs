@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Immutable;
 using System.Net;
 using System.Net.Sockets;
@@ -732,6 +733,8 @@ public sealed partial class PfcpNode : IDisposable
 
     private void ReadCounters(NodeSession[] sessions, int start, int end, CompiledSession?[] compiled, Dictionary<uint, Counter> readings)
     {
+        uint first = uint.MaxValue, last = 0;
+        int wanted = 0;
         for (int i = start; i < end; i++)
         {
             compiled[i - start] = null;
@@ -739,9 +742,44 @@ public sealed partial class PfcpNode : IDisposable
                 continue;
             compiled[i - start] = c;
             foreach (var stats in c.StatsIndex.Values) // the Dictionary itself: no boxed enumerator
-                readings[stats] = ReadCounter(stats);
+            {
+                first = Math.Min(first, stats);
+                last = Math.Max(last, stats);
+                wanted++;
+            }
         }
+        if (wanted == 0)
+            return;
+        // Sessions established one after another hold neighbouring stats slots: when the chunk's
+        // slots are dense enough, one batch syscall reads the whole range instead of one
+        // syscall per PDR (at 100,000 sessions that was 200,000 syscalls a second).
+        var span = (long)last - first + 1;
+        if (_tables.PdrStats is BpfPerCpuTable<Counter> kernel && wanted >= BatchAtLeast && span <= 4L * wanted)
+        {
+            var cpus = kernel.Cpus;
+            var values = ArrayPool<Counter>.Shared.Rent((int)span * cpus);
+            try
+            {
+                kernel.ReadRange(first, values.AsSpan(0, (int)span * cpus));
+                for (int i = start; i < end; i++)
+                    if (compiled[i - start] is { } c)
+                        foreach (var stats in c.StatsIndex.Values)
+                            readings[stats] = Counter.Sum(values.AsSpan((int)(stats - first) * cpus, cpus));
+            }
+            finally
+            {
+                ArrayPool<Counter>.Shared.Return(values);
+            }
+            return;
+        }
+        for (int i = start; i < end; i++)
+            if (compiled[i - start] is { } c)
+                foreach (var stats in c.StatsIndex.Values)
+                    readings[stats] = ReadCounter(stats);
     }
+
+    /// <summary>Below this many PDRs in a chunk, single lookups are as cheap as a batch.</summary>
+    private const int BatchAtLeast = 16;
 
     /// <summary>A PDR's counters summed over the CPUs, read without allocating (every PDR, every tick).</summary>
     private Counter ReadCounter(uint stats)
