@@ -854,7 +854,7 @@ public sealed class SessionTable
         }
         if (previous is null)
             return;
-        foreach (var k in previous.FteidKeys.Except(compiled.FteidKeys))
+        foreach (var k in Dropped(previous.FteidKeys, compiled.FteidKeys))
         {
             if (previous.DenseFteids.TryGetValue(k, out var d))
                 PutSlotWithUndo(_tables.TeidSlots, d.Index, default, undo);
@@ -862,7 +862,7 @@ public sealed class SessionTable
                 DeleteWithUndo(_tables.Fteids, k, undo);
             _fteidOwners.Remove(k);
         }
-        foreach (var k in previous.Ue4Keys.Except(compiled.Ue4Keys))
+        foreach (var k in Dropped(previous.Ue4Keys, compiled.Ue4Keys))
         {
             if (previous.DenseUe4.TryGetValue(k, out var d))
                 PutSlotWithUndo(_tables.Ue4Slots, d.Index, default, undo);
@@ -870,11 +870,24 @@ public sealed class SessionTable
                 DeleteWithUndo(_tables.Ue4, k, undo);
             _ue4Owners.Remove(k);
         }
-        foreach (var k in previous.Ue6Keys.Except(compiled.Ue6Keys))
+        foreach (var k in Dropped(previous.Ue6Keys, compiled.Ue6Keys))
         {
             DeleteWithUndo(_tables.Ue6, k, undo);
             _ue6Owners.Remove(k);
         }
+    }
+
+    /// <summary>
+    /// The keys of <paramref name="before"/> not in <paramref name="after"/>, each once, in order:
+    /// what Except gave, without building a set for the one or two keys a session has.
+    /// </summary>
+    private static List<T> Dropped<T>(List<T> before, List<T> after) where T : IEquatable<T>
+    {
+        var dropped = new List<T>(0);
+        for (int i = 0; i < before.Count; i++)
+            if (!after.Contains(before[i]) && !dropped.Contains(before[i]))
+                dropped.Add(before[i]);
+        return dropped;
     }
 
     private static void PutSlotWithUndo<T>(IMapTable<uint, T> table, uint index, T value, List<Action> undo) where T : unmanaged
