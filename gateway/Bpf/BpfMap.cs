@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Text;
 using LoxiLb.Edge5G.Bpf.Interop;
@@ -198,21 +199,83 @@ public sealed unsafe class BpfPerCpuMap<TKey, TValue> : BpfMapBase<TKey>
 
     public bool TryLookup(in TKey key, out TValue[] values)
     {
-        var buffer = new byte[Stride * PossibleCpus];
-        int rc;
-        fixed (TKey* k = &key)
-        fixed (byte* b = buffer)
-            rc = LibBpf.bpf_map_lookup_elem(Fd, k, b);
-        if (rc == -2)
+        var read = new TValue[PossibleCpus];
+        if (!TryLookup(key, read))
         {
             values = [];
             return false;
         }
-        BpfException.ThrowIfNegative(rc, $"look up per-CPU map '{Name}'", $"key {Describe(key)}");
-        values = new TValue[PossibleCpus];
-        for (int cpu = 0; cpu < values.Length; cpu++)
-            values[cpu] = MemoryMarshal.Read<TValue>(buffer.AsSpan(cpu * Stride));
+        values = read;
         return true;
+    }
+
+    /// <summary>
+    /// Reads one value per possible CPU into <paramref name="values"/> (<see cref="PossibleCpus"/>
+    /// items) without allocating: usage checks read every PDR's counters every second.
+    /// </summary>
+    public bool TryLookup(in TKey key, Span<TValue> values)
+    {
+        if (values.Length != PossibleCpus)
+            throw new ArgumentException($"map '{Name}' has {PossibleCpus} values (one per possible CPU), got room for {values.Length}", nameof(values));
+        int size = Stride * PossibleCpus;
+        byte[]? rented = size <= StackLimit ? null : ArrayPool<byte>.Shared.Rent(size);
+        Span<byte> buffer = rented is null ? stackalloc byte[StackLimit] : rented;
+        try
+        {
+            int rc;
+            fixed (TKey* k = &key)
+            fixed (byte* b = buffer)
+                rc = LibBpf.bpf_map_lookup_elem(Fd, k, b);
+            if (rc == -2)
+                return false;
+            BpfException.ThrowIfNegative(rc, $"look up per-CPU map '{Name}'", $"key {Describe(key)}");
+            for (int cpu = 0; cpu < values.Length; cpu++)
+                values[cpu] = MemoryMarshal.Read<TValue>(buffer[(cpu * Stride)..]);
+            return true;
+        }
+        finally
+        {
+            if (rented is not null)
+                ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    // Per-CPU buffers up to this size live on the stack (64 CPUs of 16-byte counters).
+    private const int StackLimit = 1024;
+
+    /// <summary>
+    /// Reads up to <c>keys.Length</c> entries in one syscall (BPF_MAP_LOOKUP_BATCH): the ones
+    /// following <paramref name="after"/> in the map's order (null: from the first; for an
+    /// array map, the indexes after it). <paramref name="values"/> gets <see cref="PossibleCpus"/>
+    /// values per entry. Returns how many entries were read.
+    /// </summary>
+    public int LookupBatch(TKey? after, Span<TKey> keys, Span<TValue> values)
+    {
+        if (values.Length != keys.Length * PossibleCpus)
+            throw new ArgumentException($"map '{Name}' needs {PossibleCpus} values per key (one per possible CPU)", nameof(values));
+        if (keys.IsEmpty)
+            return 0;
+        var bytes = ArrayPool<byte>.Shared.Rent(keys.Length * Stride * PossibleCpus);
+        try
+        {
+            var previous = after.GetValueOrDefault();
+            TKey next;
+            var count = (uint)keys.Length;
+            int rc;
+            fixed (TKey* k = keys)
+            fixed (byte* v = bytes)
+                rc = LibBpf.bpf_map_lookup_batch(Fd, after is null ? null : &previous, &next, k, v, &count, null);
+            // ENOENT: the map ended before the batch was full; count says how many came.
+            if (rc != -2)
+                BpfException.ThrowIfNegative(rc, $"batch look up per-CPU map '{Name}'", $"{keys.Length} keys");
+            for (int i = 0; i < (int)count * PossibleCpus; i++)
+                values[i] = MemoryMarshal.Read<TValue>(bytes.AsSpan(i * Stride));
+            return (int)count;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
     }
 
     public TValue[] Lookup(in TKey key) =>
@@ -223,20 +286,32 @@ public sealed unsafe class BpfPerCpuMap<TKey, TValue> : BpfMapBase<TKey>
     {
         if (values.Length != PossibleCpus)
             throw new ArgumentException($"map '{Name}' needs {PossibleCpus} values (one per possible CPU), got {values.Length}", nameof(values));
-        var buffer = new byte[Stride * PossibleCpus];
-        for (int cpu = 0; cpu < values.Length; cpu++)
-            MemoryMarshal.Write(buffer.AsSpan(cpu * Stride), in values[cpu]);
-        fixed (TKey* k = &key)
-        fixed (byte* b = buffer)
-            BpfException.ThrowIfNegative(LibBpf.bpf_map_update_elem(Fd, k, b, (ulong)flags),
-                $"update per-CPU map '{Name}' ({flags})", $"key {Describe(key)}");
+        int size = Stride * PossibleCpus;
+        byte[]? rented = size <= StackLimit ? null : ArrayPool<byte>.Shared.Rent(size);
+        Span<byte> buffer = rented is null ? stackalloc byte[StackLimit] : rented;
+        try
+        {
+            // The padding between strides goes to the kernel too: zero it, as a fresh array was.
+            buffer[..size].Clear();
+            for (int cpu = 0; cpu < values.Length; cpu++)
+                MemoryMarshal.Write(buffer[(cpu * Stride)..], in values[cpu]);
+            fixed (TKey* k = &key)
+            fixed (byte* b = buffer)
+                BpfException.ThrowIfNegative(LibBpf.bpf_map_update_elem(Fd, k, b, (ulong)flags),
+                    $"update per-CPU map '{Name}' ({flags})", $"key {Describe(key)}");
+        }
+        finally
+        {
+            if (rented is not null)
+                ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     /// <summary>Sets every CPU's value to the same one (typically zero to reset counters).</summary>
     public void UpdateAll(in TKey key, in TValue value, BpfUpdate flags = BpfUpdate.Any)
     {
-        var values = new TValue[PossibleCpus];
-        Array.Fill(values, value);
+        Span<TValue> values = PossibleCpus * sizeof(TValue) <= StackLimit ? stackalloc TValue[PossibleCpus] : new TValue[PossibleCpus];
+        values.Fill(value);
         Update(key, values, flags);
     }
 

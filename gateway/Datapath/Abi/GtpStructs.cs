@@ -36,11 +36,26 @@ public struct IfaceEntry
 
 [AbiStruct("edge5g_fteid_key")]
 [StructLayout(LayoutKind.Sequential)]
-public unsafe struct FteidKey
+public unsafe struct FteidKey : IEquatable<FteidKey>
 {
     /// <summary>Network byte order.</summary>
     public uint Teid;
     [AbiField("addr")] public fixed byte Address[16];
+
+    // Owner and dense-key dictionaries hash these per request: without our own equality the
+    // runtime falls back to ValueType.GetHashCode/Equals (reflection over the fixed buffer).
+    public bool Equals(FteidKey other) =>
+        Teid == other.Teid
+        && Unsafe.ReadUnaligned<ulong>(ref Address[0]) == Unsafe.ReadUnaligned<ulong>(ref other.Address[0])
+        && Unsafe.ReadUnaligned<ulong>(ref Address[8]) == Unsafe.ReadUnaligned<ulong>(ref other.Address[8]);
+
+    public override bool Equals(object? obj) => obj is FteidKey other && Equals(other);
+
+    public override int GetHashCode() =>
+        HashCode.Combine(Teid, Unsafe.ReadUnaligned<ulong>(ref Address[0]), Unsafe.ReadUnaligned<ulong>(ref Address[8]));
+
+    public static bool operator ==(FteidKey left, FteidKey right) => left.Equals(right);
+    public static bool operator !=(FteidKey left, FteidKey right) => !left.Equals(right);
 
     public static FteidKey Create(uint teid, IPAddress local)
     {

@@ -90,6 +90,8 @@ public sealed class SessionTable
     private readonly DatapathTables _tables;
     private readonly INextHops _nextHops;
     private readonly GtpAddresses _addresses;
+    /// <summary><see cref="GtpAddresses.All"/> once: it builds a distinct set each call, and every F-TEID is checked against it.</summary>
+    private readonly IPAddress[] _localAddresses;
     private readonly Dictionary<ulong, CompiledSession> _sessions = [];
     private readonly Dictionary<FteidKey, ulong> _fteidOwners = [];
     private readonly Dictionary<uint, ulong> _ue4Owners = [];
@@ -101,6 +103,7 @@ public sealed class SessionTable
     {
         _tables = tables;
         _addresses = addresses;
+        _localAddresses = [.. addresses.All];
         _nextHops = nextHops ?? FibOnlyNextHops.Instance;
         _pdrSlots = new SlotAllocator("pdrs", tables.Pdrs.Capacity, time, quarantine);
         _farSlots = new SlotAllocator("fars", tables.Fars.Capacity, time, quarantine);
@@ -352,7 +355,16 @@ public sealed class SessionTable
         public uint? DenseIndex { get; init; }
 
         public bool Direct => Pdrs.Count == 1 && Pdrs[0].Pdr.Pdi.Filters.Length == 0;
-        public int RuleCount => Pdrs.Sum(p => Math.Max(1, RuleFilters(p).Count));
+        public int RuleCount
+        {
+            get
+            {
+                int n = 0;
+                foreach (var p in Pdrs)
+                    n += Math.Max(1, RuleFilterCount(p));
+                return n;
+            }
+        }
     }
 
     private sealed record SessionPlan(
@@ -377,33 +389,45 @@ public sealed class SessionTable
                 throw new RuleException(RuleError.Invalid, $"QER {qer.Id}: QFI {qer.Qfi} is out of range 0-63", $"QER {qer.Id}");
 
         // UE addresses of the session, for "assigned" in filters of PDRs without one of their own.
-        var sessionUe4 = session.Pdrs.Select(p => p.Pdi.UeIpv4).FirstOrDefault(a => a is not null);
-        var sessionUe6 = session.Pdrs.Select(p => p.Pdi.UeIpv6).FirstOrDefault(a => a is not null);
+        IPAddress? sessionUe4 = null, sessionUe6 = null;
+        foreach (var p in session.Pdrs)
+        {
+            sessionUe4 ??= p.Pdi.UeIpv4;
+            sessionUe6 ??= p.Pdi.UeIpv6;
+        }
 
         var planned = new List<PlannedPdr>();
         var qerSets = new Dictionary<string, Qer[]>();
         foreach (var pdr in session.Pdrs)
         {
-            var name = $"PDR {pdr.Id}";
             if (!fars.ContainsKey(pdr.FarId))
-                throw new RuleException(RuleError.Inconsistent, $"{name} refers to FAR {pdr.FarId}, which the session does not have", name);
+                throw new RuleException(RuleError.Inconsistent, $"PDR {pdr.Id} refers to FAR {pdr.FarId}, which the session does not have", PdrName(pdr));
             foreach (var q in pdr.Qers)
                 if (!qers.ContainsKey(q))
-                    throw new RuleException(RuleError.Inconsistent, $"{name} refers to QER {q}, which the session does not have", name);
+                    throw new RuleException(RuleError.Inconsistent, $"PDR {pdr.Id} refers to QER {q}, which the session does not have", PdrName(pdr));
             foreach (var u in pdr.Urrs)
                 if (!urrs.ContainsKey(u))
-                    throw new RuleException(RuleError.Inconsistent, $"{name} refers to URR {u}, which the session does not have", name);
+                    throw new RuleException(RuleError.Inconsistent, $"PDR {pdr.Id} refers to URR {u}, which the session does not have", PdrName(pdr));
             if (pdr.Pdi.Qfi is > 63)
-                throw new RuleException(RuleError.Invalid, $"{name}: QFI {pdr.Pdi.Qfi} is out of range 0-63", name);
+                throw new RuleException(RuleError.Invalid, $"PDR {pdr.Id}: QFI {pdr.Pdi.Qfi} is out of range 0-63", PdrName(pdr));
             if (pdr.Pdi.UeIpv4 is { } u4 && u4.AddressFamily != AddressFamily.InterNetwork)
-                throw new RuleException(RuleError.Invalid, $"{name}: UE IPv4 address {u4} is not IPv4", name);
+                throw new RuleException(RuleError.Invalid, $"PDR {pdr.Id}: UE IPv4 address {u4} is not IPv4", PdrName(pdr));
             if (pdr.Pdi.UeIpv6 is { } u6 && u6.AddressFamily != AddressFamily.InterNetworkV6)
-                throw new RuleException(RuleError.Invalid, $"{name}: UE IPv6 address {u6} is not IPv6", name);
+                throw new RuleException(RuleError.Invalid, $"PDR {pdr.Id}: UE IPv6 address {u6} is not IPv6", PdrName(pdr));
 
             var direction = pdr.Pdi.SourceInterface == InterfaceType.Access ? Direction.Uplink : Direction.Downlink;
-            var qerSet = string.Join(",", pdr.Qers.Order());
-            if (qerSet.Length > 0)
-                qerSets[qerSet] = pdr.Qers.Order().Select(id => qers[id]).ToArray();
+            var qerSet = "";
+            if (pdr.Qers.Length > 0)
+            {
+                // Sorted once for both the set's name and its QERs.
+                var ids = pdr.Qers.ToArray();
+                Array.Sort(ids);
+                qerSet = string.Join(",", ids);
+                var set = new Qer[ids.Length];
+                for (int i = 0; i < ids.Length; i++)
+                    set[i] = qers[ids[i]];
+                qerSets[qerSet] = set;
+            }
             planned.Add(new PlannedPdr(pdr, direction, qerSet,
                 Filters(pdr, direction, pdr.Pdi.UeIpv4 ?? sessionUe4, pdr.Pdi.UeIpv6 ?? sessionUe6)));
         }
@@ -413,6 +437,9 @@ public sealed class SessionTable
         CheckCapacity(session, planned, qerSets, groups, previous);
         return new SessionPlan(session, planned, qerSets, groups);
     }
+
+    /// <summary>A PDR's name in refusals, formatted only when one is thrown.</summary>
+    private static string PdrName(Pdr pdr) => $"PDR {pdr.Id}";
 
     private static Dictionary<uint, T> UniqueById<T>(ImmutableArray<T> items, Func<T, uint> id, string kind)
     {
@@ -470,7 +497,7 @@ public sealed class SessionTable
             }
         }
         // Uplink PDRs that name the UE address only accept packets from it (anti-spoofing).
-        if (direction == Direction.Uplink && (pdr.Pdi.UeIpv4 is not null || pdr.Pdi.UeIpv6 is not null))
+        if (direction == Direction.Uplink && result.Count > 0 && (pdr.Pdi.UeIpv4 is not null || pdr.Pdi.UeIpv6 is not null))
             result = result.SelectMany(f => f.Source is null ? UeSourceFilters(pdr, f) : [f]).ToList();
         return result;
     }
@@ -481,6 +508,12 @@ public sealed class SessionTable
     /// </summary>
     private static IReadOnlyList<PacketFilter> RuleFilters(PlannedPdr p) =>
         p.Filters.Count == 0 && p.Direction == Direction.Uplink ? UeSourceFilters(p.Pdr).ToList() : p.Filters;
+
+    /// <summary><c>RuleFilters(p).Count</c> without building the filters (capacity checks only count).</summary>
+    private static int RuleFilterCount(PlannedPdr p) =>
+        p.Filters.Count == 0 && p.Direction == Direction.Uplink
+            ? (p.Pdr.Pdi.UeIpv4 is not null ? 1 : 0) + (p.Pdr.Pdi.UeIpv6 is not null ? 1 : 0)
+            : p.Filters.Count;
 
     private static IEnumerable<PacketFilter> UeSourceFilters(Pdr pdr, PacketFilter? template = null)
     {
@@ -512,9 +545,9 @@ public sealed class SessionTable
                 var first = true;
                 foreach (var address in fteid.Addresses)
                 {
-                    if (!_addresses.All.Contains(address))
+                    if (!_localAddresses.Contains(address))
                         throw new RuleException(RuleError.Invalid,
-                            $"{name}: F-TEID address {address} is not a GTP-U address of this gateway ({string.Join(", ", _addresses.All)})", name);
+                            $"{name}: F-TEID address {address} is not a GTP-U address of this gateway ({string.Join(", ", _localAddresses)})", name);
                     // One dense slot per TEID: its first address; a second address goes to the hash map.
                     uint? dense = first && _tables.Dense.TryTeid(fteid.Teid, out var index) ? index : null;
                     Add($"fteid {fteid.Teid:x8}@{address}", p, f: FteidKey.Create(fteid.Teid, address), dense: dense);
@@ -584,21 +617,43 @@ public sealed class SessionTable
         Need(_pdrSlots, planned.Count);
         Need(_farSlots, session.Fars.Length);
         Need(_qerSlots, qerSets.Count);
-        Need(_sdfSlots, groups.Where(g => !g.Direct).Sum(g => g.Pdrs.Sum(p => RuleFilters(p).Count)));
-        Need(_ruleListSlots, groups.Count(g => !g.Direct));
-        Need(_matchSlots, groups.Count(g => g.DenseIndex is not null));
-        Need(_statsSlots, planned.Count(p => previous is null || !previous.StatsIndex.ContainsKey(p.Pdr.Id)));
+        // Counted with plain loops: this runs for every request, and the LINQ chains it
+        // replaced allocated an iterator and a closure each.
+        int sdfFilters = 0, ruleLists = 0, denseMatches = 0, stats = 0, fteidKeys = 0, ue4Keys = 0, ue6Keys = 0;
+        foreach (var g in groups)
+        {
+            if (!g.Direct)
+            {
+                ruleLists++;
+                foreach (var p in g.Pdrs)
+                    sdfFilters += RuleFilterCount(p);
+            }
+            if (g.DenseIndex is not null)
+                denseMatches++;
+            if (g.Fteid is { } f && !_fteidOwners.ContainsKey(f))
+                fteidKeys++;
+            if (g.Ue4 is { } u4 && !_ue4Owners.ContainsKey(u4))
+                ue4Keys++;
+            if (g.Ue6 is { } u6 && !_ue6Owners.ContainsKey(u6))
+                ue6Keys++;
+        }
+        foreach (var p in planned)
+            if (previous is null || !previous.StatsIndex.ContainsKey(p.Pdr.Id))
+                stats++;
+        Need(_sdfSlots, sdfFilters);
+        Need(_ruleListSlots, ruleLists);
+        Need(_matchSlots, denseMatches);
+        Need(_statsSlots, stats);
 
-        void NeedKeys<TKey>(IMapTable<TKey, MatchEntry> table, Dictionary<TKey, ulong> owners, IEnumerable<TKey> keys, string name)
+        void NeedKeys<TKey>(IMapTable<TKey, MatchEntry> table, Dictionary<TKey, ulong> owners, int added, string name)
             where TKey : unmanaged
         {
-            var added = keys.Count(k => !owners.ContainsKey(k));
             if (owners.Count + added > table.Capacity)
                 throw new RuleException(RuleError.NoResources, $"table {name} is full: {added} more needed, {table.Capacity - owners.Count} free of {table.Capacity}");
         }
-        NeedKeys(_tables.Fteids, _fteidOwners, groups.Where(g => g.Fteid is not null).Select(g => g.Fteid!.Value), "fteids");
-        NeedKeys(_tables.Ue4, _ue4Owners, groups.Where(g => g.Ue4 is not null).Select(g => g.Ue4!.Value), "ue4");
-        NeedKeys(_tables.Ue6, _ue6Owners, groups.Where(g => g.Ue6 is not null).Select(g => g.Ue6!.Value), "ue6");
+        NeedKeys(_tables.Fteids, _fteidOwners, fteidKeys, "fteids");
+        NeedKeys(_tables.Ue4, _ue4Owners, ue4Keys, "ue4");
+        NeedKeys(_tables.Ue6, _ue6Owners, ue6Keys, "ue6");
     }
 
     // ------------------------------------------------------------------ applying
@@ -633,11 +688,12 @@ public sealed class SessionTable
         return compiled;
     }
 
-    private uint Allocate(SlotAllocator slots, List<uint> owned)
+    /// <summary>Takes a slot and records it in <paramref name="owned"/> (null: the caller records it itself).</summary>
+    private uint Allocate(SlotAllocator slots, List<uint>? owned)
     {
         if (!slots.TryAllocate(out var slot))
             throw new RuleException(RuleError.NoResources, $"table {slots.Name} is full ({slots.Capacity})");
-        owned.Add(slot);
+        owned?.Add(slot);
         return slot;
     }
 
@@ -679,8 +735,7 @@ public sealed class SessionTable
             }
             else
             {
-                var fresh = new List<uint>();
-                stats = Allocate(_statsSlots, fresh);
+                stats = Allocate(_statsSlots, owned: null);
                 compiled.StatsIndex[p.Pdr.Id] = stats;
                 _tables.PdrStats.Reset(stats);
                 _tables.PdrNotified.Put(stats, 0);
@@ -810,7 +865,7 @@ public sealed class SessionTable
         }
         if (previous is null)
             return;
-        foreach (var k in previous.FteidKeys.Except(compiled.FteidKeys))
+        foreach (var k in Dropped(previous.FteidKeys, compiled.FteidKeys))
         {
             if (previous.DenseFteids.TryGetValue(k, out var d))
                 PutSlotWithUndo(_tables.TeidSlots, d.Index, default, undo);
@@ -818,7 +873,7 @@ public sealed class SessionTable
                 DeleteWithUndo(_tables.Fteids, k, undo);
             _fteidOwners.Remove(k);
         }
-        foreach (var k in previous.Ue4Keys.Except(compiled.Ue4Keys))
+        foreach (var k in Dropped(previous.Ue4Keys, compiled.Ue4Keys))
         {
             if (previous.DenseUe4.TryGetValue(k, out var d))
                 PutSlotWithUndo(_tables.Ue4Slots, d.Index, default, undo);
@@ -826,11 +881,24 @@ public sealed class SessionTable
                 DeleteWithUndo(_tables.Ue4, k, undo);
             _ue4Owners.Remove(k);
         }
-        foreach (var k in previous.Ue6Keys.Except(compiled.Ue6Keys))
+        foreach (var k in Dropped(previous.Ue6Keys, compiled.Ue6Keys))
         {
             DeleteWithUndo(_tables.Ue6, k, undo);
             _ue6Owners.Remove(k);
         }
+    }
+
+    /// <summary>
+    /// The keys of <paramref name="before"/> not in <paramref name="after"/>, each once, in order:
+    /// what Except gave, without building a set for the one or two keys a session has.
+    /// </summary>
+    private static List<T> Dropped<T>(List<T> before, List<T> after) where T : IEquatable<T>
+    {
+        var dropped = new List<T>(0);
+        for (int i = 0; i < before.Count; i++)
+            if (!after.Contains(before[i]) && !dropped.Contains(before[i]))
+                dropped.Add(before[i]);
+        return dropped;
     }
 
     private static void PutSlotWithUndo<T>(IMapTable<uint, T> table, uint index, T value, List<Action> undo) where T : unmanaged

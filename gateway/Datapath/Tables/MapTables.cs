@@ -1,3 +1,4 @@
+using System.Buffers;
 using LoxiLb.Edge5G.Bpf;
 
 namespace LoxiLb.Edge5G.Datapath.Tables;
@@ -21,7 +22,11 @@ public interface IMapTable<TKey, TValue> where TKey : unmanaged where TValue : u
 public interface IPerCpuTable<TKey, TValue> where TKey : unmanaged where TValue : unmanaged
 {
     uint Capacity { get; }
+    /// <summary>Values per key: one per CPU.</summary>
+    int Cpus { get; }
     TValue[] Read(in TKey key);
+    /// <summary>Like <see cref="Read(in TKey)"/> into <paramref name="values"/> (<see cref="Cpus"/> items), without allocating.</summary>
+    void Read(in TKey key, Span<TValue> values);
     void Reset(in TKey key);
 }
 
@@ -57,7 +62,34 @@ public sealed class BpfPerCpuTable<TValue>(BpfPerCpuMap<uint, TValue> map) : IPe
     where TValue : unmanaged
 {
     public uint Capacity => map.Info.MaxEntries;
+    public int Cpus => BpfPerCpuMap<uint, TValue>.PossibleCpus;
     public TValue[] Read(in uint key) => map.TryLookup(key, out var v) ? v : new TValue[BpfPerCpuMap<uint, TValue>.PossibleCpus];
+
+    public void Read(in uint key, Span<TValue> values)
+    {
+        if (!map.TryLookup(key, values))
+            values.Clear();
+    }
+
+    /// <summary>
+    /// Reads the slots <paramref name="first"/> to <c>first + values.Length / Cpus - 1</c> in one
+    /// syscall, <see cref="Cpus"/> values per slot (slots past the end read as zero).
+    /// </summary>
+    public void ReadRange(uint first, Span<TValue> values)
+    {
+        var count = values.Length / Cpus;
+        var keys = ArrayPool<uint>.Shared.Rent(count);
+        try
+        {
+            var read = map.LookupBatch(first == 0 ? null : first - 1, keys.AsSpan(0, count), values);
+            values[(read * Cpus)..].Clear();
+        }
+        finally
+        {
+            ArrayPool<uint>.Shared.Return(keys);
+        }
+    }
+
     public void Reset(in uint key) => map.UpdateAll(key, default);
 }
 
@@ -85,6 +117,16 @@ public sealed class MemoryPerCpuTable<TValue>(uint capacity, int cpus = 2) : IPe
 {
     public Dictionary<uint, TValue[]> Entries { get; } = [];
     public uint Capacity => capacity;
+    public int Cpus => cpus;
     public TValue[] Read(in uint key) => Entries.TryGetValue(key, out var v) ? v : new TValue[cpus];
+
+    public void Read(in uint key, Span<TValue> values)
+    {
+        if (Entries.TryGetValue(key, out var v))
+            v.CopyTo(values);
+        else
+            values.Clear();
+    }
+
     public void Reset(in uint key) => Entries[key] = new TValue[cpus];
 }

@@ -37,19 +37,19 @@ public sealed class IeSet
         if (IndexOf(type, first + 1) >= 0)
             throw new PfcpFormatException(PfcpCause.MandatoryIeIncorrect,
                 $"mandatory IE appears {Count(type)} times where one is allowed", (ushort)type, IeTypes.Name(type));
-        return DecodeAt(first, decode, IeTypes.Name(type));
+        return DecodeAt(first, decode, type);
     }
 
     public T? Optional<T>(IeType type, IeDecoder<T> decode) where T : class
     {
         int first = IndexOf(type, 0);
-        return first < 0 ? null : DecodeAt(first, decode, IeTypes.Name(type));
+        return first < 0 ? null : DecodeAt(first, decode, type);
     }
 
     public T? OptionalValue<T>(IeType type, IeDecoder<T> decode) where T : struct
     {
         int first = IndexOf(type, 0);
-        return first < 0 ? null : DecodeAt(first, decode, IeTypes.Name(type));
+        return first < 0 ? null : DecodeAt(first, decode, type);
     }
 
     /// <summary>Every instance of a repeatable IE, in order.</summary>
@@ -58,7 +58,7 @@ public sealed class IeSet
         List<T>? items = null;
         int n = 0;
         for (int i = IndexOf(type, 0); i >= 0; i = IndexOf(type, i + 1))
-            (items ??= []).Add(DecodeAt(i, decode, $"{IeTypes.Name(type)}[{n++}]"));
+            (items ??= []).Add(DecodeAt(i, decode, type, n++));
         return items is null ? ValueList<T>.Empty : ValueList.From(items);
     }
 
@@ -80,7 +80,8 @@ public sealed class IeSet
         return rest is null ? ValueList<PfcpIe>.Empty : ValueList.From(rest);
     }
 
-    private T DecodeAt<T>(int index, IeDecoder<T> decode, string segment)
+    /// <summary>Decodes one IE; <paramref name="instance"/> is its index among repeated IEs, -1 for a single one.</summary>
+    private T DecodeAt<T>(int index, IeDecoder<T> decode, IeType type, int instance = -1)
     {
         _taken[index] = true;
         var ie = _ies[index];
@@ -90,7 +91,9 @@ public sealed class IeSet
         }
         catch (PfcpFormatException e)
         {
-            throw e.In(ie.Type, segment);
+            // The path segment is only built on failure: most IEs decode fine.
+            var name = IeTypes.Name(type);
+            throw e.In(ie.Type, instance < 0 ? name : $"{name}[{instance}]");
         }
     }
 

@@ -263,9 +263,22 @@ public static class IeTypes
 
     /// <summary>Readable name for logs and error paths.</summary>
     public static string Name(ushort type) =>
-        IsVendorSpecific(type) ? $"vendor IE {type & ~VendorBit}"
-        : Enum.IsDefined((IeType)type) ? ((IeType)type).ToString()
+        type < KnownNames.Length && KnownNames[type] is { } known ? known
+        : IsVendorSpecific(type) ? $"vendor IE {type & ~VendorBit}"
         : $"IE {type}";
+
+    // The decoder asks for the name of every IE it reads; Enum.IsDefined + ToString per IE
+    // cost a string allocation each, so the defined names are computed once.
+    private static readonly string?[] KnownNames = BuildNames();
+
+    private static string?[] BuildNames()
+    {
+        var values = Enum.GetValues<IeType>();
+        var names = new string?[(int)values.Max() + 1];
+        foreach (var t in values)
+            names[(int)t] = t.ToString();
+        return names;
+    }
 
     public static string Name(IeType type) => Name((ushort)type);
 }

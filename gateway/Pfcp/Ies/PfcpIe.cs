@@ -138,7 +138,10 @@ internal static class IeListCodec
     {
         if (data.IsEmpty)
             return ValueList<PfcpIe>.Empty;
-        var ies = new List<PfcpIe>();
+        // Sized by a first walk over the framing, so the list neither grows nor is copied at
+        // the end; where the framing breaks the loop below throws before the array fills.
+        var ies = new PfcpIe[CountFramed(data)];
+        int count = 0;
         int offset = 0;
         while (offset < data.Length)
         {
@@ -180,7 +183,7 @@ internal static class IeListCodec
                 }
                 catch (PfcpFormatException e)
                 {
-                    throw e.In(type, $"{name}[{CountOf(ies, type)}]");
+                    throw e.In(type, $"{name}[{CountOf(ies.AsSpan(0, count), type)}]");
                 }
                 ie = PfcpIe.Decoded(type, null, body, children);
             }
@@ -188,10 +191,25 @@ internal static class IeListCodec
             {
                 ie = PfcpIe.Decoded(type, null, body, null);
             }
-            ies.Add(ie);
+            ies[count++] = ie;
             offset += 4 + length;
         }
-        return ValueList.From(ies);
+        return new ValueList<PfcpIe>(ies);
+    }
+
+    /// <summary>IEs whose header and value fit in <paramref name="data"/>, counted up to the first that does not.</summary>
+    private static int CountFramed(ReadOnlySpan<byte> data)
+    {
+        int n = 0, offset = 0;
+        while (data.Length - offset >= 4)
+        {
+            int length = BinaryPrimitives.ReadUInt16BigEndian(data[(offset + 2)..]);
+            if (length > data.Length - offset - 4)
+                break;
+            n++;
+            offset += 4 + length;
+        }
+        return n;
     }
 
     /// <summary>
@@ -219,7 +237,7 @@ internal static class IeListCodec
         return false;
     }
 
-    private static int CountOf(List<PfcpIe> ies, ushort type)
+    private static int CountOf(ReadOnlySpan<PfcpIe> ies, ushort type)
     {
         int n = 0;
         foreach (var ie in ies)

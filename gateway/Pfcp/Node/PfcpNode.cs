@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Immutable;
 using System.Net;
 using System.Net.Sockets;
@@ -637,8 +638,9 @@ public sealed partial class PfcpNode : IDisposable
     private void SyncUsage(NodeSession session, CompiledSession compiled, CompiledSession? previous)
     {
         var now = _time.GetUtcNow().UtcDateTime;
-        foreach (var gone in session.Usage.Keys.Except(session.Rules.Urrs.Keys).ToArray())
-            session.Usage.Remove(gone);
+        if (session.Usage.Count > 0) // a new session has none: Except would still build a set
+            foreach (var gone in session.Usage.Keys.Except(session.Rules.Urrs.Keys).ToArray())
+                session.Usage.Remove(gone);
         foreach (var (id, rule) in session.Rules.Urrs)
         {
             if (session.Usage.TryGetValue(id, out var existing))
@@ -669,7 +671,7 @@ public sealed partial class PfcpNode : IDisposable
                 continue;
             if (carriedFrom is not null && !(carriedFrom.PdrStats.TryGetValue(id, out var before) && before == stats))
                 continue;
-            result[id] = (Counter.Sum(_tables.PdrStats.Read(stats)), pdr.Pdi.SourceInterface == SourceInterface.Access);
+            result[id] = (ReadCounter(stats), pdr.Pdi.SourceInterface == SourceInterface.Access);
         }
         return result;
     }
@@ -690,6 +692,10 @@ public sealed partial class PfcpNode : IDisposable
         var unlockedReads = _tables.PdrStats is BpfPerCpuTable<Counter>;
         const int Chunk = 256;
         var readings = new Dictionary<uint, Counter>();
+        // One scratch dictionary for every URR of every session: Due and Report only read it
+        // (Report copies the values into its baseline), and at 100,000 sessions a new one per
+        // URR per tick was 100,000 dictionaries a second of garbage.
+        var counters = new Dictionary<ushort, (Counter, bool)>();
         var compiled = new CompiledSession?[Chunk];
         for (int start = 0; start < sessions.Length && !_stopping; start += Chunk)
         {
@@ -713,7 +719,7 @@ public sealed partial class PfcpNode : IDisposable
                     List<UsageReport>? reports = null;
                     foreach (var usage in session.Usage.Values)
                     {
-                        var counters = CountersFrom(session, usage, read, readings);
+                        CountersFrom(session, usage, read, readings, counters);
                         var due = usage.Due(counters, now);
                         if (due != 0)
                             (reports ??= []).Add(usage.Report(due, counters, now));
@@ -727,25 +733,71 @@ public sealed partial class PfcpNode : IDisposable
 
     private void ReadCounters(NodeSession[] sessions, int start, int end, CompiledSession?[] compiled, Dictionary<uint, Counter> readings)
     {
+        uint first = uint.MaxValue, last = 0;
+        int wanted = 0;
         for (int i = start; i < end; i++)
         {
             compiled[i - start] = null;
             if (!_table.TryGet(sessions[i].Seid, out var c))
                 continue;
             compiled[i - start] = c;
-            foreach (var stats in c.PdrStats.Values)
-                readings[stats] = Counter.Sum(_tables.PdrStats.Read(stats));
+            foreach (var stats in c.StatsIndex.Values) // the Dictionary itself: no boxed enumerator
+            {
+                first = Math.Min(first, stats);
+                last = Math.Max(last, stats);
+                wanted++;
+            }
         }
+        if (wanted == 0)
+            return;
+        // Sessions established one after another hold neighbouring stats slots: when the chunk's
+        // slots are dense enough, one batch syscall reads the whole range instead of one
+        // syscall per PDR (at 100,000 sessions that was 200,000 syscalls a second).
+        var span = (long)last - first + 1;
+        if (_tables.PdrStats is BpfPerCpuTable<Counter> kernel && wanted >= BatchAtLeast && span <= 4L * wanted)
+        {
+            var cpus = kernel.Cpus;
+            var values = ArrayPool<Counter>.Shared.Rent((int)span * cpus);
+            try
+            {
+                kernel.ReadRange(first, values.AsSpan(0, (int)span * cpus));
+                for (int i = start; i < end; i++)
+                    if (compiled[i - start] is { } c)
+                        foreach (var stats in c.StatsIndex.Values)
+                            readings[stats] = Counter.Sum(values.AsSpan((int)(stats - first) * cpus, cpus));
+            }
+            finally
+            {
+                ArrayPool<Counter>.Shared.Return(values);
+            }
+            return;
+        }
+        for (int i = start; i < end; i++)
+            if (compiled[i - start] is { } c)
+                foreach (var stats in c.StatsIndex.Values)
+                    readings[stats] = ReadCounter(stats);
     }
 
-    private static Dictionary<ushort, (Counter Counter, bool Uplink)> CountersFrom(NodeSession session, UrrUsage usage, CompiledSession compiled,
-        Dictionary<uint, Counter> readings)
+    /// <summary>Below this many PDRs in a chunk, single lookups are as cheap as a batch.</summary>
+    private const int BatchAtLeast = 16;
+
+    /// <summary>A PDR's counters summed over the CPUs, read without allocating (every PDR, every tick).</summary>
+    private Counter ReadCounter(uint stats)
     {
-        var result = new Dictionary<ushort, (Counter, bool)>();
+        var cpus = _tables.PdrStats.Cpus;
+        Span<Counter> perCpu = cpus <= 64 ? stackalloc Counter[cpus] : new Counter[cpus];
+        _tables.PdrStats.Read(stats, perCpu);
+        return Counter.Sum(perCpu);
+    }
+
+    /// <summary>Fills <paramref name="result"/> (cleared first) with the counters of the URR's PDRs.</summary>
+    private static void CountersFrom(NodeSession session, UrrUsage usage, CompiledSession compiled,
+        Dictionary<uint, Counter> readings, Dictionary<ushort, (Counter Counter, bool Uplink)> result)
+    {
+        result.Clear();
         foreach (var (id, pdr) in session.Rules.Pdrs)
             if (pdr.UrrIds.Contains(usage.Rule.UrrId) && compiled.PdrStats.TryGetValue(id, out var stats) && readings.TryGetValue(stats, out var counter))
                 result[id] = (counter, pdr.Pdi.SourceInterface == SourceInterface.Access);
-        return result;
     }
 
     /// <summary>A datapath event (downlink data for BUFF/NOCP, Error Indication from a peer) becomes a Session Report.</summary>

@@ -64,17 +64,45 @@ public sealed record PfcpRuleSet(
     /// <summary>The rule model of these rules, for the compiler.</summary>
     public M.Session ToModel(ulong seid, ulong peerSeid, IPAddress? peerAddress) => new(
         seid,
-        Pdrs.Values.OrderBy(p => p.PdrId).Select(ToModel).ToImmutableArray(),
-        Fars.Values.OrderBy(f => f.FarId).Select(ToModel).ToImmutableArray(),
-        Qers.Values.OrderBy(q => q.QerId).Select(ToModel).ToImmutableArray(),
-        Urrs.Values.OrderBy(u => u.UrrId).Select(ToModel).ToImmutableArray(),
+        ById(Pdrs, p => p.PdrId, ToModel),
+        ById(Fars, f => f.FarId, ToModel),
+        ById(Qers, q => q.QerId, ToModel),
+        ById(Urrs, u => u.UrrId, ToModel),
         peerSeid, peerAddress);
+
+    /// <summary>
+    /// The rules translated in the order of their ids, as OrderBy(id).Select did, with one
+    /// array and one sort instead of LINQ's buffers: this runs for every request.
+    /// </summary>
+    private static ImmutableArray<TModel> ById<TKey, TRule, TModel>(ImmutableDictionary<TKey, TRule> rules, Func<TRule, uint> id,
+        Func<TRule, TModel> translate) where TKey : notnull
+    {
+        if (rules.Count == 0)
+            return ImmutableArray<TModel>.Empty;
+        var keys = new uint[rules.Count];
+        var values = new TRule[rules.Count];
+        int n = 0;
+        foreach (var (_, value) in rules)
+        {
+            keys[n] = id(value);
+            values[n++] = value;
+        }
+        Array.Sort(keys, values);
+        var result = ImmutableArray.CreateBuilder<TModel>(n);
+        foreach (var rule in values)
+            result.Add(translate(rule));
+        return result.MoveToImmutable();
+    }
 
     private static M.Pdr ToModel(CreatePdr p)
     {
         var pdi = p.Pdi;
-        var ue4 = pdi.UeIpAddresses.Select(u => u.Ipv4).FirstOrDefault(a => a is not null);
-        var ue6 = pdi.UeIpAddresses.Select(u => u.Ipv6).FirstOrDefault(a => a is not null);
+        IPAddress? ue4 = null, ue6 = null;
+        foreach (var u in pdi.UeIpAddresses.AsSpan())
+        {
+            ue4 ??= u.Ipv4;
+            ue6 ??= u.Ipv6;
+        }
         var filters = pdi.SdfFilters.Select(f => new M.SdfFilter(f.FlowDescription,
             f.TosTrafficClass is { } t ? (byte)(t >> 8) : null, f.TosTrafficClass is { } m ? (byte)m : null, f.FilterId)).ToImmutableArray();
         if (pdi.SdfFilters.Any(f => f.SecurityParameterIndex is not null || f.FlowLabel is not null))

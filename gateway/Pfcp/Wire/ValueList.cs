@@ -22,6 +22,9 @@ public sealed class ValueList<T> : IReadOnlyList<T>, IEquatable<ValueList<T>>
 
     public ReadOnlySpan<T> AsSpan() => _items;
 
+    /// <summary>Same answer as Enumerable.Contains (default equality), without boxing an enumerator: usage checks ask per PDR per second.</summary>
+    public bool Contains(T item) => Array.IndexOf(_items, item) >= 0;
+
     public ValueList<T> Add(T item)
     {
         var copy = new T[_items.Length + 1];

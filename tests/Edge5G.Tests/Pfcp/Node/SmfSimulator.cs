@@ -26,9 +26,10 @@ public sealed class NodeUnderTest : IDisposable
     private volatile bool _stopping;
     private uint _sequence = 100;
 
-    public NodeUnderTest(Func<PfcpNodeSettings, PfcpNodeSettings>? adjust = null, bool answerNodeRequests = true)
+    /// <param name="tables">The datapath tables to compile into (default: in-memory ones).</param>
+    public NodeUnderTest(Func<PfcpNodeSettings, PfcpNodeSettings>? adjust = null, bool answerNodeRequests = true, DatapathTables? tables = null)
     {
-        Tables = DatapathTables.InMemory();
+        Tables = tables ?? DatapathTables.InMemory();
         Table = new SessionTable(Tables, new GtpAddresses(N3), quarantine: TimeSpan.Zero);
         _smf = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         _smf.Bind(new IPEndPoint(IPAddress.Loopback, 0));
