@@ -72,16 +72,19 @@ public sealed partial class PfcpService(IOptions<GatewayOptions> options, Gatewa
         File.Move(temporary, NodeStatePath, overwrite: true);
     }
 
-    public Task StopAsync(CancellationToken cancellationToken)
+    public async Task StopAsync(CancellationToken cancellationToken)
     {
-        _saver?.Dispose();
+        // Waits for a save the timer already started: two saves writing the same temporary
+        // file and moving it into place at once made the stop fail.
+        if (_saver is not null)
+            await _saver.DisposeAsync();
+        _saver = null;
         // Saved before the runtime stops (hosted services stop in reverse order).
         if (options.Value.Datapath.KeepOnStop)
             SaveNodeState();
         else
             File.Delete(NodeStatePath);
         _node?.Dispose();
-        return Task.CompletedTask;
     }
 
     [LoggerMessage(EventId = 120, Level = LogLevel.Information, Message = "PFCP node restored {Sessions} sessions and {Associations} associations with its previous Recovery Time Stamp")]
