@@ -112,64 +112,80 @@ public sealed class DatapathBench
         lab.AttachXdp(ns, "b1", sink.Program("xdp_ifcount"));
         using var received = sink.PerCpuMap<uint, Counter>("if_counters");
 
-        foreach (var sessions in _options.SessionCounts)
+        // Every session count is installed in its own datapath first, and each run measures all
+        // of them (and the trivial program) back to back: the comparison across session counts
+        // is as paired as the one with the trivial program, whatever the machine does meanwhile.
+        var loaded = new List<IDisposable>();
+        var subjects = new List<Subject>();
+        try
         {
-            using var datapath = GtpDatapath.Load(new GtpDatapathOptions
+            foreach (var sessions in _options.SessionCounts)
             {
-                Sessions = (uint)sessions + 2,
-                RulesPerSession = 2,
-                // TEIDs from the bench packet on, as the PFCP node allocates them: array lookups.
-                TeidBase = UlclTeid,
-                Ue4Pool = "192.0.2.0/24",
-                ObjectFile = Environment.GetEnvironmentVariable("EDGE5G_BENCH_GTP_OBJECT"),
-                RuleLists = 16,
-                SdfFilters = 64,
-                NextHops = 16,
-            });
-            datapath.SetInterface(b0, InterfaceRoles.Access | InterfaceRoles.Core);
-            datapath.AddLocalAddress(N3);
-            KernelNextHops nextHops;
-            using (ns.Enter())
-                nextHops = new KernelNextHops(NextHopTable.Create(16), datapath.Tables.Nexthops, IPAddress.Parse("203.0.113.200"));
-            using var _ = nextHops;
-            var table = new SessionTable(datapath.Tables, new GtpAddresses(N3), nextHops);
+                var datapath = GtpDatapath.Load(new GtpDatapathOptions
+                {
+                    Sessions = (uint)sessions + 2,
+                    RulesPerSession = 2,
+                    // TEIDs from the bench packet on, as the PFCP node allocates them: array lookups.
+                    TeidBase = UlclTeid,
+                    Ue4Pool = "192.0.2.0/24",
+                    ObjectFile = Environment.GetEnvironmentVariable("EDGE5G_BENCH_GTP_OBJECT"),
+                    RuleLists = 16,
+                    SdfFilters = 64,
+                    NextHops = 16,
+                });
+                loaded.Add(datapath);
+                datapath.SetInterface(b0, InterfaceRoles.Access | InterfaceRoles.Core);
+                datapath.AddLocalAddress(N3);
+                KernelNextHops nextHops;
+                using (ns.Enter())
+                    nextHops = new KernelNextHops(NextHopTable.Create(16), datapath.Tables.Nexthops, IPAddress.Parse("203.0.113.200"));
+                loaded.Add(nextHops);
+                var table = new SessionTable(datapath.Tables, new GtpAddresses(N3), nextHops);
 
-            var clock = Stopwatch.StartNew();
-            table.Establish(BenchSession());
-            table.Establish(UlclSession());
-            for (int i = 1; i < sessions; i++)
-                table.Establish(FillerSession(i));
-            install[sessions] = clock.Elapsed;
-            memory[sessions] = (double)datapath.MapMemory() / sessions;
-            _log.WriteLine($"[bench] {sessions} sessions installed in {clock.Elapsed.TotalSeconds:0.0} s; maps {datapath.MapMemory() / 1024.0 / 1024.0:0.0} MiB");
+                var clock = Stopwatch.StartNew();
+                table.Establish(BenchSession());
+                table.Establish(UlclSession());
+                for (int i = 1; i < sessions; i++)
+                    table.Establish(FillerSession(i));
+                install[sessions] = clock.Elapsed;
+                memory[sessions] = (double)datapath.MapMemory() / sessions;
+                _log.WriteLine($"[bench] {sessions} sessions installed in {clock.Elapsed.TotalSeconds:0.0} s; maps {datapath.MapMemory() / 1024.0 / 1024.0:0.0} MiB");
+                subjects.Add(new Subject("", sessions, datapath, _experiment?.Program(_experimentProgram!) ?? datapath.Program));
 
-            // Developer A/B: EDGE5G_BENCH_COMPARE=/path/gtp.bpf.o loads a second build of the
-            // program over the same (pinned) maps and measures it in the same runs.
-            var compare = LoadComparison(datapath);
-            try
-            {
-                foreach (var c in cases)
-                    rows.AddRange(Measure(c, sessions, datapath, compare, ns, b0, b1, received));
+                // Developer A/B: EDGE5G_BENCH_COMPARE=/path/gtp.bpf.o loads a second build of the
+                // program over the same (pinned) maps and measures it in the same runs.
+                if (LoadComparison(datapath, sessions) is { } compare)
+                {
+                    loaded.Add(compare);
+                    subjects.Add(new Subject(" [B]", sessions, compare, compare.Program));
+                }
             }
-            finally
-            {
-                compare?.Dispose();
-                if (Directory.Exists(ComparePins))
-                    BpfPins.RemoveTree(ComparePins);
-            }
+            foreach (var c in cases)
+                rows.AddRange(Measure(c, subjects, ns, b0, b1, received));
+        }
+        finally
+        {
+            for (int i = loaded.Count - 1; i >= 0; i--)
+                loaded[i].Dispose();
+            foreach (var sessions in _options.SessionCounts)
+                if (Directory.Exists(ComparePins(sessions)))
+                    BpfPins.RemoveTree(ComparePins(sessions));
         }
         return new BenchReport(rows, memory, install);
     }
 
-    private static readonly string ComparePins = $"/sys/fs/bpf/e5g-bench-{Environment.ProcessId}";
+    /// <summary>A program measured: the datapath holding the sessions, and the build that runs over its maps.</summary>
+    private sealed record Subject(string Label, int Sessions, GtpDatapath Datapath, BpfProgram Program);
 
-    private static GtpDatapath? LoadComparison(GtpDatapath datapath)
+    private static string ComparePins(int sessions) => $"/sys/fs/bpf/e5g-bench-{Environment.ProcessId}-{sessions}";
+
+    private static GtpDatapath? LoadComparison(GtpDatapath datapath, int sessions)
     {
         if (Environment.GetEnvironmentVariable("EDGE5G_BENCH_COMPARE") is not { Length: > 0 } file)
             return null;
-        Directory.CreateDirectory(ComparePins);
-        datapath.PinMaps(ComparePins);
-        return GtpDatapath.Load(datapath.Options with { ObjectFile = file }, adoptMapsFrom: ComparePins);
+        Directory.CreateDirectory(ComparePins(sessions));
+        datapath.PinMaps(ComparePins(sessions));
+        return GtpDatapath.Load(datapath.Options with { ObjectFile = file }, adoptMapsFrom: ComparePins(sessions));
     }
 
     private sealed class Series
@@ -178,8 +194,7 @@ public sealed class DatapathBench
         public long Expected, Counted, Delivered;
     }
 
-    private IEnumerable<BenchRow> Measure(Case c, int sessions, GtpDatapath datapath, GtpDatapath? compare, NetworkNamespace ns, int ingress,
-        int receiver, BpfPerCpuMap<uint, Counter> received)
+    private List<BenchRow> Measure(Case c, List<Subject> subjects, NetworkNamespace ns, int ingress, int receiver, BpfPerCpuMap<uint, Counter> received)
     {
         using var spec = BpfObjectSpec.OpenEmbedded("common/bench.bpf.o");
         spec.SetConstant("frame_len", (uint)c.Frame.Length);
@@ -190,11 +205,16 @@ public sealed class DatapathBench
         var bench = wrapper.Program("xdp_bench");
         var trivial = wrapper.Program("xdp_trivial_tx");
 
-        // The program under test, and (developer A/B) a second build over the same maps.
-        var subjects = new List<(string Label, BpfProgram Program)> { ("", _experiment?.Program(_experimentProgram!) ?? datapath.Program) };
-        if (compare is not null)
-            subjects.Add((" [B]", compare.Program));
         var series = subjects.Select(_ => new Series()).ToArray();
+        // One unmeasured run of each first: page pools, caches and the CPU's clock warm up
+        // (the first case of a bench otherwise reads slower than the same case later).
+        target.Update(0, (uint)trivial.Fd);
+        Time(bench, c.Frame, ns, ingress);
+        foreach (var subject in subjects)
+        {
+            target.Update(0, (uint)subject.Program.Fd);
+            Time(bench, c.Frame, ns, ingress);
+        }
         for (int run = 0; run < _options.Runs; run++)
         {
             // Each run measures the trivial program and every subject back to back, starting
@@ -212,12 +232,13 @@ public sealed class DatapathBench
                     continue;
                 }
                 var s = series[slot - 1];
-                target.Update(0, (uint)subjects[slot - 1].Program.Fd);
-                var statBefore = datapath.Stat(c.Expected).Packets;
+                var subject = subjects[slot - 1];
+                target.Update(0, (uint)subject.Program.Fd);
+                var statBefore = subject.Datapath.Stat(c.Expected).Packets;
                 var receivedBefore = Total(received, receiver);
                 results[slot - 1] = Time(bench, c.Frame, ns, ingress);
                 s.Expected += _options.Packets;
-                s.Counted += (long)(datapath.Stat(c.Expected).Packets - statBefore);
+                s.Counted += (long)(subject.Datapath.Stat(c.Expected).Packets - statBefore);
                 s.Delivered += (long)(Total(received, receiver) - receivedBefore);
             }
             for (int i = 0; i < subjects.Count; i++)
@@ -231,16 +252,19 @@ public sealed class DatapathBench
                 s.ProgramAbove.Add(results[i].Program - trivialProg);
             }
         }
+        var rows = new List<BenchRow>();
         for (int i = 0; i < subjects.Count; i++)
         {
             var s = series[i];
+            var sessions = subjects[i].Sessions;
             var row = new BenchRow(c.Name + subjects[i].Label, sessions, Median(s.Wall), Median(s.TrivialWall), Median(s.Program),
                 Median(s.TrivialProgram), Median(s.WallAbove), Median(s.ProgramAbove), (double)s.Counted / s.Expected,
                 (double)s.Delivered / s.Expected);
             _log.WriteLine($"[bench] {row.Case,-22} {sessions,9} sessions: wall {row.MedianNs,6:0.0} ns (trivial {row.TrivialNs,6:0.0}, +{row.AboveTrivial:0.0}); " +
                            $"program {row.ProgramNs,5:0.0} ns (trivial {row.TrivialProgramNs,4:0.0}, +{row.ProgramAboveTrivial:0.0}); verdicts {row.VerdictShare:P1}, delivered {row.DeliveredShare:P1}");
-            yield return row;
+            rows.Add(row);
         }
+        return rows;
     }
 
     /// <summary>Wall nanoseconds per packet of a live run, and the program's own run time per packet.</summary>
