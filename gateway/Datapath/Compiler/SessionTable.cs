@@ -562,16 +562,17 @@ public sealed class SessionTable
                 if (pdi.UeIpv6 is { } v6)
                 {
                     // The session's /64 (TS 23.501: one prefix per PDU session; the UE picks
-                    // its interface identifiers). An SMF that assigns addresses of one shared
-                    // /64 (Open5GS) also gets the exact address, and the /64 stays with the
-                    // first session that took it.
+                    // its interface identifiers). When an SMF assigns addresses of one shared /64
+                    // (Open5GS), the /64 stays with the first session and the others are matched
+                    // by their exact address (the datapath looks up exact, then /64). One key per
+                    // session either way, so the table's size holds.
                     var prefix = Ue6Key.Prefix64(v6);
                     var exact = Ue6Key.Create(v6);
                     var prefixFree = !_ue6Owners.TryGetValue(prefix, out var prefixOwner) || prefixOwner == session.Seid;
-                    if (!exact.Equals(prefix))
-                        Add($"ue6 {v6}", p, u6: exact);
                     if (prefixFree || exact.Equals(prefix))
-                        Add($"ue6 {new IPAddress(v6.GetAddressBytes()[..8].Concat(new byte[8]).ToArray())}/64", p, u6: prefix);
+                        Add($"ue6 {new IPAddress([.. v6.GetAddressBytes()[..8], 0, 0, 0, 0, 0, 0, 0, 0])}/64", p, u6: prefix);
+                    else
+                        Add($"ue6 {v6}", p, u6: exact);
                 }
             }
             else
