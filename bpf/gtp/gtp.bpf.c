@@ -853,33 +853,22 @@ static __always_inline int error_indication_allowed(const struct edge5g_config *
 }
 
 /* Error Indication (TS 29.281 7.3.1) for a G-PDU to our address whose TEID we do not know:
- * TEID Data I = that TEID, GTP-U Peer Address = our address, to UDP 2152 of the sender. */
-static __always_inline int error_indication_write(struct xdp_md *ctx, struct packet *pkt, const __u32 L2)
+ * TEID Data I = that TEID, GTP-U Peer Address = our address (addr_len octets: 4 or 16, a
+ * constant at each call site), to UDP 2152 of the sender. */
+static __always_inline int error_indication_write(struct xdp_md *ctx, struct packet *pkt, const __u32 L2, const __u32 addr_len)
 {
-	__u8 *ie;
+	__u8 *ie = reply_frame(ctx, pkt, L2, GTP_ERROR_INDICATION, 0, 0, bpf_htons(GTPU_PORT), 5 + 3 + addr_len);
 
-	if (pkt->family == 4) {
-		ie = reply_frame(ctx, pkt, L2, GTP_ERROR_INDICATION, 0, 0, bpf_htons(GTPU_PORT), 5 + 3 + 4);
-		if (!ie)
-			return count(EDGE5G_STAT_DROP_NO_SESSION, pkt->len, XDP_DROP);
-		ie[0] = GTP_IE_TEID_DATA_I;
-		__builtin_memcpy(&ie[1], &pkt->teid, 4);
-		ie[5] = GTP_IE_PEER_ADDRESS;
-		ie[6] = 0;
-		ie[7] = 4;
-		__builtin_memcpy(&ie[8], &pkt->local[12], 4);
-	} else {
-		ie = reply_frame(ctx, pkt, L2, GTP_ERROR_INDICATION, 0, 0, bpf_htons(GTPU_PORT), 5 + 3 + 16);
-		if (!ie)
-			return count(EDGE5G_STAT_DROP_NO_SESSION, pkt->len, XDP_DROP);
-		ie[0] = GTP_IE_TEID_DATA_I;
-		__builtin_memcpy(&ie[1], &pkt->teid, 4);
-		ie[5] = GTP_IE_PEER_ADDRESS;
-		ie[6] = 0;
-		ie[7] = 16;
-		__builtin_memcpy(&ie[8], pkt->local, 16);
-		reply_udp6_checksum(ctx, L2, 5 + 3 + 16);
-	}
+	if (!ie)
+		return count(EDGE5G_STAT_DROP_NO_SESSION, pkt->len, XDP_DROP);
+	ie[0] = GTP_IE_TEID_DATA_I;
+	__builtin_memcpy(&ie[1], &pkt->teid, 4);
+	ie[5] = GTP_IE_PEER_ADDRESS;
+	ie[6] = 0;
+	ie[7] = addr_len;
+	__builtin_memcpy(&ie[8], &pkt->local[16 - addr_len], addr_len);
+	if (addr_len == 16)
+		reply_udp6_checksum(ctx, L2, 5 + 3 + addr_len);
 	return count(EDGE5G_STAT_ERROR_INDICATION_SENT, pkt->len, XDP_TX);
 }
 
@@ -890,8 +879,10 @@ static __always_inline int no_session(struct xdp_md *ctx, const struct edge5g_co
 	if (pkt->gtp_type != GTP_TPDU || !pkt->teid || !error_indication_allowed(cfg))
 		return count(EDGE5G_STAT_DROP_NO_SESSION, pkt->len, XDP_DROP);
 	if (pkt->l3_off == sizeof(struct ethhdr))
-		return error_indication_write(ctx, pkt, sizeof(struct ethhdr));
-	return error_indication_write(ctx, pkt, sizeof(struct ethhdr) + sizeof(struct vlan_hdr));
+		return pkt->family == 4 ? error_indication_write(ctx, pkt, sizeof(struct ethhdr), 4)
+					: error_indication_write(ctx, pkt, sizeof(struct ethhdr), 16);
+	return pkt->family == 4 ? error_indication_write(ctx, pkt, sizeof(struct ethhdr) + sizeof(struct vlan_hdr), 4)
+				: error_indication_write(ctx, pkt, sizeof(struct ethhdr) + sizeof(struct vlan_hdr), 16);
 }
 
 static __always_inline int echo_reply(struct xdp_md *ctx, struct packet *pkt)

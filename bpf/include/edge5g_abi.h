@@ -54,9 +54,9 @@ struct edge5g_fteid_key {
 };
 
 /* Key of map ue6: a UE's /64 prefix with a zero interface identifier (one prefix per PDU
- * session, TS 23.501 5.8.2.2), or the exact address an SMF assigned inside a /64 that several
- * sessions share (Open5GS hands out ::2, ::3, ... of one /64). Downlink looks up the exact
- * destination first, then its /64. */
+ * session, TS 23.501 5.8.2.2), held by the first session of that /64; or, for a later session
+ * whose SMF assigned an address in the same /64 (Open5GS hands out ::2, ::3, ... of one /64),
+ * its exact address. Downlink looks up the exact destination first, then its /64. */
 struct edge5g_ue6_key {
 	__u8 addr[16];
 };
