@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using LoxiLb.Edge5G.Datapath.Abi;
-using LoxiLb.Edge5G.Datapath.Compiler;
 using LoxiLb.Edge5G.Datapath.Model;
 using LoxiLb.Edge5G.Gtpu;
 using LoxiLb.Edge5G.Lab;
@@ -110,52 +109,53 @@ public class GtpLabTests
     }
 
     [SkippableFact]
-    public void DownlinkMbr_OfferedTwiceTheRate_ForwardsNoMoreThanTheBucketAllows_AndPolicesTheRest()
+    public void DownlinkMbr_OfferedTwiceTheRate_DeliversWithinTenPercentOfTheMbr()
     {
         Privileged.Require();
         const ulong mbrKbps = 8000; // 8 Mbit/s
         using var lab = GtpLab.Create();
         lab.Sessions.Establish(PduSession(qers: [new Qer(1, DownlinkMbrKbps: mbrKbps, Qfi: 9)]));
         using var gnb = new GtpuEndpoint(lab.Gnb, GtpLab.GnbAddress);
+        // The offer is paced at twice the MBR by the data network's own qdisc, in the kernel,
+        // from a queue half a second deep that a sender thread keeps full: a machine that
+        // stalls the thread (the CI box runs other work) does not thin the offer, which a
+        // user-space pacer did, and the 5 ms token bucket then delivered too little.
+        lab.DataNetwork.Run("tc", "qdisc", "add", "dev", "dn0", "root", "tbf", "rate", $"{2 * mbrKbps}kbit", "burst", "4kb", "latency", "500ms");
         Socket sender;
         using (lab.DataNetwork.Enter())
             sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         using var _ = sender;
+        sender.SetRawSocketOption(1 /* SOL_SOCKET */, 32 /* SO_SNDBUFFORCE */, BitConverter.GetBytes(4 << 20)); // room for the queue
         var payload = new byte[972]; // 1000-byte IP packets
         var target = new IPEndPoint(Ue, 9);
-
-        // Offer 16 Mbit/s (2000 packets/s) for 2 s: every millisecond, send what the schedule
-        // says is due, so a late wake-up on a busy machine catches up instead of offering less.
-        var clock = Stopwatch.StartNew();
-        const int packetsPerSecond = 2000, durationMs = 2000;
-        long sent = 0;
-        while (clock.ElapsedMilliseconds < durationMs)
+        using var stop = new CancellationTokenSource();
+        var offer = new Thread(() =>
         {
-            var due = (long)(clock.Elapsed.TotalSeconds * packetsPerSecond);
-            for (; sent < due; sent++)
-                sender.SendTo(payload, target);
-            Thread.Sleep(1);
-        }
-        var offeredSeconds = clock.Elapsed.TotalSeconds;
+            while (!stop.IsCancellationRequested)
+                sender.SendTo(payload, target); // blocks while the qdisc's queue is full
+        }) { IsBackground = true };
+        offer.Start();
+
+        // The delivered rate in steady state: datapath counters over two seconds, once the
+        // queue is full and the bucket has spent its initial burst.
+        Thread.Sleep(500);
+        var forwardedBefore = lab.Datapath.Stat(DatapathStat.ForwardDownlink).Packets;
+        var policedBefore = lab.Datapath.Stat(DatapathStat.DropMbr).Packets;
+        var clock = Stopwatch.StartNew();
+        Thread.Sleep(2000);
+        var forwarded = lab.Datapath.Stat(DatapathStat.ForwardDownlink).Packets - forwardedBefore;
+        var policed = lab.Datapath.Stat(DatapathStat.DropMbr).Packets - policedBefore;
+        var seconds = clock.Elapsed.TotalSeconds;
+        stop.Cancel();
+        offer.Join();
         gnb.WaitFor(_ => false, TimeSpan.FromMilliseconds(300));
 
-        // The datapath's own counters: every offered packet is either forwarded or dropped by
-        // the MBR, and what was forwarded never exceeds what the token bucket allows (rate x
-        // time + one burst), however the machine schedules the sender. The lower bound is
-        // looser: the bucket holds 5 ms of tokens, so a sender stalled by a loaded machine
-        // wastes the tokens of its stall (the CI box runs other work beside this test).
-        var forwarded = lab.Datapath.Stat(DatapathStat.ForwardDownlink).Packets;
-        var policed = lab.Datapath.Stat(DatapathStat.DropMbr).Packets;
-        Assert.True(sent >= packetsPerSecond * 2 * 0.95, $"offered only {sent} packets");
-        // (A packet may still be lost before the program: the sending veth's queue in a stall.)
-        Assert.InRange((double)(forwarded + policed), sent * 0.98, sent);
-        var allowedBytes = mbrKbps * 1000 / 8 * offeredSeconds + SessionTable.Burst(mbrKbps * 1000 / 8);
-        Assert.True(forwarded * 1000 <= allowedBytes, $"{forwarded} packets of 1000 B exceed the bucket's {allowedBytes:0} B");
-        var forwardedKbps = forwarded * 1000 * 8 / 1000.0 / offeredSeconds;
-        Assert.InRange(forwardedKbps, mbrKbps * 0.6, mbrKbps * 1.1);
-        Assert.True(policed > 1000, "about half the offered packets exceed the MBR");
-        // The gNB gets the forwarded packets whole, and no more of them.
-        Assert.InRange(gnb.Received.Count, 1, (int)forwarded);
+        var forwardedKbps = forwarded * 1000 * 8 / 1000.0 / seconds;
+        var offeredKbps = (forwarded + policed) * 1000 * 8 / 1000.0 / seconds;
+        Assert.InRange(offeredKbps, 2 * mbrKbps * 0.9, 2 * mbrKbps * 1.1);
+        Assert.InRange(forwardedKbps, mbrKbps * 0.9, mbrKbps * 1.1);
+        // The gNB gets the forwarded packets whole, with the session's TEID.
+        Assert.True(gnb.Received.Count >= (int)forwarded, $"{gnb.Received.Count} packets reached the gNB, {forwarded} were forwarded in the window alone");
         Assert.All(gnb.Received, r => Assert.Equal(1000, r.Message.Payload.Length));
     }
 
