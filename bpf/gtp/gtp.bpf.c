@@ -1264,6 +1264,8 @@ static __always_inline int downlink(struct xdp_md *ctx, const struct edge5g_conf
 	} else {
 		struct edge5g_ue6_key key __attribute__((aligned(4)));
 
+		/* Exact address first (sessions sharing a /64), then the /64: a UE using its own
+		 * interface identifiers costs a second hash lookup. */
 		copy16(key.addr, f->dst);
 		m = bpf_map_lookup_elem(&ue6, &key);
 		if (!m) {
