@@ -1263,11 +1263,13 @@ static __always_inline int downlink(struct xdp_md *ctx, const struct edge5g_conf
 		m = lookup_ue4(cfg, &f->dst[0]);
 	} else {
 		struct edge5g_ue6_key key __attribute__((aligned(4)));
+		__u32 zero = 0;
+		__u32 *exact = bpf_map_lookup_elem(&ue6_exact, &zero);
 
-		/* Exact address first (sessions sharing a /64), then the /64: a UE using its own
-		 * interface identifiers costs a second hash lookup. */
+		/* The exact address first, only while sessions share a /64 (some are keyed by
+		 * address), then the /64. */
 		copy16(key.addr, f->dst);
-		m = bpf_map_lookup_elem(&ue6, &key);
+		m = exact && *exact ? bpf_map_lookup_elem(&ue6, &key) : NULL;
 		if (!m) {
 			__builtin_memset(&key.addr[8], 0, 8);
 			m = bpf_map_lookup_elem(&ue6, &key);

@@ -154,6 +154,14 @@ struct {
 	__type(value, struct edge5g_config);
 } config SEC(".maps");
 
+/* One entry: how many ue6 keys are exact addresses; while 0 the exact lookup is skipped. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} ue6_exact SEC(".maps");
+
 /* Shared by all CPUs (an atomic add per Error Indication, on the unknown-TEID path only), so
  * the configured rate is the gateway's, whatever the CPUs the stray G-PDUs land on. */
 struct {

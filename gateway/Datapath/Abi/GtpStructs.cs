@@ -92,6 +92,16 @@ public unsafe struct Ue6Key : IEquatable<Ue6Key>
         return key;
     }
 
+    /// <summary>True for a /64 key (interface identifier zero), false for an exact address.</summary>
+    public readonly bool IsPrefix64
+    {
+        get
+        {
+            fixed (byte* a = Address)
+                return Unsafe.ReadUnaligned<ulong>(a + 8) == 0;
+        }
+    }
+
     /// <summary>The address's /64: its prefix, interface identifier zero.</summary>
     public static Ue6Key Prefix64(IPAddress ipv6)
     {

@@ -96,6 +96,9 @@ public sealed class SessionTable
     private readonly Dictionary<FteidKey, ulong> _fteidOwners = [];
     private readonly Dictionary<uint, ulong> _ue4Owners = [];
     private readonly Dictionary<Ue6Key, ulong> _ue6Owners = [];
+    // Exact (not /64) keys in ue6, and the count the datapath was last told: while it is 0,
+    // IPv6 downlink skips the exact lookup and pays one hash lookup, not two.
+    private int _ue6Exact, _publishedUe6Exact = -1;
     private readonly SlotAllocator _pdrSlots, _farSlots, _qerSlots, _sdfSlots, _ruleListSlots, _statsSlots, _matchSlots;
 
     public SessionTable(DatapathTables tables, GtpAddresses addresses, INextHops? nextHops = null, TimeProvider? time = null,
@@ -177,7 +180,14 @@ public sealed class SessionTable
             if (_sessions.ContainsKey(session.Seid))
                 throw new RuleException(RuleError.Conflict, $"session SEID {session.Seid} already exists");
             var plan = Plan(session, previous: null);
-            return Apply(plan, previous: null);
+            try
+            {
+                return Apply(plan, previous: null);
+            }
+            finally
+            {
+                PublishUe6Exact();
+            }
         }
     }
 
@@ -189,7 +199,14 @@ public sealed class SessionTable
             if (!_sessions.TryGetValue(session.Seid, out var previous))
                 throw new RuleException(RuleError.UnknownSession, $"no session with SEID {session.Seid}");
             var plan = Plan(session, previous);
-            return Apply(plan, previous);
+            try
+            {
+                return Apply(plan, previous);
+            }
+            finally
+            {
+                PublishUe6Exact();
+            }
         }
     }
 
@@ -219,8 +236,9 @@ public sealed class SessionTable
             foreach (var k in compiled.Ue6Keys)
             {
                 _tables.Ue6.Delete(k);
-                _ue6Owners.Remove(k);
+                DisownUe6(k);
             }
+            PublishUe6Exact();
             ReleaseSlots(compiled, keepStatsOf: []);
             _sessions.Remove(seid);
             Interlocked.Increment(ref _version);
@@ -307,7 +325,7 @@ public sealed class SessionTable
                             compiled.MatchSlots.Add(d.Match);
                         }
                     }
-                    if (g.Ue6 is { } u6) { compiled.Ue6Keys.Add(u6); _ue6Owners[u6] = session.Seid; }
+                    if (g.Ue6 is { } u6) { compiled.Ue6Keys.Add(u6); OwnUe6(u6, session.Seid); }
                 }
                 _sessions[session.Seid] = compiled;
             }
@@ -327,6 +345,8 @@ public sealed class SessionTable
                 orphans += _tables.Ue4.Delete(k) ? 1 : 0;
             foreach (var k in _tables.Ue6.Keys().Where(k => !_ue6Owners.ContainsKey(k)).ToArray())
                 orphans += _tables.Ue6.Delete(k) ? 1 : 0;
+            _publishedUe6Exact = -1;
+            PublishUe6Exact();
             var teidSlots = all.SelectMany(c => c.DenseFteids.Values.Select(v => v.Index)).ToHashSet();
             for (uint i = 0; i < _tables.Dense.TeidCount && i < _tables.TeidSlots.Capacity; i++)
                 if (!teidSlots.Contains(i) && _tables.TeidSlots.TryGet(i, out var slot) && slot.Teid != 0)
@@ -524,6 +544,27 @@ public sealed class SessionTable
             yield return t with { Family = 6, Source = v6, SourcePrefix = 64 };
     }
 
+    private void OwnUe6(Ue6Key key, ulong seid)
+    {
+        if (!_ue6Owners.ContainsKey(key) && !key.IsPrefix64)
+            _ue6Exact++;
+        _ue6Owners[key] = seid;
+    }
+
+    private void DisownUe6(Ue6Key key)
+    {
+        if (_ue6Owners.Remove(key) && !key.IsPrefix64)
+            _ue6Exact--;
+    }
+
+    private void PublishUe6Exact()
+    {
+        if (_tables.Ue6Exact is not { } table || _publishedUe6Exact == _ue6Exact)
+            return;
+        table.Put(0, (uint)_ue6Exact);
+        _publishedUe6Exact = _ue6Exact;
+    }
+
     private List<MatchGroup> Group(Session session, List<PlannedPdr> planned)
     {
         var groups = new Dictionary<string, MatchGroup>();
@@ -683,7 +724,7 @@ public sealed class SessionTable
         foreach (var k in compiled.Ue4Keys)
             _ue4Owners[k] = plan.Session.Seid;
         foreach (var k in compiled.Ue6Keys)
-            _ue6Owners[k] = plan.Session.Seid;
+            OwnUe6(k, plan.Session.Seid);
         _sessions[plan.Session.Seid] = compiled;
         Interlocked.Increment(ref _version);
         return compiled;
@@ -885,7 +926,7 @@ public sealed class SessionTable
         foreach (var k in Dropped(previous.Ue6Keys, compiled.Ue6Keys))
         {
             DeleteWithUndo(_tables.Ue6, k, undo);
-            _ue6Owners.Remove(k);
+            DisownUe6(k);
         }
     }
 

@@ -36,6 +36,8 @@ public sealed class DatapathTables
     public required IMapTable<FteidKey, MatchEntry> Fteids { get; init; }
     public required IMapTable<uint, MatchEntry> Ue4 { get; init; }
     public required IMapTable<Ue6Key, MatchEntry> Ue6 { get; init; }
+    /// <summary>One entry: how many ue6 keys are exact addresses (0: downlink looks up /64s only).</summary>
+    public IMapTable<uint, uint>? Ue6Exact { get; init; }
     public required IMapTable<uint, RuleListEntry> RuleLists { get; init; }
     public required IMapTable<uint, SdfEntry> SdfFilters { get; init; }
     public required IMapTable<uint, PdrEntry> Pdrs { get; init; }
@@ -57,6 +59,7 @@ public sealed class DatapathTables
         Fteids = new BpfHashTable<FteidKey, MatchEntry>(gtp.Map<FteidKey, MatchEntry>("fteids")),
         Ue4 = new BpfHashTable<uint, MatchEntry>(gtp.Map<uint, MatchEntry>("ue4")),
         Ue6 = new BpfHashTable<Ue6Key, MatchEntry>(gtp.Map<Ue6Key, MatchEntry>("ue6")),
+        Ue6Exact = new BpfArrayTable<uint>(gtp.Map<uint, uint>("ue6_exact")),
         RuleLists = new BpfArrayTable<RuleListEntry>(gtp.Map<uint, RuleListEntry>("rule_lists")),
         SdfFilters = new BpfArrayTable<SdfEntry>(gtp.Map<uint, SdfEntry>("sdf_filters")),
         Pdrs = new BpfArrayTable<PdrEntry>(gtp.Map<uint, PdrEntry>("pdrs")),
@@ -79,6 +82,7 @@ public sealed class DatapathTables
         Fteids = new MemoryTable<FteidKey, MatchEntry>(2 * sessions),
         Ue4 = new MemoryTable<uint, MatchEntry>(sessions),
         Ue6 = new MemoryTable<Ue6Key, MatchEntry>(sessions),
+        Ue6Exact = new MemoryTable<uint, uint>(1, isArray: true),
         RuleLists = new MemoryTable<uint, RuleListEntry>(ruleLists, isArray: true),
         SdfFilters = new MemoryTable<uint, SdfEntry>(sdfFilters, isArray: true),
         Pdrs = new MemoryTable<uint, PdrEntry>(4 * sessions, isArray: true),
