@@ -142,42 +142,15 @@ public sealed class GatewayDemo(TextWriter output)
     private static double Flood(GtpLab lab, GtpuEndpoint gnb, DemoSession s)
     {
         gnb.Clear();
-        // Twice the MBR, paced in the kernel by the data network's qdisc from a queue half a
-        // second deep that a sender thread keeps full: a busy machine that stalls the thread
-        // does not thin the offer.
-        lab.DataNetwork.Run("tc", "qdisc", "replace", "dev", "dn0", "root", "tbf", "rate", $"{2 * MbrKbps}kbit", "burst", "4kb", "latency", "500ms");
-        Socket sender;
-        using (lab.DataNetwork.Enter())
-            sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        using var _ = sender;
-        sender.SetRawSocketOption(1 /* SOL_SOCKET */, 32 /* SO_SNDBUFFORCE */, BitConverter.GetBytes(4 << 20));
-        var payload = new byte[972]; // 1000-byte IP packets
-        var target = new IPEndPoint(s.Ue, 9);
-        using var stop = new CancellationTokenSource();
-        var offer = new Thread(() =>
-        {
-            while (!stop.IsCancellationRequested)
-                sender.SendTo(payload, target);
-        }) { IsBackground = true };
-        offer.Start();
-        try
-        {
-            // The delivered rate in steady state: 2 s after the queue filled and the bucket
-            // spent its initial burst.
-            long Delivered() => gnb.Received.Count(r => r.Message.Teid == s.GnbTeid);
-            Thread.Sleep(500);
-            var before = Delivered();
-            var clock = Stopwatch.StartNew();
-            Thread.Sleep(2000);
-            var delivered = Delivered() - before;
-            return delivered * 1000 * 8 / 1000.0 / clock.Elapsed.TotalSeconds;
-        }
-        finally
-        {
-            stop.Cancel();
-            offer.Join();
-            lab.DataNetwork.Run("tc", "qdisc", "del", "dev", "dn0", "root");
-        }
+        // Twice the MBR, in 1000-byte packets; the delivered rate in steady state: 2 s after
+        // the offer's queue filled and the bucket spent its initial burst.
+        using var offer = new PacedUdpOffer(lab.DataNetwork, "dn0", new IPEndPoint(s.Ue, 9), 2 * MbrKbps);
+        long Delivered() => gnb.Received.Count(r => r.Message.Teid == s.GnbTeid);
+        Thread.Sleep(500);
+        var before = Delivered();
+        var clock = Stopwatch.StartNew();
+        Thread.Sleep(2000);
+        return (Delivered() - before) * 1000 * 8 / 1000.0 / clock.Elapsed.TotalSeconds;
     }
 
     private void PrintTable(HttpClient http, IReadOnlyList<DemoSession> sessions)

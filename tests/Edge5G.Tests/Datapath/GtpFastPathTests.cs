@@ -60,10 +60,9 @@ public class GtpFastPathTests
     private static (XdpAction Verdict, DatapathStat Stat, string Output) Judge(GtpHarness h, OuterFrame outer)
     {
         var frame = outer.Build();
-        var stats = Enumerable.Range(0, (int)DatapathStat.Count).Select(i => (DatapathStat)i).ToArray();
-        var before = stats.Select(s => h.Datapath.Stat(s).Packets).ToArray();
+        var stats = new StatSnapshot(h);
         var run = h.Run(frame);
-        var moved = Assert.Single(stats, s => h.Datapath.Stat(s).Packets != before[(int)s]);
+        var moved = Assert.Single(stats.MovedStats());
         // A reply to a tagged frame keeps the tag: compared without it.
         return (run.Verdict, moved, run.Verdict == XdpAction.Tx ? Convert.ToHexString(Untagged(run.Output)) : "");
     }

@@ -116,38 +116,23 @@ public class GtpLabTests
         using var lab = GtpLab.Create();
         lab.Sessions.Establish(PduSession(qers: [new Qer(1, DownlinkMbrKbps: mbrKbps, Qfi: 9)]));
         using var gnb = new GtpuEndpoint(lab.Gnb, GtpLab.GnbAddress);
-        // The offer is paced at twice the MBR by the data network's own qdisc, in the kernel,
-        // from a queue half a second deep that a sender thread keeps full: a machine that
-        // stalls the thread (the CI box runs other work) does not thin the offer, which a
-        // user-space pacer did, and the 5 ms token bucket then delivered too little.
-        lab.DataNetwork.Run("tc", "qdisc", "add", "dev", "dn0", "root", "tbf", "rate", $"{2 * mbrKbps}kbit", "burst", "4kb", "latency", "500ms");
-        Socket sender;
-        using (lab.DataNetwork.Enter())
-            sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        using var _ = sender;
-        sender.SetRawSocketOption(1 /* SOL_SOCKET */, 32 /* SO_SNDBUFFORCE */, BitConverter.GetBytes(4 << 20)); // room for the queue
-        var payload = new byte[972]; // 1000-byte IP packets
-        var target = new IPEndPoint(Ue, 9);
-        using var stop = new CancellationTokenSource();
-        var offer = new Thread(() =>
+        // Twice the MBR, paced in the kernel (PacedUdpOffer): a stalled test thread on a
+        // loaded machine does not thin the offer.
+        ulong forwarded, policed;
+        double seconds;
+        using (new PacedUdpOffer(lab.DataNetwork, "dn0", new IPEndPoint(Ue, 9), 2 * mbrKbps))
         {
-            while (!stop.IsCancellationRequested)
-                sender.SendTo(payload, target); // blocks while the qdisc's queue is full
-        }) { IsBackground = true };
-        offer.Start();
-
-        // The delivered rate in steady state: datapath counters over two seconds, once the
-        // queue is full and the bucket has spent its initial burst.
-        Thread.Sleep(500);
-        var forwardedBefore = lab.Datapath.Stat(DatapathStat.ForwardDownlink).Packets;
-        var policedBefore = lab.Datapath.Stat(DatapathStat.DropMbr).Packets;
-        var clock = Stopwatch.StartNew();
-        Thread.Sleep(2000);
-        var forwarded = lab.Datapath.Stat(DatapathStat.ForwardDownlink).Packets - forwardedBefore;
-        var policed = lab.Datapath.Stat(DatapathStat.DropMbr).Packets - policedBefore;
-        var seconds = clock.Elapsed.TotalSeconds;
-        stop.Cancel();
-        offer.Join();
+            // The delivered rate in steady state: datapath counters over two seconds, once the
+            // queue is full and the bucket has spent its initial burst.
+            Thread.Sleep(500);
+            var forwardedBefore = lab.Datapath.Stat(DatapathStat.ForwardDownlink).Packets;
+            var policedBefore = lab.Datapath.Stat(DatapathStat.DropMbr).Packets;
+            var clock = Stopwatch.StartNew();
+            Thread.Sleep(2000);
+            forwarded = lab.Datapath.Stat(DatapathStat.ForwardDownlink).Packets - forwardedBefore;
+            policed = lab.Datapath.Stat(DatapathStat.DropMbr).Packets - policedBefore;
+            seconds = clock.Elapsed.TotalSeconds;
+        }
         gnb.WaitFor(_ => false, TimeSpan.FromMilliseconds(300));
 
         var forwardedKbps = forwarded * 1000 * 8 / 1000.0 / seconds;

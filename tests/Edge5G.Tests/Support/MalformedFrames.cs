@@ -227,6 +227,13 @@ public sealed class StatSnapshot
     private static Counter[] Read(GtpHarness h) =>
         Enumerable.Range(0, (int)DatapathStat.Count).Select(i => h.Datapath.Stat((DatapathStat)i)).ToArray();
 
+    /// <summary>The reasons whose packet count moved since the snapshot.</summary>
+    public IReadOnlyList<DatapathStat> MovedStats()
+    {
+        var after = Read(_harness);
+        return Enumerable.Range(0, after.Length).Where(i => after[i].Packets != _before[i].Packets).Select(i => (DatapathStat)i).ToArray();
+    }
+
     /// <summary>The counters that moved since the snapshot, for failure messages.</summary>
     public string Moved()
     {
