@@ -13,9 +13,10 @@ public static class PfcpBenchCommand
         var window = new Option<string>("--window") { Description = "requests kept outstanding; comma-separated for a sweep", DefaultValueFactory = _ => "16" };
         var inMemory = new Option<bool>("--in-memory") { Description = "in-memory datapath tables instead of the kernel maps (no BPF)" };
         var noSteady = new Option<bool>("--no-steady-heap") { Description = "skip waiting for the response cache to expire before measuring the heap again" };
+        var warmup = new Option<int>("--warmup") { Description = "sessions established, modified and deleted once before measuring (JIT tiers settle); 0 for a cold start", DefaultValueFactory = _ => 20_000 };
         var command = new Command("bench-pfcp", "Measure the PFCP N4 node: session establishment/modification/deletion rate and latency, memory per session")
         {
-            sessions, window, inMemory, noSteady,
+            sessions, window, inMemory, noSteady, warmup,
         };
         command.SetAction(parse =>
         {
@@ -28,6 +29,7 @@ public static class PfcpBenchCommand
                     Window = int.Parse(w, CultureInfo.InvariantCulture),
                     InMemory = parse.GetValue(inMemory),
                     MeasureSteadyHeap = !parse.GetValue(noSteady),
+                    Warmup = parse.GetValue(warmup),
                 };
                 reports.Add(new PfcpBench(options, Console.Error).Run());
             }
