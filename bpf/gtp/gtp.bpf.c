@@ -11,6 +11,8 @@
  *     to the control side; End Markers follow the FAR.
  *   - plain IP to a UE address on a core interface: matched by UE IPv4 or IPv6 /64 prefix,
  *     encapsulated towards the gNB with a DL PDU Session Container.
+ * Frames may carry up to two VLAN tags (802.1Q, 802.1ad, or QinQ); replies to signalling
+ * keep them, forwarded packets leave on the next hop's untagged Ethernet.
  * Everything else goes to the kernel stack. Every verdict is counted by reason (stats).
  * The control side computes all entries; this program only looks them up.
  */
@@ -700,6 +702,13 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt, struc
 
 /* ---------- GTP-U signalling ---------- */
 
+/* VLAN tags parsed on ingress, and the Ethernet header lengths they give. Replies to
+ * signalling keep the request's tags; each length is a constant at its call site. */
+#define MAX_VLAN_TAGS 2
+#define L2_UNTAGGED (sizeof(struct ethhdr))
+#define L2_ONE_TAG (sizeof(struct ethhdr) + sizeof(struct vlan_hdr))
+#define L2_TWO_TAGS (sizeof(struct ethhdr) + 2 * sizeof(struct vlan_hdr))
+
 /* Octets of padding a minimum-size frame can hold beyond the shortest reply. */
 #define REPLY_PAD_MAX 16
 
@@ -878,19 +887,24 @@ static __always_inline int no_session(struct xdp_md *ctx, const struct edge5g_co
 {
 	if (pkt->gtp_type != GTP_TPDU || !pkt->teid || !error_indication_allowed(cfg))
 		return count(EDGE5G_STAT_DROP_NO_SESSION, pkt->len, XDP_DROP);
-	if (pkt->l3_off == sizeof(struct ethhdr))
-		return pkt->family == 4 ? error_indication_write(ctx, pkt, sizeof(struct ethhdr), 4)
-					: error_indication_write(ctx, pkt, sizeof(struct ethhdr), 16);
-	return pkt->family == 4 ? error_indication_write(ctx, pkt, sizeof(struct ethhdr) + sizeof(struct vlan_hdr), 4)
-				: error_indication_write(ctx, pkt, sizeof(struct ethhdr) + sizeof(struct vlan_hdr), 16);
+	if (pkt->l3_off == L2_UNTAGGED)
+		return pkt->family == 4 ? error_indication_write(ctx, pkt, L2_UNTAGGED, 4)
+					: error_indication_write(ctx, pkt, L2_UNTAGGED, 16);
+	if (pkt->l3_off == L2_ONE_TAG)
+		return pkt->family == 4 ? error_indication_write(ctx, pkt, L2_ONE_TAG, 4)
+					: error_indication_write(ctx, pkt, L2_ONE_TAG, 16);
+	return pkt->family == 4 ? error_indication_write(ctx, pkt, L2_TWO_TAGS, 4)
+				: error_indication_write(ctx, pkt, L2_TWO_TAGS, 16);
 }
 
 static __always_inline int echo_reply(struct xdp_md *ctx, struct packet *pkt)
 {
 	/* The outer IP header may carry options: the reply has none, so only L2 is kept. */
-	if (pkt->l3_off == sizeof(struct ethhdr))
-		return echo_write(ctx, pkt, sizeof(struct ethhdr));
-	return echo_write(ctx, pkt, sizeof(struct ethhdr) + sizeof(struct vlan_hdr));
+	if (pkt->l3_off == L2_UNTAGGED)
+		return echo_write(ctx, pkt, L2_UNTAGGED);
+	if (pkt->l3_off == L2_ONE_TAG)
+		return echo_write(ctx, pkt, L2_ONE_TAG);
+	return echo_write(ctx, pkt, L2_TWO_TAGS);
 }
 
 /* Error Indication: the peer has no context for one of our TEIDs. Hand the TEID and the
@@ -1327,9 +1341,13 @@ static __always_inline int process(struct xdp_md *ctx, const struct edge5g_iface
 	}
 	proto = eth->h_proto;
 	pkt->l3_off = sizeof(*eth);
-	if (proto == ETH_P_8021Q_BE || proto == ETH_P_8021AD_BE) {
-		struct vlan_hdr *vlan = pkt_at(data, data_end, sizeof(*eth), sizeof(*vlan));
+	/* One 802.1Q or 802.1ad tag, or two (QinQ: a service tag, then a customer tag). */
+	for (int i = 0; i < MAX_VLAN_TAGS; i++) {
+		struct vlan_hdr *vlan;
 
+		if (proto != ETH_P_8021Q_BE && proto != ETH_P_8021AD_BE)
+			break;
+		vlan = pkt_at(data, data_end, pkt->l3_off, sizeof(*vlan));
 		if (!vlan)
 			return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
 		proto = vlan->proto;

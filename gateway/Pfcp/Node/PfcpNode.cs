@@ -236,9 +236,10 @@ public sealed partial class PfcpNode : IDisposable
     {
         if (!_answered.TryGetValue((from, sequence), out var cached))
             return false;
-        // Same peer, same sequence number: the answer again, never the request again.
-        _socket?.SendTo(cached.Bytes, from);
+        // Same peer, same sequence number: the answer again, never the request again. Counted
+        // before it is sent, so whoever receives it sees the count.
         Counters.Dropped("retransmission-answered-from-cache");
+        _socket?.SendTo(cached.Bytes, from);
         return true;
     }
 
@@ -857,8 +858,9 @@ public sealed partial class PfcpNode : IDisposable
     private byte[] Send(IPfcpMessageBody body, uint sequence, ulong? seid, IPEndPoint to)
     {
         var bytes = PfcpCodec.Encode(body, sequence, body.MessageType.IsSessionMessage() ? seid ?? 0 : null);
-        _socket?.SendTo(bytes, to);
+        // Counted first: a peer that reads the counters once it has the message sees it counted.
         Counters.Sent(body.MessageType, CauseOf(body));
+        _socket?.SendTo(bytes, to);
         return bytes;
     }
 
@@ -934,8 +936,8 @@ public sealed partial class PfcpNode : IDisposable
             }
             p.Attempts++;
             p.NextAt = now + Ticks(_settings.T1);
-            _socket?.SendTo(p.Bytes, p.To);
             Counters.Sent(p.Type, null);
+            _socket?.SendTo(p.Bytes, p.To);
         }
 
         foreach (var a in _associations.Values.ToArray())

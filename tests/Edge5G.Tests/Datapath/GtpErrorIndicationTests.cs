@@ -70,6 +70,21 @@ public class GtpErrorIndicationTests
     }
 
     [SkippableFact]
+    public void GPdu_ForAnUnknownTeid_BehindQinQ_IsAnsweredBehindTheSameTwoTags()
+    {
+        Privileged.Require();
+        using var h = new GtpHarness();
+        var frame = new OuterFrame { ServiceVlanId = 200, VlanTpid = OuterFrame.Dot1Q, Payload = GtpuMessage.GPdu(StrayTeid, InnerUdp4(Ue, LocalServer, 1, 2).Bytes, 9).Encode() }.Build();
+
+        var run = h.Run(frame);
+
+        Assert.Equal(XdpAction.Tx, run.Verdict);
+        Assert.Equal(frame[12..20], run.Output[12..20]); // both of the request's tags
+        var requestId = (ushort)(frame[22 + 4] << 8 | frame[22 + 5]);
+        Assert.Equal(ErrorIndication4(StrayTeid, requestId)[14..], Untagged(run.Output)[14..]);
+    }
+
+    [SkippableFact]
     public void ErrorIndications_BeyondTheConfiguredRate_AreNotSent_TheGPdusOnlyDropped()
     {
         Privileged.Require();

@@ -11,7 +11,8 @@ namespace LoxiLb.Edge5G.Tests.Datapath;
 /// <summary>
 /// The fast path (untagged IPv4 without options, constant offsets) must decide exactly as the
 /// general parser does. The same GTP-U message is sent untagged (fast path), behind outer IPv4
-/// options and on an 802.1Q VLAN (both general): same verdict, same output frame, same counter.
+/// options, on an 802.1Q VLAN and behind two tags (QinQ; all three general): same verdict, same
+/// output frame, same counter.
 /// </summary>
 public class GtpFastPathTests
 {
@@ -39,7 +40,7 @@ public class GtpFastPathTests
 
     [SkippableTheory]
     [MemberData(nameof(Messages))]
-    public void Message_IsJudgedTheSame_UntaggedWithoutOptions_BehindOptions_AndOnAVlan(string message)
+    public void Message_IsJudgedTheSame_UntaggedWithoutOptions_BehindOptions_OnAVlan_AndBehindQinQ(string message)
     {
         Privileged.Require();
         using var h = new GtpHarness();
@@ -49,11 +50,13 @@ public class GtpFastPathTests
         var fast = Judge(h, new OuterFrame { Payload = payload });
         var options = Judge(h, new OuterFrame { Payload = payload, Ipv4Options = [1, 1, 1, 0] });
         var vlan = Judge(h, new OuterFrame { Payload = payload, VlanTpid = OuterFrame.Dot1Q });
+        var qinq = Judge(h, new OuterFrame { Payload = payload, ServiceVlanId = 200, VlanTpid = OuterFrame.Dot1Q });
 
         Assert.Equal(Expected[message], fast.Stat);
         Assert.Equal(fast.Stat is DatapathStat.ForwardUplink or DatapathStat.ErrorIndicationSent, fast.Verdict == XdpAction.Tx);
         Assert.Equal(options, fast);
         Assert.Equal(vlan, fast);
+        Assert.Equal(qinq, fast);
     }
 
     /// <summary>Verdict, counter moved, and the frame transmitted (dropped or passed frames: none).</summary>
@@ -63,7 +66,7 @@ public class GtpFastPathTests
         var stats = new StatSnapshot(h);
         var run = h.Run(frame);
         var moved = Assert.Single(stats.MovedStats());
-        // A reply to a tagged frame keeps the tag: compared without it.
+        // A reply to a tagged frame keeps the tags: compared without them.
         return (run.Verdict, moved, run.Verdict == XdpAction.Tx ? Convert.ToHexString(Untagged(run.Output)) : "");
     }
 

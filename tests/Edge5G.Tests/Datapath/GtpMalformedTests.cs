@@ -32,6 +32,7 @@ public class GtpMalformedTests
         "IPv6 over Ethernet",
         "IPv4 over 802.1Q",
         "IPv6 over 802.1ad",
+        "IPv4 over QinQ",
     ];
 
     /// <summary>
@@ -50,8 +51,9 @@ public class GtpMalformedTests
             Source = stack.StartsWith("IPv6", StringComparison.Ordinal) ? Gnbv6 : Gnb,
             Destination = stack.StartsWith("IPv6", StringComparison.Ordinal) ? N3v6 : N3,
             Ipv4Options = stack.Contains("options", StringComparison.Ordinal) ? [1, 1, 1, 1, 1, 1, 1, 0] : [],
-            VlanTpid = stack.EndsWith("802.1Q", StringComparison.Ordinal) ? OuterFrame.Dot1Q
+            VlanTpid = stack.EndsWith("802.1Q", StringComparison.Ordinal) || stack.EndsWith("QinQ", StringComparison.Ordinal) ? OuterFrame.Dot1Q
                 : stack.EndsWith("802.1ad", StringComparison.Ordinal) ? OuterFrame.Dot1Ad : null,
+            ServiceVlanId = stack.EndsWith("QinQ", StringComparison.Ordinal) ? (ushort)200 : null,
         };
         var whole = outer.Build();
 
@@ -739,6 +741,53 @@ public class GtpMalformedTests
         var reply = EchoResponse4(40123, 0x1234);
         PacketAssert.Equal(reply.Concat(new byte[frame.Length - reply.Length]).ToArray(), run.Output);
         stats.AssertOnly(DatapathStat.EchoReplied, frame.Length);
+    }
+
+    [SkippableTheory]
+    [InlineData("IPv4")]
+    [InlineData("IPv6")]
+    public void QinQTaggedGPdu_IsDecapsulated_AndLeavesUntagged(string transport)
+    {
+        Privileged.Require();
+        using var h = new GtpHarness();
+        h.Sessions.Establish(SessionFor(transport));
+        var inner = Uplink4();
+
+        AssertDecapsulated(h, (To(transport, GPduFor(inner)) with { ServiceVlanId = 200, VlanTpid = OuterFrame.Dot1Q }).Build(), inner);
+    }
+
+    /// <summary>An Echo Request behind two tags (QinQ) is answered behind the same two tags.</summary>
+    [SkippableTheory]
+    [InlineData("IPv4")]
+    [InlineData("IPv6")]
+    public void EchoRequestBehindQinQ_IsAnsweredBehindTheSameTwoTags(string transport)
+    {
+        Privileged.Require();
+        using var h = new GtpHarness(new GtpDatapathOptions { Sessions = 16, Recovery = 7 });
+        var frame = (To(transport, GtpuMessage.EchoRequest(0x1234).Encode()) with { ServiceVlanId = 200, VlanTpid = OuterFrame.Dot1Q, SourcePort = 40123 }).Build();
+        var stats = new StatSnapshot(h);
+
+        var run = h.Run(frame);
+
+        Assert.Equal(XdpAction.Tx, run.Verdict);
+        Assert.Equal(Convert.ToHexString(frame[12..20]), Convert.ToHexString(run.Output[12..20])); // 88a8 00c8 8100 0064
+        var expected = transport == "IPv4" ? EchoResponse4(40123, 0x1234) : EchoResponse6(40123, 0x1234);
+        var diff = PacketDiff.Describe(expected, Untagged(run.Output));
+        Assert.True(diff is null, $"reply as sent: {Convert.ToHexString(run.Output)}; without its tags, {diff}");
+        stats.AssertOnly(DatapathStat.EchoReplied, frame.Length);
+    }
+
+    /// <summary>Three tags are more than the parser reads: the frame is the stack's, counted as not ours.</summary>
+    [SkippableFact]
+    public void GPduBehindThreeVlanTags_IsPassedToTheStack()
+    {
+        Privileged.Require();
+        using var h = new GtpHarness();
+        h.Sessions.Establish(Basic());
+        var twoTags = new OuterFrame { Payload = GPduFor(Uplink4()), ServiceVlanId = 200, VlanTpid = OuterFrame.Dot1Q }.Build();
+        byte[] frame = [.. twoTags[..16], 0x81, 0x00, 0x01, 0x2c, .. twoTags[16..]];
+
+        AssertPassedUnchanged(h, frame, DatapathStat.PassNotOurs);
     }
 
     /// <summary>

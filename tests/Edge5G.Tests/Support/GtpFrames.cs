@@ -84,11 +84,12 @@ public static class GtpFrames
         return Ethernet(srcMac, dstMac, ip);
     }
 
-    /// <summary>The frame without an 802.1Q/802.1ad tag, if it has one.</summary>
+    /// <summary>The frame without its 802.1Q/802.1ad tags (one, or two for QinQ), if it has any.</summary>
     public static byte[] Untagged(byte[] frame)
     {
-        var type = frame.Length >= 18 ? frame[12] << 8 | frame[13] : 0;
-        return type is OuterFrame.Dot1Q or OuterFrame.Dot1Ad ? [.. frame[..12], .. frame[16..]] : frame;
+        while (frame.Length >= 18 && (frame[12] << 8 | frame[13]) is OuterFrame.Dot1Q or OuterFrame.Dot1Ad)
+            frame = [.. frame[..12], .. frame[16..]];
+        return frame;
     }
 
     /// <summary>An uplink G-PDU from the gNB to N3.</summary>

@@ -46,13 +46,18 @@ public sealed record OuterFrame
 
     public ushort VlanId { get; init; } = 100;
 
+    /// <summary>QinQ: an 802.1ad service tag with this VLAN in front of the <see cref="VlanTpid"/> tag.</summary>
+    public ushort? ServiceVlanId { get; init; }
+
+    private int TagBytes => (VlanTpid is null ? 0 : 4) + (ServiceVlanId is null ? 0 : 4);
+
     /// <summary>Ethernet padding (zeros) up to this frame length.</summary>
     public int PadTo { get; init; }
 
     public bool IsIpv6 => Source.AddressFamily == AddressFamily.InterNetworkV6;
 
     /// <summary>Offset of the UDP header in the built frame.</summary>
-    public int UdpOffset => 14 + (VlanTpid is null ? 0 : 4) + (IsIpv6 ? 40 + (Ipv6HopByHop ? 8 : 0) + (Ipv6Fragment is null ? 0 : 8) : 20 + Ipv4Options.Length);
+    public int UdpOffset => 14 + TagBytes + (IsIpv6 ? 40 + (Ipv6HopByHop ? 8 : 0) + (Ipv6Fragment is null ? 0 : 8) : 20 + Ipv4Options.Length);
 
     public byte[] Build()
     {
@@ -110,15 +115,24 @@ public sealed record OuterFrame
             udp.CopyTo(ip, header);
         }
 
-        var tag = VlanTpid is null ? 0 : 4;
+        if (ServiceVlanId is not null && VlanTpid is null)
+            throw new ArgumentException("a QinQ service tag needs the customer tag (VlanTpid) behind it");
+        var tag = TagBytes;
         var frame = new byte[Math.Max(14 + tag + ip.Length, PadTo)];
         GtpFrames.GatewayMac.GetAddressBytes().CopyTo(frame, 0);
         GtpFrames.GnbMac.GetAddressBytes().CopyTo(frame, 6);
         var etherType = (ushort)(IsIpv6 ? 0x86dd : 0x0800);
+        var at = 12;
+        if (ServiceVlanId is { } service)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(at), Dot1Ad);
+            BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(at + 2), service);
+            at += 4;
+        }
         if (VlanTpid is { } tpid)
         {
-            BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(12), tpid);
-            BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(14), VlanId);
+            BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(at), tpid);
+            BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(at + 2), VlanId);
         }
         BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(12 + tag), etherType);
         ip.CopyTo(frame, 14 + tag);
