@@ -586,7 +586,8 @@ static __always_inline int rebuild(struct xdp_md *ctx, const struct edge5g_nexth
 
 /* ---------- forwarding a matched packet ---------- */
 
-static __always_inline void notify_downlink_data(__u32 stats_index, __u8 qfi)
+/* An event about a PDR for the control side, at most one per PDR per NOTIFY_INTERVAL_NS. */
+static __always_inline void notify_pdr(__u32 kind, __u32 stats_index, __u8 qfi)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u64 *last = bpf_map_lookup_elem(&pdr_notified, &stats_index);
@@ -599,7 +600,7 @@ static __always_inline void notify_downlink_data(__u32 stats_index, __u8 qfi)
 	if (!ev)
 		return;
 	__builtin_memset(ev, 0, sizeof(*ev));
-	ev->kind = EDGE5G_EVENT_DOWNLINK_DATA;
+	ev->kind = kind;
 	ev->index = stats_index;
 	ev->qfi = qfi;
 	bpf_ringbuf_submit(ev, 0);
@@ -643,7 +644,7 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt, struc
 	if (!(far->action & EDGE5G_FAR_FORW)) {
 		if (far->action & (EDGE5G_FAR_BUFF | EDGE5G_FAR_NOCP)) {
 			if (far->action & EDGE5G_FAR_NOCP)
-				notify_downlink_data(pdr->stats, qfi);
+				notify_pdr(EDGE5G_EVENT_DOWNLINK_DATA, pdr->stats, qfi);
 			return count(EDGE5G_STAT_DROP_BUFFERED, pkt->len, XDP_DROP);
 		}
 		return count(EDGE5G_STAT_DROP_FAR, pkt->len, XDP_DROP);
@@ -1059,6 +1060,52 @@ static __always_inline struct edge5g_match *lookup_ue4(const struct edge5g_confi
 /* Marks "matched: forward with pkt->pdr" as the result of the ingress paths. */
 #define DO_FORWARD -1
 
+#define ICMPV6_ROUTER_SOLICITATION 133
+
+/*
+ * A G-PDU that no PDR takes may be the UE's ICMPv6 Router Solicitation (RFC 4861 6.3.7: hop
+ * limit 255, sent from its link-local address, which no UE-address filter matches). The UE
+ * needs the Router Advertisement to configure its address from the session's /64 (TS 23.501
+ * 5.8.2.2.3). An SMF that wants the RS installs a PDR for it (forward to the CP function) and
+ * that PDR wins; otherwise the control side is told (one event per PDR per second) and
+ * answers down the session's tunnel. Returns the verdict, or DO_FORWARD for anything else.
+ */
+static __always_inline int router_solicitation(struct xdp_md *ctx, struct packet *pkt, const struct flow *f,
+					       const struct edge5g_match *m)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 pdr_index = m->pdr;
+	struct edge5g_pdr *pdr;
+	__u8 *type;
+
+	if (f->family != 6 || f->proto != IPPROTO_ICMPV6 || f->ttl != 255)
+		return DO_FORWARD;
+	type = pkt_at(data, data_end, pkt->inner_off + sizeof(struct ipv6hdr), 1);
+	if (!type || *type != ICMPV6_ROUTER_SOLICITATION)
+		return DO_FORWARD;
+	if (m->rule_list != EDGE5G_NONE) {
+		__u32 list_index = m->rule_list;
+		struct edge5g_rule_list *list = bpf_map_lookup_elem(&rule_lists, &list_index);
+
+		pdr_index = list && list->count ? list->rules[0].pdr : EDGE5G_NONE;
+	}
+	pdr = bpf_map_lookup_elem(&pdrs, &pdr_index);
+	if (!pdr)
+		return DO_FORWARD;
+	notify_pdr(EDGE5G_EVENT_ROUTER_SOLICITATION, pdr->stats, pkt->qfi);
+	return count(EDGE5G_STAT_ROUTER_SOLICITATION, pkt->len, XDP_DROP);
+}
+
+/* The PDR of a G-PDU matched to m, or the answer to a Router Solicitation none takes. */
+static __always_inline int match_gpdu(struct xdp_md *ctx, struct packet *pkt, const struct flow *f, const struct edge5g_match *m)
+{
+	pkt->pdr = select_pdr(m, f, pkt->qfi);
+	if (pkt->pdr == EDGE5G_NONE)
+		return router_solicitation(ctx, pkt, f, m);
+	return DO_FORWARD;
+}
+
 /* GTP-U to us: G-PDUs are matched to a PDR (DO_FORWARD); signalling is answered or handed on. */
 static __always_inline int gtp_ingress(struct xdp_md *ctx, const struct edge5g_config *cfg, struct packet *pkt, struct flow *f)
 {
@@ -1175,8 +1222,7 @@ static __always_inline int gtp_ingress(struct xdp_md *ctx, const struct edge5g_c
 
 	if (parse_flow(data, data_end, off, pkt->gtp_end - off, f))
 		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
-	pkt->pdr = select_pdr(m, f, pkt->qfi);
-	return DO_FORWARD;
+	return match_gpdu(ctx, pkt, f, m);
 }
 
 /* ---------- fast path: the shapes a gNB sends ---------- */
@@ -1258,8 +1304,7 @@ static __always_inline int fast_gtp4(struct xdp_md *ctx, const struct edge5g_con
 		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
 	pkt->inner_off = inner;
 	pkt->qfi = qfi;
-	pkt->pdr = select_pdr(m, f, qfi);
-	return DO_FORWARD;
+	return match_gpdu(ctx, pkt, f, m);
 }
 
 /* ---------- plain IP from the data network ---------- */

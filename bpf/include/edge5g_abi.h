@@ -244,7 +244,8 @@ enum edge5g_stat {
 	EDGE5G_STAT_DROP_MTU = 18,        /* encapsulated packet would exceed the egress MTU */
 	EDGE5G_STAT_DROP_UNSUPPORTED = 19,/* GTP-U message or extension the datapath cannot handle */
 	EDGE5G_STAT_ERROR_INDICATION_SENT = 20, /* unknown TEID answered with an Error Indication */
-	EDGE5G_STAT_COUNT = 21,
+	EDGE5G_STAT_ROUTER_SOLICITATION = 21,   /* a UE's ICMPv6 RS no PDR takes: the control side answers */
+	EDGE5G_STAT_COUNT = 22,
 };
 
 #define EDGE5G_MAX_LOCAL_ADDRS 4 /* our GTP-U addresses per family */
@@ -291,11 +292,12 @@ struct edge5g_rate_window {
 enum edge5g_event_kind {
 	EDGE5G_EVENT_DOWNLINK_DATA = 1,     /* packet hit a BUFF/NOCP FAR: report it (PFCP DLDR) */
 	EDGE5G_EVENT_ERROR_INDICATION = 2,  /* a peer says it has no context for our TEID */
+	EDGE5G_EVENT_ROUTER_SOLICITATION = 3, /* a UE asks for its IPv6 prefix: send a Router Advertisement */
 };
 
 struct edge5g_event {
 	__u32 kind;  /* enum edge5g_event_kind */
-	__u32 index; /* PDR stats index (downlink data) */
+	__u32 index; /* PDR stats index (downlink data, router solicitation: any PDR of the session) */
 	__u32 teid;  /* TEID Data I of the Error Indication, network byte order */
 	__u8 qfi;
 	__u8 pad[3];

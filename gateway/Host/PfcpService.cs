@@ -14,7 +14,7 @@ namespace LoxiLb.Edge5G.Host;
 public sealed partial class PfcpService(IOptions<GatewayOptions> options, GatewayRuntime runtime, ILoggerFactory logs) : IHostedService, IDisposable
 {
     private PfcpNode? _node;
-    private UdpEndMarkerSender? _endMarkers;
+    private UdpGtpuSender? _gtpu;
     private Timer? _saver;
 
     public PfcpNode? Node => _node;
@@ -24,9 +24,9 @@ public sealed partial class PfcpService(IOptions<GatewayOptions> options, Gatewa
         var o = options.Value;
         if (!string.IsNullOrEmpty(o.Pfcp.Address))
         {
-            _endMarkers = new UdpEndMarkerSender();
+            _gtpu = new UdpGtpuSender();
             _node = new PfcpNode(PfcpNodeSettings.From(o.Pfcp), runtime.Sessions, runtime.Datapath.Tables, logs.CreateLogger<PfcpNode>(),
-                endMarkers: _endMarkers);
+                gtpu: _gtpu);
             runtime.DatapathEvent += _node.OnDatapathEvent;
             if (runtime.Adopted && LoadNodeState() is { } saved)
                 LogRestored(logs.CreateLogger<PfcpService>(), _node.Restore(saved), saved.Associations.Length);
@@ -94,16 +94,17 @@ public sealed partial class PfcpService(IOptions<GatewayOptions> options, Gatewa
     {
         _saver?.Dispose();
         _node?.Dispose();
-        _endMarkers?.Dispose();
+        _gtpu?.Dispose();
     }
 }
 
-/// <summary>End Markers sent from a UDP socket bound to our GTP-U address and port 2152 (TS 29.281 7.3.2).</summary>
-public sealed class UdpEndMarkerSender : IEndMarkerSender, IDisposable
+/// <summary>GTP-U from the control side (End Markers, TS 29.281 7.3.2; Router Advertisements) sent from
+/// a UDP socket bound to our GTP-U address and port 2152.</summary>
+public sealed class UdpGtpuSender : IGtpuSender, IDisposable
 {
     private readonly Dictionary<IPAddress, Socket> _sockets = [];
 
-    public void SendEndMarker(IPAddress local, IPAddress peer, uint teid)
+    public void Send(IPAddress local, IPAddress peer, Gtpu.GtpuMessage message)
     {
         lock (_sockets)
         {
@@ -114,7 +115,7 @@ public sealed class UdpEndMarkerSender : IEndMarkerSender, IDisposable
                 socket.Bind(new IPEndPoint(local, Gtpu.GtpuMessage.Port));
                 _sockets[local] = socket;
             }
-            socket.SendTo(new Gtpu.GtpuMessage(Gtpu.GtpuMessageType.EndMarker, teid, []).Encode(), new IPEndPoint(peer, Gtpu.GtpuMessage.Port));
+            socket.SendTo(message.Encode(), new IPEndPoint(peer, Gtpu.GtpuMessage.Port));
         }
     }
 

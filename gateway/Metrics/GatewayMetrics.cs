@@ -18,7 +18,7 @@ public sealed class GatewayMetrics
 {
     private readonly GatewayRuntime _runtime;
     private readonly PfcpService _pfcp;
-    private readonly Counter _packets, _bytes, _ifPackets, _ifBytes, _qerDrops, _pfcpMessages, _pfcpDropped;
+    private readonly Counter _packets, _bytes, _ifPackets, _ifBytes, _qerDrops, _pfcpMessages, _pfcpDropped, _userPlane;
     private readonly Gauge _sessions, _pfcpSessions, _associations, _tableUsed, _tableCapacity, _attached, _programLoaded, _build;
 
     public GatewayMetrics(GatewayRuntime runtime, PfcpService pfcp, CollectorRegistry registry)
@@ -34,6 +34,10 @@ public sealed class GatewayMetrics
         _qerDrops = f.CreateCounter("edge5g_qer_drops_total", "Packets QERs dropped, by cause (closed gate, MBR exceeded), summed over QERs.", "cause");
         _pfcpMessages = f.CreateCounter("edge5g_pfcp_messages_total", "PFCP messages received (in) and sent (out), by type and cause.", "direction", "type", "cause");
         _pfcpDropped = f.CreateCounter("edge5g_pfcp_dropped_total", "PFCP datagrams not processed as new requests, by reason.", "reason");
+        _userPlane = f.CreateCounter("edge5g_control_user_plane_total",
+            "GTP-U the control side handles or sends itself: end-marker-sent, router-advertisement-sent, router-solicitation-unanswered.", "event");
+        foreach (var e in Pfcp.Node.PfcpCounters.UserPlaneEventNames)
+            _userPlane.WithLabels(e); // a fixed set: exported from the start, at 0
         _sessions = f.CreateGauge("edge5g_sessions", "Sessions installed in the datapath (PFCP, REST and LoxiLB front ends).");
         _pfcpSessions = f.CreateGauge("edge5g_pfcp_sessions", "PFCP sessions.");
         _associations = f.CreateGauge("edge5g_pfcp_associations", "PFCP associations with SMFs.");
@@ -62,7 +66,7 @@ public sealed class GatewayMetrics
                 continue;
             var reason = ReplayRunner.Kebab(stat);
             var verdict = reason.StartsWith("pass", StringComparison.Ordinal) ? "pass"
-                : reason.StartsWith("drop", StringComparison.Ordinal) || stat is DatapathStat.ErrorIndication ? "drop" : "forward";
+                : reason.StartsWith("drop", StringComparison.Ordinal) || stat is DatapathStat.ErrorIndication or DatapathStat.RouterSolicitation ? "drop" : "forward";
             _packets.WithLabels(reason, verdict).IncTo(counter.Packets);
             _bytes.WithLabels(reason, verdict).IncTo(counter.Bytes);
         }
@@ -100,6 +104,8 @@ public sealed class GatewayMetrics
                 _pfcpMessages.WithLabels(direction, type, cause).IncTo(value);
             foreach (var (reason, value) in node.Counters.DroppedByReason)
                 _pfcpDropped.WithLabels(reason).IncTo(value);
+            foreach (var (what, value) in node.Counters.UserPlaneEvents)
+                _userPlane.WithLabels(what).IncTo(value);
         }
     }
 }

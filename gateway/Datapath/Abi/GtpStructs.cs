@@ -336,7 +336,8 @@ public enum DatapathStat : uint
     DropMtu = 18,
     DropUnsupported = 19,
     ErrorIndicationSent = 20,
-    Count = 21,
+    RouterSolicitation = 21,
+    Count = 22,
 }
 
 [AbiStruct("edge5g_config")]
@@ -393,6 +394,7 @@ public enum EventKind : uint
 {
     DownlinkData = 1,
     ErrorIndication = 2,
+    RouterSolicitation = 3,
 }
 
 [AbiStruct("edge5g_event")]

@@ -19,9 +19,11 @@ public sealed record AssociationInfo(string NodeId, string Endpoint, DateTime Pe
 public sealed record PfcpSessionInfo(ulong LocalSeid, ulong CpSeid, string Association, int Pdrs, int Fars, int Qers, int Urrs);
 
 /// <summary>Sends GTP-U End Markers on an old path (TS 29.244 5.2.2.3 SNDEM).</summary>
-public interface IEndMarkerSender
+/// <summary>GTP-U the control side sends itself, from one of our GTP-U addresses to a peer's port 2152:
+/// End Markers on a switched path, Router Advertisements down a session's tunnel.</summary>
+public interface IGtpuSender
 {
-    void SendEndMarker(IPAddress local, IPAddress peer, uint teid);
+    void Send(IPAddress local, IPAddress peer, Gtpu.GtpuMessage message);
 }
 
 /// <summary>
@@ -40,7 +42,7 @@ public sealed partial class PfcpNode : IDisposable
     private readonly GtpAddresses _addresses;
     private readonly ILogger _log;
     private readonly TimeProvider _time;
-    private readonly IEndMarkerSender? _endMarkers;
+    private readonly IGtpuSender? _gtpu;
     private readonly object _gate = new();
     private readonly Dictionary<string, Association> _associations = [];
     private readonly Dictionary<ulong, NodeSession> _sessions = [];
@@ -59,7 +61,7 @@ public sealed partial class PfcpNode : IDisposable
     private long _lastUsageTick;
 
     public PfcpNode(PfcpNodeSettings settings, SessionTable table, DatapathTables tables, ILogger log,
-        TimeProvider? time = null, IEndMarkerSender? endMarkers = null)
+        TimeProvider? time = null, IGtpuSender? gtpu = null)
     {
         _settings = settings;
         _table = table;
@@ -67,7 +69,7 @@ public sealed partial class PfcpNode : IDisposable
         _addresses = table.Addresses;
         _log = log;
         _time = time ?? TimeProvider.System;
-        _endMarkers = endMarkers;
+        _gtpu = gtpu;
         _uePool = new UeAddressPool(settings.UePools);
         // CHOOSE hands out TEIDs from the datapath's dense range: they are looked up by index.
         _teids = new TeidAllocator(tables.Dense.TeidCount > 0 ? tables.Dense.TeidBase : 0x1000);
@@ -810,6 +812,11 @@ public sealed partial class PfcpNode : IDisposable
             {
                 Report(s, new SessionReportRequest(ReportType.Dldr) { DownlinkDataReport = new DownlinkDataReport([owner.Pdr]) });
             }
+            else if (e.Kind == EventKind.RouterSolicitation && _statsOwner.TryGetValue(e.Index, out var solicited)
+                && _sessions.TryGetValue(solicited.Seid, out var ue))
+            {
+                AnswerRouterSolicitation(ue, e.Qfi);
+            }
             else if (e.Kind == EventKind.ErrorIndication)
             {
                 var teid = (uint)IPAddress.NetworkToHostOrder((int)e.Teid);
@@ -838,11 +845,47 @@ public sealed partial class PfcpNode : IDisposable
 
     private void SendEndMarker(OuterHeaderCreation old)
     {
-        if (_endMarkers is null || old.Teid is not { } teid || (old.Ipv4 ?? old.Ipv6) is not { } peer)
+        if (_gtpu is null || old.Teid is not { } teid || (old.Ipv4 ?? old.Ipv6) is not { } peer)
             return;
         var local = _addresses.LocalFor(Datapath.Model.InterfaceType.Access, peer.AddressFamily);
-        if (local is not null)
-            _endMarkers.SendEndMarker(local, peer, teid);
+        if (local is null)
+            return;
+        Counters.UserPlane(PfcpCounters.EndMarkerSent);
+        _gtpu.Send(local, peer, new Gtpu.GtpuMessage(Gtpu.GtpuMessageType.EndMarker, teid, []));
+    }
+
+    /// <summary>
+    /// Answers a UE's Router Solicitation (the datapath saw it on one of the session's uplink
+    /// PDRs and no PDR took it): a Router Advertisement with the session's /64, as a G-PDU down
+    /// the tunnel its IPv6 downlink PDR uses, with that PDR's QFI (else the solicitation's).
+    /// Sessions without a UE IPv6 address or without a forwarding downlink tunnel get nothing.
+    /// </summary>
+    private void AnswerRouterSolicitation(NodeSession session, byte qfi)
+    {
+        if (_gtpu is null || !_table.TryGet(session.Seid, out var compiled))
+        {
+            Counters.UserPlane(PfcpCounters.RouterSolicitationUnanswered);
+            return;
+        }
+        var model = compiled.Session;
+        foreach (var pdr in model.Pdrs)
+        {
+            if (pdr.Pdi.SourceInterface != Datapath.Model.InterfaceType.Core || pdr.Pdi.UeIpv6 is not { } ue)
+                continue;
+            var far = model.Fars.FirstOrDefault(f => f.Id == pdr.FarId);
+            if (far is null || !far.Action.HasFlag(Datapath.Model.ApplyAction.Forward)
+                || far.Forwarding is not { DestinationInterface: Datapath.Model.InterfaceType.Access, OuterHeader: { } tunnel })
+                continue;
+            var local = _addresses.LocalFor(Datapath.Model.InterfaceType.Access, tunnel.Peer.AddressFamily);
+            if (local is null)
+                continue;
+            var markQfi = model.Qers.FirstOrDefault(q => pdr.Qers.Contains(q.Id) && q.Qfi is not null)?.Qfi ?? pdr.Pdi.Qfi ?? qfi;
+            Counters.UserPlane(PfcpCounters.RouterAdvertisementSent);
+            _gtpu.Send(local, tunnel.Peer, Gtpu.GtpuMessage.GPdu(tunnel.Teid, Gtpu.RouterAdvertisement.Build(ue), markQfi,
+                Gtpu.PduSessionContainer.Downlink));
+            return;
+        }
+        Counters.UserPlane(PfcpCounters.RouterSolicitationUnanswered);
     }
 
     // ------------------------------------------------------------------ sending

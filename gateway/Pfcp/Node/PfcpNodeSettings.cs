@@ -65,6 +65,22 @@ public sealed class PfcpCounters
     public IReadOnlyDictionary<string, long> DroppedByReason => _dropped;
 
     public long DroppedCount(string reason) => _dropped.GetValueOrDefault(reason);
+
+    private readonly ConcurrentDictionary<string, long> _userPlane = new();
+
+    public const string EndMarkerSent = "end-marker-sent";
+    public const string RouterAdvertisementSent = "router-advertisement-sent";
+    public const string RouterSolicitationUnanswered = "router-solicitation-unanswered";
+
+    /// <summary>Every value <see cref="UserPlane"/> takes (a bounded label set).</summary>
+    public static readonly string[] UserPlaneEventNames = [EndMarkerSent, RouterAdvertisementSent, RouterSolicitationUnanswered];
+
+    /// <summary>User-plane work of the control side, one of <see cref="UserPlaneEventNames"/>.</summary>
+    public void UserPlane(string what) => _userPlane.AddOrUpdate(what, 1, (_, v) => v + 1);
+
+    public IReadOnlyDictionary<string, long> UserPlaneEvents => _userPlane;
+
+    public long UserPlaneCount(string what) => _userPlane.GetValueOrDefault(what);
 }
 
 /// <summary>TEIDs handed out on our GTP-U addresses (one space for all of them).</summary>

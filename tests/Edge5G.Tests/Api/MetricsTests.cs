@@ -92,6 +92,7 @@ public class MetricsTests(LoopbackDaemonFixture fixture) : IClassFixture<Loopbac
         ["edge5g_qer_drops"] = ("counter", ["cause"]),
         ["edge5g_pfcp_messages"] = ("counter", ["direction", "type", "cause"]),
         ["edge5g_pfcp_dropped"] = ("counter", ["reason"]),
+        ["edge5g_control_user_plane"] = ("counter", ["event"]),
         ["edge5g_sessions"] = ("gauge", []),
         ["edge5g_pfcp_sessions"] = ("gauge", []),
         ["edge5g_pfcp_associations"] = ("gauge", []),

@@ -26,6 +26,8 @@ public class GtpDissectionTests
         "ipv6.src", "ipv6.dst", "ipv6.hlim", "udp.srcport", "udp.dstport", "udp.checksum.status",
         "gtp.flags", "gtp.message", "gtp.length", "gtp.teid", "gtp.seq_number", "gtp.recovery",
         "gtp.ext_hdr.pdu_ses_con.pdu_type", "gtp.ext_hdr.pdu_ses_con.qos_flow_id",
+        "icmpv6.type", "icmpv6.checksum.status", "icmpv6.nd.ra.router_lifetime", "icmpv6.opt.prefix", "icmpv6.opt.prefix.length",
+        "icmpv6.opt.prefix.flag.l", "icmpv6.opt.prefix.flag.a",
         "_ws.expert", "_ws.expert.severity", "_ws.expert.message", "_ws.malformed",
     ];
 
@@ -206,6 +208,26 @@ public class GtpDissectionTests
     private const string NotPresent = "3";
 
     /// <summary>Runs a frame through the program, which must transmit it.</summary>
+    [SkippableFact]
+    public void RouterAdvertisement_AsTheNodeSendsIt_DissectsAsAnRaWithTheSessionsPrefixDownTheTunnel()
+    {
+        var tshark = Tshark.Require();
+        var frame = Gtp(GatewayMac, GnbMac, N3, Gnb,
+            GtpuMessage.GPdu(DownlinkTeid, RouterAdvertisement.Build(Uev6), 9, PduSessionContainer.Downlink));
+
+        var d = tshark.Dissect(frame);
+        d.AssertClean();
+        d.AssertFields(new()
+        {
+            ["gtp.message"] = "0xff", ["gtp.teid"] = "0x87654321",
+            ["gtp.ext_hdr.pdu_ses_con.pdu_type"] = "0", ["gtp.ext_hdr.pdu_ses_con.qos_flow_id"] = "9",
+            ["ipv6.src"] = "fe80::1", ["ipv6.dst"] = "ff02::1", ["ipv6.hlim"] = "255",
+            ["icmpv6.type"] = "134", ["icmpv6.checksum.status"] = Good, ["icmpv6.nd.ra.router_lifetime"] = "65535",
+            ["icmpv6.opt.prefix"] = "2001:db8:10:1::", ["icmpv6.opt.prefix.length"] = "64",
+            ["icmpv6.opt.prefix.flag.l"] = "0", ["icmpv6.opt.prefix.flag.a"] = "1",
+        });
+    }
+
     private static byte[] Transmitted(GtpHarness h, byte[] frame)
     {
         var run = h.Run(frame);

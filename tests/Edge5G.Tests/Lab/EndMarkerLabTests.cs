@@ -23,7 +23,7 @@ public class EndMarkerLabTests
     {
         Privileged.Require();
         using var lab = GtpLab.Create();
-        using var endMarkers = new UdpEndMarkerSender();
+        using var endMarkers = new UdpGtpuSender();
         PfcpNode node;
         using (lab.Gateway.Enter())
         {
@@ -33,7 +33,7 @@ public class EndMarkerLabTests
                 NodeId = NodeId.FromAddress(IPAddress.Loopback),
                 Peers = [Cidr.Parse("127.0.0.0/8")],
                 UePools = [Cidr.Parse("192.0.2.0/24")],
-            }, lab.Sessions, lab.Datapath.Tables, NullLogger.Instance, endMarkers: endMarkers);
+            }, lab.Sessions, lab.Datapath.Tables, NullLogger.Instance, gtpu: endMarkers);
             node.Start();
         }
         using var _ = node;

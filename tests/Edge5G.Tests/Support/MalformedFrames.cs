@@ -205,6 +205,15 @@ public static class InternetChecksum
         return folded == 0 ? (ushort)0xffff : folded;
     }
 
+    /// <summary>ICMPv6 checksum (RFC 4443 2.3) of the message in an IPv6 packet without extension headers, written into it.</summary>
+    public static void SetIcmpv6(byte[] ip)
+    {
+        var length = ip.Length - 40;
+        ip[42] = ip[43] = 0;
+        uint sum = Sum(ip.AsSpan(8, 32)) + 58 + (uint)length + Sum(ip.AsSpan(40));
+        BinaryPrimitives.WriteUInt16BigEndian(ip.AsSpan(42), (ushort)~Fold(sum));
+    }
+
     private static uint Sum(ReadOnlySpan<byte> bytes)
     {
         uint sum = 0;

@@ -27,7 +27,9 @@ public sealed class NodeUnderTest : IDisposable
     private uint _sequence = 100;
 
     /// <param name="tables">The datapath tables to compile into (default: in-memory ones).</param>
-    public NodeUnderTest(Func<PfcpNodeSettings, PfcpNodeSettings>? adjust = null, bool answerNodeRequests = true, DatapathTables? tables = null)
+    /// <param name="gtpu">Where the node's own GTP-U goes (End Markers, Router Advertisements).</param>
+    public NodeUnderTest(Func<PfcpNodeSettings, PfcpNodeSettings>? adjust = null, bool answerNodeRequests = true, DatapathTables? tables = null,
+        IGtpuSender? gtpu = null)
     {
         Tables = tables ?? DatapathTables.InMemory();
         Table = new SessionTable(Tables, new GtpAddresses(N3), quarantine: TimeSpan.Zero);
@@ -42,7 +44,7 @@ public sealed class NodeUnderTest : IDisposable
             UePools = [Cidr.Parse("192.0.2.0/24")],
             HeartbeatInterval = TimeSpan.FromSeconds(30),
         };
-        Node = new PfcpNode(adjust?.Invoke(settings) ?? settings, Table, Tables, NullLogger.Instance);
+        Node = new PfcpNode(adjust?.Invoke(settings) ?? settings, Table, Tables, NullLogger.Instance, gtpu: gtpu);
         Node.Start();
         AnswerNodeRequests = answerNodeRequests;
         _reader = new Thread(Read) { IsBackground = true };
@@ -173,20 +175,21 @@ public sealed class NodeUnderTest : IDisposable
     public static readonly IPAddress Gnb = IPAddress.Parse("198.51.100.2");
 
     /// <summary>UL PDR 1 (CHOOSE F-TEID, id 1, CHV4 UE address) to FAR 1 (N6); DL PDR 2 (UE address) to FAR 2 (BUFF until the gNB is known); QER 1 QFI 9; URR 1 volume threshold.</summary>
-    public SessionEstablishmentRequest EstablishmentRequest(ulong cpSeid, ulong? volumeThreshold = null) =>
+    /// <param name="ueIpv6">A UE IPv6 address the SMF assigned, in both PDRs besides the chosen IPv4 one.</param>
+    public SessionEstablishmentRequest EstablishmentRequest(ulong cpSeid, ulong? volumeThreshold = null, IPAddress? ueIpv6 = null) =>
         new(SmfNodeId, new FSeid(cpSeid, IPAddress.Loopback),
             [
                 new CreatePdr(1, new Pdi(SourceInterface.Access)
                 {
                     LocalFTeid = FTeid.ChooseByUp(chooseId: 1),
-                    UeIpAddresses = [new UeIpAddress { ChooseIpv4 = true }],
+                    UeIpAddresses = [new UeIpAddress { ChooseIpv4 = true, Ipv6 = ueIpv6 }],
                     Qfis = [9],
                 })
                 {
                     Precedence = 200, FarId = 1, QerIds = [1], UrrIds = [1],
                     OuterHeaderRemoval = new OuterHeaderRemoval(OuterHeaderRemovalDescription.GtpuUdpIpv4),
                 },
-                new CreatePdr(2, new Pdi(SourceInterface.Core) { UeIpAddresses = [new UeIpAddress { ChooseIpv4 = true, IsDestination = true }] })
+                new CreatePdr(2, new Pdi(SourceInterface.Core) { UeIpAddresses = [new UeIpAddress { ChooseIpv4 = true, IsDestination = true, Ipv6 = ueIpv6 }] })
                 {
                     Precedence = 200, FarId = 2, QerIds = [1], UrrIds = [1],
                 },

@@ -1,0 +1,77 @@
+using System.Net;
+using LoxiLb.Edge5G.Bpf;
+using LoxiLb.Edge5G.Datapath.Abi;
+using LoxiLb.Edge5G.Demo;
+using LoxiLb.Edge5G.Gtpu;
+using LoxiLb.Edge5G.Host;
+using LoxiLb.Edge5G.Lab;
+using LoxiLb.Edge5G.Pfcp.Ies;
+using LoxiLb.Edge5G.Pfcp.Messages;
+using LoxiLb.Edge5G.Pfcp.Node;
+using LoxiLb.Edge5G.Tests.Datapath;
+using LoxiLb.Edge5G.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LoxiLb.Edge5G.Tests.Lab;
+
+/// <summary>
+/// IPv6 address configuration end to end: the UE's Router Solicitation goes up the session's
+/// tunnel, the XDP program hands it to the node through the ring buffer, and the gNB receives
+/// the Router Advertisement with the session's /64 down the same session's tunnel.
+/// </summary>
+public class RouterAdvertisementLabTests
+{
+    private static readonly IPAddress UeIpv6 = IPAddress.Parse("2001:db8:10:1::10");
+
+    [SkippableFact]
+    public void RouterSolicitation_FromTheGnbSide_IsAnsweredWithTheSessionsPrefix_DownItsTunnel()
+    {
+        Privileged.Require();
+        using var lab = GtpLab.Create();
+        using var gtpu = new UdpGtpuSender();
+        PfcpNode node;
+        using (lab.Gateway.Enter())
+        {
+            node = new PfcpNode(new PfcpNodeSettings
+            {
+                Listen = new IPEndPoint(IPAddress.Loopback, 8805),
+                NodeId = NodeId.FromAddress(IPAddress.Loopback),
+                Peers = [Cidr.Parse("127.0.0.0/8")],
+                UePools = [Cidr.Parse("192.0.2.0/24")],
+            }, lab.Sessions, lab.Datapath.Tables, NullLogger.Instance, gtpu: gtpu);
+            node.Start();
+        }
+        using var _ = node;
+        using var events = new BpfRingBuffer<EventRecord>(lab.Datapath.Object.MapDescriptor("events"), node.OnDatapathEvent);
+        using var smf = new DemoSmf(lab.Gateway, IPAddress.Parse("127.0.0.2"), new IPEndPoint(IPAddress.Loopback, 8805));
+        using var gnb = new GtpuEndpoint(lab.Gnb, GtpLab.GnbAddress);
+        Assert.Equal(PfcpCause.RequestAccepted, smf.Associate().Cause);
+        var plain = smf.Plain(1);
+        // A dual-stack session: the SMF assigned the UE's IPv6 address too.
+        var request = plain with
+        {
+            CreatePdrs = [.. plain.CreatePdrs.Select(p => p with
+            {
+                Pdi = p.Pdi with { UeIpAddresses = [.. p.Pdi.UeIpAddresses.Select(u => u with { Ipv6 = UeIpv6 })] },
+            })],
+        };
+        var est = (SessionEstablishmentResponse)smf.Request(request).Body;
+        Assert.Equal(PfcpCause.RequestAccepted, est.Cause);
+        var uplinkTeid = est.CreatedPdrs.First(c => c.PdrId == 1).LocalFTeid!.Teid;
+        smf.Request(DemoSmf.GnbKnown(0x111, GtpLab.GnbAddress), est.UpFSeid!.Seid);
+
+        gnb.Send(GtpLab.N3, GtpuMessage.GPdu(uplinkTeid, GtpRouterSolicitationTests.RouterSolicitation(), 9, PduSessionContainer.Uplink));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        using (lab.Gateway.Enter()) // the answer is sent from N3, in the gateway's namespace
+            while (DateTime.UtcNow < deadline && !gnb.Received.Any(r => r.Message.Type == GtpuMessageType.GPdu))
+                events.Poll(TimeSpan.FromMilliseconds(50));
+
+        var ra = Assert.Single(gnb.Received, r => r.Message.Type == GtpuMessageType.GPdu);
+        Assert.Equal(GtpLab.N3, ra.From.Address);
+        Assert.Equal(GtpuMessage.Port, ra.From.Port);
+        Assert.Equal(0x111u, ra.Message.Teid);
+        Assert.Equal(new PduSessionContainer(PduSessionContainer.Downlink, 9), ra.Message.Container);
+        Assert.Equal(Convert.ToHexString(RouterAdvertisement.Build(UeIpv6)), Convert.ToHexString(ra.Message.Payload));
+        Assert.Equal(1, node.Counters.UserPlaneCount(PfcpCounters.RouterAdvertisementSent));
+    }
+}
