@@ -79,12 +79,14 @@ public sealed partial class PfcpService(IOptions<GatewayOptions> options, Gatewa
         if (_saver is not null)
             await _saver.DisposeAsync();
         _saver = null;
-        // Saved before the runtime stops (hosted services stop in reverse order).
+        // The node stops first, so it reports nothing after the save: the saved usage state is
+        // exact and the next daemon carries every URR on (see PfcpNode.Export). Saved before the
+        // runtime stops (hosted services stop in reverse order).
+        _node?.Dispose();
         if (options.Value.Datapath.KeepOnStop)
             SaveNodeState();
         else
             File.Delete(NodeStatePath);
-        _node?.Dispose();
     }
 
     [LoggerMessage(EventId = 120, Level = LogLevel.Information, Message = "PFCP node restored {Sessions} sessions and {Associations} associations with its previous Recovery Time Stamp")]

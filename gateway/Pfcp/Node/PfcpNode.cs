@@ -137,10 +137,16 @@ public sealed partial class PfcpNode : IDisposable
     public void Dispose()
     {
         _stopping = true;
-        _receiver?.Join(TimeSpan.FromSeconds(2));
-        _ticker?.Join(TimeSpan.FromSeconds(2));
+        var stopped = _receiver?.Join(TimeSpan.FromSeconds(2)) ?? true;
+        stopped &= _ticker?.Join(TimeSpan.FromSeconds(2)) ?? true;
         _socket?.Dispose();
+        // Nothing more is reported from here on: an export now is exact (see Export).
+        lock (_gate)
+            _stopped = stopped;
     }
+
+    /// <summary>Set once Dispose has seen both threads end.</summary>
+    private bool _stopped;
 
     public IReadOnlyList<AssociationInfo> Associations()
     {
@@ -808,6 +814,8 @@ public sealed partial class PfcpNode : IDisposable
     {
         lock (_gate)
         {
+            if (_stopping)
+                return; // a stopped node reports nothing (its export relies on that)
             if (e.Kind == EventKind.DownlinkData && _statsOwner.TryGetValue(e.Index, out var owner) && _sessions.TryGetValue(owner.Seid, out var s))
             {
                 Report(s, new SessionReportRequest(ReportType.Dldr) { DownlinkDataReport = new DownlinkDataReport([owner.Pdr]) });

@@ -13,14 +13,22 @@ public sealed record AssociationRecord(string NodeId, string Endpoint, DateTime 
 /// (base64) carrying the CP F-SEID and the current Create PDR/FAR/QER/URR IEs, so the codec
 /// that reads SMF requests reads them back exactly.
 /// </summary>
-public sealed record PfcpSessionRecord(ulong Seid, string Association, string Rules, uint[] Teids, string[] UeAddresses);
+/// <param name="Usage">Each URR's usage state (UR-SEQN, times, baseline counters).</param>
+public sealed record PfcpSessionRecord(ulong Seid, string Association, string Rules, uint[] Teids, string[] UeAddresses,
+    UsageRecord[]? Usage = null);
 
 /// <summary>The node's state for a restarted daemon: same Recovery Time Stamp, same associations and sessions.</summary>
-public sealed record PfcpNodeRecord(DateTime RecoveryTimeStamp, ulong NextSeid, AssociationRecord[] Associations, PfcpSessionRecord[] Sessions);
+/// <param name="Clean">Saved by a node that had stopped: nothing was reported after it, so the usage state is exact.</param>
+public sealed record PfcpNodeRecord(DateTime RecoveryTimeStamp, ulong NextSeid, AssociationRecord[] Associations, PfcpSessionRecord[] Sessions,
+    bool Clean = false);
 
 public sealed partial class PfcpNode
 {
-    /// <summary>Everything a restarted node needs to carry on as if it had not restarted.</summary>
+    /// <summary>
+    /// Everything a restarted node needs to carry on as if it had not restarted. A node that has
+    /// stopped (<see cref="Dispose"/>: no more reports) exports a clean record, whose usage state
+    /// the next node takes over exactly.
+    /// </summary>
     public PfcpNodeRecord Export()
     {
         lock (_gate)
@@ -33,7 +41,9 @@ public sealed partial class PfcpNode
                         CreateQers = [.. s.Rules.Qers.Values],
                         CreateUrrs = [.. s.Rules.Urrs.Values],
                     }, 0, 0)),
-                    [.. s.Teids], s.UeAddresses.Select(a => a.ToString()).ToArray())).ToArray());
+                    [.. s.Teids], s.UeAddresses.Select(a => a.ToString()).ToArray(),
+                    [.. s.Usage.Values.Select(u => u.ToRecord())])).ToArray(),
+                Clean: _stopped);
     }
 
     /// <summary>
@@ -87,9 +97,15 @@ public sealed partial class PfcpNode
                     _uePool.Reserve(ue);
                     session.UeAddresses.Add(ue);
                 }
-                // Usage restarts from the counters as they are: what was counted before the restart
-                // and not yet reported is lost, rather than reported twice.
                 SyncUsage(session, compiled, previous: compiled);
+                // A clean record (the previous node had stopped) carries each URR on exactly: the
+                // baseline of its last report, so what the datapath counted since, also while no
+                // daemon ran, is reported, and UR-SEQN goes on. Otherwise (a crash: reports may
+                // have been sent after the last save) usage restarts from the counters as they
+                // are: lost rather than reported twice.
+                foreach (var saved in record.Usage ?? [])
+                    if (session.Usage.TryGetValue(saved.UrrId, out var usage))
+                        usage.Restore(saved, exact: state.Clean);
                 _sessions[record.Seid] = session;
                 association.Sessions.Add(record.Seid);
                 restored++;

@@ -63,6 +63,31 @@ public sealed class UrrUsage
         return report;
     }
 
+    /// <summary>What a restarted node needs to carry on exactly: the next UR-SEQN, the times, the quota total and the baseline.</summary>
+    public UsageRecord ToRecord() => new(Rule.UrrId, Sequence, PeriodStart, LastReport, TotalBytes, QuotaReported,
+        [.. Baseline.Select(b => new UsageBaseline(b.Key, b.Value.Packets, b.Value.Bytes))]);
+
+    /// <summary>
+    /// Takes over the state a previous node saved (the rule stays this one's). With
+    /// <paramref name="exact"/> (the node had stopped) also the last report's time and
+    /// baseline, so the next report covers everything since it; otherwise the measurement
+    /// starts now from the counters as they are, and only what can only be too low is kept:
+    /// UR-SEQN (a lower one than the truth, not 0 again), the quota total, the period.
+    /// </summary>
+    public void Restore(UsageRecord saved, bool exact)
+    {
+        Sequence = Math.Max(Sequence, saved.Sequence);
+        PeriodStart = saved.PeriodStart;
+        TotalBytes = saved.TotalBytes;
+        QuotaReported = saved.QuotaReported;
+        if (!exact)
+            return;
+        LastReport = saved.LastReport;
+        Baseline.Clear();
+        foreach (var b in saved.Baseline)
+            Baseline[b.Pdr] = new Counter { Packets = b.Packets, Bytes = b.Bytes };
+    }
+
     // The counters are a concrete Dictionary (not IReadOnlyDictionary) so that walking them,
     // for every URR of every session each second, does not box an enumerator.
 
@@ -108,3 +133,10 @@ public sealed class UrrUsage
         return due;
     }
 }
+
+/// <summary>A URR's usage state as saved across a daemon restart.</summary>
+public sealed record UsageRecord(uint UrrId, uint Sequence, DateTime PeriodStart, DateTime LastReport, ulong TotalBytes, bool QuotaReported,
+    UsageBaseline[] Baseline);
+
+/// <summary>A PDR's counters at the URR's last report.</summary>
+public sealed record UsageBaseline(ushort Pdr, ulong Packets, ulong Bytes);

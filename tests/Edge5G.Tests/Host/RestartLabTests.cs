@@ -14,7 +14,7 @@ namespace LoxiLb.Edge5G.Tests.Host;
 /// <summary>
 /// Restarting `edge5g run` while traffic flows: the pinned datapath keeps forwarding while no
 /// daemon runs, the new daemon adopts it, and the PFCP node carries on with the same Recovery
-/// Time Stamp and sessions, so the SMF notices nothing.
+/// Time Stamp, sessions and usage, so the SMF notices nothing.
 /// </summary>
 public class RestartLabTests
 {
@@ -75,6 +75,13 @@ public class RestartLabTests
             Assert.Equal(PfcpCause.RequestAccepted, moved.Cause);
             Assert.Equal(1, Ping(4));
             Assert.Equal(0x502u, gnb.Received[^1].Message.Teid);
+
+            // Usage carries on across the restart: the final report counts all four pings, also
+            // the one forwarded while no daemon ran, and starts at UR-SEQN 0 (nothing reported before).
+            var deleted = (SessionDeletionResponse)smf.Request(new SessionDeletionRequest(), est.UpFSeid.Seid).Body;
+            Assert.Equal(PfcpCause.RequestAccepted, deleted.Cause);
+            var usage = Assert.Single(deleted.UsageReports);
+            Assert.Equal((4UL, 4UL, 0U), (usage.VolumeMeasurement!.UplinkPackets!.Value, usage.VolumeMeasurement.DownlinkPackets!.Value, usage.UrSeqn));
         }
         finally
         {

@@ -44,7 +44,9 @@ public sealed class NodeUnderTest : IDisposable
             UePools = [Cidr.Parse("192.0.2.0/24")],
             HeartbeatInterval = TimeSpan.FromSeconds(30),
         };
-        Node = new PfcpNode(adjust?.Invoke(settings) ?? settings, Table, Tables, NullLogger.Instance, gtpu: gtpu);
+        _settings = adjust?.Invoke(settings) ?? settings;
+        _gtpu = gtpu;
+        Node = new PfcpNode(_settings, Table, Tables, NullLogger.Instance, gtpu: gtpu);
         Node.Start();
         AnswerNodeRequests = answerNodeRequests;
         _reader = new Thread(Read) { IsBackground = true };
@@ -53,7 +55,38 @@ public sealed class NodeUnderTest : IDisposable
 
     public DatapathTables Tables { get; }
     public SessionTable Table { get; }
-    public PfcpNode Node { get; }
+    public PfcpNode Node { get; private set; }
+    private readonly PfcpNodeSettings _settings;
+    private readonly IGtpuSender? _gtpu;
+
+    /// <summary>
+    /// A daemon restart in miniature: the node stops (or, <paramref name="crash"/>, is exported
+    /// while still running, as a periodic save is), a new node over the same datapath restores
+    /// the export and starts on a new port. Returns the export.
+    /// </summary>
+    public PfcpNodeRecord Restart(bool crash = false)
+    {
+        PfcpNodeRecord saved;
+        if (crash)
+        {
+            saved = System.Text.Json.JsonSerializer.Deserialize<PfcpNodeRecord>(
+                System.Text.Json.JsonSerializer.Serialize(Node.Export(), LoxiLb.Edge5G.Datapath.Json.RulesDocument.JsonOptions),
+                LoxiLb.Edge5G.Datapath.Json.RulesDocument.JsonOptions)!;
+            Node.Dispose();
+        }
+        else
+        {
+            Node.Dispose();
+            // Through JSON, as pfcp.json carries it.
+            saved = System.Text.Json.JsonSerializer.Deserialize<PfcpNodeRecord>(
+                System.Text.Json.JsonSerializer.Serialize(Node.Export(), LoxiLb.Edge5G.Datapath.Json.RulesDocument.JsonOptions),
+                LoxiLb.Edge5G.Datapath.Json.RulesDocument.JsonOptions)!;
+        }
+        Node = new PfcpNode(_settings, Table, Tables, NullLogger.Instance, gtpu: _gtpu);
+        Node.Restore(saved);
+        Node.Start();
+        return saved;
+    }
     public bool AnswerNodeRequests { get; set; }
     public NodeId SmfNodeId { get; } = NodeId.FromFqdn("smf.example.test");
     public IPEndPoint SmfEndpoint => (IPEndPoint)_smf.LocalEndPoint!;
