@@ -51,6 +51,18 @@ public static class PcapCases
         var ulRemote = InnerUdp4(Ue, RemoteServer, 40000, 443);
         var dlFromN9 = InnerUdp4(RemoteServer, Ue, 443, 40000);
         var dlFromN6 = InnerUdp4(LocalServer, Ue, 5001, 40000);
+        // QinQ: an 802.1ad service tag (VLAN 200) and an 802.1Q customer tag (VLAN 100) after the MACs.
+        static byte[] QinQ(byte[] frame) => [.. frame[..12], 0x88, 0xa8, 0x00, 0xc8, 0x81, 0x00, 0x00, 0x64, .. frame[12..]];
+        var dualStack = Basic() with
+        {
+            Pdrs =
+            [
+                Basic().Pdrs[0] with { Pdi = Basic().Pdrs[0].Pdi with { UeIpv6 = Uev6 } },
+                Basic().Pdrs[1],
+                new Pdr(3, 100, new Pdi(InterfaceType.Core, UeIpv6: Uev6), FarId: 2, QerIds: [1]),
+            ],
+        };
+        var ul6 = InnerUdp6(Uev6, Serverv6, 50000, 443, payload: 40);
 
         return
         [
@@ -83,6 +95,16 @@ public static class PcapCases
             new("echo", "GTP-U Echo Request is answered in XDP: sequence number kept, Recovery IE",
                 TopologyRules(), [Gtp(GnbMac, GatewayMac, Gnb, N3, GtpuMessage.EchoRequest(0x0042))],
                 [Tunnelled(GatewayMac, GnbMac, N3, Gnb, new GtpuMessage(GtpuMessageType.EchoResponse, 0, [14, 0], Sequence: 0x0042), ipId: 1, df: false)]),
+            new("echo-qinq", "an Echo Request behind two VLAN tags (QinQ: 802.1ad service tag 200, 802.1Q customer tag 100) is answered behind the same two tags",
+                TopologyRules(), [QinQ(Gtp(GnbMac, GatewayMac, Gnb, N3, GtpuMessage.EchoRequest(0x0043)))],
+                [QinQ(Tunnelled(GatewayMac, GnbMac, N3, Gnb, new GtpuMessage(GtpuMessageType.EchoResponse, 0, [14, 0], Sequence: 0x0043), ipId: 1, df: false))]),
+            new("router-solicitation", "a UE's Router Solicitation (from its link-local address, hop limit 255) is consumed for the control side to answer (counted as router-solicitation); the UE's IPv6 traffic after it is decapsulated",
+                TopologyRules(dualStack),
+                [
+                    Gtp(GnbMac, GatewayMac, Gnb, N3, GtpuMessage.GPdu(UplinkTeid, Datapath.GtpRouterSolicitationTests.RouterSolicitation(), 9, PduSessionContainer.Uplink)),
+                    Uplink(UplinkTeid, ul6, qfi: 9),
+                ],
+                [Ethernet(GatewayMac, RouterMac, Forwarded(ul6))]),
             new("unknown-teid", "a G-PDU for a TEID no session owns is answered with an Error Indication naming that TEID and our N3 address (counted as error-indication-sent)",
                 TopologyRules(Basic()), [Uplink(0x0badf00d, ulInner, qfi: 9)],
                 [Tunnelled(GatewayMac, GnbMac, N3, Gnb, GtpuMessage.ErrorIndication(0x0badf00d, N3), ipId: 1, df: false)]),
