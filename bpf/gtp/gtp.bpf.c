@@ -42,6 +42,14 @@
 /* Refill window cap: keeps elapsed * rate inside 64 bits up to ~1.8 Tbit/s. */
 #define BUCKET_MAX_ELAPSED_NS 100000000ULL
 #define NOTIFY_INTERVAL_NS NSEC_PER_SEC
+
+/* VLAN tags parsed on ingress, and the Ethernet header lengths they give. Replies to
+ * signalling keep the request's tags, a next hop on a VLAN device gets one; each length is
+ * a constant at its call site. */
+#define MAX_VLAN_TAGS 2
+#define L2_UNTAGGED (sizeof(struct ethhdr))
+#define L2_ONE_TAG (sizeof(struct ethhdr) + sizeof(struct vlan_hdr))
+#define L2_TWO_TAGS (sizeof(struct ethhdr) + 2 * sizeof(struct vlan_hdr))
 #define OUTER_TTL 64
 #define ETH_MIN_FRAME 60 /* without FCS: what a NIC pads short frames to */
 
@@ -487,19 +495,22 @@ static __always_inline void write_gtp(void *gtp, __u8 type, __be32 teid, __u8 qf
 }
 
 /*
- * Rebuilds the frame as [Ethernet][outer IP/UDP/GTP-U if the FAR creates one][kept], where
- * kept is keep_len bytes starting at keep_off of the current frame (the IP packet to
- * forward, or nothing for an End Marker). Returns 0, or -1 if the frame cannot be resized.
+ * Rebuilds the frame as [Ethernet (+ the next hop's VLAN tag)][outer IP/UDP/GTP-U if the FAR
+ * creates one][kept], where kept is keep_len bytes starting at keep_off of the current frame
+ * (the IP packet to forward, or nothing for an End Marker). L2 is the Ethernet header's length,
+ * a constant at each call site (rebuild_for picks it). Returns 0, or -1 if the frame cannot be
+ * resized.
  */
 static __always_inline int rebuild(struct xdp_md *ctx, const struct edge5g_nexthop *nh, const struct edge5g_far *far,
 				   __u32 keep_off, __u32 keep_len, __u32 frame_len, __u8 gtp_type, __u8 qfi, __u8 pdu_type,
-				   __u16 inner_proto)
+				   __u16 inner_proto, const __u32 L2)
 {
 	__u32 outer_ip = far->ohc == EDGE5G_OHC_GTPU_IPV6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
-	__u32 push = sizeof(struct ethhdr);
+	__u32 push = L2;
 	__u32 gtp_len = gtp_push_len(qfi);
 	void *data, *data_end;
 	struct ethhdr *eth;
+	__be16 *proto;
 	int delta;
 
 	if (far->ohc != EDGE5G_OHC_NONE)
@@ -515,27 +526,35 @@ static __always_inline int rebuild(struct xdp_md *ctx, const struct edge5g_nexth
 
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
-	eth = pkt_at(data, data_end, 0, sizeof(*eth));
+	eth = pkt_at(data, data_end, 0, L2);
 	if (!eth)
 		return -1;
 	copy6(eth->h_dest, nh->dmac);
 	copy6(eth->h_source, nh->smac);
+	proto = (void *)eth + 2 * ETH_ALEN; /* h_proto: ethhdr is packed, no member address */
+	if (L2 == L2_ONE_TAG) {
+		struct vlan_hdr *tag = (void *)(eth + 1);
+
+		eth->h_proto = nh->vlan_proto;
+		tag->tci = nh->vlan_tci;
+		proto = &tag->proto; /* the type of what follows goes after the tag */
+	}
 
 	if (far->ohc == EDGE5G_OHC_NONE) {
-		eth->h_proto = inner_proto;
+		*proto = inner_proto;
 		return 0;
 	}
 	if (far->ohc == EDGE5G_OHC_GTPU_IPV4) {
-		struct iphdr *iph = pkt_at(data, data_end, sizeof(*eth), sizeof(*iph) + sizeof(struct udphdr) + sizeof(struct gtp1_hdr));
+		struct iphdr *iph = pkt_at(data, data_end, L2, sizeof(*iph) + sizeof(struct udphdr) + sizeof(struct gtp1_hdr));
 		struct udphdr *udp;
 
 		if (!iph)
 			return -1;
 		/* An End Marker has no payload: only a pushed container needs the longer header. */
-		if (qfi && !pkt_at(data, data_end, sizeof(*eth), sizeof(*iph) + sizeof(struct udphdr) + sizeof(struct gtp1_psc_hdr)))
+		if (qfi && !pkt_at(data, data_end, L2, sizeof(*iph) + sizeof(struct udphdr) + sizeof(struct gtp1_psc_hdr)))
 			return -1;
 		udp = (void *)(iph + 1);
-		eth->h_proto = ETH_P_IP_BE;
+		*proto = ETH_P_IP_BE;
 		iph->version = 4;
 		iph->ihl = 5;
 		iph->tos = far->tos;
@@ -554,16 +573,16 @@ static __always_inline int rebuild(struct xdp_md *ctx, const struct edge5g_nexth
 		write_gtp(udp + 1, gtp_type, far->teid, qfi, pdu_type, keep_len);
 		return 0;
 	} else {
-		struct ipv6hdr *ip6 = pkt_at(data, data_end, sizeof(*eth), sizeof(*ip6) + sizeof(struct udphdr) + sizeof(struct gtp1_hdr));
+		struct ipv6hdr *ip6 = pkt_at(data, data_end, L2, sizeof(*ip6) + sizeof(struct udphdr) + sizeof(struct gtp1_hdr));
 		struct udphdr *udp;
 		__u16 udp_len = sizeof(*udp) + gtp_len + keep_len;
 
 		if (!ip6)
 			return -1;
-		if (qfi && !pkt_at(data, data_end, sizeof(*eth), sizeof(*ip6) + sizeof(struct udphdr) + sizeof(struct gtp1_psc_hdr)))
+		if (qfi && !pkt_at(data, data_end, L2, sizeof(*ip6) + sizeof(struct udphdr) + sizeof(struct gtp1_psc_hdr)))
 			return -1;
 		udp = (void *)(ip6 + 1);
-		eth->h_proto = ETH_P_IPV6_BE;
+		*proto = ETH_P_IPV6_BE;
 		ip6->version = 6;
 		ip6->priority = far->tos >> 4;
 		ip6->flow_lbl[0] = (far->tos & 0x0f) << 4;
@@ -579,9 +598,19 @@ static __always_inline int rebuild(struct xdp_md *ctx, const struct edge5g_nexth
 		udp->len = bpf_htons(udp_len);
 		udp->check = 0;
 		write_gtp(udp + 1, gtp_type, far->teid, qfi, pdu_type, keep_len);
-		udp->check = udp6_checksum(ctx, sizeof(*eth), sizeof(*eth) + sizeof(*ip6), udp_len);
+		udp->check = udp6_checksum(ctx, L2, L2 + sizeof(*ip6), udp_len);
 		return 0;
 	}
+}
+
+/* rebuild() with the Ethernet header the next hop needs: plain, or tagged for a VLAN device. */
+static __always_inline int rebuild_for(struct xdp_md *ctx, const struct edge5g_nexthop *nh, const struct edge5g_far *far,
+				       __u32 keep_off, __u32 keep_len, __u32 frame_len, __u8 gtp_type, __u8 qfi, __u8 pdu_type,
+				       __u16 inner_proto)
+{
+	if (nh->vlan)
+		return rebuild(ctx, nh, far, keep_off, keep_len, frame_len, gtp_type, qfi, pdu_type, inner_proto, L2_ONE_TAG);
+	return rebuild(ctx, nh, far, keep_off, keep_len, frame_len, gtp_type, qfi, pdu_type, inner_proto, L2_UNTAGGED);
 }
 
 /* ---------- forwarding a matched packet ---------- */
@@ -689,7 +718,7 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt, struc
 	}
 
 	pdu_type = far->dest_interface == EDGE5G_IF_ACCESS ? PSC_DL_PDU_SESSION_INFORMATION : PSC_UL_PDU_SESSION_INFORMATION;
-	if (rebuild(ctx, &nh, far, keep_off, keep_len, pkt->len, GTP_TPDU, far->ohc != EDGE5G_OHC_NONE ? qfi : 0, pdu_type,
+	if (rebuild_for(ctx, &nh, far, keep_off, keep_len, pkt->len, GTP_TPDU, far->ohc != EDGE5G_OHC_NONE ? qfi : 0, pdu_type,
 		    f->family == 4 ? ETH_P_IP_BE : ETH_P_IPV6_BE))
 		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
 
@@ -702,13 +731,6 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt, struc
 }
 
 /* ---------- GTP-U signalling ---------- */
-
-/* VLAN tags parsed on ingress, and the Ethernet header lengths they give. Replies to
- * signalling keep the request's tags; each length is a constant at its call site. */
-#define MAX_VLAN_TAGS 2
-#define L2_UNTAGGED (sizeof(struct ethhdr))
-#define L2_ONE_TAG (sizeof(struct ethhdr) + sizeof(struct vlan_hdr))
-#define L2_TWO_TAGS (sizeof(struct ethhdr) + 2 * sizeof(struct vlan_hdr))
 
 /* Octets of padding a minimum-size frame can hold beyond the shortest reply. */
 #define REPLY_PAD_MAX 16
@@ -978,7 +1000,7 @@ GLOBAL int end_marker(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index, _
 		 sizeof(struct udphdr) + sizeof(struct gtp1_hdr);
 	if (find_nexthop(ctx, far, far->ohc == EDGE5G_OHC_GTPU_IPV6 ? 6 : 4, far->peer, l3_len, &nh))
 		return count(EDGE5G_STAT_PASS_NO_ROUTE, pkt->len, XDP_PASS);
-	if (rebuild(ctx, &nh, far, pkt->gtp_end, 0, pkt->len, GTP_END_MARKER, 0, 0, 0))
+	if (rebuild_for(ctx, &nh, far, pkt->gtp_end, 0, pkt->len, GTP_END_MARKER, 0, 0, 0))
 		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
 	return count(EDGE5G_STAT_END_MARKER, pkt->len, transmit(ctx, &nh));
 }

@@ -206,12 +206,14 @@ struct edge5g_qer_stats {
 
 /* Value of array map nexthops: where to send a packet without asking the FIB. */
 struct edge5g_nexthop {
-	__u32 ifindex;
-	__u16 mtu;  /* L3 MTU of the egress interface */
-	__u8 valid; /* 0 = unresolved: use bpf_fib_lookup */
-	__u8 pad;
+	__u32 ifindex;   /* where to transmit: for a VLAN egress device, its parent */
+	__u16 mtu;       /* L3 MTU of the egress interface */
+	__u8 valid;      /* 0 = unresolved: use bpf_fib_lookup */
+	__u8 vlan;       /* 1 = the egress is a VLAN device: push vlan_proto/vlan_tci */
 	__u8 dmac[6];
 	__u8 smac[6];
+	__be16 vlan_proto; /* 802.1Q or 802.1ad, network order */
+	__be16 vlan_tci;   /* VLAN id (priority 0), network order */
 };
 
 /* Per-CPU packet/byte pair (pdr_stats, if_stats, stats). */

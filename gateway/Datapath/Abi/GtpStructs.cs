@@ -284,12 +284,18 @@ public struct QerStats
 [StructLayout(LayoutKind.Sequential)]
 public unsafe struct NexthopEntry
 {
+    /// <summary>Where to transmit: for a VLAN egress device, its parent.</summary>
     public uint Ifindex;
     public ushort Mtu;
     public byte Valid;
-    public byte Pad;
+    /// <summary>1: push <see cref="VlanProto"/>/<see cref="VlanTci"/> (the egress is a VLAN device).</summary>
+    public byte Vlan;
     [AbiField("dmac")] public fixed byte DestinationMac[6];
     [AbiField("smac")] public fixed byte SourceMac[6];
+    /// <summary>Network byte order.</summary>
+    public ushort VlanProto;
+    /// <summary>Network byte order.</summary>
+    public ushort VlanTci;
 }
 
 [AbiStruct("edge5g_counter")]

@@ -68,18 +68,30 @@ public sealed class KernelNextHops : INextHops, INextHopRestorer, IDisposable
             _table.Release((int)slot);
     }
 
-    private unsafe void Write(NextHopEntry e)
+    private void Write(NextHopEntry e) =>
+        _map.Put((uint)e.Id, EntryFor(e.Resolution.IsResolved ? e.Resolution.NextHop : null));
+
+    /// <summary>The nexthops map value for a resolved next hop (null: unresolved, the FIB decides per packet).</summary>
+    internal static unsafe NexthopEntry EntryFor(NextHop? hop)
     {
         var value = new NexthopEntry();
-        if (e.Resolution.NextHop is { } hop && e.Resolution.IsResolved)
+        if (hop is not null)
         {
             value.Ifindex = (uint)hop.Ifindex;
             value.Mtu = (ushort)Math.Min(hop.Mtu, ushort.MaxValue);
             value.Valid = 1;
             hop.DestinationMac.GetAddressBytes().CopyTo(new Span<byte>(value.DestinationMac, 6));
             hop.SourceMac.GetAddressBytes().CopyTo(new Span<byte>(value.SourceMac, 6));
+            if (hop.Vlan is { } vlan)
+            {
+                // XDP transmits on the parent and writes the tag the VLAN device would have added.
+                value.Ifindex = (uint)vlan.ParentIfindex;
+                value.Vlan = 1;
+                value.VlanProto = (ushort)IPAddress.HostToNetworkOrder((short)vlan.Protocol);
+                value.VlanTci = (ushort)IPAddress.HostToNetworkOrder((short)vlan.Id);
+            }
         }
-        _map.Put((uint)e.Id, value);
+        return value;
     }
 
     public void Dispose() => _table.Dispose();

@@ -161,6 +161,13 @@ internal readonly ref struct NetlinkAttribute
         return BinaryPrimitives.ReadUInt32LittleEndian(Value);
     }
 
+    /// <summary>A u16 in host order (as IFLA_VLAN_ID is).</summary>
+    public ushort U16()
+    {
+        Expect(2, "a u16");
+        return BinaryPrimitives.ReadUInt16LittleEndian(Value);
+    }
+
     public byte U8()
     {
         Expect(1, "a u8");

@@ -147,6 +147,13 @@ internal static class Rtnl
     public const ushort IFLA_ADDRESS = 1;
     public const ushort IFLA_IFNAME = 3;
     public const ushort IFLA_MTU = 4;
+    public const ushort IFLA_LINK = 5;
+    public const ushort IFLA_LINKINFO = 18;
+    // IFLA_INFO_* (nested in IFLA_LINKINFO) and IFLA_VLAN_* (nested in IFLA_INFO_DATA of a vlan link)
+    public const ushort IFLA_INFO_KIND = 1;
+    public const ushort IFLA_INFO_DATA = 2;
+    public const ushort IFLA_VLAN_ID = 1;
+    public const ushort IFLA_VLAN_PROTOCOL = 5;
     public const ushort IFLA_OPERSTATE = 16;
     public const ushort IFLA_EXT_MASK = 29;
     public const uint RTEXT_FILTER_SKIP_STATS = 1 << 3;

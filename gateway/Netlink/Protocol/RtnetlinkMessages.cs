@@ -60,13 +60,23 @@ internal sealed record RouteInfo(
 /// <summary>The fields of an RTM_NEWLINK message this project uses.</summary>
 internal sealed record LinkInfo(int Index, ushort HardwareType, uint Flags, string Name, byte[] Address, int Mtu, byte OperState)
 {
+    /// <summary>IFLA_LINK: for a VLAN device its parent (for a veth, its peer, possibly in another namespace).</summary>
+    public int Link { get; init; }
+    /// <summary>IFLA_INFO_KIND ("vlan", "veth", ...), null for devices without link info.</summary>
+    public string? Kind { get; init; }
+    /// <summary>VLAN id and protocol (0x8100 or 0x88a8) of a "vlan" device.</summary>
+    public (ushort Id, ushort Protocol)? Vlan { get; init; }
+
     public static LinkInfo Parse(in NetlinkMessage message)
     {
         var ifi = message.Header<IfInfoMsg>();
         string name = "";
         byte[] address = [];
-        int mtu = 0;
+        int mtu = 0, link = 0;
         byte operState = 0;
+        string? kind = null;
+        ushort? vlanId = null;
+        ushort vlanProtocol = 0x8100;
         foreach (var a in message.Attributes<IfInfoMsg>())
         {
             switch (a.Type)
@@ -75,9 +85,30 @@ internal sealed record LinkInfo(int Index, ushort HardwareType, uint Flags, stri
                 case Rtnl.IFLA_ADDRESS: address = a.Value.ToArray(); break;
                 case Rtnl.IFLA_MTU: mtu = (int)a.U32(); break;
                 case Rtnl.IFLA_OPERSTATE: operState = a.U8(); break;
+                case Rtnl.IFLA_LINK: link = (int)a.U32(); break;
+                case Rtnl.IFLA_LINKINFO:
+                    foreach (var info in a.Nested())
+                    {
+                        if (info.Type == Rtnl.IFLA_INFO_KIND)
+                            kind = info.String();
+                        else if (info.Type == Rtnl.IFLA_INFO_DATA && kind == "vlan")
+                            foreach (var v in info.Nested())
+                            {
+                                if (v.Type == Rtnl.IFLA_VLAN_ID)
+                                    vlanId = (ushort)(v.U16() & 0x0fff);
+                                else if (v.Type == Rtnl.IFLA_VLAN_PROTOCOL && v.Value.Length >= 2)
+                                    vlanProtocol = (ushort)(v.Value[0] << 8 | v.Value[1]); // network order on the wire
+                            }
+                    }
+                    break;
             }
         }
-        return new LinkInfo(ifi.Index, ifi.Type, ifi.Flags, name, address, mtu, operState);
+        return new LinkInfo(ifi.Index, ifi.Type, ifi.Flags, name, address, mtu, operState)
+        {
+            Link = link,
+            Kind = kind,
+            Vlan = kind == "vlan" && vlanId is { } id ? (id, vlanProtocol) : null,
+        };
     }
 }
 

@@ -21,8 +21,15 @@ public sealed record NextHop(
     /// <summary>True when the destination is on the link (no gateway in the route).</summary>
     public bool OnLink { get; init; }
 
+    /// <summary>
+    /// The egress is a VLAN device: XDP cannot transmit on it, so the datapath pushes this tag
+    /// and transmits on the parent device.
+    /// </summary>
+    public VlanEgress? Vlan { get; init; }
+
     public override string ToString() =>
         $"via {Gateway}{(OnLink ? " (on-link)" : "")} dev {InterfaceName} (#{Ifindex}) {Format(SourceMac)} -> {Format(DestinationMac)} mtu {Mtu}" +
+        (Vlan is { } v ? $" vlan {v.Id} (0x{v.Protocol:x4}) on #{v.ParentIfindex}" : "") +
         (PreferredSource is null ? "" : $" src {PreferredSource}");
 
     internal static string Format(PhysicalAddress mac) =>
@@ -30,6 +37,9 @@ public sealed record NextHop(
 }
 
 /// <summary>Why a destination has no usable next hop.</summary>
+/// <summary>The tag a VLAN egress device adds, and the device under it that transmits.</summary>
+public sealed record VlanEgress(ushort Id, ushort Protocol, int ParentIfindex);
+
 public enum UnresolvedReason
 {
     /// <summary>Resolved: not a failure.</summary>
@@ -61,6 +71,9 @@ public enum UnresolvedReason
 
     /// <summary>The neighbour (gateway or on-link destination) has no usable link-layer address yet; resolution was requested.</summary>
     NeighbourUnresolved,
+
+    /// <summary>The egress is a VLAN device on another VLAN device (stacked tags): the datapath pushes one tag only.</summary>
+    StackedVlan,
 }
 
 /// <summary>State of a kernel neighbour entry (NUD_* flags of rtnetlink(7)).</summary>

@@ -90,12 +90,22 @@ public sealed class RouteResolver : IDisposable
             return NextHopResolution.Unresolved(destination, UnresolvedReason.InterfaceDown,
                 $"{link.Name} has no carrier (operational state {OperStateName(link.OperState)})", link.Index, gateway);
 
+        VlanEgress? vlan = null;
+        if (link.Vlan is { } tag)
+        {
+            var parent = GetLink(link.Link);
+            if (parent.Vlan is not null)
+                return NextHopResolution.Unresolved(destination, UnresolvedReason.StackedVlan,
+                    $"{link.Name} is VLAN {tag.Id} on {parent.Name}, itself a VLAN device: the datapath pushes one tag only", link.Index, gateway);
+            vlan = new VlanEgress(tag.Id, tag.Protocol, parent.Index);
+        }
+
         var neighbour = GetNeighbour(link.Index, gateway);
         var state = neighbour?.State ?? NeighbourState.None;
         if ((state & UsableStates) != 0 && neighbour!.LinkAddress is { Length: 6 } lladdr)
         {
             var hop = new NextHop(link.Index, link.Name, new PhysicalAddress(link.Address), new PhysicalAddress(lladdr),
-                route.Mtu != 0 ? (int)route.Mtu : link.Mtu, gateway, route.PreferredSource) { OnLink = onLink };
+                route.Mtu != 0 ? (int)route.Mtu : link.Mtu, gateway, route.PreferredSource) { OnLink = onLink, Vlan = vlan };
             return NextHopResolution.Resolved(destination, hop, state);
         }
         // INCOMPLETE means the kernel is already soliciting: asking again would change nothing.

@@ -156,6 +156,44 @@ public class NetlinkParserTests
         Assert.Equal("tiny: request needs more than the 32 bytes of its buffer", e.Message);
     }
 
+    [Fact]
+    public void VlanLink_GivesItsParent_IdAndProtocol_OtherKindsNoVlan()
+    {
+        // RTM_NEWLINK of `ip link add link <#4> name n3.300 type vlan proto 802.1ad id 300`, as the
+        // kernel writes it (this machine's kernel has no VLAN support to ask: CONFIG_VLAN_8021Q unset).
+        static byte[] Attr(ushort type, params byte[][] parts)
+        {
+            var value = parts.SelectMany(p => p).ToArray();
+            var bytes = new byte[(4 + value.Length + 3) & ~3];
+            BinaryPrimitives.WriteUInt16LittleEndian(bytes, (ushort)(4 + value.Length));
+            BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(2), type);
+            value.CopyTo(bytes, 4);
+            return bytes;
+        }
+        byte[] Link(string kind, byte[]? data)
+        {
+            var buffer = new byte[256];
+            var w = new NetlinkWriter(buffer, Rtnl.RTM_NEWLINK, 0, "test");
+            w.Header(new IfInfoMsg { Index = 9, Type = Rtnl.ARPHRD_ETHER });
+            w.Attribute(Rtnl.IFLA_IFNAME, "n3.300\0"u8);
+            w.AttributeU32(Rtnl.IFLA_LINK, 4);
+            var info = Attr(Rtnl.IFLA_INFO_KIND, System.Text.Encoding.ASCII.GetBytes(kind + "\0"));
+            if (data is not null)
+                info = [.. info, .. Attr(Rtnl.IFLA_INFO_DATA, data)];
+            w.Attribute(Rtnl.IFLA_LINKINFO, info);
+            return w.Finish().ToArray();
+        }
+        var vlanData = Attr(Rtnl.IFLA_VLAN_ID, BitConverter.GetBytes((ushort)300)).Concat(Attr(Rtnl.IFLA_VLAN_PROTOCOL, [0x88, 0xa8])).ToArray();
+
+        var vlan = ParseSingle(Link("vlan", vlanData), LinkInfo.Parse);
+        var veth = ParseSingle(Link("veth", null), LinkInfo.Parse);
+
+        Assert.Equal(("n3.300", 4, "vlan"), (vlan.Name, vlan.Link, vlan.Kind));
+        Assert.Equal(((ushort)300, (ushort)0x88a8), vlan.Vlan);
+        Assert.Equal("veth", veth.Kind);
+        Assert.Null(veth.Vlan);
+    }
+
     private static byte[] RouteMessage(uint metricsMtu)
     {
         var buffer = new byte[256];
