@@ -450,6 +450,7 @@ public sealed partial class PfcpNode : IDisposable
                 UpFSeid = LocalFSeid(seid),
                 CreatedPdrs = [.. created],
             }, header, from, cpSeid);
+            AdvertiseWhenReachable(before: null, compiled);
         }
         catch (Exception e) when (e is PfcpRefusal or RuleException)
         {
@@ -539,6 +540,7 @@ public sealed partial class PfcpNode : IDisposable
                 CreatedPdrs = [.. created],
                 UsageReports = [.. reports],
             }, header, from, session.Cp.Seid);
+            AdvertiseWhenReachable(previous, compiled);
         }
         catch (Exception e) when (e is PfcpRefusal or RuleException)
         {
@@ -864,18 +866,36 @@ public sealed partial class PfcpNode : IDisposable
 
     /// <summary>
     /// Answers a UE's Router Solicitation (the datapath saw it on one of the session's uplink
-    /// PDRs and no PDR took it): a Router Advertisement with the session's /64, as a G-PDU down
-    /// the tunnel its IPv6 downlink PDR uses, with that PDR's QFI (else the solicitation's).
-    /// Sessions without a UE IPv6 address or without a forwarding downlink tunnel get nothing.
+    /// PDRs and no PDR took it): a Router Advertisement with the session's /64 down its IPv6
+    /// downlink tunnel. Sessions without a UE IPv6 address or a forwarding downlink tunnel get
+    /// nothing (counted unanswered).
     /// </summary>
     private void AnswerRouterSolicitation(NodeSession session, byte qfi)
     {
-        if (_gtpu is null || !_table.TryGet(session.Seid, out var compiled))
+        if (_gtpu is null || !_table.TryGet(session.Seid, out var compiled) || RaPath(compiled.Session) is not { } path)
         {
             Counters.UserPlane(PfcpCounters.RouterSolicitationUnanswered);
             return;
         }
-        var model = compiled.Session;
+        SendRouterAdvertisement(path, qfi, PfcpCounters.RouterAdvertisementSent);
+    }
+
+    /// <summary>
+    /// The first Router Advertisement, unsolicited, as soon as the session's IPv6 downlink has a
+    /// tunnel (usually the modification that brings the gNB's F-TEID): the UE configures its
+    /// address without waiting for its solicitation to be answered (RFC 7066 2; the UE may have
+    /// sent it while the downlink was still buffered).
+    /// </summary>
+    private void AdvertiseWhenReachable(CompiledSession? before, CompiledSession after)
+    {
+        if (_gtpu is null || RaPath(after.Session) is not { } path || (before is not null && RaPath(before.Session) is not null))
+            return;
+        SendRouterAdvertisement(path, 0, PfcpCounters.RouterAdvertisementUnsolicited);
+    }
+
+    /// <summary>The way an RA takes: the UE's IPv6 address, the downlink tunnel, our address on it and its QFI.</summary>
+    private (IPAddress Ue, Datapath.Model.OuterHeaderCreation Tunnel, IPAddress Local, byte? Qfi)? RaPath(Datapath.Model.Session model)
+    {
         foreach (var pdr in model.Pdrs)
         {
             if (pdr.Pdi.SourceInterface != Datapath.Model.InterfaceType.Core || pdr.Pdi.UeIpv6 is not { } ue)
@@ -884,16 +904,23 @@ public sealed partial class PfcpNode : IDisposable
             if (far is null || !far.Action.HasFlag(Datapath.Model.ApplyAction.Forward)
                 || far.Forwarding is not { DestinationInterface: Datapath.Model.InterfaceType.Access, OuterHeader: { } tunnel })
                 continue;
-            var local = _addresses.LocalFor(Datapath.Model.InterfaceType.Access, tunnel.Peer.AddressFamily);
-            if (local is null)
+            if (_addresses.LocalFor(Datapath.Model.InterfaceType.Access, tunnel.Peer.AddressFamily) is not { } local)
                 continue;
-            var markQfi = model.Qers.FirstOrDefault(q => pdr.Qers.Contains(q.Id) && q.Qfi is not null)?.Qfi ?? pdr.Pdi.Qfi ?? qfi;
-            Counters.UserPlane(PfcpCounters.RouterAdvertisementSent);
-            _gtpu.Send(local, tunnel.Peer, Gtpu.GtpuMessage.GPdu(tunnel.Teid, Gtpu.RouterAdvertisement.Build(ue), markQfi,
-                Gtpu.PduSessionContainer.Downlink));
-            return;
+            // The QoS flow the downlink PDR marks, else the one it matches, else any uplink PDR's.
+            var qfi = model.Qers.FirstOrDefault(q => pdr.Qers.Contains(q.Id) && q.Qfi is not null)?.Qfi ?? pdr.Pdi.Qfi
+                ?? model.Pdrs.FirstOrDefault(p => p.Pdi.SourceInterface == Datapath.Model.InterfaceType.Access && p.Pdi.Qfi is not null)?.Pdi.Qfi;
+            return (ue, tunnel, local, qfi);
         }
-        Counters.UserPlane(PfcpCounters.RouterSolicitationUnanswered);
+        return null;
+    }
+
+    private void SendRouterAdvertisement((IPAddress Ue, Datapath.Model.OuterHeaderCreation Tunnel, IPAddress Local, byte? Qfi) path, byte qfi,
+        string counter)
+    {
+        Counters.UserPlane(counter);
+        var mark = path.Qfi ?? (qfi != 0 ? qfi : null);
+        _gtpu!.Send(path.Local, path.Tunnel.Peer, Gtpu.GtpuMessage.GPdu(path.Tunnel.Teid, Gtpu.RouterAdvertisement.Build(path.Ue), mark,
+            Gtpu.PduSessionContainer.Downlink));
     }
 
     // ------------------------------------------------------------------ sending

@@ -71,9 +71,10 @@ public sealed class PfcpCounters
     public const string EndMarkerSent = "end-marker-sent";
     public const string RouterAdvertisementSent = "router-advertisement-sent";
     public const string RouterSolicitationUnanswered = "router-solicitation-unanswered";
+    public const string RouterAdvertisementUnsolicited = "router-advertisement-unsolicited";
 
     /// <summary>Every value <see cref="UserPlane"/> takes (a bounded label set).</summary>
-    public static readonly string[] UserPlaneEventNames = [EndMarkerSent, RouterAdvertisementSent, RouterSolicitationUnanswered];
+    public static readonly string[] UserPlaneEventNames = [EndMarkerSent, RouterAdvertisementSent, RouterSolicitationUnanswered, RouterAdvertisementUnsolicited];
 
     /// <summary>User-plane work of the control side, one of <see cref="UserPlaneEventNames"/>.</summary>
     public void UserPlane(string what) => _userPlane.AddOrUpdate(what, 1, (_, v) => v + 1);

@@ -15,9 +15,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace LoxiLb.Edge5G.Tests.Lab;
 
 /// <summary>
-/// IPv6 address configuration end to end: the UE's Router Solicitation goes up the session's
-/// tunnel, the XDP program hands it to the node through the ring buffer, and the gNB receives
-/// the Router Advertisement with the session's /64 down the same session's tunnel.
+/// IPv6 address configuration end to end: when the session's downlink gets its tunnel the gNB
+/// receives an unsolicited Router Advertisement with the session's /64; the UE's Router
+/// Solicitation goes up the tunnel, the XDP program hands it to the node through the ring
+/// buffer, and the answer comes down the same session's tunnel.
 /// </summary>
 public class RouterAdvertisementLabTests
 {
@@ -60,18 +61,25 @@ public class RouterAdvertisementLabTests
         var uplinkTeid = est.CreatedPdrs.First(c => c.PdrId == 1).LocalFTeid!.Teid;
         smf.Request(DemoSmf.GnbKnown(0x111, GtpLab.GnbAddress), est.UpFSeid!.Seid);
 
+        // The unsolicited RA as soon as the downlink has its tunnel, then the answer to the UE's RS.
+        Assert.True(gnb.WaitFor(r => r.Any(x => x.Message.Type == GtpuMessageType.GPdu), TimeSpan.FromSeconds(3)), "no unsolicited RA");
         gnb.Send(GtpLab.N3, GtpuMessage.GPdu(uplinkTeid, GtpRouterSolicitationTests.RouterSolicitation(), 9, PduSessionContainer.Uplink));
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
         using (lab.Gateway.Enter()) // the answer is sent from N3, in the gateway's namespace
-            while (DateTime.UtcNow < deadline && !gnb.Received.Any(r => r.Message.Type == GtpuMessageType.GPdu))
+            while (DateTime.UtcNow < deadline && gnb.Received.Count(r => r.Message.Type == GtpuMessageType.GPdu) < 2)
                 events.Poll(TimeSpan.FromMilliseconds(50));
 
-        var ra = Assert.Single(gnb.Received, r => r.Message.Type == GtpuMessageType.GPdu);
-        Assert.Equal(GtpLab.N3, ra.From.Address);
-        Assert.Equal(GtpuMessage.Port, ra.From.Port);
-        Assert.Equal(0x111u, ra.Message.Teid);
-        Assert.Equal(new PduSessionContainer(PduSessionContainer.Downlink, 9), ra.Message.Container);
-        Assert.Equal(Convert.ToHexString(RouterAdvertisement.Build(UeIpv6)), Convert.ToHexString(ra.Message.Payload));
+        var advertisements = gnb.Received.Where(r => r.Message.Type == GtpuMessageType.GPdu).ToArray();
+        Assert.Equal(2, advertisements.Length);
+        Assert.All(advertisements, ra =>
+        {
+            Assert.Equal(GtpLab.N3, ra.From.Address);
+            Assert.Equal(GtpuMessage.Port, ra.From.Port);
+            Assert.Equal(0x111u, ra.Message.Teid);
+            Assert.Equal(new PduSessionContainer(PduSessionContainer.Downlink, 9), ra.Message.Container);
+            Assert.Equal(Convert.ToHexString(RouterAdvertisement.Build(UeIpv6)), Convert.ToHexString(ra.Message.Payload));
+        });
+        Assert.Equal(1, node.Counters.UserPlaneCount(PfcpCounters.RouterAdvertisementUnsolicited));
         Assert.Equal(1, node.Counters.UserPlaneCount(PfcpCounters.RouterAdvertisementSent));
     }
 }

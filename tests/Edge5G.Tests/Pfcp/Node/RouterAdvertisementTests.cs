@@ -38,7 +38,10 @@ public class RouterAdvertisementTests
 
         n.Node.OnDatapathEvent(new EventRecord { Kind = EventKind.RouterSolicitation, Index = s!.PdrStats[1], Qfi = 9 });
 
-        var (local, peer, message) = Assert.Single(sender.Sent);
+        // The unsolicited one when the gNB became known, then the answer: the same packet.
+        Assert.Equal(2, sender.Sent.Count);
+        Assert.Equal(sender.Sent[0].Message.Encode(), sender.Sent[1].Message.Encode());
+        var (local, peer, message) = sender.Sent[1];
         Assert.Equal(NodeUnderTest.N3, local);
         Assert.Equal(NodeUnderTest.Gnb, peer);
         Assert.Equal(GtpuMessageType.GPdu, message.Type);
@@ -48,6 +51,28 @@ public class RouterAdvertisementTests
         // The advertised prefix is the session's /64.
         Assert.Equal("20010DB8001000010000000000000000", Convert.ToHexString(message.Payload[^16..]));
         Assert.Equal(1, n.Node.Counters.UserPlaneCount("router-advertisement-sent"));
+        Assert.Equal(1, n.Node.Counters.UserPlaneCount("router-advertisement-unsolicited"));
+    }
+
+    [Fact]
+    public void UnsolicitedAdvertisement_GoesOnceWhenTheIpv6DownlinkGetsItsTunnel()
+    {
+        var sender = new RecordingSender();
+        using var n = new NodeUnderTest(gtpu: sender);
+        n.Associate();
+        var dual = Assert.IsType<SessionEstablishmentResponse>(n.Request(n.EstablishmentRequest(0x44, ueIpv6: UeIpv6)).Body);
+        var ipv4Only = Assert.IsType<SessionEstablishmentResponse>(n.Request(n.EstablishmentRequest(0x45)).Body);
+        Assert.Empty(sender.Sent); // downlink buffered: nowhere to send it yet
+
+        n.Request(NodeUnderTest.GnbKnown(0xabcd), dual.UpFSeid!.Seid);
+        n.Request(NodeUnderTest.GnbKnown(0xabcf), dual.UpFSeid.Seid); // a path switch: the UE has its prefix already
+        n.Request(NodeUnderTest.GnbKnown(0xabce), ipv4Only.UpFSeid!.Seid);
+
+        var (local, peer, message) = Assert.Single(sender.Sent);
+        Assert.Equal((NodeUnderTest.N3, NodeUnderTest.Gnb, 0xabcdU), (local, peer, message.Teid));
+        Assert.Equal(new PduSessionContainer(PduSessionContainer.Downlink, 9), message.Container);
+        Assert.Equal(Convert.ToHexString(RouterAdvertisement.Build(UeIpv6)), Convert.ToHexString(message.Payload));
+        Assert.Equal(1, n.Node.Counters.UserPlaneCount("router-advertisement-unsolicited"));
     }
 
     [Fact]
