@@ -34,6 +34,8 @@ public sealed record PfcpBenchOptions
     /// (instrumented, then optimised code) have settled as in a gateway that has run for a while.
     /// 0: measure from a cold start.</summary>
     public int Warmup { get; init; } = 20_000;
+    /// <summary>How long the held sessions are watched with no request, for the idle CPU (zero: not measured).</summary>
+    public TimeSpan IdleWindow { get; init; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>One phase: every request of one type, pipelined.</summary>
@@ -66,6 +68,10 @@ public sealed record PfcpBenchReport(
     uint MapSessions,
     IReadOnlyDictionary<string, long> NodeDropped)
 {
+    /// <summary>CPU of the whole process while the sessions are held and no request arrives (usage checks,
+    /// timers), in percent of one core, over <see cref="PfcpBenchOptions.IdleWindow"/>.</summary>
+    public double IdleCpuPercent { get; init; }
+
     public double HeapPerSessionAtPeak => (double)(HeapAtPeak - HeapBaseline) / Options.Sessions;
     public double? HeapPerSessionSteady => HeapSteady is { } s ? (double)(s - HeapBaseline) / Options.Sessions : null;
     public double MapMemoryPerSession => (double)MapMemory / Options.Sessions;
@@ -159,6 +165,17 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
                 Thread.Sleep(options.ResponseCacheTime + TimeSpan.FromSeconds(1.5));
                 heapSteady = Heap();
             }
+            // What holding the sessions costs with no request coming: the per-second usage checks
+            // (after the answer cache has expired when the steady heap was measured; otherwise its
+            // expiry falls in the window too).
+            double idleCpu = 0;
+            if (options.IdleWindow > TimeSpan.Zero)
+            {
+                var idleFrom = Process.GetCurrentProcess().TotalProcessorTime;
+                Thread.Sleep(options.IdleWindow);
+                idleCpu = (Process.GetCurrentProcess().TotalProcessorTime - idleFrom) / options.IdleWindow * 100;
+                log.WriteLine($"[bench-pfcp] idle with {n:N0} sessions held: {idleCpu:N1} % of one core");
+            }
             log.WriteLine($"[bench-pfcp] {nodeSessions:N0} sessions in the node, {installed:N0} installed; heap +{(heapAtPeak - heapBaseline) / (double)n:N0} B/session at peak" +
                 (heapSteady is { } s ? $", +{(s - heapBaseline) / (double)n:N0} B/session steady" : "") + (datapath is null ? "" : $"; maps {mapMemory / 1048576.0:N1} MiB"));
 
@@ -169,7 +186,10 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
 
             return new PfcpBenchReport(options, [establish, modify, delete], nodeSessions, installed, table.Count,
                 heapBaseline, heapAtPeak, heapSteady, gc, mapMemory, mapSessions,
-                node.Counters.DroppedByReason.ToDictionary(p => p.Key, p => p.Value));
+                node.Counters.DroppedByReason.ToDictionary(p => p.Key, p => p.Value))
+            {
+                IdleCpuPercent = idleCpu,
+            };
         }
         finally
         {

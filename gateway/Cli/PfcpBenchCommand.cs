@@ -53,12 +53,13 @@ public static class PfcpBenchCommand
                     $"{p.CpuMicrosecondsPerRequest:N0} | {p.AllocatedPerRequest / 1024:N1} KiB | {p.GcPause.TotalMilliseconds:N0} ms ({p.GcPause.TotalSeconds / p.Elapsed.TotalSeconds:P0}) | " +
                     $"{p.Accepted:N0}/{p.Requests:N0} | {p.Retransmissions} |");
         w.WriteLine();
-        w.WriteLine("| window | sessions held | managed heap / session (peak, incl. response cache) | managed heap / session (steady) | GC heap at peak | kernel maps | kernel maps / session |");
-        w.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        w.WriteLine("| window | sessions held | managed heap / session (peak, incl. response cache) | managed heap / session (steady) | GC heap at peak | kernel maps | kernel maps / session | idle CPU (sessions held) |");
+        w.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var r in reports)
             w.WriteLine($"| {r.Options.Window} | {r.InstalledAtPeak:N0} | {r.HeapPerSessionAtPeak:N0} B | {(r.HeapPerSessionSteady is { } s ? $"{s:N0} B" : "-")} | " +
                 $"{r.GcAtPeak.HeapSizeBytes / 1048576.0:N1} MiB (committed {r.GcAtPeak.TotalCommittedBytes / 1048576.0:N1} MiB) | " +
-                $"{(r.Options.InMemory ? "-" : $"{r.MapMemory / 1048576.0:N1} MiB for {r.MapSessions:N0}")} | {(r.Options.InMemory ? "-" : $"{r.MapMemoryPerSession:N0} B")} |");
+                $"{(r.Options.InMemory ? "-" : $"{r.MapMemory / 1048576.0:N1} MiB for {r.MapSessions:N0}")} | {(r.Options.InMemory ? "-" : $"{r.MapMemoryPerSession:N0} B")} | " +
+                $"{r.IdleCpuPercent:N1} % of a core |");
         return w.ToString();
     }
 }

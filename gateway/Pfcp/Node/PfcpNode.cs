@@ -107,6 +107,17 @@ public sealed partial class PfcpNode : IDisposable
         public Dictionary<uint, UrrUsage> Usage { get; } = [];
         public List<uint> Teids { get; } = [];
         public List<IPAddress> UeAddresses { get; } = [];
+
+        /// <summary>
+        /// The sum of packets and bytes of the session's PDR counters at the last usage check,
+        /// and the first instant a time trigger can fire: while both say nothing changed, the
+        /// per-second check skips the session (counters only grow, so an equal sum means equal
+        /// counters, and nothing that was not due becomes due). <see cref="Unchecked"/> forces
+        /// the next check (new rules or counters).
+        /// </summary>
+        public ulong CheckedTotal { get; set; } = Unchecked;
+        public DateTime NextTimeDue { get; set; }
+        public const ulong Unchecked = ulong.MaxValue;
     }
 
     private sealed class Pending(byte[] bytes, IPEndPoint to, PfcpMessageType type, int retries, Action<PfcpDecoded?> done)
@@ -649,6 +660,7 @@ public sealed partial class PfcpNode : IDisposable
     private void SyncUsage(NodeSession session, CompiledSession compiled, CompiledSession? previous)
     {
         var now = _time.GetUtcNow().UtcDateTime;
+        session.CheckedTotal = NodeSession.Unchecked; // new rules or counters: the next check looks
         if (session.Usage.Count > 0) // a new session has none: Except would still build a set
             foreach (var gone in session.Usage.Keys.Except(session.Rules.Urrs.Keys).ToArray())
                 session.Usage.Remove(gone);
@@ -727,14 +739,24 @@ public sealed partial class PfcpNode : IDisposable
                     if (read is null || !_sessions.TryGetValue(session.Seid, out var live) || live != session
                         || !_table.TryGet(session.Seid, out var current) || current != read)
                         continue;
+                    // An idle session (most of them, most of the time) costs one sum here.
+                    var total = TotalOf(read, readings);
+                    if (total == session.CheckedTotal && now < session.NextTimeDue)
+                        continue;
                     List<UsageReport>? reports = null;
+                    var nextTimeDue = DateTime.MaxValue;
                     foreach (var usage in session.Usage.Values)
                     {
                         CountersFrom(session, usage, read, readings, counters);
                         var due = usage.Due(counters, now);
                         if (due != 0)
                             (reports ??= []).Add(usage.Report(due, counters, now));
+                        var next = usage.NextTimeDue();
+                        if (next < nextTimeDue)
+                            nextTimeDue = next;
                     }
+                    session.CheckedTotal = total;
+                    session.NextTimeDue = nextTimeDue;
                     if (reports is not null)
                         Report(session, new SessionReportRequest(ReportType.Usar) { UsageReports = [.. reports] });
                 }
@@ -799,6 +821,16 @@ public sealed partial class PfcpNode : IDisposable
         Span<Counter> perCpu = cpus <= 64 ? stackalloc Counter[cpus] : new Counter[cpus];
         _tables.PdrStats.Read(stats, perCpu);
         return Counter.Sum(perCpu);
+    }
+
+    /// <summary>Packets plus bytes over every PDR of the session, as just read.</summary>
+    private static ulong TotalOf(CompiledSession compiled, Dictionary<uint, Counter> readings)
+    {
+        ulong total = 0;
+        foreach (var stats in compiled.StatsIndex.Values) // the Dictionary itself: no boxed enumerator
+            if (readings.TryGetValue(stats, out var c))
+                total += c.Packets + c.Bytes;
+        return total;
     }
 
     /// <summary>Fills <paramref name="result"/> (cleared first) with the counters of the URR's PDRs.</summary>

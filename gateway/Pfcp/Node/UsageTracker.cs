@@ -114,6 +114,21 @@ public sealed class UrrUsage
         return (ul, dl, ulp, dlp);
     }
 
+    /// <summary>
+    /// The first instant a time-based trigger (periodic measurement, time threshold) can fire;
+    /// DateTime.MaxValue when the URR has none. Until then only new traffic can make it due.
+    /// </summary>
+    public DateTime NextTimeDue()
+    {
+        var triggers = Rule.ReportingTriggers.Flags;
+        var next = DateTime.MaxValue;
+        if ((triggers & ReportingTriggerFlags.Perio) != 0 && Rule.MeasurementPeriod is { } period && period > 0)
+            next = PeriodStart.AddSeconds(period);
+        if ((triggers & ReportingTriggerFlags.Timth) != 0 && Rule.TimeThreshold is { } time && time > 0 && LastReport.AddSeconds(time) < next)
+            next = LastReport.AddSeconds(time);
+        return next;
+    }
+
     /// <summary>Which reporting triggers fire now (none: nothing to report yet).</summary>
     public UsageReportTriggerFlags Due(Dictionary<ushort, (Counter Counter, bool Uplink)> current, DateTime now)
     {

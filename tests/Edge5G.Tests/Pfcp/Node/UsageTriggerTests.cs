@@ -1,0 +1,70 @@
+using LoxiLb.Edge5G.Datapath.Abi;
+using LoxiLb.Edge5G.Datapath.Tables;
+using LoxiLb.Edge5G.Pfcp.Ies;
+using LoxiLb.Edge5G.Pfcp.Messages;
+using LoxiLb.Edge5G.Pfcp.Rules;
+
+namespace LoxiLb.Edge5G.Tests.Pfcp.Node;
+
+/// <summary>
+/// The per-second usage check skips a session whose counters have not moved until a time
+/// trigger can fire: time triggers still fire on an idle session, and traffic after idle
+/// checks is still seen.
+/// </summary>
+public class UsageTriggerTests
+{
+    private static SessionReportRequest[] UsageReports(NodeUnderTest n) =>
+        [.. n.NodeRequests.Select(d => d.Body).OfType<SessionReportRequest>().Where(r => r.ReportType.HasFlag(ReportType.Usar))];
+
+    private static ulong Establish(NodeUnderTest n, CreateUrr urr)
+    {
+        var request = n.EstablishmentRequest(0x77) with { CreateUrrs = [urr] };
+        return Assert.IsType<SessionEstablishmentResponse>(n.Request(request).Body).UpFSeid!.Seid;
+    }
+
+    [Fact]
+    public void PeriodicMeasurement_OnAnIdleSession_IsReportedEveryPeriod_WithUrSeqnCounting()
+    {
+        using var n = new NodeUnderTest(s => s with { UsageTick = TimeSpan.FromMilliseconds(50) });
+        n.Associate();
+        Establish(n, new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Perio)) { MeasurementPeriod = 1 });
+
+        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 2, TimeSpan.FromSeconds(4)), "fewer than two periodic reports in 4 s");
+        var reports = UsageReports(n).Select(r => Assert.Single(r.UsageReports)).ToArray();
+        Assert.All(reports, r => Assert.True(r.Trigger.Has(UsageReportTriggerFlags.Perio)));
+        Assert.All(reports, r => Assert.Equal(0UL, r.VolumeMeasurement!.TotalVolume));
+        Assert.Equal([0U, 1U], reports[..2].Select(r => r.UrSeqn));
+    }
+
+    [Fact]
+    public void TimeThreshold_OnAnIdleSession_IsReported()
+    {
+        using var n = new NodeUnderTest(s => s with { UsageTick = TimeSpan.FromMilliseconds(50) });
+        n.Associate();
+        Establish(n, new CreateUrr(1, MeasurementMethod.Durat | MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Timth)) { TimeThreshold = 1 });
+
+        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 1, TimeSpan.FromSeconds(3)), "no time-threshold report in 3 s");
+        Assert.True(Assert.Single(UsageReports(n)[0].UsageReports).Trigger.Has(UsageReportTriggerFlags.Timth));
+    }
+
+    [Fact]
+    public void VolumeThreshold_CrossedAfterManyIdleChecks_IsStillReported()
+    {
+        using var n = new NodeUnderTest(s => s with { UsageTick = TimeSpan.FromMilliseconds(50) });
+        n.Associate();
+        var seid = Establish(n, new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Volth)) { VolumeThreshold = new Volume(Total: 1000) });
+        Thread.Sleep(400); // several checks of an idle session, all skipped
+        Assert.Empty(UsageReports(n));
+
+        n.Table.TryGet(seid, out var s);
+        var stats = (MemoryPerCpuTable<Counter>)n.Tables.PdrStats;
+        var current = stats.Read(s!.PdrStats[2]);
+        current[0] = new Counter { Packets = 3, Bytes = 1200 };
+        stats.Entries[s.PdrStats[2]] = current;
+
+        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 1, TimeSpan.FromSeconds(3)), "the threshold crossed after idle checks was not reported");
+        var usage = Assert.Single(UsageReports(n)[0].UsageReports);
+        Assert.True(usage.Trigger.Has(UsageReportTriggerFlags.Volth));
+        Assert.Equal(1200UL, usage.VolumeMeasurement!.DownlinkVolume);
+    }
+}
