@@ -8,7 +8,6 @@ using LoxiLb.Edge5G.Pfcp.Messages;
 using LoxiLb.Edge5G.Pfcp.Node;
 using LoxiLb.Edge5G.Pfcp.Rules;
 using LoxiLb.Edge5G.Tests.Support;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LoxiLb.Edge5G.Tests.Lab;
 
@@ -24,20 +23,8 @@ public class EndMarkerLabTests
         Privileged.Require();
         using var lab = GtpLab.Create();
         using var endMarkers = new UdpGtpuSender();
-        PfcpNode node;
-        using (lab.Gateway.Enter())
-        {
-            node = new PfcpNode(new PfcpNodeSettings
-            {
-                Listen = new IPEndPoint(IPAddress.Loopback, 8805),
-                NodeId = NodeId.FromAddress(IPAddress.Loopback),
-                Peers = [Cidr.Parse("127.0.0.0/8")],
-                UePools = [Cidr.Parse("192.0.2.0/24")],
-            }, lab.Sessions, lab.Datapath.Tables, NullLogger.Instance, gtpu: endMarkers);
-            node.Start();
-        }
-        using var _ = node;
-        using var smf = new DemoSmf(lab.Gateway, IPAddress.Parse("127.0.0.2"), new IPEndPoint(IPAddress.Loopback, 8805));
+        using var node = LabPfcpNode.Start(lab, endMarkers);
+        using var smf = new DemoSmf(lab.Gateway, IPAddress.Parse("127.0.0.2"), LabPfcpNode.Endpoint);
         using var gnb = new GtpuEndpoint(lab.Gnb, GtpLab.GnbAddress);
         Assert.Equal(PfcpCause.RequestAccepted, smf.Associate().Cause);
         var est = (SessionEstablishmentResponse)smf.Request(smf.Plain(1)).Body;

@@ -10,7 +10,6 @@ using LoxiLb.Edge5G.Pfcp.Messages;
 using LoxiLb.Edge5G.Pfcp.Node;
 using LoxiLb.Edge5G.Tests.Datapath;
 using LoxiLb.Edge5G.Tests.Support;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LoxiLb.Edge5G.Tests.Lab;
 
@@ -30,21 +29,9 @@ public class RouterAdvertisementLabTests
         Privileged.Require();
         using var lab = GtpLab.Create();
         using var gtpu = new UdpGtpuSender();
-        PfcpNode node;
-        using (lab.Gateway.Enter())
-        {
-            node = new PfcpNode(new PfcpNodeSettings
-            {
-                Listen = new IPEndPoint(IPAddress.Loopback, 8805),
-                NodeId = NodeId.FromAddress(IPAddress.Loopback),
-                Peers = [Cidr.Parse("127.0.0.0/8")],
-                UePools = [Cidr.Parse("192.0.2.0/24")],
-            }, lab.Sessions, lab.Datapath.Tables, NullLogger.Instance, gtpu: gtpu);
-            node.Start();
-        }
-        using var _ = node;
+        using var node = LabPfcpNode.Start(lab, gtpu);
         using var events = new BpfRingBuffer<EventRecord>(lab.Datapath.Object.MapDescriptor("events"), node.OnDatapathEvent);
-        using var smf = new DemoSmf(lab.Gateway, IPAddress.Parse("127.0.0.2"), new IPEndPoint(IPAddress.Loopback, 8805));
+        using var smf = new DemoSmf(lab.Gateway, IPAddress.Parse("127.0.0.2"), LabPfcpNode.Endpoint);
         using var gnb = new GtpuEndpoint(lab.Gnb, GtpLab.GnbAddress);
         Assert.Equal(PfcpCause.RequestAccepted, smf.Associate().Cause);
         var plain = smf.Plain(1);

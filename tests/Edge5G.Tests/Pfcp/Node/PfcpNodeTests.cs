@@ -81,8 +81,8 @@ public class PfcpNodeTests
         using var n = new NodeUnderTest();
         n.Associate();
         var est = Assert.IsType<SessionEstablishmentResponse>(n.Request(n.EstablishmentRequest(0x10)).Body);
-        AddTraffic(n, est.UpFSeid!.Seid, pdr: 1, packets: 3, bytes: 300);
-        AddTraffic(n, est.UpFSeid.Seid, pdr: 2, packets: 2, bytes: 1000);
+        n.AddTraffic(est.UpFSeid!.Seid, pdr: 1, packets: 3, bytes: 300);
+        n.AddTraffic(est.UpFSeid.Seid, pdr: 2, packets: 2, bytes: 1000);
 
         var del = Assert.IsType<SessionDeletionResponse>(n.Request(new SessionDeletionRequest(), est.UpFSeid.Seid).Body);
 
@@ -101,7 +101,7 @@ public class PfcpNodeTests
         using var n = new NodeUnderTest(s => s with { UsageTick = TimeSpan.FromMilliseconds(50) });
         n.Associate();
         var est = Assert.IsType<SessionEstablishmentResponse>(n.Request(n.EstablishmentRequest(0x99, volumeThreshold: 1000)).Body);
-        AddTraffic(n, est.UpFSeid!.Seid, pdr: 1, packets: 10, bytes: 1500);
+        n.AddTraffic(est.UpFSeid!.Seid, pdr: 1, packets: 10, bytes: 1500);
 
         Assert.True(n.WaitFor(r => r.Any(d => d.Body is SessionReportRequest), TimeSpan.FromSeconds(3)));
         var report = n.NodeRequests.Select(d => d).First(d => d.Body is SessionReportRequest);
@@ -296,14 +296,5 @@ public class PfcpNodeTests
         Assert.Equal(ReportType.Erir, body.ReportType);
         var remote = Assert.Single(body.ErrorIndicationReport!.RemoteFTeids);
         Assert.Equal((0x7777u, NodeUnderTest.Gnb), (remote.Teid, remote.Ipv4!));
-    }
-
-    private static void AddTraffic(NodeUnderTest n, ulong seid, ushort pdr, ulong packets, ulong bytes)
-    {
-        n.Table.TryGet(seid, out var s);
-        var stats = (MemoryPerCpuTable<Counter>)n.Tables.PdrStats;
-        var current = stats.Read(s.PdrStats[pdr]);
-        current[0] = new Counter { Packets = current[0].Packets + packets, Bytes = current[0].Bytes + bytes };
-        stats.Entries[s.PdrStats[pdr]] = current;
     }
 }

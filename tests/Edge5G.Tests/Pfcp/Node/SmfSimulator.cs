@@ -103,6 +103,16 @@ public sealed class NodeUnderTest : IDisposable
 
     public uint NextSequence() => ++_sequence;
 
+    /// <summary>Traffic as the datapath would count it: adds to the first CPU's counters of the session's PDR.</summary>
+    public void AddTraffic(ulong seid, ushort pdr, ulong packets, ulong bytes)
+    {
+        Assert.True(Table.TryGet(seid, out var s), $"no session {seid}");
+        var stats = (MemoryPerCpuTable<LoxiLb.Edge5G.Datapath.Abi.Counter>)Tables.PdrStats;
+        var current = stats.Read(s!.PdrStats[pdr]);
+        current[0] = new LoxiLb.Edge5G.Datapath.Abi.Counter { Packets = current[0].Packets + packets, Bytes = current[0].Bytes + bytes };
+        stats.Entries[s.PdrStats[pdr]] = current;
+    }
+
     /// <summary>Sends raw bytes to the node.</summary>
     public void SendRaw(byte[] datagram) => _smf.SendTo(datagram, Node.LocalEndpoint!);
 

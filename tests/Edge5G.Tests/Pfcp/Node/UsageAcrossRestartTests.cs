@@ -24,11 +24,11 @@ public class UsageAcrossRestartTests
         n.Associate();
         var est = Assert.IsType<SessionEstablishmentResponse>(n.Request(n.EstablishmentRequest(0x99, volumeThreshold: 1000)).Body);
         var seid = est.UpFSeid!.Seid;
-        AddTraffic(n, seid, pdr: 1, packets: 10, bytes: 1500);
+        n.AddTraffic(seid, pdr: 1, packets: 10, bytes: 1500);
         Assert.True(n.WaitFor(r => r.Any(d => d.Body is SessionReportRequest), TimeSpan.FromSeconds(3)));
         var first = Assert.Single(((SessionReportRequest)n.NodeRequests.First(d => d.Body is SessionReportRequest).Body).UsageReports);
         Assert.Equal((1500UL, 0U), (first.VolumeMeasurement!.UplinkVolume!.Value, first.UrSeqn));
-        AddTraffic(n, seid, pdr: 1, packets: 5, bytes: 700); // below the threshold: not reported yet
+        n.AddTraffic(seid, pdr: 1, packets: 5, bytes: 700); // below the threshold: not reported yet
 
         var saved = n.Restart(crash);
 
@@ -39,14 +39,5 @@ public class UsageAcrossRestartTests
         Assert.Equal(expectedUplink, last.VolumeMeasurement!.UplinkVolume);
         Assert.Equal(expectedSequence, last.UrSeqn);
         Assert.True(last.Trigger.Has(UsageReportTriggerFlags.Termr));
-    }
-
-    private static void AddTraffic(NodeUnderTest n, ulong seid, ushort pdr, ulong packets, ulong bytes)
-    {
-        n.Table.TryGet(seid, out var s);
-        var stats = (MemoryPerCpuTable<Counter>)n.Tables.PdrStats;
-        var current = stats.Read(s!.PdrStats[pdr]);
-        current[0] = new Counter { Packets = current[0].Packets + packets, Bytes = current[0].Bytes + bytes };
-        stats.Entries[s.PdrStats[pdr]] = current;
     }
 }

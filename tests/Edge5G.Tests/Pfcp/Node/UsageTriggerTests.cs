@@ -56,11 +56,7 @@ public class UsageTriggerTests
         Thread.Sleep(400); // several checks of an idle session, all skipped
         Assert.Empty(UsageReports(n));
 
-        n.Table.TryGet(seid, out var s);
-        var stats = (MemoryPerCpuTable<Counter>)n.Tables.PdrStats;
-        var current = stats.Read(s!.PdrStats[2]);
-        current[0] = new Counter { Packets = 3, Bytes = 1200 };
-        stats.Entries[s.PdrStats[2]] = current;
+        n.AddTraffic(seid, pdr: 2, packets: 3, bytes: 1200);
 
         Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 1, TimeSpan.FromSeconds(3)), "the threshold crossed after idle checks was not reported");
         var usage = Assert.Single(UsageReports(n)[0].UsageReports);
