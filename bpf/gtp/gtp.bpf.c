@@ -12,7 +12,8 @@
  *   - plain IP to a UE address on a core interface: matched by UE IPv4 or IPv6 /64 prefix,
  *     encapsulated towards the gNB with a DL PDU Session Container.
  * Frames may carry up to two VLAN tags (802.1Q, 802.1ad, or QinQ); replies to signalling
- * keep them, forwarded packets leave on the next hop's untagged Ethernet.
+ * keep them, forwarded packets get the next hop's Ethernet header (with its tag when the
+ * next hop is on a VLAN device).
  * Everything else goes to the kernel stack. Every verdict is counted by reason (stats).
  * The control side computes all entries; this program only looks them up.
  */

@@ -18,9 +18,8 @@ public sealed record AssociationInfo(string NodeId, string Endpoint, DateTime Pe
 /// <summary>A PFCP session as the API shows it.</summary>
 public sealed record PfcpSessionInfo(ulong LocalSeid, ulong CpSeid, string Association, int Pdrs, int Fars, int Qers, int Urrs);
 
-/// <summary>Sends GTP-U End Markers on an old path (TS 29.244 5.2.2.3 SNDEM).</summary>
 /// <summary>GTP-U the control side sends itself, from one of our GTP-U addresses to a peer's port 2152:
-/// End Markers on a switched path, Router Advertisements down a session's tunnel.</summary>
+/// End Markers on a switched path (TS 29.244 5.2.2.3 SNDEM), Router Advertisements down a session's tunnel.</summary>
 public interface IGtpuSender
 {
     void Send(IPAddress local, IPAddress peer, Gtpu.GtpuMessage message);
