@@ -374,7 +374,7 @@ public sealed record BenchFrames(byte[] Uplink, byte[] Downlink, byte[] Echo)
         pseudo[9] = 17;
         BinaryPrimitives.WriteUInt16BigEndian(pseudo.AsSpan(10), length);
         frame.AsSpan(udp, length).CopyTo(pseudo.AsSpan(12));
-        var sum = UePackets.Checksum(pseudo);
+        var sum = Gtpu.InetChecksum.Compute(pseudo);
         BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(udp + 6), sum == 0 ? (ushort)0xffff : sum);
         return frame;
     }

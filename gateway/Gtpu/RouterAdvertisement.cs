@@ -62,28 +62,13 @@ public static class RouterAdvertisement
         ueAddress.TryWriteBytes(ue, out _);
         ue[..8].CopyTo(prefix[16..]);
 
-        BinaryPrimitives.WriteUInt16BigEndian(ra[2..], Icmpv6Checksum(ip[8..24], ip[24..40], ra));
+        // RFC 4443 2.3: over the pseudo-header (RFC 8200 8.1: addresses, upper-layer length, next header) and the message.
+        Span<byte> pseudo = stackalloc byte[40 + RaHeader + PrefixOption];
+        ip[8..40].CopyTo(pseudo);
+        BinaryPrimitives.WriteUInt32BigEndian(pseudo[32..], RaHeader + PrefixOption);
+        pseudo[39] = Icmpv6;
+        ra.CopyTo(pseudo[40..]);
+        BinaryPrimitives.WriteUInt16BigEndian(ra[2..], InetChecksum.Compute(pseudo));
         return packet;
-    }
-
-    /// <summary>RFC 4443 2.3: the ones' complement sum over the pseudo-header (RFC 8200 8.1) and the message.</summary>
-    private static ushort Icmpv6Checksum(ReadOnlySpan<byte> source, ReadOnlySpan<byte> destination, ReadOnlySpan<byte> message)
-    {
-        ulong sum = 0;
-        void Add(ReadOnlySpan<byte> bytes)
-        {
-            for (int i = 0; i + 1 < bytes.Length; i += 2)
-                sum += BinaryPrimitives.ReadUInt16BigEndian(bytes[i..]);
-            if (bytes.Length % 2 == 1)
-                sum += (ulong)bytes[^1] << 8;
-        }
-        Add(source);
-        Add(destination);
-        sum += (uint)message.Length;
-        sum += Icmpv6;
-        Add(message);
-        while (sum >> 16 != 0)
-            sum = (sum & 0xffff) + (sum >> 16);
-        return (ushort)~sum;
     }
 }

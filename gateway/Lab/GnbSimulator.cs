@@ -137,7 +137,7 @@ public static class UePackets
         pseudo[9] = 17;
         BinaryPrimitives.WriteUInt16BigEndian(pseudo.AsSpan(10), (ushort)udp.Length);
         udp.CopyTo(pseudo, 12);
-        var sum = Checksum(pseudo);
+        var sum = Gtpu.InetChecksum.Compute(pseudo);
         BinaryPrimitives.WriteUInt16BigEndian(udp.AsSpan(6), sum == 0 ? (ushort)0xffff : sum);
         return Ipv4(src, dst, 17, udp);
     }
@@ -150,7 +150,7 @@ public static class UePackets
         BinaryPrimitives.WriteUInt16BigEndian(icmp.AsSpan(6), sequence);
         for (int i = 0; i < payload; i++)
             icmp[8 + i] = (byte)i;
-        BinaryPrimitives.WriteUInt16BigEndian(icmp.AsSpan(2), Checksum(icmp));
+        BinaryPrimitives.WriteUInt16BigEndian(icmp.AsSpan(2), Gtpu.InetChecksum.Compute(icmp));
         return icmp;
     }
 
@@ -163,21 +163,9 @@ public static class UePackets
         ip[9] = protocol;
         src.GetAddressBytes().CopyTo(ip, 12);
         dst.GetAddressBytes().CopyTo(ip, 16);
-        BinaryPrimitives.WriteUInt16BigEndian(ip.AsSpan(10), Checksum(ip.AsSpan(0, 20)));
+        BinaryPrimitives.WriteUInt16BigEndian(ip.AsSpan(10), Gtpu.InetChecksum.Compute(ip.AsSpan(0, 20)));
         payload.CopyTo(ip, 20);
         return ip;
-    }
-
-    public static ushort Checksum(ReadOnlySpan<byte> data)
-    {
-        uint sum = 0;
-        for (int i = 0; i + 1 < data.Length; i += 2)
-            sum += (uint)((data[i] << 8) | data[i + 1]);
-        if ((data.Length & 1) == 1)
-            sum += (uint)(data[^1] << 8);
-        while (sum > 0xffff)
-            sum = (sum & 0xffff) + (sum >> 16);
-        return (ushort)~sum;
     }
 
     /// <summary>Fields of an inner IPv4 packet: protocol, source, destination, and the ICMP type or UDP ports.</summary>

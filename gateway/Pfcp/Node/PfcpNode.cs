@@ -925,7 +925,9 @@ public sealed partial class PfcpNode : IDisposable
     }
 
     /// <summary>The way an RA takes: the UE's IPv6 address, the downlink tunnel, our address on it and its QFI.</summary>
-    private (IPAddress Ue, Datapath.Model.OuterHeaderCreation Tunnel, IPAddress Local, byte? Qfi)? RaPath(Datapath.Model.Session model)
+    private sealed record RaRoute(IPAddress Ue, Datapath.Model.OuterHeaderCreation Tunnel, IPAddress Local, byte? Qfi);
+
+    private RaRoute? RaPath(Datapath.Model.Session model)
     {
         foreach (var pdr in model.Pdrs)
         {
@@ -940,13 +942,12 @@ public sealed partial class PfcpNode : IDisposable
             // The QoS flow the downlink PDR marks, else the one it matches, else any uplink PDR's.
             var qfi = model.Qers.FirstOrDefault(q => pdr.Qers.Contains(q.Id) && q.Qfi is not null)?.Qfi ?? pdr.Pdi.Qfi
                 ?? model.Pdrs.FirstOrDefault(p => p.Pdi.SourceInterface == Datapath.Model.InterfaceType.Access && p.Pdi.Qfi is not null)?.Pdi.Qfi;
-            return (ue, tunnel, local, qfi);
+            return new RaRoute(ue, tunnel, local, qfi);
         }
         return null;
     }
 
-    private void SendRouterAdvertisement((IPAddress Ue, Datapath.Model.OuterHeaderCreation Tunnel, IPAddress Local, byte? Qfi) path, byte qfi,
-        string counter)
+    private void SendRouterAdvertisement(RaRoute path, byte qfi, string counter)
     {
         Counters.UserPlane(counter);
         var mark = path.Qfi ?? (qfi != 0 ? qfi : null);

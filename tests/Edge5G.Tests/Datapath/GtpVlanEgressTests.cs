@@ -28,10 +28,6 @@ public class GtpVlanEgressTests
         h.Datapath.Tables.Nexthops.Put(slot, entry);
     }
 
-    /// <summary>The frame with a tag after the MAC addresses, built byte by byte.</summary>
-    private static byte[] Tagged(byte[] frame, ushort tpid, ushort vlan) =>
-        [.. frame[..12], (byte)(tpid >> 8), (byte)tpid, (byte)(vlan >> 8), (byte)vlan, .. frame[12..]];
-
     [SkippableFact]
     public void DownlinkEncapsulation_TowardsAGnbOnVlan100_CarriesThe8021QTag()
     {

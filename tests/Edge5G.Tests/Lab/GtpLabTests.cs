@@ -150,7 +150,7 @@ public class GtpLabTests
         var icmp = request.AsSpan(ihl).ToArray();
         icmp[0] = 0; // echo reply
         icmp[2] = icmp[3] = 0;
-        var sum = UePackets.Checksum(icmp);
+        var sum = Gtpu.InetChecksum.Compute(icmp);
         icmp[2] = (byte)(sum >> 8);
         icmp[3] = (byte)sum;
         return icmp;

@@ -52,7 +52,7 @@ public static class PcapCases
         var dlFromN9 = InnerUdp4(RemoteServer, Ue, 443, 40000);
         var dlFromN6 = InnerUdp4(LocalServer, Ue, 5001, 40000);
         // QinQ: an 802.1ad service tag (VLAN 200) and an 802.1Q customer tag (VLAN 100) after the MACs.
-        static byte[] QinQ(byte[] frame) => [.. frame[..12], 0x88, 0xa8, 0x00, 0xc8, 0x81, 0x00, 0x00, 0x64, .. frame[12..]];
+        static byte[] QinQ(byte[] frame) => Tagged(Tagged(frame, OuterFrame.Dot1Q, 100), OuterFrame.Dot1Ad, 200);
         var dualStack = Basic() with
         {
             Pdrs =

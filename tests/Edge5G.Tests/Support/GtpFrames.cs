@@ -84,6 +84,10 @@ public static class GtpFrames
         return Ethernet(srcMac, dstMac, ip);
     }
 
+    /// <summary>The frame with one more VLAN tag, outermost (right after the MAC addresses).</summary>
+    public static byte[] Tagged(byte[] frame, ushort tpid, ushort vlan) =>
+        [.. frame[..12], (byte)(tpid >> 8), (byte)tpid, (byte)(vlan >> 8), (byte)vlan, .. frame[12..]];
+
     /// <summary>The frame without its 802.1Q/802.1ad tags (one, or two for QinQ), if it has any.</summary>
     public static byte[] Untagged(byte[] frame)
     {
