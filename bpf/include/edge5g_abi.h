@@ -134,7 +134,15 @@ struct edge5g_pdr {
 	__u32 stats; /* index in pdr_stats and pdr_notified, stable for the PDR's lifetime */
 	__u8 direction;            /* enum edge5g_direction */
 	__u8 outer_header_removal; /* enum edge5g_ohr */
-	__u8 pad[2];
+	__u8 flags;                /* enum edge5g_pdr_flags bits */
+	__u8 pad;
+};
+
+/* Flags of a PDR. */
+enum edge5g_pdr_flags {
+	/* A volume quota of one of its URRs is used up and the SMF named no FAR for the quota
+	 * action: drop, counted as DROP_QUOTA and not as usage (TS 29.244 5.2.2.2.1). */
+	EDGE5G_PDR_QUOTA_EXHAUSTED = 1,
 };
 
 /* Apply Action bits, numbered as in PFCP (TS 29.244 8.2.26, octet 5). */
@@ -247,7 +255,8 @@ enum edge5g_stat {
 	EDGE5G_STAT_DROP_UNSUPPORTED = 19,/* GTP-U message or extension the datapath cannot handle */
 	EDGE5G_STAT_ERROR_INDICATION_SENT = 20, /* unknown TEID answered with an Error Indication */
 	EDGE5G_STAT_ROUTER_SOLICITATION = 21,   /* a UE's ICMPv6 RS no PDR takes: the control side answers */
-	EDGE5G_STAT_COUNT = 22,
+	EDGE5G_STAT_DROP_QUOTA = 22,      /* the PDR's usage quota is used up */
+	EDGE5G_STAT_COUNT = 23,
 };
 
 #define EDGE5G_MAX_LOCAL_ADDRS 4 /* our GTP-U addresses per family */

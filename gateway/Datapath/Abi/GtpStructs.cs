@@ -198,7 +198,16 @@ public unsafe struct PdrEntry
     public uint Stats;
     public Direction Direction;
     public OuterHeaderRemovalKind OuterHeaderRemoval;
-    [AbiField("pad")] public fixed byte Pad[2];
+    public PdrFlags Flags;
+    [AbiField("pad")] public byte Pad;
+}
+
+[Flags]
+[AbiEnum("EDGE5G_PDR_")]
+public enum PdrFlags : byte
+{
+    /// <summary>A URR's volume quota is used up (and no FAR for the quota action): drop, counted as drop-quota.</summary>
+    QuotaExhausted = 1,
 }
 
 [Flags]
@@ -343,7 +352,8 @@ public enum DatapathStat : uint
     DropUnsupported = 19,
     ErrorIndicationSent = 20,
     RouterSolicitation = 21,
-    Count = 22,
+    DropQuota = 22,
+    Count = 23,
 }
 
 [AbiStruct("edge5g_config")]

@@ -790,6 +790,7 @@ public sealed class SessionTable
                 Stats = stats,
                 Direction = p.Direction,
                 OuterHeaderRemoval = p.Pdr.RemoveOuterHeader ? OuterHeaderRemovalKind.Gtpu : OuterHeaderRemovalKind.None,
+                Flags = p.Pdr.QuotaExhausted ? PdrFlags.QuotaExhausted : 0,
             });
             pdrSlot[p.Pdr.Id] = slot;
             compiled.PdrSlotById[p.Pdr.Id] = slot;

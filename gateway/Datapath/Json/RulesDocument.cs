@@ -28,7 +28,8 @@ public sealed record PdrJson(
     bool RemoveOuterHeader = false,
     uint[]? QerIds = null,
     uint[]? UrrIds = null,
-    string? NetworkInstance = null);
+    string? NetworkInstance = null,
+    bool QuotaExhausted = false);
 
 public sealed record OuterHeaderJson(JsonElement Teid, string Peer);
 
@@ -140,7 +141,7 @@ public static class RulesJson
                 (p.SdfFilters ?? []).Select(f => new SdfFilter(f)).ToImmutableArray(),
                 p.Qfi, p.NetworkInstance),
             p.FarId, p.RemoveOuterHeader,
-            (p.QerIds ?? []).ToImmutableArray(), (p.UrrIds ?? []).ToImmutableArray());
+            (p.QerIds ?? []).ToImmutableArray(), (p.UrrIds ?? []).ToImmutableArray(), p.QuotaExhausted);
 
     private static Far ToModel(FarJson f, string path)
     {
@@ -169,7 +170,7 @@ public static class RulesJson
             p.Pdi.UeIpv4?.ToString(), p.Pdi.UeIpv6?.ToString(),
             p.Pdi.Filters.Length == 0 ? null : p.Pdi.Filters.Select(x => x.FlowDescription ?? "").ToArray(),
             p.Pdi.Qfi, p.RemoveOuterHeader, p.Qers.Length == 0 ? null : p.Qers.ToArray(), p.Urrs.Length == 0 ? null : p.Urrs.ToArray(),
-            p.Pdi.NetworkInstance)).ToArray(),
+            p.Pdi.NetworkInstance, p.QuotaExhausted)).ToArray(),
         s.Fars.Select(f => new FarJson(f.Id, Actions(f.Action),
             f.Forwarding is { } fp ? Name(fp.DestinationInterface) : null,
             f.Forwarding?.OuterHeader is { } o ? new OuterHeaderJson(JsonSerializer.SerializeToElement($"0x{o.Teid:x8}"), o.Peer.ToString()) : null,

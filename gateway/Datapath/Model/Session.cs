@@ -43,7 +43,10 @@ public sealed record Pdi(
     public ImmutableArray<SdfFilter> Filters => SdfFilters.IsDefault ? [] : SdfFilters;
 }
 
-/// <summary>Packet Detection Rule.</summary>
+/// <summary>
+/// Packet Detection Rule. <paramref name="QuotaExhausted"/>: a volume quota of one of its URRs
+/// is used up, so its packets are dropped (counted as drop-quota) whatever its FAR says.
+/// </summary>
 public sealed record Pdr(
     ushort Id,
     uint Precedence,
@@ -51,7 +54,8 @@ public sealed record Pdr(
     uint FarId,
     bool RemoveOuterHeader = false,
     ImmutableArray<uint> QerIds = default,
-    ImmutableArray<uint> UrrIds = default)
+    ImmutableArray<uint> UrrIds = default,
+    bool QuotaExhausted = false)
 {
     public ImmutableArray<uint> Qers => QerIds.IsDefault ? [] : QerIds;
     public ImmutableArray<uint> Urrs => UrrIds.IsDefault ? [] : UrrIds;

@@ -97,6 +97,13 @@ public sealed partial class PfcpNode : IDisposable
         public string Key => NodeId.ToString();
     }
 
+    /// <summary>
+    /// UP function features we announce: F-TEID allocation (FTUP), End Marker (EMPU), UE IP
+    /// allocation (UEIP), PDI optimisation (PDIU), FAR ID for Quota Action (QUOAC).
+    /// </summary>
+    private static readonly UpFunctionFeatures OurFeatures =
+        UpFunctionFeatures.With(UpFeature.Ftup, UpFeature.Empu, UpFeature.Ueip, UpFeature.Pdiu, UpFeature.Quoac);
+
     private sealed class NodeSession(ulong seid, FSeid cp, string association)
     {
         public ulong Seid { get; } = seid;
@@ -337,7 +344,7 @@ public sealed partial class PfcpNode : IDisposable
         Accept(peer, peerRecovery, from, upInitiated);
         return new AssociationSetupResponse(_settings.NodeId, PfcpCause.RequestAccepted, RecoveryTimeStamp)
         {
-            UpFunctionFeatures = UpFunctionFeatures.With(UpFeature.Ftup, UpFeature.Empu, UpFeature.Ueip, UpFeature.Pdiu),
+            UpFunctionFeatures = OurFeatures,
         };
     }
 
@@ -447,7 +454,7 @@ public sealed partial class PfcpNode : IDisposable
                 Unique(req.CreateQers, q => q.QerId, RuleKind.Qer),
                 Unique(req.CreateUrrs, u => u.UrrId, RuleKind.Urr));
             ReserveChosenTeids(rules, chooser);
-            var compiled = _table.Establish(rules.ToModel(seid, cpSeid, req.CpFSeid.Ipv4 ?? req.CpFSeid.Ipv6));
+            var compiled = _table.Establish(rules.ToModel(seid, cpSeid, req.CpFSeid.Ipv4 ?? req.CpFSeid.Ipv6, ExhaustedUrrs(rules, session: null)));
             _nextSeid++;
             var session = new NodeSession(seid, req.CpFSeid, association.Key) { Rules = rules };
             session.Teids.AddRange(chooser.AllocatedTeids);
@@ -531,8 +538,16 @@ public sealed partial class PfcpNode : IDisposable
             foreach (var id in req.RemoveUrrs)
                 if (session.Usage.TryGetValue(id, out var usage))
                     reports.Add(usage.Report(UsageReportTriggerFlags.Termr, UsageCounters(session, usage), now));
+            // A new Volume Quota (Update URR) or a new URR starts afresh; the others keep
+            // their quota state.
+            var granted = new HashSet<uint>();
+            foreach (var u in req.UpdateUrrs)
+                if (u.VolumeQuota is not null)
+                    granted.Add(u.UrrId);
+            foreach (var u in req.CreateUrrs)
+                granted.Add(u.UrrId);
             _table.TryGet(seid, out var previous);
-            var compiled = _table.Modify(next.ToModel(seid, session.Cp.Seid, session.Cp.Ipv4 ?? session.Cp.Ipv6));
+            var compiled = _table.Modify(next.ToModel(seid, session.Cp.Seid, session.Cp.Ipv4 ?? session.Cp.Ipv6, ExhaustedUrrs(next, session, granted)));
             session.Rules = next;
             session.Teids.AddRange(chooser.AllocatedTeids);
             session.UeAddresses.AddRange(chooser.AllocatedUeAddresses);
@@ -540,6 +555,9 @@ public sealed partial class PfcpNode : IDisposable
             if (req.Flags is { } f && (f & PfcpSmReqFlags.Qaurr) != 0)
                 query.UnionWith(next.Urrs.Keys);
             SyncUsage(session, compiled, previous);
+            foreach (var u in req.UpdateUrrs)
+                if (u.VolumeQuota is not null && session.Usage.TryGetValue(u.UrrId, out var renewed))
+                    renewed.GrantQuota();
             foreach (var id in query)
                 if (session.Usage.TryGetValue(id, out var usage))
                     reports.Add(usage.Report(UsageReportTriggerFlags.Immer, UsageCounters(session, usage), now));
@@ -650,6 +668,47 @@ public sealed partial class PfcpNode : IDisposable
     // ------------------------------------------------------------------ usage
 
     /// <summary>
+    /// URRs whose volume quota is used up: granted as zero, or used up by the session's traffic
+    /// (<paramref name="session"/>'s trackers) and not renewed in this request
+    /// (<paramref name="granted"/>). Null when there is none, the usual case.
+    /// </summary>
+    private static HashSet<uint>? ExhaustedUrrs(PfcpRuleSet rules, NodeSession? session, HashSet<uint>? granted = null)
+    {
+        HashSet<uint>? exhausted = null;
+        foreach (var (id, urr) in rules.Urrs)
+        {
+            if (urr.VolumeQuota is null)
+                continue;
+            var usedUp = urr.VolumeQuota.Total == 0
+                || (granted?.Contains(id) != true && session is not null && session.Usage.TryGetValue(id, out var usage) && usage.QuotaExhausted);
+            if (usedUp)
+                (exhausted ??= []).Add(id);
+        }
+        return exhausted;
+    }
+
+    /// <summary>
+    /// A URR's quota was just used up: its PDRs are rewritten to the quota action (or to drop).
+    /// The rules are unchanged and were installed before, so only a full table can refuse this;
+    /// then the usage report has still gone out and the SMF decides.
+    /// </summary>
+    private void EnforceQuota(NodeSession session, CompiledSession previous)
+    {
+        try
+        {
+            var compiled = _table.Modify(session.Rules.ToModel(session.Seid, session.Cp.Seid, session.Cp.Ipv4 ?? session.Cp.Ipv6,
+                ExhaustedUrrs(session.Rules, session)));
+            SyncUsage(session, compiled, previous);
+            Counters.UserPlane(PfcpCounters.QuotaEnforced);
+        }
+        catch (Exception e) when (e is RuleException or PfcpRefusal)
+        {
+            Counters.UserPlane(PfcpCounters.QuotaNotEnforced);
+            LogQuotaNotEnforced(_log, session.Cp.Seid, e.Message);
+        }
+    }
+
+    /// <summary>
     /// Keeps the URR trackers and the stats-index owners in step with the installed session.
     /// A new URR's baseline is read only from counters the session already had
     /// (<paramref name="previous"/>): a PDR's fresh counters were just reset by the compiler, so
@@ -744,12 +803,19 @@ public sealed partial class PfcpNode : IDisposable
                         continue;
                     List<UsageReport>? reports = null;
                     var nextTimeDue = DateTime.MaxValue;
+                    var quotaUsedUp = false;
                     foreach (var usage in session.Usage.Values)
                     {
                         CountersFrom(session, usage, read, readings, counters);
+                        var reached = usage.ReachesQuota(counters);
                         var due = usage.Due(counters, now);
                         if (due != 0)
                             (reports ??= []).Add(usage.Report(due, counters, now));
+                        if (reached)
+                        {
+                            usage.MarkQuotaExhausted();
+                            quotaUsedUp = true;
+                        }
                         var next = usage.NextTimeDue();
                         if (next < nextTimeDue)
                             nextTimeDue = next;
@@ -758,6 +824,8 @@ public sealed partial class PfcpNode : IDisposable
                     session.NextTimeDue = nextTimeDue;
                     if (reports is not null)
                         Report(session, new SessionReportRequest(ReportType.Usar) { UsageReports = [.. reports] });
+                    if (quotaUsedUp)
+                        EnforceQuota(session, read);
                 }
             }
         }
@@ -1078,7 +1146,7 @@ public sealed partial class PfcpNode : IDisposable
                 continue;
             SendRequest(new AssociationSetupRequest(_settings.NodeId, RecoveryTimeStamp)
             {
-                UpFunctionFeatures = UpFunctionFeatures.With(UpFeature.Ftup, UpFeature.Empu, UpFeature.Ueip, UpFeature.Pdiu),
+                UpFunctionFeatures = OurFeatures,
             }, null, smf, _settings.N1, response =>
             {
                 if (response?.Body is AssociationSetupResponse { Cause: PfcpCause.RequestAccepted } r)
@@ -1119,6 +1187,9 @@ public sealed partial class PfcpNode : IDisposable
 
     [LoggerMessage(EventId = 206, Level = LogLevel.Information, Message = "PFCP session {Operation} for CP SEID {CpSeid} refused: {Cause}: {Reason}")]
     private static partial void LogSessionRefused(ILogger logger, string operation, ulong cpSeid, string cause, string reason);
+
+    [LoggerMessage(EventId = 209, Level = LogLevel.Error, Message = "PFCP session of CP SEID {CpSeid}: a used-up quota could not be enforced: {Reason}")]
+    private static partial void LogQuotaNotEnforced(ILogger logger, ulong cpSeid, string reason);
 
     [LoggerMessage(EventId = 207, Level = LogLevel.Error, Message = "PFCP handling of a datagram from {Endpoint} failed")]
     private static partial void LogHandlerFailed(ILogger logger, string endpoint, Exception exception);

@@ -72,9 +72,14 @@ public sealed class PfcpCounters
     public const string RouterAdvertisementSent = "router-advertisement-sent";
     public const string RouterSolicitationUnanswered = "router-solicitation-unanswered";
     public const string RouterAdvertisementUnsolicited = "router-advertisement-unsolicited";
+    /// <summary>A URR's volume quota was used up and its PDRs were rewritten to the quota action (or drop).</summary>
+    public const string QuotaEnforced = "quota-enforced";
+    /// <summary>... and the rewrite failed (a full table): the PDRs still forward.</summary>
+    public const string QuotaNotEnforced = "quota-not-enforced";
 
     /// <summary>Every value <see cref="UserPlane"/> takes (a bounded label set).</summary>
-    public static readonly string[] UserPlaneEventNames = [EndMarkerSent, RouterAdvertisementSent, RouterSolicitationUnanswered, RouterAdvertisementUnsolicited];
+    public static readonly string[] UserPlaneEventNames =
+        [EndMarkerSent, RouterAdvertisementSent, RouterSolicitationUnanswered, RouterAdvertisementUnsolicited, QuotaEnforced, QuotaNotEnforced];
 
     /// <summary>User-plane work of the control side, one of <see cref="UserPlaneEventNames"/>.</summary>
     public void UserPlane(string what) => _userPlane.AddOrUpdate(what, 1, (_, v) => v + 1);

@@ -61,14 +61,37 @@ public sealed record PfcpRuleSet(
         ImmutableDictionary<ushort, CreatePdr>.Empty, ImmutableDictionary<uint, CreateFar>.Empty,
         ImmutableDictionary<uint, CreateQer>.Empty, ImmutableDictionary<uint, CreateUrr>.Empty);
 
-    /// <summary>The rule model of these rules, for the compiler.</summary>
-    public M.Session ToModel(ulong seid, ulong peerSeid, IPAddress? peerAddress) => new(
-        seid,
-        ById(Pdrs, p => p.PdrId, ToModel),
-        ById(Fars, f => f.FarId, ToModel),
-        ById(Qers, q => q.QerId, ToModel),
-        ById(Urrs, u => u.UrrId, ToModel),
-        peerSeid, peerAddress);
+    /// <summary>
+    /// The rule model of these rules, for the compiler. The PDRs of a URR in
+    /// <paramref name="exhaustedUrrs"/> (its volume quota is used up) take the URR's FAR for
+    /// the quota action, or are dropped when it names none (TS 29.244 5.2.2.2.1).
+    /// </summary>
+    public M.Session ToModel(ulong seid, ulong peerSeid, IPAddress? peerAddress, IReadOnlySet<uint>? exhaustedUrrs = null)
+    {
+        foreach (var (id, urr) in Urrs)
+            if (urr.FarIdForQuotaAction is { } far && !Fars.ContainsKey(far))
+                throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
+                    $"URR {id}: the FAR for its quota action, FAR {far}, does not exist", offendingIe: (ushort)IeType.FarId,
+                    failedRule: new FailedRuleId(RuleKind.Urr, id));
+        return new(
+            seid,
+            exhaustedUrrs is { Count: > 0 } exhausted ? ById(Pdrs, p => p.PdrId, p => WithQuotaAction(ToModel(p), exhausted)) : ById(Pdrs, p => p.PdrId, ToModel),
+            ById(Fars, f => f.FarId, ToModel),
+            ById(Qers, q => q.QerId, ToModel),
+            ById(Urrs, u => u.UrrId, ToModel),
+            peerSeid, peerAddress);
+    }
+
+    /// <summary>A PDR one of whose URRs has used up its quota: the URR's quota-action FAR, or dropped.</summary>
+    private M.Pdr WithQuotaAction(M.Pdr pdr, IReadOnlySet<uint> exhausted)
+    {
+        foreach (var urr in pdr.Urrs)
+            if (exhausted.Contains(urr))
+                return Urrs.TryGetValue(urr, out var rule) && rule.FarIdForQuotaAction is { } far
+                    ? pdr with { FarId = far }
+                    : pdr with { QuotaExhausted = true };
+        return pdr;
+    }
 
     /// <summary>
     /// The rules translated in the order of their ids, as OrderBy(id).Select did, with one
@@ -239,6 +262,7 @@ public sealed record PfcpRuleSet(
         VolumeQuota = u.VolumeQuota ?? current.VolumeQuota,
         TimeThreshold = u.TimeThreshold ?? current.TimeThreshold,
         TimeQuota = u.TimeQuota ?? current.TimeQuota,
+        FarIdForQuotaAction = u.FarIdForQuotaAction ?? current.FarIdForQuotaAction,
     };
 }
 

@@ -16,6 +16,7 @@ public sealed class UrrUsage
         Rule = rule;
         PeriodStart = now;
         LastReport = now;
+        QuotaExhausted = ZeroQuota(rule);
     }
 
     public CreateUrr Rule { get; set; }
@@ -26,9 +27,40 @@ public sealed class UrrUsage
     /// <summary>Counter values (per PDR id) at the last report: the baseline of the next one.</summary>
     public Dictionary<ushort, Counter> Baseline { get; } = [];
 
-    /// <summary>Everything counted since the URR was created (for quotas).</summary>
+    /// <summary>
+    /// Counted against the volume quota up to the last report: since the URR was created or
+    /// last given a new quota.
+    /// </summary>
     public ulong TotalBytes { get; private set; }
-    public bool QuotaReported { get; private set; }
+
+    /// <summary>
+    /// The volume quota is used up (or was granted as zero): the URR's PDRs take its FAR for
+    /// the quota action, or drop, until the SMF sends a new quota (TS 29.244 5.2.2.2.1).
+    /// </summary>
+    public bool QuotaExhausted { get; private set; }
+
+    private static bool ZeroQuota(CreateUrr rule) => rule.VolumeQuota?.Total == 0;
+
+    /// <summary>True when the traffic since the last report uses up a quota that was not used up yet.</summary>
+    public bool ReachesQuota(Dictionary<ushort, (Counter Counter, bool Uplink)> current)
+    {
+        if (QuotaExhausted || Rule.VolumeQuota?.Total is not { } quota)
+            return false;
+        var (ul, dl, _, _) = Delta(current);
+        return TotalBytes + ul + dl >= quota;
+    }
+
+    public void MarkQuotaExhausted() => QuotaExhausted = true;
+
+    /// <summary>
+    /// A new Volume Quota from the SMF (Update URR): it counts the traffic from the last report
+    /// on, and the PDRs forward again unless it is zero.
+    /// </summary>
+    public void GrantQuota()
+    {
+        TotalBytes = 0;
+        QuotaExhausted = ZeroQuota(Rule);
+    }
 
     /// <summary>
     /// Builds a report of the usage since the last one and moves the baseline. Returns the
@@ -59,12 +91,12 @@ public sealed class UrrUsage
         if ((trigger & UsageReportTriggerFlags.Perio) != 0)
             PeriodStart = now;
         if ((trigger & UsageReportTriggerFlags.Volqu) != 0)
-            QuotaReported = true;
+            QuotaExhausted = true;
         return report;
     }
 
     /// <summary>What a restarted node needs to carry on exactly: the next UR-SEQN, the times, the quota total and the baseline.</summary>
-    public UsageRecord ToRecord() => new(Rule.UrrId, Sequence, PeriodStart, LastReport, TotalBytes, QuotaReported,
+    public UsageRecord ToRecord() => new(Rule.UrrId, Sequence, PeriodStart, LastReport, TotalBytes, QuotaExhausted,
         [.. Baseline.Select(b => new UsageBaseline(b.Key, b.Value.Packets, b.Value.Bytes))]);
 
     /// <summary>
@@ -79,7 +111,7 @@ public sealed class UrrUsage
         Sequence = Math.Max(Sequence, saved.Sequence);
         PeriodStart = saved.PeriodStart;
         TotalBytes = saved.TotalBytes;
-        QuotaReported = saved.QuotaReported;
+        QuotaExhausted = saved.QuotaReported || ZeroQuota(Rule);
         if (!exact)
             return;
         LastReport = saved.LastReport;
@@ -138,7 +170,7 @@ public sealed class UrrUsage
         var volume = ul + dl;
         if ((triggers & ReportingTriggerFlags.Volth) != 0 && Rule.VolumeThreshold?.Total is { } threshold && threshold > 0 && volume >= threshold)
             due |= UsageReportTriggerFlags.Volth;
-        if ((triggers & ReportingTriggerFlags.Volqu) != 0 && !QuotaReported && Rule.VolumeQuota?.Total is { } quota && TotalBytes + volume >= quota)
+        if ((triggers & ReportingTriggerFlags.Volqu) != 0 && !QuotaExhausted && Rule.VolumeQuota?.Total is { } quota && TotalBytes + volume >= quota)
             due |= UsageReportTriggerFlags.Volqu;
         if ((triggers & ReportingTriggerFlags.Perio) != 0 && Rule.MeasurementPeriod is { } period && period > 0
             && (now - PeriodStart).TotalSeconds >= period)
@@ -149,7 +181,7 @@ public sealed class UrrUsage
     }
 }
 
-/// <summary>A URR's usage state as saved across a daemon restart.</summary>
+/// <summary>A URR's usage state as saved across a daemon restart (QuotaReported: the quota is used up).</summary>
 public sealed record UsageRecord(uint UrrId, uint Sequence, DateTime PeriodStart, DateTime LastReport, ulong TotalBytes, bool QuotaReported,
     UsageBaseline[] Baseline);
 

@@ -22,6 +22,8 @@ public sealed record CreateUrr(uint UrrId, MeasurementMethod MeasurementMethod, 
     public uint? InactivityDetectionTime { get; init; }
     public ValueList<uint> LinkedUrrIds { get; init; } = [];
     public byte? MeasurementInformation { get; init; }
+    /// <summary>FAR ID for Quota Action (IE type FAR ID): the FAR the URR's PDRs take once a quota is used up.</summary>
+    public uint? FarIdForQuotaAction { get; init; }
     public ValueList<PfcpIe> Other { get; init; } = [];
 
     public static CreateUrr Decode(PfcpIe ie)
@@ -44,6 +46,7 @@ public sealed record CreateUrr(uint UrrId, MeasurementMethod MeasurementMethod, 
             InactivityDetectionTime = s.OptionalValue(IeType.InactivityDetectionTime, IeDecoders.U32),
             LinkedUrrIds = s.Many(IeType.LinkedUrrId, IeDecoders.U32),
             MeasurementInformation = s.OptionalValue(IeType.MeasurementInformation, IeDecoders.U8),
+            FarIdForQuotaAction = s.OptionalValue(IeType.FarId, IeDecoders.U32),
             Other = s.Rest(),
         };
         RequireFor(urr.ReportingTriggers, ReportingTriggerFlags.Perio, urr.MeasurementPeriod.HasValue, IeType.MeasurementPeriod);
@@ -78,6 +81,7 @@ public sealed record CreateUrr(uint UrrId, MeasurementMethod MeasurementMethod, 
         w.OptU32(IeType.InactivityDetectionTime, InactivityDetectionTime);
         w.EachU32(IeType.LinkedUrrId, LinkedUrrIds);
         w.OptU8(IeType.MeasurementInformation, MeasurementInformation);
+        w.OptU32(IeType.FarId, FarIdForQuotaAction);
         w.Verbatim(Other);
     }
 }
@@ -97,6 +101,7 @@ public sealed record UpdateUrr(uint UrrId) : IIeValue
     public uint? InactivityDetectionTime { get; init; }
     public ValueList<uint> LinkedUrrIds { get; init; } = [];
     public byte? MeasurementInformation { get; init; }
+    public uint? FarIdForQuotaAction { get; init; }
     public ValueList<PfcpIe> Other { get; init; } = [];
 
     public static UpdateUrr Decode(PfcpIe ie)
@@ -116,6 +121,7 @@ public sealed record UpdateUrr(uint UrrId) : IIeValue
             InactivityDetectionTime = s.OptionalValue(IeType.InactivityDetectionTime, IeDecoders.U32),
             LinkedUrrIds = s.Many(IeType.LinkedUrrId, IeDecoders.U32),
             MeasurementInformation = s.OptionalValue(IeType.MeasurementInformation, IeDecoders.U8),
+            FarIdForQuotaAction = s.OptionalValue(IeType.FarId, IeDecoders.U32),
             Other = s.Rest(),
         };
     }
@@ -135,6 +141,7 @@ public sealed record UpdateUrr(uint UrrId) : IIeValue
         w.OptU32(IeType.InactivityDetectionTime, InactivityDetectionTime);
         w.EachU32(IeType.LinkedUrrId, LinkedUrrIds);
         w.OptU8(IeType.MeasurementInformation, MeasurementInformation);
+        w.OptU32(IeType.FarId, FarIdForQuotaAction);
         w.Verbatim(Other);
     }
 }

@@ -60,6 +60,33 @@ public class GtpQosTests
     }
 
     [SkippableFact]
+    public void QuotaExhaustedPdr_DropsBothDirections_CountsDropQuota_AndNoUsage()
+    {
+        Privileged.Require();
+        using var h = new GtpHarness();
+        var basic = Basic();
+        var blocked = basic with { Pdrs = [.. basic.Pdrs.Select(p => p with { QuotaExhausted = true })] };
+        var compiled = h.Sessions.Establish(blocked);
+
+        Assert.Equal(XdpAction.Drop, h.Run(Ethernet(RouterMac, GatewayMac, InnerUdp4(LocalServer, Ue, 1, 2))).Verdict);
+        Assert.Equal(XdpAction.Drop, h.Run(Uplink(UplinkTeid, InnerUdp4(Ue, LocalServer, 2, 1), qfi: 9)).Verdict);
+
+        Assert.Equal(2UL, h.StatPackets(DatapathStat.DropQuota));
+        Assert.Equal(0UL, h.StatPackets(DatapathStat.DropFar));
+        foreach (var pdr in basic.Pdrs)
+        {
+            Assert.True(h.Datapath.Tables.Pdrs.TryGet(compiled.PdrSlotById[pdr.Id], out var entry));
+            Assert.Equal(PdrFlags.QuotaExhausted, entry.Flags);
+            Assert.Equal(0UL, h.PdrCounter(basic.Seid, pdr.Id).Packets);
+        }
+
+        // The SMF's new quota: the same session without the flag forwards again.
+        h.Sessions.Modify(basic);
+        Assert.Equal(XdpAction.Tx, h.Run(Uplink(UplinkTeid, InnerUdp4(Ue, LocalServer, 2, 1), qfi: 9)).Verdict);
+        Assert.Equal(2UL, h.StatPackets(DatapathStat.DropQuota));
+    }
+
+    [SkippableFact]
     public void FarBufferWithNotify_DropsCountsAndRaisesOneDownlinkDataEventPerSecond()
     {
         Privileged.Require();

@@ -1,0 +1,174 @@
+using LoxiLb.Edge5G.Datapath.Abi;
+using LoxiLb.Edge5G.Pfcp;
+using LoxiLb.Edge5G.Pfcp.Ies;
+using LoxiLb.Edge5G.Pfcp.Messages;
+using LoxiLb.Edge5G.Pfcp.Node;
+using LoxiLb.Edge5G.Pfcp.Rules;
+
+namespace LoxiLb.Edge5G.Tests.Pfcp.Node;
+
+/// <summary>
+/// Volume quotas (TS 29.244 5.2.2.2.1): once a URR's quota is used up the node reports it
+/// (VOLQU) and its PDRs stop forwarding, or take the URR's FAR for the quota action, until
+/// the SMF grants a new quota in Update URR. A zero quota blocks from the start.
+/// </summary>
+public class QuotaEnforcementTests
+{
+    private static SessionReportRequest[] UsageReports(NodeUnderTest n) =>
+        [.. n.NodeRequests.Select(d => d.Body).OfType<SessionReportRequest>().Where(r => r.ReportType.HasFlag(ReportType.Usar))];
+
+    private static CreateUrr QuotaUrr(ulong quota, uint? quotaFar = null) =>
+        new(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Volqu))
+        {
+            VolumeQuota = new Volume(Total: quota),
+            FarIdForQuotaAction = quotaFar,
+        };
+
+    private static NodeUnderTest Node()
+    {
+        var n = new NodeUnderTest(s => s with { UsageTick = TimeSpan.FromMilliseconds(50) });
+        n.Associate();
+        return n;
+    }
+
+    private static ulong Establish(NodeUnderTest n, CreateUrr urr, params CreateFar[] extraFars)
+    {
+        var request = n.EstablishmentRequest(0x51) with { CreateUrrs = [urr] };
+        request = request with { CreateFars = [.. request.CreateFars, .. extraFars] };
+        var seid = Assert.IsType<SessionEstablishmentResponse>(n.Request(request).Body).UpFSeid!.Seid;
+        Assert.Equal(PfcpCause.RequestAccepted,
+            Assert.IsType<SessionModificationResponse>(n.Request(NodeUnderTest.GnbKnown(0x4000), seid).Body).Cause);
+        return seid;
+    }
+
+    /// <summary>Each PDR's flags and FAR id as installed (the map entry and the model).</summary>
+    private static Dictionary<ushort, (PdrFlags Flags, uint FarId)> Installed(NodeUnderTest n, ulong seid)
+    {
+        Assert.True(n.Table.TryGet(seid, out var compiled));
+        return compiled.Session.Pdrs.ToDictionary(p => p.Id, p =>
+        {
+            Assert.True(n.Tables.Pdrs.TryGet(compiled.PdrSlotById[p.Id], out var entry));
+            Assert.Equal(p.QuotaExhausted, (entry.Flags & PdrFlags.QuotaExhausted) != 0);
+            return (entry.Flags, p.FarId);
+        });
+    }
+
+    private static bool Blocked(NodeUnderTest n, ulong seid) =>
+        Installed(n, seid).Values.All(v => v.Flags == PdrFlags.QuotaExhausted);
+
+    [Fact]
+    public void UsedUpQuota_IsReportedOnce_AndEveryPdrOfTheUrrDrops()
+    {
+        using var n = Node();
+        var seid = Establish(n, QuotaUrr(1000));
+        Assert.False(Blocked(n, seid));
+
+        n.AddTraffic(seid, pdr: 1, packets: 4, bytes: 600);
+        n.AddTraffic(seid, pdr: 2, packets: 5, bytes: 500);
+
+        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 1, TimeSpan.FromSeconds(3)), "no quota report in 3 s");
+        var usage = Assert.Single(Assert.Single(UsageReports(n)).UsageReports);
+        Assert.Equal(UsageReportTriggerFlags.Volqu, usage.Trigger.Flags & UsageReportTriggerFlags.Volqu);
+        Assert.Equal(1100UL, usage.VolumeMeasurement!.TotalVolume);
+        Assert.Equal(600UL, usage.VolumeMeasurement.UplinkVolume);
+        Assert.True(SpinWait.SpinUntil(() => Blocked(n, seid), TimeSpan.FromSeconds(2)), "the PDRs still forward");
+        Assert.Equal(1, n.Node.Counters.UserPlaneCount(PfcpCounters.QuotaEnforced));
+
+        // Packets the datapath may still count before the rewrite do not bring a second report.
+        n.AddTraffic(seid, pdr: 1, packets: 1, bytes: 100);
+        Thread.Sleep(300);
+        Assert.Single(UsageReports(n));
+    }
+
+    [Fact]
+    public void NewQuota_InUpdateUrr_ForwardsAgain_AndCountsFromTheLastReport()
+    {
+        using var n = Node();
+        var seid = Establish(n, QuotaUrr(1000));
+        n.AddTraffic(seid, pdr: 2, packets: 8, bytes: 1000);
+        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 1 && Blocked(n, seid), TimeSpan.FromSeconds(3)), "quota not enforced");
+
+        var renewed = n.Request(new SessionModificationRequest { UpdateUrrs = [new UpdateUrr(1) { VolumeQuota = new Volume(Total: 2000) }] }, seid);
+
+        Assert.Equal(PfcpCause.RequestAccepted, Assert.IsType<SessionModificationResponse>(renewed.Body).Cause);
+        Assert.All(Installed(n, seid).Values, v => Assert.Equal((PdrFlags)0, v.Flags));
+        n.AddTraffic(seid, pdr: 2, packets: 10, bytes: 1500);
+        Thread.Sleep(300);
+        Assert.Single(UsageReports(n)); // 1500 of 2000
+        n.AddTraffic(seid, pdr: 1, packets: 5, bytes: 600);
+        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 2, TimeSpan.FromSeconds(3)), "the new quota's end was not reported");
+        var second = Assert.Single(UsageReports(n)[1].UsageReports);
+        Assert.True(second.Trigger.Has(UsageReportTriggerFlags.Volqu));
+        Assert.Equal(2100UL, second.VolumeMeasurement!.TotalVolume);
+        Assert.Equal(1U, second.UrSeqn);
+        Assert.True(SpinWait.SpinUntil(() => Blocked(n, seid), TimeSpan.FromSeconds(2)), "the second quota was not enforced");
+    }
+
+    [Fact]
+    public void FarIdForQuotaAction_ReplacesThePdrsFar_InsteadOfDropping()
+    {
+        using var n = Node();
+        var redirect = new CreateFar(3, ApplyActionFlags.Forw) { ForwardingParameters = new ForwardingParameters(DestinationInterface.CpFunction) };
+        var seid = Establish(n, QuotaUrr(500, quotaFar: 3), redirect);
+        Assert.Equal([1U, 2U], Installed(n, seid).OrderBy(p => p.Key).Select(p => p.Value.FarId));
+
+        n.AddTraffic(seid, pdr: 1, packets: 5, bytes: 700);
+
+        Assert.True(SpinWait.SpinUntil(() => Installed(n, seid).Values.All(v => v.FarId == 3), TimeSpan.FromSeconds(3)), "the quota FAR was not applied");
+        Assert.All(Installed(n, seid).Values, v => Assert.Equal((PdrFlags)0, v.Flags));
+        Assert.Single(UsageReports(n));
+    }
+
+    [Fact]
+    public void ZeroQuota_BlocksFromTheEstablishment_WithoutAReport()
+    {
+        using var n = Node();
+        var seid = Establish(n, QuotaUrr(0));
+
+        Assert.True(Blocked(n, seid));
+        Thread.Sleep(300);
+        Assert.Empty(UsageReports(n));
+    }
+
+    [Fact]
+    public void FarIdForQuotaAction_NamingNoFar_IsRefused_AndNothingIsInstalled()
+    {
+        using var n = Node();
+        var request = n.EstablishmentRequest(0x52) with { CreateUrrs = [QuotaUrr(500, quotaFar: 9)] };
+
+        var response = Assert.IsType<SessionEstablishmentResponse>(n.Request(request).Body);
+
+        Assert.Equal(PfcpCause.RuleCreationModificationFailure, response.Cause);
+        Assert.Equal(new FailedRuleId(RuleKind.Urr, 1), response.FailedRuleId);
+        Assert.Equal((ushort)IeType.FarId, response.OffendingIe);
+        Assert.Equal(0, n.Table.Count);
+    }
+
+    [Fact]
+    public void UsedUpQuota_StaysEnforced_AcrossARestart_WithoutASecondReport()
+    {
+        using var n = Node();
+        var seid = Establish(n, QuotaUrr(1000));
+        n.AddTraffic(seid, pdr: 2, packets: 8, bytes: 1200);
+        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 1 && Blocked(n, seid), TimeSpan.FromSeconds(3)), "quota not enforced");
+
+        var saved = n.Restart();
+
+        Assert.True(Assert.Single(Assert.Single(saved.Sessions).Usage!).QuotaReported);
+        Thread.Sleep(300);
+        Assert.True(Blocked(n, seid));
+        Assert.Single(UsageReports(n));
+    }
+
+    [Fact]
+    public void FarIdForQuotaAction_IsAFarIdIe_InsideCreateUrr() =>
+        PfcpAssert.RoundTrip(IeType.CreateUrr, QuotaUrr(0x0102, quotaFar: 7), CreateUrr.Decode,
+            [
+                0x00, 0x06, 0x00, 0x28,                                     // Create URR, 40 octets
+                0x00, 0x51, 0x00, 0x04, 0x00, 0x00, 0x00, 0x01,             //   URR ID 1
+                0x00, 0x3e, 0x00, 0x01, 0x02,                               //   Measurement Method VOLUM
+                0x00, 0x25, 0x00, 0x02, 0x00, 0x01,                         //   Reporting Triggers VOLQU
+                0x00, 0x49, 0x00, 0x09, 0x01, 0, 0, 0, 0, 0, 0, 0x01, 0x02, //   Volume Quota, total 0x0102
+                0x00, 0x6c, 0x00, 0x04, 0x00, 0x00, 0x00, 0x07,             //   FAR ID (for Quota Action) 7
+            ]);
+}
