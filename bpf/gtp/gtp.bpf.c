@@ -995,8 +995,7 @@ GLOBAL int end_marker(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index, _
 	pdr = bpf_map_lookup_elem(&pdrs, &pdr_index);
 	if (!pdr)
 		return count(EDGE5G_STAT_DROP_NO_RULE, pkt->len, XDP_DROP);
-	if (pdr->flags & EDGE5G_PDR_QUOTA_EXHAUSTED)
-		return count(EDGE5G_STAT_DROP_QUOTA, pkt->len, XDP_DROP);
+	/* A used-up quota stops user data, not the End Marker: the path switch still completes. */
 	far_index = pdr->far;
 	far = bpf_map_lookup_elem(&fars, &far_index);
 	if (!far || !(far->action & EDGE5G_FAR_FORW) || far->ohc == EDGE5G_OHC_NONE)

@@ -1,6 +1,8 @@
 using LoxiLb.Edge5G.Datapath.Abi;
 using LoxiLb.Edge5G.Pfcp.Ies;
+using LoxiLb.Edge5G.Bpf;
 using LoxiLb.Edge5G.Pfcp.Messages;
+using LoxiLb.Edge5G.Pfcp.Rules;
 using LoxiLb.Edge5G.Tests.Support;
 
 namespace LoxiLb.Edge5G.Tests.Pfcp.Node;
@@ -55,6 +57,52 @@ public class UsageOnKernelMapsTests
                 n.Table.Delete(s.Seid);
             foreach (var s in slots)
                 h.Datapath.Tables.PdrStats.Reset(s);
+        }
+    }
+
+    [SkippableFact]
+    public void UsedUpVolumeQuota_IsEnforcedInTheKernelProgram_AsDropQuota()
+    {
+        Privileged.Require();
+        using var h = new GtpHarness();
+        using var stats = h.Datapath.Object.PerCpuMap<uint, Counter>("pdr_stats");
+        var n = new NodeUnderTest(s => s with { UsageTick = TimeSpan.FromMilliseconds(50) }, tables: h.Datapath.Tables);
+        uint? slot = null;
+        try
+        {
+            n.Associate();
+            var request = n.EstablishmentRequest(0x200) with
+            {
+                CreateUrrs = [new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Volqu)) { VolumeQuota = new Volume(Total: 1000) }],
+            };
+            var est = Assert.IsType<SessionEstablishmentResponse>(n.Request(request).Body);
+            var uplink = est.CreatedPdrs.Single(p => p.PdrId == 1);
+            var ue = uplink.UeIpAddresses.Single().Ipv4!;
+            var frame = GtpFrames.Uplink(uplink.LocalFTeid!.Teid, GtpFrames.InnerUdp4(ue, GtpFrames.LocalServer, 2, 1), qfi: 9);
+            Assert.NotEqual(XdpAction.Drop, h.Run(frame).Verdict);
+            Assert.Equal(0UL, h.StatPackets(DatapathStat.DropQuota));
+
+            // The uplink PDR has counted the quota (as if 10 packets of 100 bytes had gone by).
+            Assert.True(n.Table.TryGet(est.UpFSeid!.Seid, out var compiled));
+            slot = compiled.PdrStats[1];
+            var perCpu = stats.Lookup(slot.Value);
+            perCpu[0] = new Counter { Packets = perCpu[0].Packets + 10, Bytes = perCpu[0].Bytes + 1000 };
+            stats.Update(slot.Value, perCpu);
+
+            Assert.True(n.WaitFor(r => r.Any(d => d.Body is SessionReportRequest), TimeSpan.FromSeconds(3)), "no quota report");
+            Assert.True(SpinWait.SpinUntil(() => h.Run(frame).Verdict == XdpAction.Drop, TimeSpan.FromSeconds(2)), "the program still forwards");
+            Assert.True(h.StatPackets(DatapathStat.DropQuota) >= 1);
+            var countedBefore = h.PdrCounter(est.UpFSeid.Seid, 1).Packets;
+            Assert.Equal(XdpAction.Drop, h.Run(frame).Verdict);
+            Assert.Equal(countedBefore, h.PdrCounter(est.UpFSeid.Seid, 1).Packets); // dropped, not usage
+        }
+        finally
+        {
+            n.Dispose();
+            foreach (var s in n.Table.Sessions)
+                n.Table.Delete(s.Seid);
+            if (slot is { } s2)
+                h.Datapath.Tables.PdrStats.Reset(s2);
         }
     }
 }
