@@ -668,21 +668,22 @@ public sealed partial class PfcpNode : IDisposable
     // ------------------------------------------------------------------ usage
 
     /// <summary>
-    /// URRs whose volume quota is used up: granted as zero, or used up by the session's traffic
-    /// (<paramref name="session"/>'s trackers) and not renewed in this request
-    /// (<paramref name="granted"/>). Null when there is none, the usual case.
+    /// URRs whose volume quota is used up, and the traffic it stops: granted as zero, or used up
+    /// by the session's traffic (<paramref name="session"/>'s trackers) and not renewed in this
+    /// request (<paramref name="granted"/>). Null when there is none, the usual case.
     /// </summary>
-    private static HashSet<uint>? ExhaustedUrrs(PfcpRuleSet rules, NodeSession? session, HashSet<uint>? granted = null)
+    private static Dictionary<uint, QuotaStop>? ExhaustedUrrs(PfcpRuleSet rules, NodeSession? session, HashSet<uint>? granted = null)
     {
-        HashSet<uint>? exhausted = null;
+        Dictionary<uint, QuotaStop>? exhausted = null;
         foreach (var (id, urr) in rules.Urrs)
         {
-            if (urr.VolumeQuota is null)
+            if (urr.VolumeQuota is not { } quota)
                 continue;
-            var usedUp = urr.VolumeQuota.Total == 0
-                || (granted?.Contains(id) != true && session is not null && session.Usage.TryGetValue(id, out var usage) && usage.QuotaExhausted);
-            if (usedUp)
-                (exhausted ??= []).Add(id);
+            var stop = (quota.Total == 0 ? QuotaStop.Both : 0) | (quota.Uplink == 0 ? QuotaStop.Uplink : 0) | (quota.Downlink == 0 ? QuotaStop.Downlink : 0);
+            if (granted?.Contains(id) != true && session is not null && session.Usage.TryGetValue(id, out var usage))
+                stop |= usage.Exhausted;
+            if (stop != QuotaStop.None)
+                (exhausted ??= [])[id] = stop;
         }
         return exhausted;
     }
@@ -807,13 +808,13 @@ public sealed partial class PfcpNode : IDisposable
                     foreach (var usage in session.Usage.Values)
                     {
                         CountersFrom(session, usage, read, readings, counters);
-                        var reached = usage.ReachesQuota(counters);
+                        var reached = usage.NewlyExhausted(counters);
                         var due = usage.Due(counters, now);
                         if (due != 0)
                             (reports ??= []).Add(usage.Report(due, counters, now));
-                        if (reached)
+                        if (reached != QuotaStop.None)
                         {
-                            usage.MarkQuotaExhausted();
+                            usage.MarkQuotaExhausted(reached);
                             quotaUsedUp = true;
                         }
                         var next = usage.NextTimeDue();

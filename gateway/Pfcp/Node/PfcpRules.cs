@@ -63,10 +63,11 @@ public sealed record PfcpRuleSet(
 
     /// <summary>
     /// The rule model of these rules, for the compiler. The PDRs of a URR in
-    /// <paramref name="exhaustedUrrs"/> (its volume quota is used up) take the URR's FAR for
-    /// the quota action, or are dropped when it names none (TS 29.244 5.2.2.2.1).
+    /// <paramref name="exhaustedUrrs"/> (its volume quota is used up) whose direction the quota
+    /// stops take the URR's FAR for the quota action, or are dropped when it names none
+    /// (TS 29.244 5.2.2.2.1).
     /// </summary>
-    public M.Session ToModel(ulong seid, ulong peerSeid, IPAddress? peerAddress, IReadOnlySet<uint>? exhaustedUrrs = null)
+    public M.Session ToModel(ulong seid, ulong peerSeid, IPAddress? peerAddress, IReadOnlyDictionary<uint, QuotaStop>? exhaustedUrrs = null)
     {
         foreach (var (id, urr) in Urrs)
             if (urr.FarIdForQuotaAction is { } far && !Fars.ContainsKey(far))
@@ -82,11 +83,13 @@ public sealed record PfcpRuleSet(
             peerSeid, peerAddress);
     }
 
-    /// <summary>A PDR one of whose URRs has used up its quota: the URR's quota-action FAR, or dropped.</summary>
-    private M.Pdr WithQuotaAction(M.Pdr pdr, IReadOnlySet<uint> exhausted)
+    /// <summary>A PDR one of whose URRs has used up its quota for the PDR's direction: the URR's quota-action FAR, or dropped.</summary>
+    private M.Pdr WithQuotaAction(M.Pdr pdr, IReadOnlyDictionary<uint, QuotaStop> exhausted)
     {
+        // Uplink is what comes from the access side, as the usage reports count it.
+        var direction = pdr.Pdi.SourceInterface == M.InterfaceType.Access ? QuotaStop.Uplink : QuotaStop.Downlink;
         foreach (var urr in pdr.Urrs)
-            if (exhausted.Contains(urr))
+            if (exhausted.TryGetValue(urr, out var stop) && (stop & direction) != 0)
                 return Urrs.TryGetValue(urr, out var rule) && rule.FarIdForQuotaAction is { } far
                     ? pdr with { FarId = far }
                     : pdr with { QuotaExhausted = true };

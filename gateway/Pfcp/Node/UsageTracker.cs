@@ -16,7 +16,7 @@ public sealed class UrrUsage
         Rule = rule;
         PeriodStart = now;
         LastReport = now;
-        QuotaExhausted = ZeroQuota(rule);
+        Exhausted = Stops(rule.VolumeQuota, 0, 0, 0);
     }
 
     public CreateUrr Rule { get; set; }
@@ -28,29 +28,46 @@ public sealed class UrrUsage
     public Dictionary<ushort, Counter> Baseline { get; } = [];
 
     /// <summary>
-    /// Counted against the volume quota up to the last report: since the URR was created or
-    /// last given a new quota.
+    /// Counted against the volume quota up to the last report (total, uplink, downlink): since
+    /// the URR was created or last given a new quota.
     /// </summary>
     public ulong TotalBytes { get; private set; }
+    public ulong UplinkBytes { get; private set; }
+    public ulong DownlinkBytes { get; private set; }
 
     /// <summary>
-    /// The volume quota is used up (or was granted as zero): the URR's PDRs take its FAR for
-    /// the quota action, or drop, until the SMF sends a new quota (TS 29.244 5.2.2.2.1).
+    /// The traffic a used-up volume quota stops (a zero quota stops it from the start): the
+    /// URR's PDRs of that direction take its FAR for the quota action, or drop, until the SMF
+    /// sends a new quota (TS 29.244 5.2.2.2.1). A used-up total stops both directions.
     /// </summary>
-    public bool QuotaExhausted { get; private set; }
+    public QuotaStop Exhausted { get; private set; }
+    public bool QuotaExhausted => Exhausted != QuotaStop.None;
 
-    private static bool ZeroQuota(CreateUrr rule) => rule.VolumeQuota?.Total == 0;
-
-    /// <summary>True when the traffic since the last report uses up a quota that was not used up yet.</summary>
-    public bool ReachesQuota(Dictionary<ushort, (Counter Counter, bool Uplink)> current)
+    /// <summary>What a quota stops once these volumes are counted against it.</summary>
+    private static QuotaStop Stops(Volume? quota, ulong total, ulong uplink, ulong downlink)
     {
-        if (QuotaExhausted || Rule.VolumeQuota?.Total is not { } quota)
-            return false;
-        var (ul, dl, _, _) = Delta(current);
-        return TotalBytes + ul + dl >= quota;
+        var stop = QuotaStop.None;
+        if (quota is null)
+            return stop;
+        if (quota.Total is { } t && total >= t)
+            stop |= QuotaStop.Both;
+        if (quota.Uplink is { } u && uplink >= u)
+            stop |= QuotaStop.Uplink;
+        if (quota.Downlink is { } d && downlink >= d)
+            stop |= QuotaStop.Downlink;
+        return stop;
     }
 
-    public void MarkQuotaExhausted() => QuotaExhausted = true;
+    /// <summary>What the traffic since the last report newly stops (None: the quota lasts).</summary>
+    public QuotaStop NewlyExhausted(Dictionary<ushort, (Counter Counter, bool Uplink)> current)
+    {
+        if (Rule.VolumeQuota is null || Exhausted == QuotaStop.Both)
+            return QuotaStop.None;
+        var (ul, dl, _, _) = Delta(current);
+        return Stops(Rule.VolumeQuota, TotalBytes + ul + dl, UplinkBytes + ul, DownlinkBytes + dl) & ~Exhausted;
+    }
+
+    public void MarkQuotaExhausted(QuotaStop stop) => Exhausted |= stop;
 
     /// <summary>
     /// A new Volume Quota from the SMF (Update URR): it counts the traffic from the last report
@@ -58,8 +75,8 @@ public sealed class UrrUsage
     /// </summary>
     public void GrantQuota()
     {
-        TotalBytes = 0;
-        QuotaExhausted = ZeroQuota(Rule);
+        TotalBytes = UplinkBytes = DownlinkBytes = 0;
+        Exhausted = Stops(Rule.VolumeQuota, 0, 0, 0);
     }
 
     /// <summary>
@@ -70,6 +87,8 @@ public sealed class UrrUsage
     {
         var (ul, dl, ulPackets, dlPackets) = Delta(current);
         TotalBytes += ul + dl;
+        UplinkBytes += ul;
+        DownlinkBytes += dl;
         foreach (var (pdr, c) in current)
             Baseline[pdr] = c.Counter;
         var report = new UsageReport(Rule.UrrId, Sequence++, new UsageReportTrigger(trigger))
@@ -91,13 +110,13 @@ public sealed class UrrUsage
         if ((trigger & UsageReportTriggerFlags.Perio) != 0)
             PeriodStart = now;
         if ((trigger & UsageReportTriggerFlags.Volqu) != 0)
-            QuotaExhausted = true;
+            Exhausted |= Stops(Rule.VolumeQuota, TotalBytes, UplinkBytes, DownlinkBytes);
         return report;
     }
 
     /// <summary>What a restarted node needs to carry on exactly: the next UR-SEQN, the times, the quota total and the baseline.</summary>
     public UsageRecord ToRecord() => new(Rule.UrrId, Sequence, PeriodStart, LastReport, TotalBytes, QuotaExhausted,
-        [.. Baseline.Select(b => new UsageBaseline(b.Key, b.Value.Packets, b.Value.Bytes))]);
+        [.. Baseline.Select(b => new UsageBaseline(b.Key, b.Value.Packets, b.Value.Bytes))], UplinkBytes, DownlinkBytes, Exhausted);
 
     /// <summary>
     /// Takes over the state a previous node saved (the rule stays this one's). With
@@ -111,7 +130,11 @@ public sealed class UrrUsage
         Sequence = Math.Max(Sequence, saved.Sequence);
         PeriodStart = saved.PeriodStart;
         TotalBytes = saved.TotalBytes;
-        QuotaExhausted = saved.QuotaReported || ZeroQuota(Rule);
+        UplinkBytes = saved.UplinkBytes;
+        DownlinkBytes = saved.DownlinkBytes;
+        // A state saved before quotas had directions says only "used up": both.
+        Exhausted = (saved.QuotaStops != QuotaStop.None ? saved.QuotaStops : saved.QuotaReported ? QuotaStop.Both : QuotaStop.None)
+            | Stops(Rule.VolumeQuota, 0, 0, 0);
         if (!exact)
             return;
         LastReport = saved.LastReport;
@@ -161,6 +184,9 @@ public sealed class UrrUsage
         return next;
     }
 
+    /// <summary>A volume threshold (0: none) reached by the volume since the last report.</summary>
+    private static bool Crossed(ulong? threshold, ulong volume) => threshold is { } t && t > 0 && volume >= t;
+
     /// <summary>Which reporting triggers fire now (none: nothing to report yet).</summary>
     public UsageReportTriggerFlags Due(Dictionary<ushort, (Counter Counter, bool Uplink)> current, DateTime now)
     {
@@ -168,9 +194,11 @@ public sealed class UrrUsage
         UsageReportTriggerFlags due = 0;
         var (ul, dl, _, _) = Delta(current);
         var volume = ul + dl;
-        if ((triggers & ReportingTriggerFlags.Volth) != 0 && Rule.VolumeThreshold?.Total is { } threshold && threshold > 0 && volume >= threshold)
+        if ((triggers & ReportingTriggerFlags.Volth) != 0 && Rule.VolumeThreshold is { } threshold
+            && (Crossed(threshold.Total, volume) || Crossed(threshold.Uplink, ul) || Crossed(threshold.Downlink, dl)))
             due |= UsageReportTriggerFlags.Volth;
-        if ((triggers & ReportingTriggerFlags.Volqu) != 0 && !QuotaExhausted && Rule.VolumeQuota?.Total is { } quota && TotalBytes + volume >= quota)
+        if ((triggers & ReportingTriggerFlags.Volqu) != 0 && Rule.VolumeQuota is { } quota
+            && (Stops(quota, TotalBytes + volume, UplinkBytes + ul, DownlinkBytes + dl) & ~Exhausted) != QuotaStop.None)
             due |= UsageReportTriggerFlags.Volqu;
         if ((triggers & ReportingTriggerFlags.Perio) != 0 && Rule.MeasurementPeriod is { } period && period > 0
             && (now - PeriodStart).TotalSeconds >= period)
@@ -183,7 +211,17 @@ public sealed class UrrUsage
 
 /// <summary>A URR's usage state as saved across a daemon restart (QuotaReported: the quota is used up).</summary>
 public sealed record UsageRecord(uint UrrId, uint Sequence, DateTime PeriodStart, DateTime LastReport, ulong TotalBytes, bool QuotaReported,
-    UsageBaseline[] Baseline);
+    UsageBaseline[] Baseline, ulong UplinkBytes = 0, ulong DownlinkBytes = 0, QuotaStop QuotaStops = QuotaStop.None);
+
+/// <summary>Which traffic of a URR a used-up volume quota stops, by the direction of its PDRs.</summary>
+[Flags]
+public enum QuotaStop : byte
+{
+    None = 0,
+    Uplink = 1,
+    Downlink = 2,
+    Both = Uplink | Downlink,
+}
 
 /// <summary>A PDR's counters at the URR's last report.</summary>
 public sealed record UsageBaseline(ushort Pdr, ulong Packets, ulong Bytes);

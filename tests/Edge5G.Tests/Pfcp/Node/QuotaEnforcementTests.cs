@@ -105,6 +105,26 @@ public class QuotaEnforcementTests
     }
 
     [Fact]
+    public void DownlinkOnlyQuota_StopsTheDownlinkPdr_WhileTheUplinkForwards()
+    {
+        using var n = Node();
+        var urr = new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Volqu)) { VolumeQuota = new Volume(Downlink: 1000) };
+        var seid = Establish(n, urr);
+        n.AddTraffic(seid, pdr: 1, packets: 20, bytes: 5000); // uplink: not counted against a downlink quota
+        Thread.Sleep(300);
+        Assert.Empty(UsageReports(n));
+
+        n.AddTraffic(seid, pdr: 2, packets: 8, bytes: 1000);
+
+        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 1, TimeSpan.FromSeconds(3)), "no quota report");
+        var usage = Assert.Single(Assert.Single(UsageReports(n)).UsageReports);
+        Assert.True(usage.Trigger.Has(UsageReportTriggerFlags.Volqu));
+        Assert.Equal(1000UL, usage.VolumeMeasurement!.DownlinkVolume);
+        Assert.True(SpinWait.SpinUntil(() => Installed(n, seid)[2].Flags == PdrFlags.QuotaExhausted, TimeSpan.FromSeconds(2)), "the downlink still forwards");
+        Assert.Equal((PdrFlags)0, Installed(n, seid)[1].Flags);
+    }
+
+    [Fact]
     public void FarIdForQuotaAction_ReplacesThePdrsFar_InsteadOfDropping()
     {
         using var n = Node();

@@ -63,4 +63,23 @@ public class UsageTriggerTests
         Assert.True(usage.Trigger.Has(UsageReportTriggerFlags.Volth));
         Assert.Equal(1200UL, usage.VolumeMeasurement!.DownlinkVolume);
     }
+
+    [Fact]
+    public void UplinkOnlyVolumeThreshold_IsReported_WhenTheUplinkReachesIt_NotTheTotal()
+    {
+        using var n = new NodeUnderTest(s => s with { UsageTick = TimeSpan.FromMilliseconds(50) });
+        n.Associate();
+        var seid = Establish(n, new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Volth)) { VolumeThreshold = new Volume(Uplink: 1000) });
+        n.AddTraffic(seid, pdr: 2, packets: 10, bytes: 3000);
+        Thread.Sleep(300);
+        Assert.Empty(UsageReports(n));
+
+        n.AddTraffic(seid, pdr: 1, packets: 4, bytes: 1000);
+
+        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 1, TimeSpan.FromSeconds(3)), "the uplink threshold was not reported");
+        var usage = Assert.Single(UsageReports(n)[0].UsageReports);
+        Assert.True(usage.Trigger.Has(UsageReportTriggerFlags.Volth));
+        Assert.Equal(1000UL, usage.VolumeMeasurement!.UplinkVolume);
+        Assert.Equal(3000UL, usage.VolumeMeasurement.DownlinkVolume);
+    }
 }
