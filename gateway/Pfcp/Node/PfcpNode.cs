@@ -538,16 +538,10 @@ public sealed partial class PfcpNode : IDisposable
             foreach (var id in req.RemoveUrrs)
                 if (session.Usage.TryGetValue(id, out var usage))
                     reports.Add(usage.Report(UsageReportTriggerFlags.Termr, UsageCounters(session, usage), now));
-            // A new Volume Quota (Update URR) or a new URR starts afresh; the others keep
-            // their quota state.
-            var granted = new HashSet<uint>();
-            foreach (var u in req.UpdateUrrs)
-                if (u.VolumeQuota is not null)
-                    granted.Add(u.UrrId);
-            foreach (var u in req.CreateUrrs)
-                granted.Add(u.UrrId);
+            // A new quota (Update URR) or a new URR starts afresh; the others keep their quota state.
+            var grants = new QuotaGrants(req);
             _table.TryGet(seid, out var previous);
-            var compiled = _table.Modify(next.ToModel(seid, session.Cp.Seid, session.Cp.Ipv4 ?? session.Cp.Ipv6, ExhaustedUrrs(next, session, granted)));
+            var compiled = _table.Modify(next.ToModel(seid, session.Cp.Seid, session.Cp.Ipv4 ?? session.Cp.Ipv6, ExhaustedUrrs(next, session, grants)));
             session.Rules = next;
             session.Teids.AddRange(chooser.AllocatedTeids);
             session.UeAddresses.AddRange(chooser.AllocatedUeAddresses);
@@ -556,8 +550,13 @@ public sealed partial class PfcpNode : IDisposable
                 query.UnionWith(next.Urrs.Keys);
             SyncUsage(session, compiled, previous);
             foreach (var u in req.UpdateUrrs)
-                if (u.VolumeQuota is not null && session.Usage.TryGetValue(u.UrrId, out var renewed))
-                    renewed.GrantQuota();
+                if (session.Usage.TryGetValue(u.UrrId, out var renewed))
+                {
+                    if (u.VolumeQuota is not null)
+                        renewed.GrantVolumeQuota();
+                    if (u.TimeQuota is not null)
+                        renewed.GrantTimeQuota(now);
+                }
             foreach (var id in query)
                 if (session.Usage.TryGetValue(id, out var usage))
                     reports.Add(usage.Report(UsageReportTriggerFlags.Immer, UsageCounters(session, usage), now));
@@ -667,21 +666,37 @@ public sealed partial class PfcpNode : IDisposable
 
     // ------------------------------------------------------------------ usage
 
+    /// <summary>The quotas a modification grants afresh: its new URRs', and those its Update URRs carry.</summary>
+    private sealed class QuotaGrants(SessionModificationRequest req)
+    {
+        private readonly HashSet<uint> _created = [.. req.CreateUrrs.Select(u => u.UrrId)];
+        private readonly HashSet<uint> _volume = [.. req.UpdateUrrs.Where(u => u.VolumeQuota is not null).Select(u => u.UrrId)];
+        private readonly HashSet<uint> _time = [.. req.UpdateUrrs.Where(u => u.TimeQuota is not null).Select(u => u.UrrId)];
+
+        public bool Volume(uint urr) => _created.Contains(urr) || _volume.Contains(urr);
+        public bool Time(uint urr) => _created.Contains(urr) || _time.Contains(urr);
+    }
+
     /// <summary>
-    /// URRs whose volume quota is used up, and the traffic it stops: granted as zero, or used up
-    /// by the session's traffic (<paramref name="session"/>'s trackers) and not renewed in this
-    /// request (<paramref name="granted"/>). Null when there is none, the usual case.
+    /// URRs whose volume or time quota is used up, and the traffic it stops: granted as zero, or
+    /// used up by the session's traffic (<paramref name="session"/>'s trackers) and not granted
+    /// afresh in this request (<paramref name="grants"/>). Null when there is none, the usual case.
     /// </summary>
-    private static Dictionary<uint, QuotaStop>? ExhaustedUrrs(PfcpRuleSet rules, NodeSession? session, HashSet<uint>? granted = null)
+    private static Dictionary<uint, QuotaStop>? ExhaustedUrrs(PfcpRuleSet rules, NodeSession? session, QuotaGrants? grants = null)
     {
         Dictionary<uint, QuotaStop>? exhausted = null;
         foreach (var (id, urr) in rules.Urrs)
         {
-            if (urr.VolumeQuota is not { } quota)
+            if (urr.VolumeQuota is null && urr.TimeQuota is null)
                 continue;
-            var stop = (quota.Total == 0 ? QuotaStop.Both : 0) | (quota.Uplink == 0 ? QuotaStop.Uplink : 0) | (quota.Downlink == 0 ? QuotaStop.Downlink : 0);
-            if (granted?.Contains(id) != true && session is not null && session.Usage.TryGetValue(id, out var usage))
-                stop |= usage.Exhausted;
+            UrrUsage? usage = null;
+            if (session is not null && session.Usage.TryGetValue(id, out var tracked))
+                usage = tracked;
+            var freshVolume = usage is null || grants?.Volume(id) == true;
+            var freshTime = usage is null || grants?.Time(id) == true;
+            var stop = UrrUsage.StopsWhenGranted(urr, freshVolume, freshTime)
+                | (freshVolume ? QuotaStop.None : usage!.VolumeExhausted)
+                | (freshTime || !usage!.TimeQuotaUsedUp ? QuotaStop.None : QuotaStop.Both);
             if (stop != QuotaStop.None)
                 (exhausted ??= [])[id] = stop;
         }
@@ -808,13 +823,14 @@ public sealed partial class PfcpNode : IDisposable
                     foreach (var usage in session.Usage.Values)
                     {
                         CountersFrom(session, usage, read, readings, counters);
-                        var reached = usage.NewlyExhausted(counters);
+                        usage.Observe(counters, now);
+                        var (volume, time) = usage.NewlyExhausted(counters, now);
                         var due = usage.Due(counters, now);
                         if (due != 0)
                             (reports ??= []).Add(usage.Report(due, counters, now));
-                        if (reached != QuotaStop.None)
+                        if (volume != QuotaStop.None || time)
                         {
-                            usage.MarkQuotaExhausted(reached);
+                            usage.MarkQuotaExhausted(volume, time);
                             quotaUsedUp = true;
                         }
                         var next = usage.NextTimeDue();

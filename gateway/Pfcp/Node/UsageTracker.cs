@@ -16,7 +16,10 @@ public sealed class UrrUsage
         Rule = rule;
         PeriodStart = now;
         LastReport = now;
-        Exhausted = Stops(rule.VolumeQuota, 0, 0, 0);
+        QuotaGranted = now;
+        LastTraffic = now;
+        VolumeExhausted = Stops(rule.VolumeQuota, 0, 0, 0);
+        TimeQuotaUsedUp = rule.TimeQuota == 0;
     }
 
     public CreateUrr Rule { get; set; }
@@ -40,8 +43,34 @@ public sealed class UrrUsage
     /// URR's PDRs of that direction take its FAR for the quota action, or drop, until the SMF
     /// sends a new quota (TS 29.244 5.2.2.2.1). A used-up total stops both directions.
     /// </summary>
-    public QuotaStop Exhausted { get; private set; }
+    public QuotaStop VolumeExhausted { get; private set; }
+
+    /// <summary>
+    /// The Time Quota has run out: counted in wall-clock seconds from its grant (the URR's
+    /// creation, or an Update URR carrying a new one), it stops both directions.
+    /// </summary>
+    public bool TimeQuotaUsedUp { get; private set; }
+    public DateTime QuotaGranted { get; private set; }
+
+    /// <summary>What the used-up quotas stop.</summary>
+    public QuotaStop Exhausted => VolumeExhausted | (TimeQuotaUsedUp ? QuotaStop.Both : QuotaStop.None);
     public bool QuotaExhausted => Exhausted != QuotaStop.None;
+
+    /// <summary>When the URR's traffic was last seen to move (for the Quota Holding Time), and whether that idle spell was reported.</summary>
+    public DateTime LastTraffic { get; private set; }
+    public bool HoldingReported { get; private set; }
+    private ulong _packetsSeen;
+
+    /// <summary>Notes traffic since the last check: it restarts the Quota Holding Time.</summary>
+    public void Observe(Dictionary<ushort, (Counter Counter, bool Uplink)> current, DateTime now)
+    {
+        var (_, _, ulp, dlp) = Delta(current);
+        if (ulp + dlp == _packetsSeen)
+            return;
+        _packetsSeen = ulp + dlp;
+        LastTraffic = now;
+        HoldingReported = false;
+    }
 
     /// <summary>What a quota stops once these volumes are counted against it.</summary>
     private static QuotaStop Stops(Volume? quota, ulong total, ulong uplink, ulong downlink)
@@ -58,26 +87,49 @@ public sealed class UrrUsage
         return stop;
     }
 
-    /// <summary>What the traffic since the last report newly stops (None: the quota lasts).</summary>
-    public QuotaStop NewlyExhausted(Dictionary<ushort, (Counter Counter, bool Uplink)> current)
+    /// <summary>What the traffic since the last report and the time now newly use up (nothing: the quotas last).</summary>
+    public (QuotaStop Volume, bool Time) NewlyExhausted(Dictionary<ushort, (Counter Counter, bool Uplink)> current, DateTime now)
     {
-        if (Rule.VolumeQuota is null || Exhausted == QuotaStop.Both)
-            return QuotaStop.None;
-        var (ul, dl, _, _) = Delta(current);
-        return Stops(Rule.VolumeQuota, TotalBytes + ul + dl, UplinkBytes + ul, DownlinkBytes + dl) & ~Exhausted;
+        var volume = QuotaStop.None;
+        if (Rule.VolumeQuota is { } quota && VolumeExhausted != QuotaStop.Both)
+        {
+            var (ul, dl, _, _) = Delta(current);
+            volume = Stops(quota, TotalBytes + ul + dl, UplinkBytes + ul, DownlinkBytes + dl) & ~VolumeExhausted;
+        }
+        return (volume, TimeQuotaRunsOut(now));
     }
 
-    public void MarkQuotaExhausted(QuotaStop stop) => Exhausted |= stop;
+    private bool TimeQuotaRunsOut(DateTime now) => !TimeQuotaUsedUp && Rule.TimeQuota is { } seconds && now >= QuotaGranted.AddSeconds(seconds);
+
+    public void MarkQuotaExhausted(QuotaStop volume, bool time)
+    {
+        VolumeExhausted |= volume;
+        TimeQuotaUsedUp |= time;
+    }
 
     /// <summary>
     /// A new Volume Quota from the SMF (Update URR): it counts the traffic from the last report
-    /// on, and the PDRs forward again unless it is zero.
+    /// on, and the PDRs forward again unless it is zero (or the time quota is used up).
     /// </summary>
-    public void GrantQuota()
+    public void GrantVolumeQuota()
     {
         TotalBytes = UplinkBytes = DownlinkBytes = 0;
-        Exhausted = Stops(Rule.VolumeQuota, 0, 0, 0);
+        VolumeExhausted = Stops(Rule.VolumeQuota, 0, 0, 0);
     }
+
+    /// <summary>A new Time Quota from the SMF: it runs from now.</summary>
+    public void GrantTimeQuota(DateTime now)
+    {
+        QuotaGranted = now;
+        TimeQuotaUsedUp = Rule.TimeQuota == 0;
+    }
+
+    /// <summary>
+    /// What a quota stops once granted afresh (a zero quota stops at once), for the rules a
+    /// request is about to install.
+    /// </summary>
+    public static QuotaStop StopsWhenGranted(CreateUrr rule, bool volume, bool time) =>
+        (volume ? Stops(rule.VolumeQuota, 0, 0, 0) : QuotaStop.None) | (time && rule.TimeQuota == 0 ? QuotaStop.Both : QuotaStop.None);
 
     /// <summary>
     /// Builds a report of the usage since the last one and moves the baseline. Returns the
@@ -91,6 +143,7 @@ public sealed class UrrUsage
         DownlinkBytes += dl;
         foreach (var (pdr, c) in current)
             Baseline[pdr] = c.Counter;
+        _packetsSeen = 0;
         var report = new UsageReport(Rule.UrrId, Sequence++, new UsageReportTrigger(trigger))
         {
             StartTime = LastReport,
@@ -110,13 +163,18 @@ public sealed class UrrUsage
         if ((trigger & UsageReportTriggerFlags.Perio) != 0)
             PeriodStart = now;
         if ((trigger & UsageReportTriggerFlags.Volqu) != 0)
-            Exhausted |= Stops(Rule.VolumeQuota, TotalBytes, UplinkBytes, DownlinkBytes);
+            VolumeExhausted |= Stops(Rule.VolumeQuota, TotalBytes, UplinkBytes, DownlinkBytes);
+        if ((trigger & UsageReportTriggerFlags.Timqu) != 0)
+            TimeQuotaUsedUp = true;
+        if ((trigger & UsageReportTriggerFlags.Quhti) != 0)
+            HoldingReported = true;
         return report;
     }
 
     /// <summary>What a restarted node needs to carry on exactly: the next UR-SEQN, the times, the quota total and the baseline.</summary>
-    public UsageRecord ToRecord() => new(Rule.UrrId, Sequence, PeriodStart, LastReport, TotalBytes, QuotaExhausted,
-        [.. Baseline.Select(b => new UsageBaseline(b.Key, b.Value.Packets, b.Value.Bytes))], UplinkBytes, DownlinkBytes, Exhausted);
+    public UsageRecord ToRecord() => new(Rule.UrrId, Sequence, PeriodStart, LastReport, TotalBytes, VolumeExhausted != QuotaStop.None,
+        [.. Baseline.Select(b => new UsageBaseline(b.Key, b.Value.Packets, b.Value.Bytes))], UplinkBytes, DownlinkBytes, VolumeExhausted,
+        QuotaGranted, TimeQuotaUsedUp);
 
     /// <summary>
     /// Takes over the state a previous node saved (the rule stays this one's). With
@@ -133,8 +191,11 @@ public sealed class UrrUsage
         UplinkBytes = saved.UplinkBytes;
         DownlinkBytes = saved.DownlinkBytes;
         // A state saved before quotas had directions says only "used up": both.
-        Exhausted = (saved.QuotaStops != QuotaStop.None ? saved.QuotaStops : saved.QuotaReported ? QuotaStop.Both : QuotaStop.None)
+        VolumeExhausted = (saved.QuotaStops != QuotaStop.None ? saved.QuotaStops : saved.QuotaReported ? QuotaStop.Both : QuotaStop.None)
             | Stops(Rule.VolumeQuota, 0, 0, 0);
+        if (saved.QuotaGranted is { } granted)
+            QuotaGranted = granted;
+        TimeQuotaUsedUp = saved.TimeQuotaUsedUp || Rule.TimeQuota == 0;
         if (!exact)
             return;
         LastReport = saved.LastReport;
@@ -170,7 +231,8 @@ public sealed class UrrUsage
     }
 
     /// <summary>
-    /// The first instant a time-based trigger (periodic measurement, time threshold) can fire;
+    /// The first instant a time-based trigger (periodic measurement, time threshold, time
+    /// quota, quota holding time) can fire;
     /// DateTime.MaxValue when the URR has none. Until then only new traffic can make it due.
     /// </summary>
     public DateTime NextTimeDue()
@@ -181,6 +243,12 @@ public sealed class UrrUsage
             next = PeriodStart.AddSeconds(period);
         if ((triggers & ReportingTriggerFlags.Timth) != 0 && Rule.TimeThreshold is { } time && time > 0 && LastReport.AddSeconds(time) < next)
             next = LastReport.AddSeconds(time);
+        // The time quota is enforced whether or not TIMQU is asked for.
+        if (!TimeQuotaUsedUp && Rule.TimeQuota is { } quota && QuotaGranted.AddSeconds(quota) < next)
+            next = QuotaGranted.AddSeconds(quota);
+        if ((triggers & ReportingTriggerFlags.Quhti) != 0 && !HoldingReported && Rule.QuotaHoldingTime is { } holding && holding > 0
+            && LastTraffic.AddSeconds(holding) < next)
+            next = LastTraffic.AddSeconds(holding);
         return next;
     }
 
@@ -205,13 +273,20 @@ public sealed class UrrUsage
             due |= UsageReportTriggerFlags.Perio;
         if ((triggers & ReportingTriggerFlags.Timth) != 0 && Rule.TimeThreshold is { } time && time > 0 && (now - LastReport).TotalSeconds >= time)
             due |= UsageReportTriggerFlags.Timth;
+        // A zero time quota stops traffic from the start and is not reported, as a zero volume quota.
+        if ((triggers & ReportingTriggerFlags.Timqu) != 0 && Rule.TimeQuota > 0 && TimeQuotaRunsOut(now))
+            due |= UsageReportTriggerFlags.Timqu;
+        if ((triggers & ReportingTriggerFlags.Quhti) != 0 && !HoldingReported && Rule.QuotaHoldingTime is { } holding && holding > 0
+            && now >= LastTraffic.AddSeconds(holding))
+            due |= UsageReportTriggerFlags.Quhti;
         return due;
     }
 }
 
-/// <summary>A URR's usage state as saved across a daemon restart (QuotaReported: the quota is used up).</summary>
+/// <summary>A URR's usage state as saved across a daemon restart (QuotaReported: the volume quota is used up).</summary>
 public sealed record UsageRecord(uint UrrId, uint Sequence, DateTime PeriodStart, DateTime LastReport, ulong TotalBytes, bool QuotaReported,
-    UsageBaseline[] Baseline, ulong UplinkBytes = 0, ulong DownlinkBytes = 0, QuotaStop QuotaStops = QuotaStop.None);
+    UsageBaseline[] Baseline, ulong UplinkBytes = 0, ulong DownlinkBytes = 0, QuotaStop QuotaStops = QuotaStop.None,
+    DateTime? QuotaGranted = null, bool TimeQuotaUsedUp = false);
 
 /// <summary>Which traffic of a URR a used-up volume quota stops, by the direction of its PDRs.</summary>
 [Flags]

@@ -8,9 +8,10 @@ using LoxiLb.Edge5G.Pfcp.Rules;
 namespace LoxiLb.Edge5G.Tests.Pfcp.Node;
 
 /// <summary>
-/// Volume quotas (TS 29.244 5.2.2.2.1): once a URR's quota is used up the node reports it
-/// (VOLQU) and its PDRs stop forwarding, or take the URR's FAR for the quota action, until
-/// the SMF grants a new quota in Update URR. A zero quota blocks from the start.
+/// Volume and time quotas (TS 29.244 5.2.2.2.1): once a URR's quota is used up the node
+/// reports it (VOLQU, TIMQU) and its PDRs stop forwarding, or take the URR's FAR for the quota
+/// action, until the SMF grants a new quota in Update URR. A zero quota blocks from the start.
+/// The Quota Holding Time is reported (QUHTI) once per idle spell.
 /// </summary>
 public class QuotaEnforcementTests
 {
@@ -122,6 +123,59 @@ public class QuotaEnforcementTests
         Assert.Equal(1000UL, usage.VolumeMeasurement!.DownlinkVolume);
         Assert.True(SpinWait.SpinUntil(() => Installed(n, seid)[2].Flags == PdrFlags.QuotaExhausted, TimeSpan.FromSeconds(2)), "the downlink still forwards");
         Assert.Equal((PdrFlags)0, Installed(n, seid)[1].Flags);
+    }
+
+    [Fact]
+    public void TimeQuota_RunsOut_IsReported_StopsBothDirections_UntilANewTimeQuota()
+    {
+        using var n = Node();
+        var urr = new CreateUrr(1, MeasurementMethod.Durat | MeasurementMethod.Volum,
+            new ReportingTriggers(ReportingTriggerFlags.Timqu | ReportingTriggerFlags.Volqu))
+        {
+            TimeQuota = 1,
+            VolumeQuota = new Volume(Total: 1_000_000),
+        };
+        var seid = Establish(n, urr);
+        Assert.False(Blocked(n, seid));
+
+        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 1, TimeSpan.FromSeconds(3)), "no time quota report in 3 s");
+        var usage = Assert.Single(Assert.Single(UsageReports(n)).UsageReports);
+        Assert.True(usage.Trigger.Has(UsageReportTriggerFlags.Timqu));
+        Assert.False(usage.Trigger.Has(UsageReportTriggerFlags.Volqu));
+        Assert.True(SpinWait.SpinUntil(() => Blocked(n, seid), TimeSpan.FromSeconds(2)), "the PDRs still forward");
+
+        // A new volume quota does not lift a used-up time quota; a new time quota does.
+        n.Request(new SessionModificationRequest { UpdateUrrs = [new UpdateUrr(1) { VolumeQuota = new Volume(Total: 2_000_000) }] }, seid);
+        Assert.True(Blocked(n, seid));
+        n.Request(new SessionModificationRequest { UpdateUrrs = [new UpdateUrr(1) { TimeQuota = 60 }] }, seid);
+        Assert.All(Installed(n, seid).Values, v => Assert.Equal((PdrFlags)0, v.Flags));
+        Thread.Sleep(300);
+        Assert.Single(UsageReports(n));
+    }
+
+    [Fact]
+    public void QuotaHoldingTime_WithoutTraffic_IsReportedOnce_AndAgainAfterTheNextIdleSpell()
+    {
+        using var n = Node();
+        var urr = new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Quhti | ReportingTriggerFlags.Volqu))
+        {
+            QuotaHoldingTime = 1,
+            VolumeQuota = new Volume(Total: 1_000_000),
+        };
+        var seid = Establish(n, urr);
+
+        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 1, TimeSpan.FromSeconds(3)), "no quota holding time report in 3 s");
+        Assert.True(Assert.Single(UsageReports(n)[0].UsageReports).Trigger.Has(UsageReportTriggerFlags.Quhti));
+        Thread.Sleep(1300);
+        Assert.Single(UsageReports(n)); // one report per idle spell
+        Assert.False(Blocked(n, seid)); // holding time ends nothing by itself: the SMF decides
+
+        n.AddTraffic(seid, pdr: 1, packets: 2, bytes: 200);
+
+        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 2, TimeSpan.FromSeconds(4)), "no report after the second idle spell");
+        var second = Assert.Single(UsageReports(n)[1].UsageReports);
+        Assert.True(second.Trigger.Has(UsageReportTriggerFlags.Quhti));
+        Assert.Equal(200UL, second.VolumeMeasurement!.UplinkVolume);
     }
 
     [Fact]
