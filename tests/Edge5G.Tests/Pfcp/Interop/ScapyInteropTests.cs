@@ -49,16 +49,7 @@ public class ScapyInteropTests(ITestOutputHelper output)
         try
         {
             using var lab = GtpLab.Create();
-            var settings = new PfcpNodeSettings
-            {
-                Listen = NodeN4,
-                NodeId = NodeId.FromAddress(NodeN4.Address),
-                Peers = [Cidr.Parse("127.0.0.0/8")],
-                UePools = [Cidr.Parse(GtpLab.UePool)],
-                UsageTick = TimeSpan.FromMilliseconds(100),
-                HeartbeatInterval = TimeSpan.FromSeconds(1),
-            };
-            using var node = new PfcpNode(settings, lab.Sessions, lab.Datapath.Tables, new TestOutputLogger(output));
+            using var node = new PfcpNode(Settings, lab.Sessions, lab.Datapath.Tables, new TestOutputLogger(output));
             using var capture = TsharkCapture.Start(lab.Gateway, "lo", pcap);
             using (lab.Gateway.Enter())
                 node.Start();
@@ -77,6 +68,7 @@ public class ScapyInteropTests(ITestOutputHelper output)
             Assert.Equal(1, features.GetProperty("EMPU").GetInt32());
             Assert.Equal(1, features.GetProperty("PDIU").GetInt32());
             Assert.Equal(1, features.GetProperty("UEIP").GetInt32());
+            Assert.Equal(1, features.GetProperty("QUOAC").GetInt32());
             AssertDecodedCleanly(association);
             Assert.Equal(SmfNodeId, Assert.Single(node.Associations()).NodeId);
 
@@ -223,6 +215,90 @@ public class ScapyInteropTests(ITestOutputHelper output)
             else if (File.Exists(pcap))
                 output.WriteLine($"capture kept for inspection: {pcap}");
         }
+    }
+
+    private static readonly PfcpNodeSettings Settings = new()
+    {
+        Listen = NodeN4,
+        NodeId = NodeId.FromAddress(NodeN4.Address),
+        Peers = [Cidr.Parse("127.0.0.0/8")],
+        UePools = [Cidr.Parse(GtpLab.UePool)],
+        UsageTick = TimeSpan.FromMilliseconds(100),
+        HeartbeatInterval = TimeSpan.FromSeconds(1),
+    };
+
+    /// <summary>
+    /// Online charging as scapy's SMF asks for it: a total Volume Quota (VOLQU). Real traffic
+    /// uses it up, the node reports VOLQU and the XDP program drops the session's traffic
+    /// (drop-quota, not usage) until the SMF grants more in Update URR; the usage reported,
+    /// final report included, is exactly what was forwarded.
+    /// </summary>
+    [SkippableFact]
+    public void ScapySmf_VolumeQuota_UsedUpByRealTraffic_IsReported_Enforced_AndLiftedByANewQuota()
+    {
+        Privileged.Require();
+        ScapySmf.RequireScapy();
+        using var lab = GtpLab.Create();
+        using var node = new PfcpNode(Settings, lab.Sessions, lab.Datapath.Tables, new TestOutputLogger(output));
+        using (lab.Gateway.Enter())
+            node.Start();
+        using var smf = ScapySmf.Start(lab.Gateway, NodeN4, SmfN4, SmfNodeId);
+        using var gnb = new GtpuEndpoint(lab.Gnb, GtpLab.GnbAddress);
+        using var echo = new UdpEchoServer(lab.DataNetwork, new IPEndPoint(GtpLab.DataNetworkRouter, 7000));
+        const ulong Quota = 5000; // five round trips of 500-byte packets
+
+        Assert.Equal(1, smf.Command("associate").GetProperty("cause").GetInt32());
+        var established = smf.Command($"establish-quota {CpSeid} {Quota}");
+        Log("establish-quota", established);
+        Assert.Equal(1, established.GetProperty("cause").GetInt32());
+        var upSeid = established.GetProperty("up_seid").GetUInt64();
+        var uplinkPdr = established.GetProperty("created_pdrs").EnumerateArray().Single(p => p.GetProperty("pdr_id").GetInt32() == 1);
+        var teid = uplinkPdr.GetProperty("teid").GetUInt32();
+        var ue = IPAddress.Parse(uplinkPdr.GetProperty("ue_ipv4").GetString()!);
+        Assert.Equal(1, smf.Command($"modify {upSeid} {GnbTeid} {GtpLab.GnbAddress}").GetProperty("cause").GetInt32());
+
+        var payload = new byte[PacketBytes - 28];
+        void Offer(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                gnb.Send(GtpLab.N3, GtpuMessage.GPdu(teid, UePackets.Udp(ue, GtpLab.DataNetworkRouter, 40000, 7000, payload), qfi: 9));
+                Thread.Sleep(15);
+            }
+        }
+
+        // ---- The quota runs out: one VOLQU report, then the program drops.
+        Offer(Packets);
+        var reported = smf.Command("reports 1.0 6", TimeSpan.FromSeconds(15));
+        Log("reports", reported);
+        var report = Assert.Single(reported.GetProperty("reports").EnumerateArray());
+        var quotaReport = Assert.Single(report.GetProperty("usage_reports").EnumerateArray());
+        Assert.Contains("VOLQU", quotaReport.GetProperty("triggers").EnumerateArray().Select(t => t.GetString()));
+        Assert.True(quotaReport.GetProperty("total").GetUInt64() >= Quota, $"a quota report below the quota: {quotaReport}");
+        var forwarded = echo.Echoed;
+        Assert.InRange(forwarded, (int)(Quota / (2 * PacketBytes)), Packets - 1);
+        var dropsBefore = lab.Datapath.Stat(DatapathStat.DropQuota).Packets;
+        Assert.True(dropsBefore >= 1, "no packet was dropped for the quota");
+        Offer(5);
+        Thread.Sleep(500);
+        Assert.Equal(forwarded, echo.Echoed);
+        Assert.Equal(dropsBefore + 5, lab.Datapath.Stat(DatapathStat.DropQuota).Packets);
+
+        // ---- A new quota: traffic flows again.
+        var granted = smf.Command($"grant {upSeid} 1000000");
+        Log("grant", granted);
+        Assert.Equal(1, granted.GetProperty("cause").GetInt32());
+        Offer(5);
+        Assert.True(SpinWait.SpinUntil(() => echo.Echoed == forwarded + 5, TimeSpan.FromSeconds(5)), $"{echo.Echoed - forwarded} of 5 echoed after the new quota");
+        Assert.True(gnb.WaitFor(r => r.Count >= forwarded + 5, TimeSpan.FromSeconds(5)), "the echoes after the new quota did not reach the gNB");
+
+        // ---- Everything reported is what was forwarded, nothing that was dropped.
+        var deleted = smf.Command($"delete {upSeid}");
+        Assert.Equal(1, deleted.GetProperty("cause").GetInt32());
+        var final = Assert.Single(deleted.GetProperty("usage_reports").EnumerateArray());
+        Assert.Equal(1, final.GetProperty("ur_seqn").GetInt32());
+        Assert.Equal((ulong)(echo.Echoed * PacketBytes), quotaReport.GetProperty("uplink").GetUInt64() + final.GetProperty("uplink").GetUInt64());
+        Assert.Equal((ulong)(echo.Echoed * PacketBytes), quotaReport.GetProperty("downlink").GetUInt64() + final.GetProperty("downlink").GetUInt64());
     }
 
     private const int WarningSeverity = 0x00600000;

@@ -13,6 +13,8 @@ public static class ScapySmfScript
 #   associate | establish CP_SEID THRESHOLD | modify UP_SEID GNB_TEID GNB_IP
 #   reports QUIET_S MAX_S | delete UP_SEID | heartbeat | quit
 #   establish-bad-far CP_SEID FAR_ID (the uplink PDR names a FAR that is not created)
+#   establish-quota CP_SEID QUOTA (the URR has a total Volume Quota, VOLQU, instead of a threshold)
+#   grant UP_SEID QUOTA (Update URR 1 with a new total Volume Quota)
 # Requests the node sends (Heartbeat, Session Report) are answered by a receiver thread as
 # they arrive, as an SMF does; "reports" returns what scapy decoded from them.
 import json
@@ -34,6 +36,7 @@ from scapy.contrib.pfcp import (
     IE_OuterHeaderRemoval, IE_PDI, IE_PDNType, IE_PDR_Id, IE_Precedence, IE_QER_Id, IE_QFI,
     IE_RecoveryTimeStamp, IE_ReportingTriggers, IE_SourceInterface, IE_UE_IP_Address,
     IE_URR_Id, IE_UpdateFAR, IE_UpdateForwardingParameters, IE_VolumeThreshold, IE_EnterpriseSpecific,
+    IE_VolumeQuota, IE_UpdateURR,
 )
 
 NODE = (sys.argv[1], int(sys.argv[2]))
@@ -244,7 +247,7 @@ def associate():
     return result
 
 
-def establish(cp_seid, threshold, uplink_far=1):
+def establish(cp_seid, threshold, uplink_far=1, quota=None):
     ue_choose = 0x02  # CHV4 is octet 5 bit 5: inside scapy 2.5's 5-bit "spare" (it models V6, V4, S/D only)
     uplink = IE_CreatePDR(IE_list=[
         IE_PDR_Id(id=1),
@@ -284,6 +287,11 @@ def establish(cp_seid, threshold, uplink_far=1):
         IE_MeasurementMethod(VOLUM=1),
         IE_ReportingTriggers(volume_threshold=1),
         IE_VolumeThreshold(TOVOL=1, total=threshold),
+    ]) if quota is None else IE_CreateURR(IE_list=[
+        IE_URR_Id(id=1),
+        IE_MeasurementMethod(VOLUM=1),
+        IE_ReportingTriggers(volume_quota=1),
+        IE_VolumeQuota(TOVOL=1, total=quota),
     ])
     qer = IE_CreateQER(IE_list=[IE_QER_Id(id=1), IE_GateStatus(ul="OPEN", dl="OPEN"), IE_QFI(QFI=9)])
     message = PFCPSessionEstablishmentRequest(IE_list=[
@@ -335,6 +343,14 @@ def modify(up_seid, gnb_teid, gnb_ip):
     return common(pkt, data)
 
 
+def grant(up_seid, quota):
+    message = PFCPSessionModificationRequest(IE_list=[
+        IE_UpdateURR(IE_list=[IE_URR_Id(id=1), IE_VolumeQuota(TOVOL=1, total=quota)]),
+    ])
+    pkt, data = request(message, seid=up_seid)
+    return common(pkt, data)
+
+
 def delete(up_seid):
     pkt, data = request(PFCPSessionDeletionRequest(IE_list=[]), seid=up_seid)
     result = common(pkt, data)
@@ -379,6 +395,10 @@ for line in sys.stdin:
             out(establish(int(words[1]), int(words[2])))
         elif command == "establish-bad-far":
             out(establish(int(words[1]), 1000, uplink_far=int(words[2])))
+        elif command == "establish-quota":
+            out(establish(int(words[1]), 0, quota=int(words[2])))
+        elif command == "grant":
+            out(grant(int(words[1]), int(words[2])))
         elif command == "modify":
             out(modify(int(words[1]), int(words[2]), words[3]))
         elif command == "reports":
