@@ -98,8 +98,7 @@ public class PfcpNodeTests
     [Fact]
     public void VolumeThreshold_ReachedByTraffic_SendsASessionReportRequestWithTheUsage()
     {
-        using var n = new NodeUnderTest(s => s with { UsageTick = TimeSpan.FromMilliseconds(50) });
-        n.Associate();
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
         var est = Assert.IsType<SessionEstablishmentResponse>(n.Request(n.EstablishmentRequest(0x99, volumeThreshold: 1000)).Body);
         n.AddTraffic(est.UpFSeid!.Seid, pdr: 1, packets: 10, bytes: 1500);
 

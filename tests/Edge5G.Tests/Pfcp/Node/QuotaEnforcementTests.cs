@@ -15,22 +15,12 @@ namespace LoxiLb.Edge5G.Tests.Pfcp.Node;
 /// </summary>
 public class QuotaEnforcementTests
 {
-    private static SessionReportRequest[] UsageReports(NodeUnderTest n) =>
-        [.. n.NodeRequests.Select(d => d.Body).OfType<SessionReportRequest>().Where(r => r.ReportType.HasFlag(ReportType.Usar))];
-
     private static CreateUrr QuotaUrr(ulong quota, uint? quotaFar = null) =>
         new(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Volqu))
         {
             VolumeQuota = new Volume(Total: quota),
             FarIdForQuotaAction = quotaFar,
         };
-
-    private static NodeUnderTest Node()
-    {
-        var n = new NodeUnderTest(s => s with { UsageTick = TimeSpan.FromMilliseconds(50) });
-        n.Associate();
-        return n;
-    }
 
     private static ulong Establish(NodeUnderTest n, CreateUrr urr, params CreateFar[] extraFars)
     {
@@ -60,15 +50,15 @@ public class QuotaEnforcementTests
     [Fact]
     public void UsedUpQuota_IsReportedOnce_AndEveryPdrOfTheUrrDrops()
     {
-        using var n = Node();
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
         var seid = Establish(n, QuotaUrr(1000));
         Assert.False(Blocked(n, seid));
 
         n.AddTraffic(seid, pdr: 1, packets: 4, bytes: 600);
         n.AddTraffic(seid, pdr: 2, packets: 5, bytes: 500);
 
-        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 1, TimeSpan.FromSeconds(3)), "no quota report in 3 s");
-        var usage = Assert.Single(Assert.Single(UsageReports(n)).UsageReports);
+        Assert.True(n.WaitFor(_ => n.UsageReports().Length >= 1, TimeSpan.FromSeconds(3)), "no quota report in 3 s");
+        var usage = Assert.Single(Assert.Single(n.UsageReports()).UsageReports);
         Assert.Equal(UsageReportTriggerFlags.Volqu, usage.Trigger.Flags & UsageReportTriggerFlags.Volqu);
         Assert.Equal(1100UL, usage.VolumeMeasurement!.TotalVolume);
         Assert.Equal(600UL, usage.VolumeMeasurement.UplinkVolume);
@@ -78,16 +68,16 @@ public class QuotaEnforcementTests
         // Packets the datapath may still count before the rewrite do not bring a second report.
         n.AddTraffic(seid, pdr: 1, packets: 1, bytes: 100);
         Thread.Sleep(300);
-        Assert.Single(UsageReports(n));
+        Assert.Single(n.UsageReports());
     }
 
     [Fact]
     public void NewQuota_InUpdateUrr_ForwardsAgain_AndCountsFromTheLastReport()
     {
-        using var n = Node();
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
         var seid = Establish(n, QuotaUrr(1000));
         n.AddTraffic(seid, pdr: 2, packets: 8, bytes: 1000);
-        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 1 && Blocked(n, seid), TimeSpan.FromSeconds(3)), "quota not enforced");
+        Assert.True(n.WaitFor(_ => n.UsageReports().Length >= 1 && Blocked(n, seid), TimeSpan.FromSeconds(3)), "quota not enforced");
 
         var renewed = n.Request(new SessionModificationRequest { UpdateUrrs = [new UpdateUrr(1) { VolumeQuota = new Volume(Total: 2000) }] }, seid);
 
@@ -95,10 +85,10 @@ public class QuotaEnforcementTests
         Assert.All(Installed(n, seid).Values, v => Assert.Equal((PdrFlags)0, v.Flags));
         n.AddTraffic(seid, pdr: 2, packets: 10, bytes: 1500);
         Thread.Sleep(300);
-        Assert.Single(UsageReports(n)); // 1500 of 2000
+        Assert.Single(n.UsageReports()); // 1500 of 2000
         n.AddTraffic(seid, pdr: 1, packets: 5, bytes: 600);
-        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 2, TimeSpan.FromSeconds(3)), "the new quota's end was not reported");
-        var second = Assert.Single(UsageReports(n)[1].UsageReports);
+        Assert.True(n.WaitFor(_ => n.UsageReports().Length >= 2, TimeSpan.FromSeconds(3)), "the new quota's end was not reported");
+        var second = Assert.Single(n.UsageReports()[1].UsageReports);
         Assert.True(second.Trigger.Has(UsageReportTriggerFlags.Volqu));
         Assert.Equal(2100UL, second.VolumeMeasurement!.TotalVolume);
         Assert.Equal(1U, second.UrSeqn);
@@ -108,17 +98,17 @@ public class QuotaEnforcementTests
     [Fact]
     public void DownlinkOnlyQuota_StopsTheDownlinkPdr_WhileTheUplinkForwards()
     {
-        using var n = Node();
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
         var urr = new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Volqu)) { VolumeQuota = new Volume(Downlink: 1000) };
         var seid = Establish(n, urr);
         n.AddTraffic(seid, pdr: 1, packets: 20, bytes: 5000); // uplink: not counted against a downlink quota
         Thread.Sleep(300);
-        Assert.Empty(UsageReports(n));
+        Assert.Empty(n.UsageReports());
 
         n.AddTraffic(seid, pdr: 2, packets: 8, bytes: 1000);
 
-        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 1, TimeSpan.FromSeconds(3)), "no quota report");
-        var usage = Assert.Single(Assert.Single(UsageReports(n)).UsageReports);
+        Assert.True(n.WaitFor(_ => n.UsageReports().Length >= 1, TimeSpan.FromSeconds(3)), "no quota report");
+        var usage = Assert.Single(Assert.Single(n.UsageReports()).UsageReports);
         Assert.True(usage.Trigger.Has(UsageReportTriggerFlags.Volqu));
         Assert.Equal(1000UL, usage.VolumeMeasurement!.DownlinkVolume);
         Assert.True(SpinWait.SpinUntil(() => Installed(n, seid)[2].Flags == PdrFlags.QuotaExhausted, TimeSpan.FromSeconds(2)), "the downlink still forwards");
@@ -128,7 +118,7 @@ public class QuotaEnforcementTests
     [Fact]
     public void TimeQuota_RunsOut_IsReported_StopsBothDirections_UntilANewTimeQuota()
     {
-        using var n = Node();
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
         var urr = new CreateUrr(1, MeasurementMethod.Durat | MeasurementMethod.Volum,
             new ReportingTriggers(ReportingTriggerFlags.Timqu | ReportingTriggerFlags.Volqu))
         {
@@ -138,8 +128,8 @@ public class QuotaEnforcementTests
         var seid = Establish(n, urr);
         Assert.False(Blocked(n, seid));
 
-        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 1, TimeSpan.FromSeconds(3)), "no time quota report in 3 s");
-        var usage = Assert.Single(Assert.Single(UsageReports(n)).UsageReports);
+        Assert.True(n.WaitFor(_ => n.UsageReports().Length >= 1, TimeSpan.FromSeconds(3)), "no time quota report in 3 s");
+        var usage = Assert.Single(Assert.Single(n.UsageReports()).UsageReports);
         Assert.True(usage.Trigger.Has(UsageReportTriggerFlags.Timqu));
         Assert.False(usage.Trigger.Has(UsageReportTriggerFlags.Volqu));
         Assert.True(SpinWait.SpinUntil(() => Blocked(n, seid), TimeSpan.FromSeconds(2)), "the PDRs still forward");
@@ -150,13 +140,13 @@ public class QuotaEnforcementTests
         n.Request(new SessionModificationRequest { UpdateUrrs = [new UpdateUrr(1) { TimeQuota = 60 }] }, seid);
         Assert.All(Installed(n, seid).Values, v => Assert.Equal((PdrFlags)0, v.Flags));
         Thread.Sleep(300);
-        Assert.Single(UsageReports(n));
+        Assert.Single(n.UsageReports());
     }
 
     [Fact]
     public void QuotaHoldingTime_WithoutTraffic_IsReportedOnce_AndAgainAfterTheNextIdleSpell()
     {
-        using var n = Node();
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
         var urr = new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Quhti | ReportingTriggerFlags.Volqu))
         {
             QuotaHoldingTime = 1,
@@ -164,16 +154,16 @@ public class QuotaEnforcementTests
         };
         var seid = Establish(n, urr);
 
-        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 1, TimeSpan.FromSeconds(3)), "no quota holding time report in 3 s");
-        Assert.True(Assert.Single(UsageReports(n)[0].UsageReports).Trigger.Has(UsageReportTriggerFlags.Quhti));
+        Assert.True(n.WaitFor(_ => n.UsageReports().Length >= 1, TimeSpan.FromSeconds(3)), "no quota holding time report in 3 s");
+        Assert.True(Assert.Single(n.UsageReports()[0].UsageReports).Trigger.Has(UsageReportTriggerFlags.Quhti));
         Thread.Sleep(1300);
-        Assert.Single(UsageReports(n)); // one report per idle spell
+        Assert.Single(n.UsageReports()); // one report per idle spell
         Assert.False(Blocked(n, seid)); // holding time ends nothing by itself: the SMF decides
 
         n.AddTraffic(seid, pdr: 1, packets: 2, bytes: 200);
 
-        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 2, TimeSpan.FromSeconds(4)), "no report after the second idle spell");
-        var second = Assert.Single(UsageReports(n)[1].UsageReports);
+        Assert.True(n.WaitFor(_ => n.UsageReports().Length >= 2, TimeSpan.FromSeconds(4)), "no report after the second idle spell");
+        var second = Assert.Single(n.UsageReports()[1].UsageReports);
         Assert.True(second.Trigger.Has(UsageReportTriggerFlags.Quhti));
         Assert.Equal(200UL, second.VolumeMeasurement!.UplinkVolume);
     }
@@ -181,7 +171,7 @@ public class QuotaEnforcementTests
     [Fact]
     public void FarIdForQuotaAction_ReplacesThePdrsFar_InsteadOfDropping()
     {
-        using var n = Node();
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
         var redirect = new CreateFar(3, ApplyActionFlags.Forw) { ForwardingParameters = new ForwardingParameters(DestinationInterface.CpFunction) };
         var seid = Establish(n, QuotaUrr(500, quotaFar: 3), redirect);
         Assert.Equal([1U, 2U], Installed(n, seid).OrderBy(p => p.Key).Select(p => p.Value.FarId));
@@ -190,24 +180,24 @@ public class QuotaEnforcementTests
 
         Assert.True(SpinWait.SpinUntil(() => Installed(n, seid).Values.All(v => v.FarId == 3), TimeSpan.FromSeconds(3)), "the quota FAR was not applied");
         Assert.All(Installed(n, seid).Values, v => Assert.Equal((PdrFlags)0, v.Flags));
-        Assert.Single(UsageReports(n));
+        Assert.Single(n.UsageReports());
     }
 
     [Fact]
     public void ZeroQuota_BlocksFromTheEstablishment_WithoutAReport()
     {
-        using var n = Node();
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
         var seid = Establish(n, QuotaUrr(0));
 
         Assert.True(Blocked(n, seid));
         Thread.Sleep(300);
-        Assert.Empty(UsageReports(n));
+        Assert.Empty(n.UsageReports());
     }
 
     [Fact]
     public void FarIdForQuotaAction_NamingNoFar_IsRefused_AndNothingIsInstalled()
     {
-        using var n = Node();
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
         var request = n.EstablishmentRequest(0x52) with { CreateUrrs = [QuotaUrr(500, quotaFar: 9)] };
 
         var response = Assert.IsType<SessionEstablishmentResponse>(n.Request(request).Body);
@@ -221,17 +211,17 @@ public class QuotaEnforcementTests
     [Fact]
     public void UsedUpQuota_StaysEnforced_AcrossARestart_WithoutASecondReport()
     {
-        using var n = Node();
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
         var seid = Establish(n, QuotaUrr(1000));
         n.AddTraffic(seid, pdr: 2, packets: 8, bytes: 1200);
-        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 1 && Blocked(n, seid), TimeSpan.FromSeconds(3)), "quota not enforced");
+        Assert.True(n.WaitFor(_ => n.UsageReports().Length >= 1 && Blocked(n, seid), TimeSpan.FromSeconds(3)), "quota not enforced");
 
         var saved = n.Restart();
 
         Assert.True(Assert.Single(Assert.Single(saved.Sessions).Usage!).QuotaReported);
         Thread.Sleep(300);
         Assert.True(Blocked(n, seid));
-        Assert.Single(UsageReports(n));
+        Assert.Single(n.UsageReports());
     }
 
     [Fact]

@@ -53,6 +53,18 @@ public sealed class NodeUnderTest : IDisposable
         _reader.Start();
     }
 
+    /// <summary>An associated node whose usage check runs every 50 ms (reports come quickly).</summary>
+    public static NodeUnderTest AssociatedWithFastUsageChecks()
+    {
+        var n = new NodeUnderTest(s => s with { UsageTick = TimeSpan.FromMilliseconds(50) });
+        n.Associate();
+        return n;
+    }
+
+    /// <summary>The usage reports (Session Report Requests of type USAR) the node has sent so far.</summary>
+    public SessionReportRequest[] UsageReports() =>
+        [.. NodeRequests.Select(d => d.Body).OfType<SessionReportRequest>().Where(r => r.ReportType.HasFlag(ReportType.Usar))];
+
     public DatapathTables Tables { get; }
     public SessionTable Table { get; }
     public PfcpNode Node { get; private set; }

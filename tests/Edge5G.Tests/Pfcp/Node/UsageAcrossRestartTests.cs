@@ -20,8 +20,7 @@ public class UsageAcrossRestartTests
     [InlineData(true, 0UL, 1U)] // the periodic save had seen the first report: UR-SEQN does not repeat
     public void DeletionReport_AfterARestart_CarriesOnFromTheLastReport_WhenTheStopWasClean(bool crash, ulong expectedUplink, uint expectedSequence)
     {
-        using var n = new NodeUnderTest(s => s with { UsageTick = TimeSpan.FromMilliseconds(50) });
-        n.Associate();
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
         var est = Assert.IsType<SessionEstablishmentResponse>(n.Request(n.EstablishmentRequest(0x99, volumeThreshold: 1000)).Body);
         var seid = est.UpFSeid!.Seid;
         n.AddTraffic(seid, pdr: 1, packets: 10, bytes: 1500);

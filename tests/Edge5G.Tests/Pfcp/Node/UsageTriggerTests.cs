@@ -13,9 +13,6 @@ namespace LoxiLb.Edge5G.Tests.Pfcp.Node;
 /// </summary>
 public class UsageTriggerTests
 {
-    private static SessionReportRequest[] UsageReports(NodeUnderTest n) =>
-        [.. n.NodeRequests.Select(d => d.Body).OfType<SessionReportRequest>().Where(r => r.ReportType.HasFlag(ReportType.Usar))];
-
     private static ulong Establish(NodeUnderTest n, CreateUrr urr)
     {
         var request = n.EstablishmentRequest(0x77) with { CreateUrrs = [urr] };
@@ -25,12 +22,11 @@ public class UsageTriggerTests
     [Fact]
     public void PeriodicMeasurement_OnAnIdleSession_IsReportedEveryPeriod_WithUrSeqnCounting()
     {
-        using var n = new NodeUnderTest(s => s with { UsageTick = TimeSpan.FromMilliseconds(50) });
-        n.Associate();
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
         Establish(n, new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Perio)) { MeasurementPeriod = 1 });
 
-        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 2, TimeSpan.FromSeconds(4)), "fewer than two periodic reports in 4 s");
-        var reports = UsageReports(n).Select(r => Assert.Single(r.UsageReports)).ToArray();
+        Assert.True(n.WaitFor(_ => n.UsageReports().Length >= 2, TimeSpan.FromSeconds(4)), "fewer than two periodic reports in 4 s");
+        var reports = n.UsageReports().Select(r => Assert.Single(r.UsageReports)).ToArray();
         Assert.All(reports, r => Assert.True(r.Trigger.Has(UsageReportTriggerFlags.Perio)));
         Assert.All(reports, r => Assert.Equal(0UL, r.VolumeMeasurement!.TotalVolume));
         Assert.Equal([0U, 1U], reports[..2].Select(r => r.UrSeqn));
@@ -39,27 +35,25 @@ public class UsageTriggerTests
     [Fact]
     public void TimeThreshold_OnAnIdleSession_IsReported()
     {
-        using var n = new NodeUnderTest(s => s with { UsageTick = TimeSpan.FromMilliseconds(50) });
-        n.Associate();
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
         Establish(n, new CreateUrr(1, MeasurementMethod.Durat | MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Timth)) { TimeThreshold = 1 });
 
-        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 1, TimeSpan.FromSeconds(3)), "no time-threshold report in 3 s");
-        Assert.True(Assert.Single(UsageReports(n)[0].UsageReports).Trigger.Has(UsageReportTriggerFlags.Timth));
+        Assert.True(n.WaitFor(_ => n.UsageReports().Length >= 1, TimeSpan.FromSeconds(3)), "no time-threshold report in 3 s");
+        Assert.True(Assert.Single(n.UsageReports()[0].UsageReports).Trigger.Has(UsageReportTriggerFlags.Timth));
     }
 
     [Fact]
     public void VolumeThreshold_CrossedAfterManyIdleChecks_IsStillReported()
     {
-        using var n = new NodeUnderTest(s => s with { UsageTick = TimeSpan.FromMilliseconds(50) });
-        n.Associate();
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
         var seid = Establish(n, new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Volth)) { VolumeThreshold = new Volume(Total: 1000) });
         Thread.Sleep(400); // several checks of an idle session, all skipped
-        Assert.Empty(UsageReports(n));
+        Assert.Empty(n.UsageReports());
 
         n.AddTraffic(seid, pdr: 2, packets: 3, bytes: 1200);
 
-        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 1, TimeSpan.FromSeconds(3)), "the threshold crossed after idle checks was not reported");
-        var usage = Assert.Single(UsageReports(n)[0].UsageReports);
+        Assert.True(n.WaitFor(_ => n.UsageReports().Length >= 1, TimeSpan.FromSeconds(3)), "the threshold crossed after idle checks was not reported");
+        var usage = Assert.Single(n.UsageReports()[0].UsageReports);
         Assert.True(usage.Trigger.Has(UsageReportTriggerFlags.Volth));
         Assert.Equal(1200UL, usage.VolumeMeasurement!.DownlinkVolume);
     }
@@ -67,17 +61,16 @@ public class UsageTriggerTests
     [Fact]
     public void UplinkOnlyVolumeThreshold_IsReported_WhenTheUplinkReachesIt_NotTheTotal()
     {
-        using var n = new NodeUnderTest(s => s with { UsageTick = TimeSpan.FromMilliseconds(50) });
-        n.Associate();
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
         var seid = Establish(n, new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Volth)) { VolumeThreshold = new Volume(Uplink: 1000) });
         n.AddTraffic(seid, pdr: 2, packets: 10, bytes: 3000);
         Thread.Sleep(300);
-        Assert.Empty(UsageReports(n));
+        Assert.Empty(n.UsageReports());
 
         n.AddTraffic(seid, pdr: 1, packets: 4, bytes: 1000);
 
-        Assert.True(n.WaitFor(_ => UsageReports(n).Length >= 1, TimeSpan.FromSeconds(3)), "the uplink threshold was not reported");
-        var usage = Assert.Single(UsageReports(n)[0].UsageReports);
+        Assert.True(n.WaitFor(_ => n.UsageReports().Length >= 1, TimeSpan.FromSeconds(3)), "the uplink threshold was not reported");
+        var usage = Assert.Single(n.UsageReports()[0].UsageReports);
         Assert.True(usage.Trigger.Has(UsageReportTriggerFlags.Volth));
         Assert.Equal(1000UL, usage.VolumeMeasurement!.UplinkVolume);
         Assert.Equal(3000UL, usage.VolumeMeasurement.DownlinkVolume);
