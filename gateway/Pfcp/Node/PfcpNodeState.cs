@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Net;
+using LoxiLb.Edge5G.Datapath.Compiler;
 using LoxiLb.Edge5G.Pfcp.Ies;
 using LoxiLb.Edge5G.Pfcp.Messages;
 
@@ -106,6 +107,7 @@ public sealed partial class PfcpNode
                 foreach (var saved in record.Usage ?? [])
                     if (session.Usage.TryGetValue(saved.UrrId, out var usage))
                         usage.Restore(saved, exact: state.Clean);
+                AlignQuotaEnforcement(session, compiled);
                 _sessions[record.Seid] = session;
                 association.Sessions.Add(record.Seid);
                 restored++;
@@ -113,6 +115,28 @@ public sealed partial class PfcpNode
             foreach (var orphan in _table.Sessions.Where(c => c.Seid < Datapath.LoxiLb.LoxiLbSessions.SeidBase && !_sessions.ContainsKey(c.Seid)).ToArray())
                 _table.Delete(orphan.Seid);
             return restored;
+        }
+    }
+
+    /// <summary>
+    /// After a crash the datapath (pinned, still forwarding) may have blocked PDRs for a quota
+    /// used up after the last periodic save, or the reverse. The restored trackers decide:
+    /// the PDRs are rewritten to what they say, and a quota used up again is found by the
+    /// next usage check.
+    /// </summary>
+    private void AlignQuotaEnforcement(NodeSession session, CompiledSession adopted)
+    {
+        var wanted = session.Rules.ToModel(session.Seid, session.Cp.Seid, session.Cp.Ipv4 ?? session.Cp.Ipv6, ExhaustedUrrs(session.Rules, session));
+        static IEnumerable<(ushort, uint, bool)> Enforcement(Datapath.Model.Session s) => s.Pdrs.Select(p => (p.Id, p.FarId, p.QuotaExhausted));
+        if (Enforcement(wanted).SequenceEqual(Enforcement(adopted.Session)))
+            return;
+        try
+        {
+            SyncUsage(session, _table.Modify(wanted), adopted);
+        }
+        catch (Exception e) when (e is RuleException or PfcpRefusal)
+        {
+            LogQuotaNotEnforced(_log, session.Cp.Seid, e.Message);
         }
     }
 }

@@ -225,6 +225,24 @@ public class QuotaEnforcementTests
     }
 
     [Fact]
+    public void AfterACrash_TheSavedTrackersDecide_ADatapathBlockedSinceTheSaveIsLifted_AndTheQuotaIsFoundAgain()
+    {
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
+        var seid = Establish(n, QuotaUrr(1000));
+        var beforeTheQuotaRanOut = n.Save();
+        n.AddTraffic(seid, pdr: 2, packets: 8, bytes: 1200);
+        Assert.True(n.WaitFor(_ => n.UsageReports().Length >= 1 && Blocked(n, seid), TimeSpan.FromSeconds(3)), "quota not enforced");
+
+        n.Restart(crash: true, savedEarlier: beforeTheQuotaRanOut);
+
+        Assert.All(Installed(n, seid).Values, v => Assert.Equal((PdrFlags)0, v.Flags));
+        // Usage restarts from the counters as they are: another 1000 bytes use the quota up again.
+        n.AddTraffic(seid, pdr: 2, packets: 8, bytes: 1000);
+        Assert.True(n.WaitFor(_ => n.UsageReports().Length >= 2, TimeSpan.FromSeconds(3)), "the quota was not found used up again");
+        Assert.True(SpinWait.SpinUntil(() => Blocked(n, seid), TimeSpan.FromSeconds(2)), "not enforced again");
+    }
+
+    [Fact]
     public void FarIdForQuotaAction_IsAFarIdIe_InsideCreateUrr() =>
         PfcpAssert.RoundTrip(IeType.CreateUrr, QuotaUrr(0x0102, quotaFar: 7), CreateUrr.Decode,
             [

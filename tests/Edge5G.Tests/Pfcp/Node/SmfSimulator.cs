@@ -76,29 +76,30 @@ public sealed class NodeUnderTest : IDisposable
     /// while still running, as a periodic save is), a new node over the same datapath restores
     /// the export and starts on a new port. Returns the export.
     /// </summary>
-    public PfcpNodeRecord Restart(bool crash = false)
+    /// <param name="savedEarlier">After a crash, restore this older save (<see cref="Save"/>) instead of the state at the crash.</param>
+    public PfcpNodeRecord Restart(bool crash = false, PfcpNodeRecord? savedEarlier = null)
     {
         PfcpNodeRecord saved;
         if (crash)
         {
-            saved = System.Text.Json.JsonSerializer.Deserialize<PfcpNodeRecord>(
-                System.Text.Json.JsonSerializer.Serialize(Node.Export(), LoxiLb.Edge5G.Datapath.Json.RulesDocument.JsonOptions),
-                LoxiLb.Edge5G.Datapath.Json.RulesDocument.JsonOptions)!;
+            saved = savedEarlier ?? Save();
             Node.Dispose();
         }
         else
         {
             Node.Dispose();
-            // Through JSON, as pfcp.json carries it.
-            saved = System.Text.Json.JsonSerializer.Deserialize<PfcpNodeRecord>(
-                System.Text.Json.JsonSerializer.Serialize(Node.Export(), LoxiLb.Edge5G.Datapath.Json.RulesDocument.JsonOptions),
-                LoxiLb.Edge5G.Datapath.Json.RulesDocument.JsonOptions)!;
+            saved = Save();
         }
         Node = new PfcpNode(_settings, Table, Tables, NullLogger.Instance, gtpu: _gtpu);
         Node.Restore(saved);
         Node.Start();
         return saved;
     }
+    /// <summary>The node's state through JSON, as pfcp.json carries it (a periodic save while it runs).</summary>
+    public PfcpNodeRecord Save() => System.Text.Json.JsonSerializer.Deserialize<PfcpNodeRecord>(
+        System.Text.Json.JsonSerializer.Serialize(Node.Export(), LoxiLb.Edge5G.Datapath.Json.RulesDocument.JsonOptions),
+        LoxiLb.Edge5G.Datapath.Json.RulesDocument.JsonOptions)!;
+
     public bool AnswerNodeRequests { get; set; }
     public NodeId SmfNodeId { get; } = NodeId.FromFqdn("smf.example.test");
     public IPEndPoint SmfEndpoint => (IPEndPoint)_smf.LocalEndPoint!;
