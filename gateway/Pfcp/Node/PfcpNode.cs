@@ -124,6 +124,21 @@ public sealed partial class PfcpNode : IDisposable
         public ulong CheckedTotal { get; set; } = Unchecked;
         public DateTime NextTimeDue { get; set; }
         public const ulong Unchecked = ulong.MaxValue;
+
+        /// <summary>
+        /// User Plane Inactivity Timer (TS 29.244 5.11; seconds, 0: none): with no traffic on
+        /// the session for that long the node reports UPIR, once until traffic resumes.
+        /// </summary>
+        public uint InactivityTimer { get; set; }
+        public DateTime LastTraffic { get; set; }
+        public bool InactivityReported { get; set; }
+
+        public void SetInactivityTimer(uint? seconds, DateTime now)
+        {
+            InactivityTimer = seconds ?? 0;
+            LastTraffic = now;
+            InactivityReported = false;
+        }
     }
 
     private sealed class Pending(byte[] bytes, IPEndPoint to, PfcpMessageType type, int retries, Action<PfcpDecoded?> done)
@@ -457,6 +472,7 @@ public sealed partial class PfcpNode : IDisposable
             var compiled = _table.Establish(rules.ToModel(seid, cpSeid, req.CpFSeid.Ipv4 ?? req.CpFSeid.Ipv6, ExhaustedUrrs(rules, session: null)));
             _nextSeid++;
             var session = new NodeSession(seid, req.CpFSeid, association.Key) { Rules = rules };
+            session.SetInactivityTimer(req.UserPlaneInactivityTimer, _time.GetUtcNow().UtcDateTime);
             session.Teids.AddRange(chooser.AllocatedTeids);
             session.UeAddresses.AddRange(chooser.AllocatedUeAddresses);
             SyncUsage(session, compiled, previous: null);
@@ -549,6 +565,8 @@ public sealed partial class PfcpNode : IDisposable
             if (req.Flags is { } f && (f & PfcpSmReqFlags.Qaurr) != 0)
                 query.UnionWith(next.Urrs.Keys);
             SyncUsage(session, compiled, previous);
+            if (req.UserPlaneInactivityTimer is { } inactivity)
+                session.SetInactivityTimer(inactivity, now);
             foreach (var u in req.UpdateUrrs)
                 if (session.Usage.TryGetValue(u.UrrId, out var renewed))
                 {
@@ -784,7 +802,7 @@ public sealed partial class PfcpNode : IDisposable
     {
         NodeSession[] sessions;
         lock (_gate)
-            sessions = [.. _sessions.Values.Where(s => s.Usage.Count > 0)];
+            sessions = [.. _sessions.Values.Where(s => s.Usage.Count > 0 || s.InactivityTimer > 0)];
         // In-memory tables (tests) are plain dictionaries: read them under the lock.
         var unlockedReads = _tables.PdrStats is BpfPerCpuTable<Counter>;
         const int Chunk = 256;
@@ -817,6 +835,11 @@ public sealed partial class PfcpNode : IDisposable
                     var total = TotalOf(read, readings);
                     if (total == session.CheckedTotal && now < session.NextTimeDue)
                         continue;
+                    if (total != session.CheckedTotal)
+                    {
+                        session.LastTraffic = now;
+                        session.InactivityReported = false;
+                    }
                     List<UsageReport>? reports = null;
                     var nextTimeDue = DateTime.MaxValue;
                     var quotaUsedUp = false;
@@ -837,10 +860,22 @@ public sealed partial class PfcpNode : IDisposable
                         if (next < nextTimeDue)
                             nextTimeDue = next;
                     }
+                    var inactive = false;
+                    if (session.InactivityTimer > 0 && !session.InactivityReported)
+                    {
+                        var at = session.LastTraffic.AddSeconds(session.InactivityTimer);
+                        if (now >= at)
+                            inactive = session.InactivityReported = true;
+                        else if (at < nextTimeDue)
+                            nextTimeDue = at;
+                    }
                     session.CheckedTotal = total;
                     session.NextTimeDue = nextTimeDue;
-                    if (reports is not null)
-                        Report(session, new SessionReportRequest(ReportType.Usar) { UsageReports = [.. reports] });
+                    if (reports is not null || inactive)
+                        Report(session, new SessionReportRequest((reports is null ? 0 : ReportType.Usar) | (inactive ? ReportType.Upir : 0))
+                        {
+                            UsageReports = reports is null ? [] : [.. reports],
+                        });
                     if (quotaUsedUp)
                         EnforceQuota(session, read);
                 }

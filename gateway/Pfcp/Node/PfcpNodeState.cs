@@ -41,6 +41,7 @@ public sealed partial class PfcpNode
                     {
                         CreateQers = [.. s.Rules.Qers.Values],
                         CreateUrrs = [.. s.Rules.Urrs.Values],
+                        UserPlaneInactivityTimer = s.InactivityTimer > 0 ? s.InactivityTimer : null,
                     }, 0, 0)),
                     [.. s.Teids], s.UeAddresses.Select(a => a.ToString()).ToArray(),
                     [.. s.Usage.Values.Select(u => u.ToRecord())])).ToArray(),
@@ -84,6 +85,7 @@ public sealed partial class PfcpNode
                         rules.CreateQers.ToDictionary(q => q.QerId).ToImmutableDictionary(),
                         rules.CreateUrrs.ToDictionary(u => u.UrrId).ToImmutableDictionary()),
                 };
+                session.SetInactivityTimer(rules.UserPlaneInactivityTimer, _time.GetUtcNow().UtcDateTime);
                 foreach (var teid in record.Teids)
                 {
                     _teids.Reserve(teid);
