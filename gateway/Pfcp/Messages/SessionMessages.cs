@@ -6,14 +6,15 @@ namespace LoxiLb.Edge5G.Pfcp.Messages;
 
 /// <summary>
 /// Session Establishment Request (Table 7.5.2.1-1): the CP function's F-SEID and at least one
-/// Create PDR and Create FAR. FQ-CSIDs, User ID, Trace Information, Create Traffic Endpoint and
-/// the other rarer IEs stay in <see cref="Other"/>.
+/// Create PDR and Create FAR. FQ-CSIDs, User ID, Trace Information and the other rarer IEs
+/// stay in <see cref="Other"/>.
 /// </summary>
 public sealed record SessionEstablishmentRequest(NodeId NodeId, FSeid CpFSeid, ValueList<CreatePdr> CreatePdrs, ValueList<CreateFar> CreateFars) : IPfcpMessageBody
 {
     public ValueList<CreateUrr> CreateUrrs { get; init; } = [];
     public ValueList<CreateQer> CreateQers { get; init; } = [];
     public CreateBar? CreateBar { get; init; }
+    public ValueList<TrafficEndpoint> CreateTrafficEndpoints { get; init; } = [];
     public PdnType? PdnType { get; init; }
     public uint? UserPlaneInactivityTimer { get; init; }
     public DnsName? ApnDnn { get; init; }
@@ -31,6 +32,7 @@ public sealed record SessionEstablishmentRequest(NodeId NodeId, FSeid CpFSeid, V
             CreateUrrs = s.Many(IeType.CreateUrr, CreateUrr.Decode),
             CreateQers = s.Many(IeType.CreateQer, CreateQer.Decode),
             CreateBar = s.Optional(IeType.CreateBar, Rules.CreateBar.Decode),
+            CreateTrafficEndpoints = s.Many(IeType.CreateTrafficEndpoint, TrafficEndpoint.Decode),
             PdnType = s.OptionalValue(IeType.PdnType, IeDecoders.PdnType),
             UserPlaneInactivityTimer = s.OptionalValue(IeType.UserPlaneInactivityTimer, IeDecoders.U32),
             ApnDnn = s.Optional(IeType.ApnDnn, IeDecoders.DnsName),
@@ -48,6 +50,7 @@ public sealed record SessionEstablishmentRequest(NodeId NodeId, FSeid CpFSeid, V
         w.Each(IeType.CreateUrr, CreateUrrs);
         w.Each(IeType.CreateQer, CreateQers);
         w.Opt(IeType.CreateBar, CreateBar);
+        w.Each(IeType.CreateTrafficEndpoint, CreateTrafficEndpoints);
         if (PdnType is { } pdn) w.IeU8(IeType.PdnType, (byte)pdn);
         w.OptU32(IeType.UserPlaneInactivityTimer, UserPlaneInactivityTimer);
         w.OptName(IeType.ApnDnn, ApnDnn);
@@ -69,6 +72,7 @@ public sealed record SessionEstablishmentResponse(NodeId NodeId, PfcpCause Cause
     public LoadControlInformation? LoadControlInformation { get; init; }
     public OverloadControlInformation? OverloadControlInformation { get; init; }
     public FailedRuleId? FailedRuleId { get; init; }
+    public ValueList<TrafficEndpoint> CreatedTrafficEndpoints { get; init; } = [];
     public ValueList<PfcpIe> Other { get; init; } = [];
     public PfcpMessageType MessageType => PfcpMessageType.SessionEstablishmentResponse;
 
@@ -82,6 +86,7 @@ public sealed record SessionEstablishmentResponse(NodeId NodeId, PfcpCause Cause
             LoadControlInformation = s.Optional(IeType.LoadControlInformation, Rules.LoadControlInformation.Decode),
             OverloadControlInformation = s.Optional(IeType.OverloadControlInformation, Rules.OverloadControlInformation.Decode),
             FailedRuleId = s.Optional(IeType.FailedRuleId, IeDecoders.FailedRuleId),
+            CreatedTrafficEndpoints = s.Many(IeType.CreatedTrafficEndpoint, TrafficEndpoint.Decode),
             Other = s.Rest(),
         };
         if (response.Cause.IsAcceptance() && response.UpFSeid is null)
@@ -101,6 +106,7 @@ public sealed record SessionEstablishmentResponse(NodeId NodeId, PfcpCause Cause
         w.Opt(IeType.LoadControlInformation, LoadControlInformation);
         w.Opt(IeType.OverloadControlInformation, OverloadControlInformation);
         w.Opt(IeType.FailedRuleId, FailedRuleId);
+        w.Each(IeType.CreatedTrafficEndpoint, CreatedTrafficEndpoints);
         w.Verbatim(Other);
     }
 }
@@ -118,16 +124,19 @@ public sealed record SessionModificationRequest : IPfcpMessageBody
     public ValueList<uint> RemoveUrrs { get; init; } = [];
     public ValueList<uint> RemoveQers { get; init; } = [];
     public byte? RemoveBar { get; init; }
+    public ValueList<byte> RemoveTrafficEndpoints { get; init; } = [];
     public ValueList<CreatePdr> CreatePdrs { get; init; } = [];
     public ValueList<CreateFar> CreateFars { get; init; } = [];
     public ValueList<CreateUrr> CreateUrrs { get; init; } = [];
     public ValueList<CreateQer> CreateQers { get; init; } = [];
     public CreateBar? CreateBar { get; init; }
+    public ValueList<TrafficEndpoint> CreateTrafficEndpoints { get; init; } = [];
     public ValueList<UpdatePdr> UpdatePdrs { get; init; } = [];
     public ValueList<UpdateFar> UpdateFars { get; init; } = [];
     public ValueList<UpdateUrr> UpdateUrrs { get; init; } = [];
     public ValueList<UpdateQer> UpdateQers { get; init; } = [];
     public UpdateBar? UpdateBar { get; init; }
+    public ValueList<TrafficEndpoint> UpdateTrafficEndpoints { get; init; } = [];
     public PfcpSmReqFlags? Flags { get; init; }
     public ValueList<uint> QueryUrrs { get; init; } = [];
     public uint? UserPlaneInactivityTimer { get; init; }
@@ -144,16 +153,19 @@ public sealed record SessionModificationRequest : IPfcpMessageBody
         RemoveUrrs = s.Many(IeType.RemoveUrr, RuleReferences.UrrId),
         RemoveQers = s.Many(IeType.RemoveQer, RuleReferences.QerId),
         RemoveBar = s.OptionalValue(IeType.RemoveBar, RuleReferences.BarId),
+        RemoveTrafficEndpoints = s.Many(IeType.RemoveTrafficEndpoint, RuleReferences.TrafficEndpointId),
         CreatePdrs = s.Many(IeType.CreatePdr, CreatePdr.Decode),
         CreateFars = s.Many(IeType.CreateFar, CreateFar.Decode),
         CreateUrrs = s.Many(IeType.CreateUrr, CreateUrr.Decode),
         CreateQers = s.Many(IeType.CreateQer, CreateQer.Decode),
         CreateBar = s.Optional(IeType.CreateBar, Rules.CreateBar.Decode),
+        CreateTrafficEndpoints = s.Many(IeType.CreateTrafficEndpoint, TrafficEndpoint.Decode),
         UpdatePdrs = s.Many(IeType.UpdatePdr, UpdatePdr.Decode),
         UpdateFars = s.Many(IeType.UpdateFar, UpdateFar.Decode),
         UpdateUrrs = s.Many(IeType.UpdateUrr, UpdateUrr.Decode),
         UpdateQers = s.Many(IeType.UpdateQer, UpdateQer.Decode),
         UpdateBar = s.Optional(IeType.UpdateBarSessionModificationRequest, Rules.UpdateBar.Decode),
+        UpdateTrafficEndpoints = s.Many(IeType.UpdateTrafficEndpoint, TrafficEndpoint.Decode),
         Flags = s.OptionalValue(IeType.PfcpSmReqFlags, IeDecoders.SmReqFlags),
         QueryUrrs = s.Many(IeType.QueryUrr, RuleReferences.UrrId),
         UserPlaneInactivityTimer = s.OptionalValue(IeType.UserPlaneInactivityTimer, IeDecoders.U32),
@@ -170,16 +182,19 @@ public sealed record SessionModificationRequest : IPfcpMessageBody
         foreach (var id in RemoveUrrs) RuleReferences.WriteU32(w, IeType.RemoveUrr, IeType.UrrId, id);
         foreach (var id in RemoveQers) RuleReferences.WriteU32(w, IeType.RemoveQer, IeType.QerId, id);
         if (RemoveBar is { } bar) RuleReferences.WriteBar(w, IeType.RemoveBar, bar);
+        foreach (var id in RemoveTrafficEndpoints) RuleReferences.WriteU8(w, IeType.RemoveTrafficEndpoint, IeType.TrafficEndpointId, id);
         w.Each(IeType.CreatePdr, CreatePdrs);
         w.Each(IeType.CreateFar, CreateFars);
         w.Each(IeType.CreateUrr, CreateUrrs);
         w.Each(IeType.CreateQer, CreateQers);
         w.Opt(IeType.CreateBar, CreateBar);
+        w.Each(IeType.CreateTrafficEndpoint, CreateTrafficEndpoints);
         w.Each(IeType.UpdatePdr, UpdatePdrs);
         w.Each(IeType.UpdateFar, UpdateFars);
         w.Each(IeType.UpdateUrr, UpdateUrrs);
         w.Each(IeType.UpdateQer, UpdateQers);
         w.Opt(IeType.UpdateBarSessionModificationRequest, UpdateBar);
+        w.Each(IeType.UpdateTrafficEndpoint, UpdateTrafficEndpoints);
         if (Flags is { } flags) w.IeU8(IeType.PfcpSmReqFlags, (byte)flags);
         foreach (var id in QueryUrrs) RuleReferences.WriteU32(w, IeType.QueryUrr, IeType.UrrId, id);
         w.OptU32(IeType.UserPlaneInactivityTimer, UserPlaneInactivityTimer);
@@ -198,6 +213,7 @@ public sealed record SessionModificationResponse(PfcpCause Cause) : IPfcpMessage
     public OverloadControlInformation? OverloadControlInformation { get; init; }
     public ValueList<UsageReport> UsageReports { get; init; } = [];
     public FailedRuleId? FailedRuleId { get; init; }
+    public ValueList<TrafficEndpoint> CreatedTrafficEndpoints { get; init; } = [];
     public ValueList<PfcpIe> Other { get; init; } = [];
     public PfcpMessageType MessageType => PfcpMessageType.SessionModificationResponse;
 
@@ -211,6 +227,7 @@ public sealed record SessionModificationResponse(PfcpCause Cause) : IPfcpMessage
             OverloadControlInformation = s.Optional(IeType.OverloadControlInformation, Rules.OverloadControlInformation.Decode),
             UsageReports = s.Many(IeType.UsageReportSessionModificationResponse, UsageReport.Decode),
             FailedRuleId = s.Optional(IeType.FailedRuleId, IeDecoders.FailedRuleId),
+            CreatedTrafficEndpoints = s.Many(IeType.CreatedTrafficEndpoint, TrafficEndpoint.Decode),
             Other = s.Rest(),
         };
         if (response.Cause == PfcpCause.RuleCreationModificationFailure && response.FailedRuleId is null)
@@ -227,6 +244,7 @@ public sealed record SessionModificationResponse(PfcpCause Cause) : IPfcpMessage
         w.Opt(IeType.OverloadControlInformation, OverloadControlInformation);
         w.Each(IeType.UsageReportSessionModificationResponse, UsageReports);
         w.Opt(IeType.FailedRuleId, FailedRuleId);
+        w.Each(IeType.CreatedTrafficEndpoint, CreatedTrafficEndpoints);
         w.Verbatim(Other);
     }
 }

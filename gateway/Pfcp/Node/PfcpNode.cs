@@ -454,6 +454,9 @@ public sealed partial class PfcpNode : IDisposable
         var chooser = new ChooseResolver(_teids, _uePool, _addresses);
         try
         {
+            var endpoints = ImmutableDictionary.CreateBuilder<byte, TrafficEndpoint>();
+            var createdEndpoints = new List<TrafficEndpoint>();
+            CreateEndpoints(req.CreateTrafficEndpoints, req.CreatePdrs, endpoints, chooser, createdEndpoints);
             var created = new List<CreatedPdr>();
             var pdrs = ImmutableDictionary.CreateBuilder<ushort, CreatePdr>();
             foreach (var p in req.CreatePdrs)
@@ -467,7 +470,8 @@ public sealed partial class PfcpNode : IDisposable
             var rules = new PfcpRuleSet(pdrs.ToImmutable(),
                 Unique(req.CreateFars, f => f.FarId, RuleKind.Far),
                 Unique(req.CreateQers, q => q.QerId, RuleKind.Qer),
-                Unique(req.CreateUrrs, u => u.UrrId, RuleKind.Urr));
+                Unique(req.CreateUrrs, u => u.UrrId, RuleKind.Urr),
+                endpoints.ToImmutable());
             ReserveChosenTeids(rules, chooser);
             var compiled = _table.Establish(rules.ToModel(seid, cpSeid, req.CpFSeid.Ipv4 ?? req.CpFSeid.Ipv6, ExhaustedUrrs(rules, session: null)));
             _nextSeid++;
@@ -482,6 +486,7 @@ public sealed partial class PfcpNode : IDisposable
             {
                 UpFSeid = LocalFSeid(seid),
                 CreatedPdrs = [.. created],
+                CreatedTrafficEndpoints = [.. createdEndpoints],
             }, header, from, cpSeid);
             AdvertiseWhenReachable(before: null, compiled);
         }
@@ -513,10 +518,29 @@ public sealed partial class PfcpNode : IDisposable
             var fars = rules.Fars.ToBuilder();
             var qers = rules.Qers.ToBuilder();
             var urrs = rules.Urrs.ToBuilder();
+            var endpoints = rules.TrafficEndpoints.ToBuilder();
             foreach (var id in req.RemovePdrs) Remove(pdrs, id, RuleKind.Pdr);
             foreach (var id in req.RemoveFars) Remove(fars, id, RuleKind.Far);
             foreach (var id in req.RemoveQers) Remove(qers, id, RuleKind.Qer);
             foreach (var id in req.RemoveUrrs) Remove(urrs, id, RuleKind.Urr);
+            foreach (var id in req.RemoveTrafficEndpoints)
+                if (!endpoints.Remove(id))
+                    throw new PfcpRefusal(PfcpCause.MandatoryIeIncorrect, $"traffic endpoint {id} to remove does not exist",
+                        offendingIe: (ushort)IeType.RemoveTrafficEndpoint);
+            var createdEndpoints = new List<TrafficEndpoint>();
+            var users = req.CreatePdrs.Concat(pdrs.Values).ToArray();
+            CreateEndpoints(req.CreateTrafficEndpoints, users, endpoints, chooser, createdEndpoints);
+            foreach (var u in req.UpdateTrafficEndpoints)
+            {
+                if (!endpoints.TryGetValue(u.TrafficEndpointId, out var current))
+                    throw new PfcpRefusal(PfcpCause.MandatoryIeIncorrect, $"traffic endpoint {u.TrafficEndpointId} to update does not exist",
+                        offendingIe: (ushort)IeType.UpdateTrafficEndpoint);
+                var (source, blamed) = EndpointUser(u.TrafficEndpointId, users);
+                var (resolved, report) = chooser.Resolve(current.With(u), source, blamed);
+                endpoints[u.TrafficEndpointId] = resolved;
+                if (report)
+                    createdEndpoints.Add(CreatedFor(resolved));
+            }
             var created = new List<CreatedPdr>();
             foreach (var p in req.CreatePdrs)
             {
@@ -546,7 +570,7 @@ public sealed partial class PfcpNode : IDisposable
             foreach (var u in req.UpdateUrrs)
                 urrs[u.UrrId] = PfcpRuleSet.Apply(Existing(urrs, u.UrrId, RuleKind.Urr), u);
 
-            var next = new PfcpRuleSet(pdrs.ToImmutable(), fars.ToImmutable(), qers.ToImmutable(), urrs.ToImmutable());
+            var next = new PfcpRuleSet(pdrs.ToImmutable(), fars.ToImmutable(), qers.ToImmutable(), urrs.ToImmutable(), endpoints.ToImmutable());
             ReserveChosenTeids(next, chooser);
             // Usage of URRs that go away, measured before their PDRs lose their counters.
             var now = _time.GetUtcNow().UtcDateTime;
@@ -584,6 +608,7 @@ public sealed partial class PfcpNode : IDisposable
             {
                 CreatedPdrs = [.. created],
                 UsageReports = [.. reports],
+                CreatedTrafficEndpoints = [.. createdEndpoints],
             }, header, from, session.Cp.Seid);
             AdvertiseWhenReachable(previous, compiled);
         }
@@ -650,10 +675,51 @@ public sealed partial class PfcpNode : IDisposable
     /// <summary>TEIDs the SMF chose itself must not be handed out by CHOOSE later.</summary>
     private void ReserveChosenTeids(PfcpRuleSet rules, ChooseResolver chooser)
     {
-        foreach (var p in rules.Pdrs.Values)
-            if (p.Pdi.LocalFTeid is { } f && !chooser.AllocatedTeids.Contains(f.Teid))
+        foreach (var f in LocalFTeids(rules))
+            if (!chooser.AllocatedTeids.Contains(f.Teid))
                 _teids.Reserve(f.Teid);
     }
+
+    /// <summary>The local F-TEIDs the rules name, in PDRs and in traffic endpoints.</summary>
+    private static IEnumerable<FTeid> LocalFTeids(PfcpRuleSet rules) =>
+        rules.Pdrs.Values.Select(p => p.Pdi.LocalFTeid).Concat(rules.TrafficEndpoints.Values.Select(t => t.LocalFTeid)).OfType<FTeid>();
+
+    /// <summary>
+    /// Creates traffic endpoints (CHOOSE resolved), refusing a repeated ID; those whose F-TEID or
+    /// UE address the node chose go in <paramref name="created"/> for the response.
+    /// </summary>
+    private static void CreateEndpoints(IEnumerable<TrafficEndpoint> creates, IReadOnlyCollection<CreatePdr> users,
+        ImmutableDictionary<byte, TrafficEndpoint>.Builder endpoints, ChooseResolver chooser, List<TrafficEndpoint> created)
+    {
+        foreach (var te in creates)
+        {
+            if (endpoints.ContainsKey(te.TrafficEndpointId))
+                throw new PfcpRefusal(PfcpCause.MandatoryIeIncorrect, $"traffic endpoint {te.TrafficEndpointId} already exists",
+                    offendingIe: (ushort)IeType.CreateTrafficEndpoint);
+            var (source, blamed) = EndpointUser(te.TrafficEndpointId, users);
+            var (resolved, report) = chooser.Resolve(te, source, blamed);
+            endpoints[te.TrafficEndpointId] = resolved;
+            if (report)
+                created.Add(CreatedFor(resolved));
+        }
+    }
+
+    /// <summary>
+    /// The source interface of the first PDR naming the endpoint (whose side's GTP-U address a
+    /// chosen F-TEID takes; access when none does yet) and the rule a refusal blames.
+    /// </summary>
+    private static (SourceInterface Source, FailedRuleId Blamed) EndpointUser(byte id, IReadOnlyCollection<CreatePdr> users)
+    {
+        var user = users.FirstOrDefault(p => p.Pdi.TrafficEndpointIds.Contains(id)) ?? users.FirstOrDefault();
+        return (user?.Pdi.TrafficEndpointIds.Contains(id) == true ? user.Pdi.SourceInterface : SourceInterface.Access,
+            new FailedRuleId(RuleKind.Pdr, user?.PdrId ?? 0));
+    }
+
+    private static TrafficEndpoint CreatedFor(TrafficEndpoint te) => new(te.TrafficEndpointId)
+    {
+        LocalFTeid = te.LocalFTeid,
+        UeIpAddresses = [.. te.UeIpAddresses.Where(u => u.Ipv4 is not null || u.Ipv6 is not null)],
+    };
 
     private static ImmutableDictionary<uint, T> Unique<T>(IEnumerable<T> items, Func<T, uint> id, RuleKind kind)
     {

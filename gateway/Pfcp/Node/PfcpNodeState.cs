@@ -41,6 +41,7 @@ public sealed partial class PfcpNode
                     {
                         CreateQers = [.. s.Rules.Qers.Values],
                         CreateUrrs = [.. s.Rules.Urrs.Values],
+                        CreateTrafficEndpoints = [.. s.Rules.TrafficEndpoints.Values],
                         UserPlaneInactivityTimer = s.InactivityTimer > 0 ? s.InactivityTimer : null,
                     }, 0, 0)),
                     [.. s.Teids], s.UeAddresses.Select(a => a.ToString()).ToArray(),
@@ -83,7 +84,8 @@ public sealed partial class PfcpNode
                         rules.CreatePdrs.ToDictionary(p => p.PdrId).ToImmutableDictionary(),
                         rules.CreateFars.ToDictionary(f => f.FarId).ToImmutableDictionary(),
                         rules.CreateQers.ToDictionary(q => q.QerId).ToImmutableDictionary(),
-                        rules.CreateUrrs.ToDictionary(u => u.UrrId).ToImmutableDictionary()),
+                        rules.CreateUrrs.ToDictionary(u => u.UrrId).ToImmutableDictionary(),
+                        rules.CreateTrafficEndpoints.ToDictionary(t => t.TrafficEndpointId).ToImmutableDictionary()),
                 };
                 session.SetInactivityTimer(rules.UserPlaneInactivityTimer, _time.GetUtcNow().UtcDateTime);
                 foreach (var teid in record.Teids)
@@ -91,9 +93,8 @@ public sealed partial class PfcpNode
                     _teids.Reserve(teid);
                     session.Teids.Add(teid);
                 }
-                foreach (var pdr in session.Rules.Pdrs.Values)
-                    if (pdr.Pdi.LocalFTeid is { } chosen)
-                        _teids.Reserve(chosen.Teid); // TEIDs the SMF chose stay taken too
+                foreach (var chosen in LocalFTeids(session.Rules))
+                    _teids.Reserve(chosen.Teid); // TEIDs the SMF chose stay taken too
                 foreach (var text in record.UeAddresses)
                 {
                     var ue = IPAddress.Parse(text);

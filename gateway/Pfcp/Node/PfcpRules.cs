@@ -55,8 +55,12 @@ public sealed record PfcpRuleSet(
     ImmutableDictionary<ushort, CreatePdr> Pdrs,
     ImmutableDictionary<uint, CreateFar> Fars,
     ImmutableDictionary<uint, CreateQer> Qers,
-    ImmutableDictionary<uint, CreateUrr> Urrs)
+    ImmutableDictionary<uint, CreateUrr> Urrs,
+    ImmutableDictionary<byte, TrafficEndpoint>? Endpoints = null)
 {
+    /// <summary>Traffic endpoints (PDI optimisation) by ID: PDRs name one in their PDI instead of repeating its F-TEID, UE addresses...</summary>
+    public ImmutableDictionary<byte, TrafficEndpoint> TrafficEndpoints => Endpoints ?? ImmutableDictionary<byte, TrafficEndpoint>.Empty;
+
     public static PfcpRuleSet Empty { get; } = new(
         ImmutableDictionary<ushort, CreatePdr>.Empty, ImmutableDictionary<uint, CreateFar>.Empty,
         ImmutableDictionary<uint, CreateQer>.Empty, ImmutableDictionary<uint, CreateUrr>.Empty);
@@ -76,11 +80,42 @@ public sealed record PfcpRuleSet(
                     failedRule: new FailedRuleId(RuleKind.Urr, id));
         return new(
             seid,
-            exhaustedUrrs is { Count: > 0 } exhausted ? ById(Pdrs, p => p.PdrId, p => WithQuotaAction(ToModel(p), exhausted)) : ById(Pdrs, p => p.PdrId, ToModel),
+            exhaustedUrrs is { Count: > 0 } exhausted
+                ? ById(Pdrs, p => p.PdrId, p => WithQuotaAction(ToModel(WithEndpoint(p)), exhausted))
+                : ById(Pdrs, p => p.PdrId, p => ToModel(WithEndpoint(p))),
             ById(Fars, f => f.FarId, ToModel),
             ById(Qers, q => q.QerId, ToModel),
             ById(Urrs, u => u.UrrId, ToModel),
             peerSeid, peerAddress);
+    }
+
+    /// <summary>
+    /// The PDR with the traffic endpoint its PDI names filled in: the endpoint's local F-TEID,
+    /// network instance, UE addresses and QFIs where the PDI has none of its own.
+    /// </summary>
+    private CreatePdr WithEndpoint(CreatePdr p)
+    {
+        var ids = p.Pdi.TrafficEndpointIds;
+        if (ids.IsEmpty)
+            return p;
+        if (ids.Count > 1)
+            throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
+                $"PDR {p.PdrId}: a PDI naming {ids.Count} traffic endpoints is not supported (one)", failedRule: new FailedRuleId(RuleKind.Pdr, p.PdrId));
+        if (!TrafficEndpoints.TryGetValue(ids[0], out var te))
+            throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
+                $"PDR {p.PdrId}: traffic endpoint {ids[0]} does not exist", offendingIe: (ushort)IeType.TrafficEndpointId,
+                failedRule: new FailedRuleId(RuleKind.Pdr, p.PdrId));
+        var pdi = p.Pdi;
+        return p with
+        {
+            Pdi = pdi with
+            {
+                LocalFTeid = pdi.LocalFTeid ?? te.LocalFTeid,
+                NetworkInstance = pdi.NetworkInstance ?? te.NetworkInstance,
+                UeIpAddresses = pdi.UeIpAddresses.IsEmpty ? te.UeIpAddresses : pdi.UeIpAddresses,
+                Qfis = pdi.Qfis.IsEmpty ? te.Qfis : pdi.Qfis,
+            },
+        };
     }
 
     /// <summary>A PDR one of whose URRs has used up its quota for the PDR's direction: the URR's quota-action FAR, or dropped.</summary>
@@ -289,23 +324,46 @@ public sealed class ChooseResolver(TeidAllocator teids, UeAddressPool pool, GtpA
     {
         var pdi = pdr.Pdi;
         var created = false;
+        var failed = new FailedRuleId(RuleKind.Pdr, pdr.PdrId);
         if (pdi.LocalFTeid is { Choose: true } choose)
         {
-            pdi = pdi with { LocalFTeid = ChooseFTeid(choose, pdi.SourceInterface, pdr.PdrId) };
+            pdi = pdi with { LocalFTeid = ChooseFTeid(choose, pdi.SourceInterface, $"PDR {pdr.PdrId}", failed) };
             created = true;
         }
         if (pdi.UeIpAddresses.Any(u => u.ChooseIpv4 || u.ChooseIpv6))
         {
             pdi = pdi with
             {
-                UeIpAddresses = [.. pdi.UeIpAddresses.Select(u => u.ChooseIpv4 || u.ChooseIpv6 ? ChooseUe(u, pdr.PdrId) : u)],
+                UeIpAddresses = [.. pdi.UeIpAddresses.Select(u => u.ChooseIpv4 || u.ChooseIpv6 ? ChooseUe(u, $"PDR {pdr.PdrId}") : u)],
             };
             created = true;
         }
         return (pdr with { Pdi = pdi }, created);
     }
 
-    private FTeid ChooseFTeid(FTeid choose, SourceInterface source, ushort pdrId)
+    /// <summary>
+    /// A traffic endpoint with CHOOSE resolved (its F-TEID on the address of the side its PDRs
+    /// come from, <paramref name="source"/>), and whether it must be reported in a Created
+    /// Traffic Endpoint. <paramref name="failed"/> names the rule a refusal blames.
+    /// </summary>
+    public (TrafficEndpoint Endpoint, bool Created) Resolve(TrafficEndpoint te, SourceInterface source, FailedRuleId failed)
+    {
+        var created = false;
+        var label = $"traffic endpoint {te.TrafficEndpointId}";
+        if (te.LocalFTeid is { Choose: true } choose)
+        {
+            te = te with { LocalFTeid = ChooseFTeid(choose, source, label, failed) };
+            created = true;
+        }
+        if (te.UeIpAddresses.Any(u => u.ChooseIpv4 || u.ChooseIpv6))
+        {
+            te = te with { UeIpAddresses = [.. te.UeIpAddresses.Select(u => u.ChooseIpv4 || u.ChooseIpv6 ? ChooseUe(u, label) : u)] };
+            created = true;
+        }
+        return (te, created);
+    }
+
+    private FTeid ChooseFTeid(FTeid choose, SourceInterface source, string what, FailedRuleId failed)
     {
         if (choose.ChooseId is { } id && _byChooseId.TryGetValue(id, out var shared))
             return shared;
@@ -314,8 +372,8 @@ public sealed class ChooseResolver(TeidAllocator teids, UeAddressPool pool, GtpA
         var v6 = choose.ChooseIpv6 ? addresses.LocalFor(destination, AddressFamily.InterNetworkV6) : null;
         if (v4 is null && v6 is null)
             throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
-                $"PDR {pdrId}: CHOOSE asks for an {(choose.ChooseIpv6 ? "IPv6" : "IPv4")} F-TEID and no such GTP-U address is configured",
-                failedRule: new FailedRuleId(RuleKind.Pdr, pdrId));
+                $"{what}: CHOOSE asks for an {(choose.ChooseIpv6 ? "IPv6" : "IPv4")} F-TEID and no such GTP-U address is configured",
+                failedRule: failed);
         var teid = teids.Allocate();
         _teids.Add(teid);
         var fteid = FTeid.Of(teid, v4, v6);
@@ -324,20 +382,20 @@ public sealed class ChooseResolver(TeidAllocator teids, UeAddressPool pool, GtpA
         return fteid;
     }
 
-    private UeIpAddress ChooseUe(UeIpAddress u, ushort pdrId)
+    private UeIpAddress ChooseUe(UeIpAddress u, string what)
     {
         IPAddress? v4 = u.Ipv4, v6 = u.Ipv6;
         if (u.ChooseIpv4)
-            v4 = _ue4 ??= Take(AddressFamily.InterNetwork, pdrId);
+            v4 = _ue4 ??= Take(AddressFamily.InterNetwork, what);
         if (u.ChooseIpv6)
-            v6 = _ue6 ??= Take(AddressFamily.InterNetworkV6, pdrId);
+            v6 = _ue6 ??= Take(AddressFamily.InterNetworkV6, what);
         return new UeIpAddress { Ipv4 = v4, Ipv6 = v6, IsDestination = u.IsDestination, Ipv6PrefixLength = u.ChooseIpv6 ? (byte)64 : u.Ipv6PrefixLength };
     }
 
-    private IPAddress Take(AddressFamily family, ushort pdrId)
+    private IPAddress Take(AddressFamily family, string what)
     {
         var a = pool.Allocate(family) ?? throw new PfcpRefusal(PfcpCause.AllDynamicAddressesAreOccupied,
-            $"PDR {pdrId}: no free {(family == AddressFamily.InterNetwork ? "IPv4" : "IPv6")} UE address in the configured pools");
+            $"{what}: no free {(family == AddressFamily.InterNetwork ? "IPv4" : "IPv6")} UE address in the configured pools");
         _ues.Add(a);
         return a;
     }

@@ -97,7 +97,7 @@ public sealed record OverloadControlInformation(uint SequenceNumber, byte Metric
 }
 
 /// <summary>
-/// The grouped IEs that just name one rule: Remove PDR/FAR/URR/QER/BAR and Query URR. Messages
+/// The grouped IEs that just name one rule: Remove PDR/FAR/URR/QER/BAR/Traffic Endpoint and Query URR. Messages
 /// expose them as lists of IDs.
 /// </summary>
 public static class RuleReferences
@@ -107,6 +107,7 @@ public static class RuleReferences
     public static readonly IeDecoder<uint> UrrId = ie => IeSet.Of(ie).Mandatory(IeType.UrrId, IeDecoders.U32);
     public static readonly IeDecoder<uint> QerId = ie => IeSet.Of(ie).Mandatory(IeType.QerId, IeDecoders.U32);
     public static readonly IeDecoder<byte> BarId = ie => IeSet.Of(ie).Mandatory(IeType.BarId, IeDecoders.U8);
+    public static readonly IeDecoder<byte> TrafficEndpointId = ie => IeSet.Of(ie).Mandatory(IeType.TrafficEndpointId, IeDecoders.U8);
 
     public static void WritePdr(PfcpWriter w, IeType group, ushort id)
     {
@@ -122,10 +123,12 @@ public static class RuleReferences
         w.EndIe(mark);
     }
 
-    public static void WriteBar(PfcpWriter w, IeType group, byte id)
+    public static void WriteBar(PfcpWriter w, IeType group, byte id) => WriteU8(w, group, IeType.BarId, id);
+
+    public static void WriteU8(PfcpWriter w, IeType group, IeType idType, byte id)
     {
         int mark = w.BeginIe(group);
-        w.IeU8(IeType.BarId, id);
+        w.IeU8(idType, id);
         w.EndIe(mark);
     }
 }
