@@ -91,6 +91,9 @@ public static class ApiEndpoints
         // PFCP (read)
         api.MapGet("/pfcp/associations", (PfcpService pfcp) => Results.Ok(pfcp.Node?.Associations() ?? [])).WithName("GetPfcpAssociations");
         api.MapGet("/pfcp/sessions", (PfcpService pfcp) => Results.Ok(pfcp.Node?.Sessions() ?? [])).WithName("GetPfcpSessions");
+        api.MapGet("/pfcp/sessions/{seid}/usage", (ulong seid, PfcpService pfcp) =>
+            pfcp.Node?.Usage(seid) is { } usage ? Results.Ok(usage)
+                : Problem(404, "no such session", $"no PFCP session with UP SEID {seid}")).WithName("GetPfcpSessionUsage");
     }
 
     private static CountersJson Counters(GatewayRuntime rt)

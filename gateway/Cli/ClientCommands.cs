@@ -280,6 +280,41 @@ public static class ClientCommands
                     Str(s, "pdrs"), Str(s, "fars"), Str(s, "qers"), Str(s, "urrs")])));
         });
 
+        var seid = new Argument<ulong>("seid")
+        {
+            Description = "UP SEID of the PFCP session, decimal or 0x hex as `get pfcp` shows it",
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Single().Value;
+                var hex = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase);
+                if (ulong.TryParse(hex ? text[2..] : text, hex ? NumberStyles.AllowHexSpecifier : NumberStyles.None, CultureInfo.InvariantCulture, out var value))
+                    return value;
+                result.AddError($"seid: '{text}' is not a number (decimal or 0x hex)");
+                return 0;
+            },
+        };
+        var usage = new Command("pfcpusage", "A PFCP session's URRs: volume since the last report, quotas and what they stop: SEID") { seid };
+        SetAction(usage, g, async (parse, c) =>
+        {
+            var value = parse.GetValue(seid);
+            var state = await c.Api.GetAsync($"/api/v1/pfcp/sessions/{value}/usage", c.Cancellation);
+            if (c.Json)
+            {
+                c.WriteJson(state);
+                return;
+            }
+            var timer = state.GetProperty("inactivityTimer").GetUInt32();
+            c.Out.WriteLine($"PFCP session {Hex(state, "localSeid")} (CP SEID {Hex(state, "cpSeid")}), inactivity timer: "
+                + (timer == 0 ? "none" : $"{timer} s, last traffic {Time(state, "lastTraffic")}{(state.GetProperty("inactivityReported").GetBoolean() ? ", reported" : "")}"));
+            c.Out.Write(TextTable.Render(["URR", "NEXT UR-SEQN", "LAST REPORT", "UL SINCE", "DL SINCE", "VOLUME QUOTA", "COUNTED", "QUOTA STOPS", "TIME QUOTA"],
+                Items(state.GetProperty("urrs")).Select(u => (IReadOnlyList<string>)[Str(u, "urrId"), Str(u, "nextUrSeqn"), Time(u, "lastReport"),
+                    Str(u, "uplinkSinceLastReport"), Str(u, "downlinkSinceLastReport"),
+                    string.Join("/", new[] { "volumeQuotaTotal", "volumeQuotaUplink", "volumeQuotaDownlink" }.Select(f => Str(u, f) is { Length: > 0 } v ? v : "-")),
+                    $"{Str(u, "quotaCountedTotal")}/{Str(u, "quotaCountedUplink")}/{Str(u, "quotaCountedDownlink")}", Str(u, "volumeQuotaStops"),
+                    Str(u, "timeQuota") is { Length: > 0 } t ? $"{t} s from {Time(u, "timeQuotaGranted")}{(u.GetProperty("timeQuotaUsedUp").GetBoolean() ? ", used up" : "")}" : "-"])));
+        });
+        verb.Subcommands.Add(usage);
+
         Get("counters", "datapath, interface and per-session PDR counters", async c =>
         {
             var counters = await c.Api.GetAsync("/api/v1/counters", c.Cancellation);

@@ -18,6 +18,19 @@ public sealed record AssociationInfo(string NodeId, string Endpoint, DateTime Pe
 /// <summary>A PFCP session as the API shows it.</summary>
 public sealed record PfcpSessionInfo(ulong LocalSeid, ulong CpSeid, string Association, int Pdrs, int Fars, int Qers, int Urrs);
 
+/// <summary>
+/// A URR's measurement as the node holds it: UR-SEQN of the next report, the volume counted
+/// since the last one, and the quotas (volume counted against them up to the last report,
+/// what a used-up volume quota stops: none, uplink, downlink or both).
+/// </summary>
+public sealed record UrrUsageInfo(uint UrrId, uint NextUrSeqn, DateTime LastReport, ulong UplinkSinceLastReport, ulong DownlinkSinceLastReport,
+    ulong? VolumeQuotaTotal, ulong? VolumeQuotaUplink, ulong? VolumeQuotaDownlink, ulong QuotaCountedTotal, ulong QuotaCountedUplink,
+    ulong QuotaCountedDownlink, string VolumeQuotaStops, uint? TimeQuota, DateTime? TimeQuotaGranted, bool TimeQuotaUsedUp);
+
+/// <summary>A PFCP session's usage state: its URRs, and its User Plane Inactivity Timer (0: none).</summary>
+public sealed record PfcpSessionUsage(ulong LocalSeid, ulong CpSeid, uint InactivityTimer, DateTime LastTraffic, bool InactivityReported,
+    UrrUsageInfo[] Urrs);
+
 /// <summary>GTP-U the control side sends itself, from one of our GTP-U addresses to a peer's port 2152:
 /// End Markers on a switched path (TS 29.244 5.2.2.3 SNDEM), Router Advertisements down a session's tunnel.</summary>
 public interface IGtpuSender
@@ -185,6 +198,25 @@ public sealed partial class PfcpNode : IDisposable
         lock (_gate)
             return _associations.Values.Select(a => new AssociationInfo(a.Key, a.Endpoint.ToString(), a.PeerRecovery,
                 _time.GetUtcNow().UtcDateTime - _time.GetElapsedTime(a.LastHeard), a.Sessions.Count, a.UpInitiated)).ToArray();
+    }
+
+    /// <summary>The usage state of the session with this UP SEID (null: no such session), counters read now.</summary>
+    public PfcpSessionUsage? Usage(ulong seid)
+    {
+        lock (_gate)
+        {
+            if (!_sessions.TryGetValue(seid, out var s))
+                return null;
+            var urrs = s.Usage.Values.OrderBy(u => u.Rule.UrrId).Select(u =>
+            {
+                var (ul, dl, _, _) = u.Delta(UsageCounters(s, u));
+                var quota = u.Rule.VolumeQuota;
+                return new UrrUsageInfo(u.Rule.UrrId, u.Sequence, u.LastReport, ul, dl, quota?.Total, quota?.Uplink, quota?.Downlink,
+                    u.TotalBytes, u.UplinkBytes, u.DownlinkBytes, u.VolumeExhausted.ToString().ToLowerInvariant(),
+                    u.Rule.TimeQuota, u.Rule.TimeQuota is null ? null : u.QuotaGranted, u.TimeQuotaUsedUp);
+            }).ToArray();
+            return new PfcpSessionUsage(s.Seid, s.Cp.Seid, s.InactivityTimer, s.LastTraffic, s.InactivityReported, urrs);
+        }
     }
 
     public IReadOnlyList<PfcpSessionInfo> Sessions()

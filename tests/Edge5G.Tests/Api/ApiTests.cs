@@ -57,7 +57,7 @@ public class ApiTests(LoopbackDaemonFixture fixture) : IClassFixture<LoopbackDae
             "/api/v1/config/session", "/api/v1/config/session/ident/{ident}",
             "/api/v1/config/sessionulcl", "/api/v1/config/sessionulcl/ident/{ident}/ulclAddress/{address}",
             "/api/v1/rules/sessions", "/api/v1/rules/sessions/{seid}",
-            "/api/v1/pfcp/associations", "/api/v1/pfcp/sessions",
+            "/api/v1/pfcp/associations", "/api/v1/pfcp/sessions", "/api/v1/pfcp/sessions/{seid}/usage",
         ];
         Assert.All(expected, p => Assert.Contains(p, paths));
         var session = openapi.Json.GetProperty("paths").GetProperty("/api/v1/config/session");
@@ -288,6 +288,7 @@ public class ApiTests(LoopbackDaemonFixture fixture) : IClassFixture<LoopbackDae
         var sessions = client.Get("/api/v1/pfcp/sessions").AssertStatus(HttpStatusCode.OK);
         Assert.Equal(JsonValueKind.Array, sessions.Json.ValueKind);
         Assert.Equal(0, sessions.Json.GetArrayLength());
+        client.Get("/api/v1/pfcp/sessions/77/usage").AssertProblem(HttpStatusCode.NotFound, "no such session");
     }
 
     [SkippableFact]

@@ -69,6 +69,15 @@ public class QuotaEnforcementTests
         n.AddTraffic(seid, pdr: 1, packets: 1, bytes: 100);
         Thread.Sleep(300);
         Assert.Single(n.UsageReports());
+
+        // What an operator reads (REST /pfcp/sessions/{seid}/usage, `edge5g get pfcpusage`).
+        var state = n.Node.Usage(seid)!;
+        Assert.Equal(0x51UL, state.CpSeid);
+        var urr = Assert.Single(state.Urrs);
+        Assert.Equal((1U, 1U, 100UL, 0UL), (urr.UrrId, urr.NextUrSeqn, urr.UplinkSinceLastReport, urr.DownlinkSinceLastReport));
+        Assert.Equal((1000UL, 1100UL, 600UL, 500UL), (urr.VolumeQuotaTotal!.Value, urr.QuotaCountedTotal, urr.QuotaCountedUplink, urr.QuotaCountedDownlink));
+        Assert.Equal("both", urr.VolumeQuotaStops);
+        Assert.Null(n.Node.Usage(seid + 1000));
     }
 
     [Fact]
