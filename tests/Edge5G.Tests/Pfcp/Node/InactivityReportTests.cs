@@ -43,9 +43,9 @@ public class InactivityReportTests
     public void TrafficWithinTheTimer_KeepsTheSessionActive()
     {
         using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
-        var seid = Establish(n, inactivityTimer: 1);
+        var seid = Establish(n, inactivityTimer: 2);
 
-        for (int i = 0; i < 8; i++)
+        for (int i = 0; i < 12; i++) // 3 s, traffic every 250 ms: well within the 2 s timer even on a loaded machine
         {
             n.AddTraffic(seid, pdr: 2, packets: 1, bytes: 100);
             Thread.Sleep(250);

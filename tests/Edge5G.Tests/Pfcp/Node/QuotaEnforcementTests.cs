@@ -189,7 +189,9 @@ public class QuotaEnforcementTests
 
         Assert.True(SpinWait.SpinUntil(() => Installed(n, seid).Values.All(v => v.FarId == 3), TimeSpan.FromSeconds(3)), "the quota FAR was not applied");
         Assert.All(Installed(n, seid).Values, v => Assert.Equal((PdrFlags)0, v.Flags));
-        Assert.Single(n.UsageReports());
+        // The report went out before the rewrite; it reaches the SMF's socket in its own time.
+        Assert.True(n.WaitFor(_ => n.UsageReports().Length >= 1, TimeSpan.FromSeconds(3)), "no quota report");
+        Assert.True(Assert.Single(n.UsageReports()[0].UsageReports).Trigger.Has(UsageReportTriggerFlags.Volqu));
     }
 
     [Fact]
