@@ -290,7 +290,7 @@ public sealed partial class PfcpNode : IDisposable
                         Reply(answer, r.Header, from, SeidForAnswer(r.Header, r.PeerFSeid));
                     return;
                 case PfcpDecoded d:
-                    Counters.Received(d.Header.MessageType);
+                    Counters.Received(d.Header.MessageType, CauseOf(d.Body));
                     if (!d.Header.MessageType.IsRequest())
                     {
                         CompletePending(d.Header.SequenceNumber, d);

@@ -53,7 +53,9 @@ public sealed class PfcpCounters
     private readonly ConcurrentDictionary<(string Direction, string Type, string Cause), long> _messages = new();
     private readonly ConcurrentDictionary<string, long> _dropped = new();
 
-    public void Received(PfcpMessageType type) => _messages.AddOrUpdate(("in", type.ToString(), ""), 1, (_, v) => v + 1);
+    /// <summary>A message from a peer; a response with its cause (an SMF refusing our Session Reports shows here).</summary>
+    public void Received(PfcpMessageType type, PfcpCause? cause = null) =>
+        _messages.AddOrUpdate(("in", type.ToString(), cause?.ToString() ?? ""), 1, (_, v) => v + 1);
 
     public void Sent(PfcpMessageType type, PfcpCause? cause) =>
         _messages.AddOrUpdate(("out", type.ToString(), cause?.ToString() ?? ""), 1, (_, v) => v + 1);

@@ -73,6 +73,18 @@ public class InactivityReportTests
     }
 
     [Fact]
+    public void AReportTheSmfRefuses_IsCountedWithItsCause()
+    {
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
+        n.ReportAnswer = PfcpCause.SessionContextNotFound;
+        Establish(n, inactivityTimer: 1);
+
+        Assert.True(SpinWait.SpinUntil(() => n.Node.Counters.Messages.GetValueOrDefault(("in", "SessionReportResponse", "SessionContextNotFound")) == 1,
+            TimeSpan.FromSeconds(3)), "the refused report's response is not counted with its cause");
+        Assert.Equal(0, n.Node.Counters.Messages.GetValueOrDefault(("in", "SessionReportResponse", "")));
+    }
+
+    [Fact]
     public void TheTimer_OutlivesADaemonRestart()
     {
         using var n = NodeUnderTest.AssociatedWithFastUsageChecks();

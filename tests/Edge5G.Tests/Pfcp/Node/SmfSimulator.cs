@@ -101,6 +101,9 @@ public sealed class NodeUnderTest : IDisposable
         LoxiLb.Edge5G.Datapath.Json.RulesDocument.JsonOptions)!;
 
     public bool AnswerNodeRequests { get; set; }
+
+    /// <summary>The cause the SMF answers Session Report Requests with.</summary>
+    public PfcpCause ReportAnswer { get; set; } = PfcpCause.RequestAccepted;
     public NodeId SmfNodeId { get; } = NodeId.FromFqdn("smf.example.test");
     public IPEndPoint SmfEndpoint => (IPEndPoint)_smf.LocalEndPoint!;
     public DateTime SmfRecovery { get; set; } = new(2026, 11, 26, 0, 0, 0, DateTimeKind.Utc);
@@ -208,7 +211,7 @@ public sealed class NodeUnderTest : IDisposable
                 IPfcpMessageBody? answer = d.Body switch
                 {
                     HeartbeatRequest => new HeartbeatResponse(SmfRecovery),
-                    SessionReportRequest => new SessionReportResponse(PfcpCause.RequestAccepted),
+                    SessionReportRequest => new SessionReportResponse(ReportAnswer),
                     AssociationSetupRequest => new AssociationSetupResponse(SmfNodeId, PfcpCause.RequestAccepted, SmfRecovery),
                     _ => null,
                 };
