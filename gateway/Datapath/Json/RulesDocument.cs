@@ -29,7 +29,8 @@ public sealed record PdrJson(
     uint[]? QerIds = null,
     uint[]? UrrIds = null,
     string? NetworkInstance = null,
-    bool QuotaExhausted = false);
+    // Written only when set: a used-up quota (PFCP sets it; a rules file may too) drops the PDR's packets.
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool QuotaExhausted = false);
 
 public sealed record OuterHeaderJson(JsonElement Teid, string Peer);
 
