@@ -869,6 +869,9 @@ public sealed class SessionTable
         {
             if (g.Fteid is { } fk)
             {
+                // A key the session did not have was nobody's (ownership was checked): its slot is
+                // empty and its hash entry absent, so the undo needs no read of the old value.
+                var fresh = previous is null || !previous.FteidKeys.Contains(fk);
                 compiled.FteidKeys.Add(fk);
                 if (g.DenseIndex is { } index)
                 {
@@ -878,31 +881,32 @@ public sealed class SessionTable
                     {
                         new ReadOnlySpan<byte>(fk.Address, 16).CopyTo(new Span<byte>(entry.Address, 16));
                     }
-                    PutSlotWithUndo(_tables.TeidSlots, index, entry, undo);
+                    PutSlotWithUndo(_tables.TeidSlots, index, entry, undo, fresh);
                     compiled.DenseFteids[fk] = (index, slot);
                 }
                 else
                 {
-                    PutWithUndo(_tables.Fteids, fk, match, undo);
+                    PutWithUndo(_tables.Fteids, fk, match, undo, fresh);
                 }
             }
             else if (g.Ue4 is { } u4)
             {
+                var fresh = previous is null || !previous.Ue4Keys.Contains(u4);
                 compiled.Ue4Keys.Add(u4);
                 if (g.DenseIndex is { } index)
                 {
                     var slot = WriteMatch(match, compiled);
-                    PutSlotWithUndo(_tables.Ue4Slots, index, new Ue4Slot { Ue = u4, Match = slot }, undo);
+                    PutSlotWithUndo(_tables.Ue4Slots, index, new Ue4Slot { Ue = u4, Match = slot }, undo, fresh);
                     compiled.DenseUe4[u4] = (index, slot);
                 }
                 else
                 {
-                    PutWithUndo(_tables.Ue4, u4, match, undo);
+                    PutWithUndo(_tables.Ue4, u4, match, undo, fresh);
                 }
             }
             else if (g.Ue6 is { } u6)
             {
-                PutWithUndo(_tables.Ue6, u6, match, undo);
+                PutWithUndo(_tables.Ue6, u6, match, undo, fresh: previous is null || !previous.Ue6Keys.Contains(u6));
                 compiled.Ue6Keys.Add(u6);
             }
         }
@@ -944,17 +948,22 @@ public sealed class SessionTable
         return dropped;
     }
 
-    private static void PutSlotWithUndo<T>(IMapTable<uint, T> table, uint index, T value, List<Action> undo) where T : unmanaged
+    /// <param name="fresh">The slot is known to be empty: its old value is not read (a syscall on the kernel maps).</param>
+    private static void PutSlotWithUndo<T>(IMapTable<uint, T> table, uint index, T value, List<Action> undo, bool fresh = false) where T : unmanaged
     {
-        table.TryGet(index, out var old);
+        T old = default;
+        if (!fresh)
+            table.TryGet(index, out old);
         table.Put(index, value);
         undo.Add(() => table.Put(index, old));
     }
 
-    private static void PutWithUndo<TKey>(IMapTable<TKey, MatchEntry> table, TKey key, MatchEntry value, List<Action> undo)
+    /// <param name="fresh">The key is known to be absent: no lookup first.</param>
+    private static void PutWithUndo<TKey>(IMapTable<TKey, MatchEntry> table, TKey key, MatchEntry value, List<Action> undo, bool fresh = false)
         where TKey : unmanaged
     {
-        var existed = table.TryGet(key, out var old);
+        MatchEntry old = default;
+        var existed = !fresh && table.TryGet(key, out old);
         table.Put(key, value);
         undo.Add(existed ? () => table.Put(key, old) : () => table.Delete(key));
     }
