@@ -83,10 +83,24 @@ public sealed record PfcpRuleSet(
             exhaustedUrrs is { Count: > 0 } exhausted
                 ? ById(Pdrs, p => p.PdrId, p => WithQuotaAction(ToModel(WithEndpoint(p)), exhausted))
                 : ById(Pdrs, p => p.PdrId, p => ToModel(WithEndpoint(p))),
-            ById(Fars, f => f.FarId, ToModel),
+            ById(Fars, f => f.FarId, f => ToModel(f, QuotaActionOnly(f.FarId))),
             ById(Qers, q => q.QerId, ToModel),
             ById(Urrs, u => u.UrrId, ToModel),
             peerSeid, peerAddress);
+    }
+
+    /// <summary>A FAR that URRs name for their quota action and no PDR names: used only once a quota is used up.</summary>
+    private bool QuotaActionOnly(uint farId)
+    {
+        var forQuota = false;
+        foreach (var (_, urr) in Urrs)
+            forQuota |= urr.FarIdForQuotaAction == farId;
+        if (!forQuota)
+            return false;
+        foreach (var (_, pdr) in Pdrs)
+            if (pdr.FarId == farId)
+                return false;
+        return true;
     }
 
     /// <summary>
@@ -198,9 +212,18 @@ public sealed record PfcpRuleSet(
                     failedRule: new FailedRuleId(RuleKind.Far, farId));
     }
 
-    private static M.Far ToModel(CreateFar f)
+    /// <summary>
+    /// The FAR in the model. A quota-action FAR with Redirect Information (an SMF's Final Unit
+    /// Indication "redirect" to a top-up portal) cannot redirect here: it is installed as DROP,
+    /// so a user whose quota is used up gets nothing rather than unredirected traffic, and the
+    /// session itself is not refused for a FAR it may never use.
+    /// </summary>
+    private static M.Far ToModel(CreateFar f, bool quotaActionOnly)
     {
         var flags = f.ApplyAction.Flags;
+        if (quotaActionOnly && f.ForwardingParameters is { } redirecting && redirecting.Other.Any(ie => ie.Type == (ushort)IeType.RedirectInformation)
+            && !redirecting.Other.Any(ie => ie.Type is 41 or 98))
+            return new M.Far(f.FarId, M.ApplyAction.Drop);
         if (f.ForwardingParameters is { } forwarding)
             CheckForwarding(f.FarId, forwarding.Other);
         // FORW towards the access side before the SMF knows the gNB's F-TEID (Open5GS sends

@@ -55,4 +55,29 @@ public class ForwardingInteropTests
         Assert.Equal(new FailedRuleId(RuleKind.Far, 1), est.FailedRuleId);
         Assert.Equal(0, n.Table.Count);
     }
+
+    [Fact]
+    public void RedirectInformation_InAQuotaActionFar_IsInstalledAsDrop_AndTheUsedUpQuotaDrops()
+    {
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
+        // Final Unit Indication "redirect": the SMF names a redirecting FAR for the quota action.
+        var redirect = PfcpIe.Raw(38, new OctetString([0x02, 0x00, 0x0f, .. "topup.example.test"u8[..15]]));
+        var portal = new CreateFar(3, ApplyActionFlags.Forw) { ForwardingParameters = new ForwardingParameters(DestinationInterface.Core) { Other = [redirect] } };
+        var request = n.EstablishmentRequest(0x22);
+        request = request with
+        {
+            CreateFars = [.. request.CreateFars, portal],
+            CreateUrrs = [new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Volqu)) { VolumeQuota = new Volume(Total: 500), FarIdForQuotaAction = 3 }],
+        };
+
+        var est = Assert.IsType<SessionEstablishmentResponse>(n.Request(request).Body);
+
+        Assert.Equal(PfcpCause.RequestAccepted, est.Cause);
+        var seid = est.UpFSeid!.Seid;
+        Assert.True(n.Table.TryGet(seid, out var installed));
+        Assert.Equal(M.ApplyAction.Drop, installed.Session.Fars.Single(f => f.Id == 3).Action);
+        n.AddTraffic(seid, pdr: 1, packets: 5, bytes: 600);
+        Assert.True(SpinWait.SpinUntil(() => n.Table.TryGet(seid, out var s) && s.Session.Pdrs.All(p => p.FarId == 3), TimeSpan.FromSeconds(3)),
+            "the used-up quota did not move the PDRs to the (dropping) portal FAR");
+    }
 }
