@@ -105,6 +105,31 @@ public class TrafficEndpointTests
     }
 
     [Fact]
+    public void APdiNamingTwoEndpoints_OrRemovingAnUnknownOne_IsRefusedPrecisely()
+    {
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
+        var request = WithEndpoints(n, 0x76);
+        var two = request with
+        {
+            CreatePdrs = [request.CreatePdrs[0] with { Pdi = request.CreatePdrs[0].Pdi with { TrafficEndpointIds = [Uplink, Downlink] } }, request.CreatePdrs[1]],
+        };
+
+        var refused = Assert.IsType<SessionEstablishmentResponse>(n.Request(two).Body);
+
+        Assert.Equal(PfcpCause.RuleCreationModificationFailure, refused.Cause);
+        Assert.Equal(new FailedRuleId(RuleKind.Pdr, 1), refused.FailedRuleId);
+        Assert.Equal(0, n.Table.Count);
+
+        var seid = Assert.IsType<SessionEstablishmentResponse>(n.Request(request).Body).UpFSeid!.Seid;
+        var unknown = Assert.IsType<SessionModificationResponse>(n.Request(new SessionModificationRequest { RemoveTrafficEndpoints = [7] }, seid).Body);
+        Assert.Equal(PfcpCause.MandatoryIeIncorrect, unknown.Cause);
+        Assert.Equal((ushort)IeType.RemoveTrafficEndpoint, unknown.OffendingIe);
+        var twice = Assert.IsType<SessionModificationResponse>(n.Request(new SessionModificationRequest { CreateTrafficEndpoints = [new TrafficEndpoint(Uplink)] }, seid).Body);
+        Assert.Equal(PfcpCause.MandatoryIeIncorrect, twice.Cause);
+        Assert.Equal((ushort)IeType.CreateTrafficEndpoint, twice.OffendingIe);
+    }
+
+    [Fact]
     public void Endpoints_AreSaved_AndStillNamedAfterARestart()
     {
         using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
