@@ -2,8 +2,6 @@ using LoxiLb.Edge5G.Bpf;
 using LoxiLb.Edge5G.Datapath;
 using LoxiLb.Edge5G.Datapath.Model;
 using LoxiLb.Edge5G.Gtpu;
-using LoxiLb.Edge5G.Lab;
-using LoxiLb.Edge5G.Replay;
 using LoxiLb.Edge5G.Tests.Support;
 using PacketDotNet;
 using static LoxiLb.Edge5G.Tests.Support.GtpFrames;
@@ -262,35 +260,9 @@ public class GtpDissectionTests
             return new Tshark(path!);
         }
 
-        /// <summary>Writes the frame to a temporary pcap and reads it back: fields, verbose tree and expert summary.</summary>
-        public Dissection Dissect(byte[] frame)
-        {
-            var file = Path.Combine(Path.GetTempPath(), $"edge5g-dissect-{Guid.NewGuid():N}.pcap");
-            try
-            {
-                PcapFile.Write(file, [new PcapFrame(frame, new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc), LinkLayers.Ethernet)]);
-                var fields = Run(["-r", file, .. Checks, "-T", "fields", "-E", "header=y", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,",
-                    .. Fields.SelectMany(f => new[] { "-e", f })]);
-                var verbose = Run(["-r", file, .. Checks, "-V", "-z", "expert"]);
-                var lines = fields.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-                Assert.True(lines.Length == 2, $"tshark printed {lines.Length - 1} frames for 1:\n{fields}");
-                var names = lines[0].Split('\t');
-                var values = lines[1].Split('\t');
-                var row = names.Select((n, i) => (n, v: i < values.Length ? values[i] : "")).ToDictionary(p => p.n, p => p.v);
-                return new Dissection(frame, row, verbose);
-            }
-            finally
-            {
-                File.Delete(file);
-            }
-        }
-
-        private string Run(string[] arguments)
-        {
-            var result = ProcessRunner.Run(path, arguments, TimeSpan.FromSeconds(60), check: false);
-            Assert.True(result.Succeeded, $"{result.CommandLine} exited with {result.ExitCode}: {result.StandardError}");
-            return result.StandardOutput;
-        }
+        /// <summary>The frame's fields, verbose tree and expert summary.</summary>
+        public Dissection Dissect(byte[] frame) =>
+            new(frame, TsharkFields.Read(path, [frame], Fields, Checks).Single(), TsharkFields.Verbose(path, frame, Checks));
     }
 
     private sealed record Dissection(byte[] Frame, IReadOnlyDictionary<string, string> Values, string Verbose)

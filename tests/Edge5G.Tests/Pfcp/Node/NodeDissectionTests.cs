@@ -1,11 +1,9 @@
 using System.Net;
 using System.Net.NetworkInformation;
-using LoxiLb.Edge5G.Lab;
 using LoxiLb.Edge5G.Pfcp;
 using LoxiLb.Edge5G.Pfcp.Ies;
 using LoxiLb.Edge5G.Pfcp.Messages;
 using LoxiLb.Edge5G.Pfcp.Rules;
-using LoxiLb.Edge5G.Replay;
 using LoxiLb.Edge5G.Tests.Support;
 using PacketDotNet;
 
@@ -22,7 +20,7 @@ public class NodeDissectionTests
     [SkippableFact]
     public void QuotaInactivityAndTrafficEndpointMessages_DissectCleanly_WithTheirFlags()
     {
-        var tshark = RequireTshark();
+        Interop.TsharkCapture.RequireTshark();
         using var n = new NodeUnderTest(s => s with { UsageTick = TimeSpan.FromMilliseconds(50) });
         var sent = new List<PfcpDecoded> { n.Request(new AssociationSetupRequest(n.SmfNodeId, n.SmfRecovery)) };
 
@@ -70,7 +68,7 @@ public class NodeDissectionTests
         sent.AddRange(n.NodeRequests);
 
         var frames = sent.Select(d => Frame(d.Message.Encode())).ToArray();
-        var rows = tshark.Dissect(frames);
+        var rows = TsharkFields.Read(Interop.TsharkCapture.Tshark, frames, Fields);
 
         Assert.Equal(frames.Length, rows.Count);
         Assert.All(rows, r =>
@@ -107,39 +105,4 @@ public class NodeDissectionTests
         "pfcp.usage_report_trigger_flags.timqu", "pfcp.usage_report_trigger_flags.quhti", "pfcp.report_type.upir",
         "pfcp.traffic_endpoint_id", "_ws.malformed", "_ws.expert.severity", "_ws.expert.message",
     ];
-
-    private static TsharkReader RequireTshark()
-    {
-        Interop.TsharkCapture.RequireTshark();
-        return new TsharkReader();
-    }
-
-    private sealed class TsharkReader
-    {
-        /// <summary>Writes the frames to a temporary pcap and reads the fields of each back.</summary>
-        public List<Dictionary<string, string>> Dissect(byte[][] frames)
-        {
-            var file = Path.Combine(Path.GetTempPath(), $"edge5g-pfcp-dissect-{Guid.NewGuid():N}.pcap");
-            try
-            {
-                var at = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
-                PcapFile.Write(file, [.. frames.Select((f, i) => new PcapFrame(f, at.AddMilliseconds(i), LinkLayers.Ethernet))]);
-                var result = ProcessRunner.Run(Interop.TsharkCapture.Tshark,
-                    ["-r", file, "-T", "fields", "-E", "header=y", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,",
-                        .. Fields.SelectMany(f => new[] { "-e", f })], TimeSpan.FromSeconds(60), check: false);
-                Assert.True(result.Succeeded, $"{result.CommandLine} exited with {result.ExitCode}: {result.StandardError}");
-                var lines = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-                var names = lines[0].Split('\t');
-                return [.. lines.Skip(1).Select(l =>
-                {
-                    var values = l.Split('\t');
-                    return names.Select((name, i) => (name, value: i < values.Length ? values[i] : "")).ToDictionary(p => p.name, p => p.value);
-                })];
-            }
-            finally
-            {
-                File.Delete(file);
-            }
-        }
-    }
 }
