@@ -862,6 +862,8 @@ public sealed partial class PfcpNode : IDisposable
             {
                 var usage = new UrrUsage(rule, now);
                 session.Usage[id] = usage;
+                if ((rule.ReportingTriggers.Flags & ~UrrUsage.SupportedTriggers) != 0)
+                    Counters.UserPlane(PfcpCounters.UrrTriggerUnsupported);
                 if (previous is null)
                     continue;
                 foreach (var (pdr, counter) in UsageCounters(session, usage, compiled, carriedFrom: previous))

@@ -78,10 +78,13 @@ public sealed class PfcpCounters
     public const string QuotaEnforced = "quota-enforced";
     /// <summary>... and the rewrite failed (a full table): the PDRs still forward.</summary>
     public const string QuotaNotEnforced = "quota-not-enforced";
+    /// <summary>A URR asks for a reporting trigger the node never fires (START, STOPT, DROTH, LIUSA, events, QUVTI...).</summary>
+    public const string UrrTriggerUnsupported = "urr-trigger-unsupported";
 
     /// <summary>Every value <see cref="UserPlane"/> takes (a bounded label set).</summary>
     public static readonly string[] UserPlaneEventNames =
-        [EndMarkerSent, RouterAdvertisementSent, RouterSolicitationUnanswered, RouterAdvertisementUnsolicited, QuotaEnforced, QuotaNotEnforced];
+        [EndMarkerSent, RouterAdvertisementSent, RouterSolicitationUnanswered, RouterAdvertisementUnsolicited, QuotaEnforced, QuotaNotEnforced,
+            UrrTriggerUnsupported];
 
     /// <summary>User-plane work of the control side, one of <see cref="UserPlaneEventNames"/>.</summary>
     public void UserPlane(string what) => _userPlane.AddOrUpdate(what, 1, (_, v) => v + 1);

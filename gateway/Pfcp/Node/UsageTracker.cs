@@ -22,6 +22,10 @@ public sealed class UrrUsage
         TimeQuotaUsedUp = rule.TimeQuota == 0;
     }
 
+    /// <summary>The reporting triggers this tracker fires; an SMF may ask for others (they are counted, never reported).</summary>
+    public const ReportingTriggerFlags SupportedTriggers = ReportingTriggerFlags.Perio | ReportingTriggerFlags.Volth | ReportingTriggerFlags.Timth
+        | ReportingTriggerFlags.Quhti | ReportingTriggerFlags.Volqu | ReportingTriggerFlags.Timqu;
+
     public CreateUrr Rule { get; set; }
     public uint Sequence { get; private set; }
     public DateTime PeriodStart { get; private set; }

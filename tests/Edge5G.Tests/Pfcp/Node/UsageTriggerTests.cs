@@ -1,7 +1,9 @@
 using LoxiLb.Edge5G.Datapath.Abi;
 using LoxiLb.Edge5G.Datapath.Tables;
+using LoxiLb.Edge5G.Pfcp;
 using LoxiLb.Edge5G.Pfcp.Ies;
 using LoxiLb.Edge5G.Pfcp.Messages;
+using LoxiLb.Edge5G.Pfcp.Node;
 using LoxiLb.Edge5G.Pfcp.Rules;
 
 namespace LoxiLb.Edge5G.Tests.Pfcp.Node;
@@ -56,6 +58,22 @@ public class UsageTriggerTests
         var usage = Assert.Single(n.UsageReports()[0].UsageReports);
         Assert.True(usage.Trigger.Has(UsageReportTriggerFlags.Volth));
         Assert.Equal(1200UL, usage.VolumeMeasurement!.DownlinkVolume);
+    }
+
+    [Fact]
+    public void AUrrAskingForATriggerTheNodeNeverFires_IsCounted()
+    {
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
+        Establish(n, new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Volth)) { VolumeThreshold = new Volume(Total: 1000) });
+        Assert.Equal(0, n.Node.Counters.UserPlaneCount(PfcpCounters.UrrTriggerUnsupported));
+
+        var request = n.EstablishmentRequest(0x78) with
+        {
+            CreateUrrs = [new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Volth | ReportingTriggerFlags.Start)) { VolumeThreshold = new Volume(Total: 1000) }],
+        };
+        Assert.Equal(PfcpCause.RequestAccepted, Assert.IsType<SessionEstablishmentResponse>(n.Request(request).Body).Cause);
+
+        Assert.Equal(1, n.Node.Counters.UserPlaneCount(PfcpCounters.UrrTriggerUnsupported));
     }
 
     [Fact]
