@@ -13,11 +13,13 @@ public static class PfcpErrorResponses
     /// messages the header SEID is the peer's SEID for the session (for a Session Establishment
     /// Request, <see cref="PfcpRejected.PeerFSeid"/>, or 0 when unreadable).
     /// </summary>
-    public static IPfcpMessageBody? For(PfcpRejected rejected, NodeId localNodeId, DateTime localRecoveryTimeStamp)
+    public static IPfcpMessageBody? For(PfcpRejected rejected, NodeId localNodeId, DateTime localRecoveryTimeStamp) =>
+        For(rejected.Header.MessageType, rejected.Cause, rejected.OffendingIe, localNodeId, localRecoveryTimeStamp);
+
+    /// <summary>The response to a request of type <paramref name="request"/> carrying only a cause (null: none can).</summary>
+    public static IPfcpMessageBody? For(PfcpMessageType request, PfcpCause cause, ushort? offending, NodeId localNodeId, DateTime localRecoveryTimeStamp)
     {
-        var cause = rejected.Cause;
-        var offending = rejected.OffendingIe;
-        return rejected.Header.MessageType switch
+        return request switch
         {
             PfcpMessageType.AssociationSetupRequest => new AssociationSetupResponse(localNodeId, cause, localRecoveryTimeStamp),
             PfcpMessageType.AssociationUpdateRequest => new AssociationUpdateResponse(localNodeId, cause),

@@ -371,7 +371,12 @@ public sealed partial class PfcpNode : IDisposable
                 Reply(new SessionReportResponse(PfcpCause.ServiceNotSupported), header, from, header.Seid);
                 return;
             default:
+                // Requests the node does not implement (PFD Management, Session Set Deletion)
+                // are answered "Service not supported" where the response can say so, so the
+                // peer does not retransmit into silence.
                 Counters.Dropped("unsupported-request");
+                if (PfcpErrorResponses.For(header.MessageType, PfcpCause.ServiceNotSupported, null, _settings.NodeId, RecoveryTimeStamp) is { } answer)
+                    Reply(answer, header, from, null);
                 return;
         }
     }

@@ -158,6 +158,24 @@ public class PfcpNodeTests
         Assert.Equal(IPAddress.Parse("192.0.2.1"), ok.CreatedPdrs[0].UeIpAddresses[0].Ipv4);
     }
 
+    [Theory]
+    [InlineData(PfcpMessageType.PfdManagementRequest, PfcpMessageType.PfdManagementResponse)]
+    [InlineData(PfcpMessageType.SessionSetDeletionRequest, PfcpMessageType.SessionSetDeletionResponse)]
+    public void ARequestTheNodeDoesNotImplement_IsAnsweredServiceNotSupported_AndCounted(PfcpMessageType request, PfcpMessageType response)
+    {
+        using var n = new NodeUnderTest();
+        n.Associate();
+        const uint Sequence = 0x000777;
+        // Version 1, no SEID, an empty body: length 4 covers the sequence number and the spare octet.
+        n.SendRaw([0x20, (byte)request, 0x00, 0x04, 0x00, 0x07, 0x77, 0x00]); // sequence 0x000777
+
+        var answer = n.WaitResponse(Sequence);
+
+        Assert.Equal(response, answer.Header.MessageType);
+        Assert.Equal([(byte)PfcpCause.ServiceNotSupported], answer.Message.Find(IeType.Cause)!.Value.ToArray());
+        Assert.Equal(1, n.Node.Counters.DroppedCount("unsupported-request"));
+    }
+
     [Fact]
     public void ModificationOrDeletion_OfAnUnknownSeid_IsSessionContextNotFound_WithSeidZero()
     {
