@@ -21,6 +21,18 @@ public class UsageTriggerTests
         return Assert.IsType<SessionEstablishmentResponse>(n.Request(request).Body).UpFSeid!.Seid;
     }
 
+    private static CreateUrr VolumeThresholdUrr(Volume threshold, ReportingTriggerFlags more = 0) =>
+        new(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Volth | more)) { VolumeThreshold = threshold };
+
+    /// <summary>The one usage report the node sent, waited for: a VOLTH one.</summary>
+    private static UsageReport SingleThresholdReport(NodeUnderTest n, string missing)
+    {
+        Assert.True(n.WaitFor(_ => n.UsageReports().Length >= 1, TimeSpan.FromSeconds(3)), missing);
+        var usage = Assert.Single(n.UsageReports()[0].UsageReports);
+        Assert.True(usage.Trigger.Has(UsageReportTriggerFlags.Volth));
+        return usage;
+    }
+
     [Fact]
     public void PeriodicMeasurement_OnAnIdleSession_IsReportedEveryPeriod_WithUrSeqnCounting()
     {
@@ -48,15 +60,13 @@ public class UsageTriggerTests
     public void VolumeThreshold_CrossedAfterManyIdleChecks_IsStillReported()
     {
         using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
-        var seid = Establish(n, new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Volth)) { VolumeThreshold = new Volume(Total: 1000) });
+        var seid = Establish(n, VolumeThresholdUrr(new Volume(Total: 1000)));
         Thread.Sleep(400); // several checks of an idle session, all skipped
         Assert.Empty(n.UsageReports());
 
         n.AddTraffic(seid, pdr: 2, packets: 3, bytes: 1200);
 
-        Assert.True(n.WaitFor(_ => n.UsageReports().Length >= 1, TimeSpan.FromSeconds(3)), "the threshold crossed after idle checks was not reported");
-        var usage = Assert.Single(n.UsageReports()[0].UsageReports);
-        Assert.True(usage.Trigger.Has(UsageReportTriggerFlags.Volth));
+        var usage = SingleThresholdReport(n, "the threshold crossed after idle checks was not reported");
         Assert.Equal(1200UL, usage.VolumeMeasurement!.DownlinkVolume);
     }
 
@@ -64,12 +74,12 @@ public class UsageTriggerTests
     public void AUrrAskingForATriggerTheNodeNeverFires_IsCounted()
     {
         using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
-        Establish(n, new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Volth)) { VolumeThreshold = new Volume(Total: 1000) });
+        Establish(n, VolumeThresholdUrr(new Volume(Total: 1000)));
         Assert.Equal(0, n.Node.Counters.UserPlaneCount(PfcpCounters.UrrTriggerUnsupported));
 
         var request = n.EstablishmentRequest(0x78) with
         {
-            CreateUrrs = [new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Volth | ReportingTriggerFlags.Start)) { VolumeThreshold = new Volume(Total: 1000) }],
+            CreateUrrs = [VolumeThresholdUrr(new Volume(Total: 1000), ReportingTriggerFlags.Start)],
         };
         Assert.Equal(PfcpCause.RequestAccepted, Assert.IsType<SessionEstablishmentResponse>(n.Request(request).Body).Cause);
 
@@ -80,16 +90,14 @@ public class UsageTriggerTests
     public void UplinkOnlyVolumeThreshold_IsReported_WhenTheUplinkReachesIt_NotTheTotal()
     {
         using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
-        var seid = Establish(n, new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Volth)) { VolumeThreshold = new Volume(Uplink: 1000) });
+        var seid = Establish(n, VolumeThresholdUrr(new Volume(Uplink: 1000)));
         n.AddTraffic(seid, pdr: 2, packets: 10, bytes: 3000);
         Thread.Sleep(300);
         Assert.Empty(n.UsageReports());
 
         n.AddTraffic(seid, pdr: 1, packets: 4, bytes: 1000);
 
-        Assert.True(n.WaitFor(_ => n.UsageReports().Length >= 1, TimeSpan.FromSeconds(3)), "the uplink threshold was not reported");
-        var usage = Assert.Single(n.UsageReports()[0].UsageReports);
-        Assert.True(usage.Trigger.Has(UsageReportTriggerFlags.Volth));
+        var usage = SingleThresholdReport(n, "the uplink threshold was not reported");
         Assert.Equal(1000UL, usage.VolumeMeasurement!.UplinkVolume);
         Assert.Equal(3000UL, usage.VolumeMeasurement.DownlinkVolume);
     }
