@@ -145,6 +145,9 @@ static __always_inline int parse_flow(void *data, void *data_end, __u32 off, __u
 	__u8 *first = pkt_at(data, data_end, off, 1);
 	__u32 l4;
 
+	/* Every field is read by the SDF match: zero here, where a packet first needs them. */
+	__builtin_memset(f, 0, sizeof(*f));
+
 	if (!first)
 		return -1;
 	if ((*first >> 4) == 4) {
@@ -369,15 +372,20 @@ GLOBAL int fib_nexthop(struct xdp_md *ctx, __u32 family, const struct addr16 *ds
 	out->ifindex = fib.ifindex;
 	out->mtu = fib.mtu_result;
 	out->valid = 1;
+	out->vlan = 0; /* the FIB gives the device itself: no tag to push */
 	copy6(out->dmac, fib.dmac);
 	copy6(out->smac, fib.smac);
+	out->vlan_proto = 0;
+	out->vlan_tci = 0;
 	return 0;
 }
 
-/* Where the packet goes: the FAR's resolved next hop, else the FIB. l3_len is the length
- * the packet will have, for the MTU check. Returns 0, or the stat explaining the failure. */
+/* Where the packet goes: the FAR's resolved next hop (*out points into the map, nothing is
+ * copied), else the FIB's answer written to fib (*out = fib). l3_len is the length the packet
+ * will have, for the MTU check. Returns 0, or the stat explaining the failure. */
 static __always_inline int find_nexthop(struct xdp_md *ctx, const struct edge5g_far *far, __u8 family,
-					const void *dst, __u32 l3_len, struct edge5g_nexthop *out)
+					const void *dst, __u32 l3_len, struct edge5g_nexthop *fib,
+					const struct edge5g_nexthop **out)
 {
 	__u32 index = far->nexthop;
 
@@ -387,11 +395,12 @@ static __always_inline int find_nexthop(struct xdp_md *ctx, const struct edge5g_
 		if (nh && nh->valid) {
 			if (nh->mtu && l3_len > nh->mtu)
 				return EDGE5G_STAT_DROP_MTU;
-			__builtin_memcpy(out, nh, sizeof(*out));
+			*out = nh;
 			return 0;
 		}
 	}
-	return fib_nexthop(ctx, family, (const struct addr16 *)dst, l3_len, out);
+	*out = fib;
+	return fib_nexthop(ctx, family, (const struct addr16 *)dst, l3_len, fib);
 }
 
 static __always_inline int transmit(struct xdp_md *ctx, const struct edge5g_nexthop *nh)
@@ -643,7 +652,8 @@ static __always_inline void notify_pdr(__u32 kind, __u32 stats_index, __u8 qfi)
  */
 static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt, struct flow *f)
 {
-	struct edge5g_nexthop nh = {};
+	struct edge5g_nexthop fib;
+	const struct edge5g_nexthop *nh;
 	struct edge5g_pdr *pdr;
 	struct edge5g_far *far;
 	__u32 far_index, new_l3_len, keep_len = f->l3_len;
@@ -696,7 +706,7 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt, struc
 		route_dst = f->dst;
 		new_l3_len = keep_len;
 	}
-	rc = find_nexthop(ctx, far, route_family, route_dst, new_l3_len, &nh);
+	rc = find_nexthop(ctx, far, route_family, route_dst, new_l3_len, &fib, &nh);
 	if (rc)
 		return count(rc, pkt->len, rc == EDGE5G_STAT_PASS_NO_ROUTE ? XDP_PASS : XDP_DROP);
 
@@ -721,16 +731,16 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt, struc
 	}
 
 	pdu_type = far->dest_interface == EDGE5G_IF_ACCESS ? PSC_DL_PDU_SESSION_INFORMATION : PSC_UL_PDU_SESSION_INFORMATION;
-	if (rebuild_for(ctx, &nh, far, keep_off, keep_len, pkt->len, GTP_TPDU, far->ohc != EDGE5G_OHC_NONE ? qfi : 0, pdu_type,
+	if (rebuild_for(ctx, nh, far, keep_off, keep_len, pkt->len, GTP_TPDU, far->ohc != EDGE5G_OHC_NONE ? qfi : 0, pdu_type,
 		    f->family == 4 ? ETH_P_IP_BE : ETH_P_IPV6_BE))
 		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
 
 	count_pdr(pdr->stats, keep_len);
 	if (far->ohc == EDGE5G_OHC_NONE)
-		return count(EDGE5G_STAT_FORWARD_UPLINK, pkt->len, transmit(ctx, &nh));
+		return count(EDGE5G_STAT_FORWARD_UPLINK, pkt->len, transmit(ctx, nh));
 	if (far->dest_interface == EDGE5G_IF_ACCESS)
-		return count(EDGE5G_STAT_FORWARD_DOWNLINK, pkt->len, transmit(ctx, &nh));
-	return count(EDGE5G_STAT_FORWARD_N9, pkt->len, transmit(ctx, &nh));
+		return count(EDGE5G_STAT_FORWARD_DOWNLINK, pkt->len, transmit(ctx, nh));
+	return count(EDGE5G_STAT_FORWARD_N9, pkt->len, transmit(ctx, nh));
 }
 
 /* ---------- GTP-U signalling ---------- */
@@ -844,13 +854,12 @@ static __always_inline void reply_udp6_checksum(struct xdp_md *ctx, const __u32 
 
 /* Echo Request -> Echo Response in place: sequence number kept, one Recovery IE (TS 29.281
  * 7.2.2), back to the request's source port, on the same VLAN when it was tagged. */
-static __always_inline int echo_write(struct xdp_md *ctx, struct packet *pkt, const __u32 L2)
+static __always_inline int echo_write(struct xdp_md *ctx, const struct edge5g_config *cfg, struct packet *pkt,
+				      const __u32 L2)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct udphdr *udp = pkt_at(data, data_end, pkt->l4_off, sizeof(*udp));
-	__u32 key = 0;
-	struct edge5g_config *cfg = bpf_map_lookup_elem(&config, &key);
 	__u8 *ie;
 
 	if (!udp)
@@ -859,7 +868,7 @@ static __always_inline int echo_write(struct xdp_md *ctx, struct packet *pkt, co
 	if (!ie)
 		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
 	ie[0] = GTP_IE_RECOVERY;
-	ie[1] = cfg ? cfg->recovery : 0;
+	ie[1] = cfg->recovery;
 	if (pkt->family == 6)
 		reply_udp6_checksum(ctx, L2, 2);
 	return count(EDGE5G_STAT_ECHO_REPLIED, pkt->len, XDP_TX);
@@ -923,14 +932,14 @@ static __always_inline int no_session(struct xdp_md *ctx, const struct edge5g_co
 				: error_indication_write(ctx, pkt, L2_TWO_TAGS, 16);
 }
 
-static __always_inline int echo_reply(struct xdp_md *ctx, struct packet *pkt)
+static __always_inline int echo_reply(struct xdp_md *ctx, const struct edge5g_config *cfg, struct packet *pkt)
 {
 	/* The outer IP header may carry options: the reply has none, so only L2 is kept. */
 	if (pkt->l3_off == L2_UNTAGGED)
-		return echo_write(ctx, pkt, L2_UNTAGGED);
+		return echo_write(ctx, cfg, pkt, L2_UNTAGGED);
 	if (pkt->l3_off == L2_ONE_TAG)
-		return echo_write(ctx, pkt, L2_ONE_TAG);
-	return echo_write(ctx, pkt, L2_TWO_TAGS);
+		return echo_write(ctx, cfg, pkt, L2_ONE_TAG);
+	return echo_write(ctx, cfg, pkt, L2_TWO_TAGS);
 }
 
 /* Error Indication: the peer has no context for one of our TEIDs. Hand the TEID and the
@@ -977,7 +986,8 @@ GLOBAL int error_indication(struct xdp_md *ctx, struct packet *pkt, __u32 ie_off
  * with the FAR's TEID), or ends here when that FAR decapsulates. */
 GLOBAL int end_marker(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index, __u32 list_index)
 {
-	struct edge5g_nexthop nh = {};
+	struct edge5g_nexthop fib;
+	const struct edge5g_nexthop *nh;
 	__u32 far_index;
 	struct edge5g_pdr *pdr;
 	struct edge5g_far *far;
@@ -1002,11 +1012,11 @@ GLOBAL int end_marker(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index, _
 		return count(EDGE5G_STAT_END_MARKER, pkt->len, XDP_DROP);
 	l3_len = (far->ohc == EDGE5G_OHC_GTPU_IPV6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) +
 		 sizeof(struct udphdr) + sizeof(struct gtp1_hdr);
-	if (find_nexthop(ctx, far, far->ohc == EDGE5G_OHC_GTPU_IPV6 ? 6 : 4, far->peer, l3_len, &nh))
+	if (find_nexthop(ctx, far, far->ohc == EDGE5G_OHC_GTPU_IPV6 ? 6 : 4, far->peer, l3_len, &fib, &nh))
 		return count(EDGE5G_STAT_PASS_NO_ROUTE, pkt->len, XDP_PASS);
-	if (rebuild_for(ctx, &nh, far, pkt->gtp_end, 0, pkt->len, GTP_END_MARKER, 0, 0, 0))
+	if (rebuild_for(ctx, nh, far, pkt->gtp_end, 0, pkt->len, GTP_END_MARKER, 0, 0, 0))
 		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
-	return count(EDGE5G_STAT_END_MARKER, pkt->len, transmit(ctx, &nh));
+	return count(EDGE5G_STAT_END_MARKER, pkt->len, transmit(ctx, nh));
 }
 
 /* ---------- GTP-U ingress ---------- */
@@ -1229,7 +1239,7 @@ static __always_inline int gtp_ingress(struct xdp_md *ctx, const struct edge5g_c
 	case GTP_TPDU:
 		break;
 	case GTP_ECHO_REQUEST:
-		return echo_reply(ctx, pkt);
+		return echo_reply(ctx, cfg, pkt);
 	case GTP_ERROR_INDICATION:
 		return error_indication(ctx, pkt, off);
 	case GTP_ECHO_RESPONSE:
@@ -1262,6 +1272,60 @@ static __always_inline int gtp_ingress(struct xdp_md *ctx, const struct edge5g_c
 #define FAST4_GTP (FAST4_UDP + 8)
 #define FAST4_OPT (FAST4_GTP + 8)
 #define FAST4_PSC (FAST4_OPT + 4)
+
+/* Is addr one of our GTP-U IPv4 addresses? */
+static __always_inline int is_local4(const struct edge5g_config *cfg, __be32 addr)
+{
+	for (__u32 i = 0; i < EDGE5G_MAX_LOCAL_ADDRS; i++)
+		if (i < cfg->local4_count && cfg->local4[i] == addr)
+			return 1;
+	return 0;
+}
+
+/*
+ * The Echo Response to an untagged IPv4 Echo Request (no options, S flag only) padded to the
+ * minimum frame, as a NIC delivers it: the bytes echo_write() would produce, written over the
+ * request with only the fields that change (the request's checks fixed the rest).
+ */
+static __always_inline int fast_echo4(struct xdp_md *ctx, const struct edge5g_config *cfg, struct packet *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *iph = data + FAST4_IP;
+	struct udphdr *udp = data + FAST4_UDP;
+	__u8 *gtp = data + FAST4_GTP;
+	__u8 mac[6] __attribute__((aligned(4)));
+	__be32 peer;
+
+	if (data + ETH_MIN_FRAME > data_end)
+		return FAST_MISS;
+	if (!is_local4(cfg, iph->daddr))
+		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+	copy6(mac, eth->h_source);
+	copy6(eth->h_source, eth->h_dest);
+	copy6(eth->h_dest, mac);
+	peer = iph->saddr;
+	iph->saddr = iph->daddr;
+	iph->daddr = peer;
+	iph->tot_len = bpf_htons(sizeof(*iph) + sizeof(*udp) + 12 + 2);
+	iph->frag_off = 0;
+	iph->ttl = OUTER_TTL;
+	ipv4_set_checksum(iph);
+	udp->dest = udp->source;
+	udp->source = bpf_htons(GTPU_PORT);
+	udp->len = bpf_htons(sizeof(*udp) + 12 + 2);
+	udp->check = 0;
+	gtp[1] = GTP_ECHO_RESPONSE;
+	*(__be16 *)&gtp[2] = bpf_htons(4 + 2);
+	*(__be32 *)&gtp[4] = 0;
+	gtp[10] = 0;
+	gtp[11] = GTP_EXT_NONE;
+	gtp[12] = GTP_IE_RECOVERY;
+	gtp[13] = cfg->recovery;
+	*(__u32 *)&gtp[14] = 0; /* the padding after the 56-byte reply */
+	return count(EDGE5G_STAT_ECHO_REPLIED, pkt->len, XDP_TX);
+}
 
 /*
  * Untagged IPv4 (no options, not a fragment) to UDP 2152 carrying a G-PDU with no optional
@@ -1308,6 +1372,8 @@ static __always_inline int fast_gtp4(struct xdp_md *ctx, const struct edge5g_con
 
 		if ((void *)(opt + 1) > data_end)
 			return FAST_MISS;
+		if (pkt->len == ETH_MIN_FRAME)
+			return fast_echo4(ctx, cfg, pkt);
 		ipv4_mapped(pkt->local, iph->daddr);
 		if (!is_local(cfg, pkt->local))
 			return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
@@ -1316,7 +1382,7 @@ static __always_inline int fast_gtp4(struct xdp_md *ctx, const struct edge5g_con
 		pkt->l3_off = FAST4_IP;
 		pkt->l4_off = FAST4_UDP;
 		pkt->seq = opt->seq;
-		return echo_write(ctx, pkt, sizeof(struct ethhdr));
+		return echo_write(ctx, cfg, pkt, sizeof(struct ethhdr));
 	} else {
 		return FAST_MISS;
 	}
@@ -1334,6 +1400,32 @@ static __always_inline int fast_gtp4(struct xdp_md *ctx, const struct edge5g_con
 }
 
 /* ---------- plain IP from the data network ---------- */
+
+static __always_inline int downlink(struct xdp_md *ctx, const struct edge5g_config *cfg, struct packet *pkt, struct flow *f);
+
+/*
+ * Untagged IPv4 without options and not a fragment on a core interface, that is not GTP-U
+ * for an access/N9 role (gtp_role): what the data network sends nearly always. Skips the
+ * general walk, which would end in downlink() for it too; anything else is a FAST_MISS.
+ */
+static __always_inline int fast_downlink4(struct xdp_md *ctx, const struct edge5g_config *cfg, struct packet *pkt,
+					  struct flow *f, int gtp_role)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *iph = data + FAST4_IP;
+	struct udphdr *udp = data + FAST4_UDP;
+
+	if (data + FAST4_UDP + sizeof(*udp) > data_end)
+		return FAST_MISS;
+	if (eth->h_proto != ETH_P_IP_BE || *(__u8 *)iph != 0x45 || (iph->frag_off & bpf_htons(0x3fff)))
+		return FAST_MISS;
+	if (gtp_role && iph->protocol == IPPROTO_UDP && udp->dest == bpf_htons(GTPU_PORT))
+		return FAST_MISS;
+	pkt->l3_off = FAST4_IP;
+	return downlink(ctx, cfg, pkt, f);
+}
 
 /* Plain IP from the data network to a UE address: matched to a PDR (DO_FORWARD). */
 static __always_inline int downlink(struct xdp_md *ctx, const struct edge5g_config *cfg, struct packet *pkt, struct flow *f)
@@ -1409,6 +1501,19 @@ static __always_inline int process(struct xdp_md *ctx, const struct edge5g_iface
 
 		if (rc != FAST_MISS)
 			return rc;
+	}
+	if (iface->roles & EDGE5G_ROLE_CORE) {
+		int rc = fast_downlink4(ctx, cfg, pkt, f, gtp_role);
+
+		if (rc != FAST_MISS)
+			return rc;
+	}
+	/* The general walk starts from a clean slate (the fast paths set only what they use). */
+	{
+		__u32 len = pkt->len;
+
+		__builtin_memset(pkt, 0, sizeof(*pkt));
+		pkt->len = len;
 	}
 	proto = eth->h_proto;
 	pkt->l3_off = sizeof(*eth);
@@ -1487,8 +1592,10 @@ int xdp_gtp(struct xdp_md *ctx)
 	struct edge5g_iface *iface = bpf_map_lookup_elem(&ifaces, &ifindex);
 	__u32 zero = 0;
 	struct edge5g_config *cfg = bpf_map_lookup_elem(&config, &zero);
-	struct packet pkt = {};
-	struct flow f = {};
+	/* Not zeroed here: each path writes what it reads (parse_flow zeroes the flow, the
+	 * general walk the packet), which keeps the stores off the fast paths. */
+	struct packet pkt;
+	struct flow f;
 	int action;
 
 	pkt.len = ctx->data_end - ctx->data;

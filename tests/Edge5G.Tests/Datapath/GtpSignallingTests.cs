@@ -44,6 +44,42 @@ public class GtpSignallingTests
         PacketAssert.Equal(reply.Concat(new byte[60 - reply.Length]).ToArray(), run.Output);
     }
 
+    /// <summary>The minimum-size IPv4 frame takes the fast echo path (written over the request):
+    /// the reply must carry the same bytes the general path writes for the unpadded request.</summary>
+    [SkippableFact]
+    public void EchoRequest_PaddedTo60Bytes_FromAnEphemeralPort_GetsTheRecoveryCounter_AndTheRequestsPort()
+    {
+        Privileged.Require();
+        using var h = new GtpHarness(new GtpDatapathOptions { Sessions = 16, Recovery = 7 });
+        var request = Gtp(GnbMac, GatewayMac, Gnb, N3, GtpuMessage.EchoRequest(0xbeef), sourcePort: 40123, ttl: 3);
+        var padded = request.Concat(new byte[60 - request.Length]).ToArray();
+
+        var fast = h.Run(padded);
+        var general = h.Run(request);
+
+        Assert.Equal(XdpAction.Tx, fast.Verdict);
+        var reply = EchoFrame(N3, Gnb, 40123, new GtpuMessage(GtpuMessageType.EchoResponse, 0, [14, 7], Sequence: 0xbeef));
+        PacketAssert.Equal(reply.Concat(new byte[60 - reply.Length]).ToArray(), fast.Output);
+        PacketAssert.Equal(reply, general.Output);
+        Assert.Equal(2UL, h.StatPackets(DatapathStat.EchoReplied));
+    }
+
+    [SkippableFact]
+    public void EchoRequest_PaddedTo60Bytes_ToAnAddressNotOurs_GoesToTheStackUntouched()
+    {
+        Privileged.Require();
+        using var h = new GtpHarness(new GtpDatapathOptions { Sessions = 16 });
+        var request = Gtp(GnbMac, GatewayMac, Gnb, IPAddress.Parse("198.51.100.77"), GtpuMessage.EchoRequest(1));
+        var padded = request.Concat(new byte[60 - request.Length]).ToArray();
+
+        var run = h.Run(padded);
+
+        Assert.Equal(XdpAction.Pass, run.Verdict);
+        PacketAssert.Equal(padded, run.Output);
+        Assert.Equal(1UL, h.StatPackets(DatapathStat.PassNotOurs));
+        Assert.Equal(0UL, h.StatPackets(DatapathStat.EchoReplied));
+    }
+
     [SkippableFact]
     public void EchoRequest_OverIpv6_IsAnsweredWithAValidUdpChecksum()
     {
