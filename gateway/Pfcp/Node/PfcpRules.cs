@@ -183,6 +183,15 @@ public sealed record PfcpRuleSet(
         if (pdi.SdfFilters.Any(f => f.SecurityParameterIndex is not null || f.FlowLabel is not null))
             throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
                 $"PDR {p.PdrId}: SDF filters on SPI or flow label are not supported", failedRule: new FailedRuleId(RuleKind.Pdr, p.PdrId));
+        // Without application detection or Ethernet sessions, a PDR keyed on either would match
+        // every packet of its tunnel or UE address: the session's traffic would be charged and
+        // forwarded under the application's rule. Refused instead, so the SMF knows.
+        if (pdi.ApplicationId is not null)
+            throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
+                $"PDR {p.PdrId}: Application ID in the PDI is not supported (no application detection)", failedRule: new FailedRuleId(RuleKind.Pdr, p.PdrId));
+        if (pdi.Other.Any(ie => ie.Type == (ushort)IeType.EthernetPacketFilter && !ie.IsVendorSpecific))
+            throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
+                $"PDR {p.PdrId}: Ethernet Packet Filter in the PDI is not supported (IP PDU sessions only)", failedRule: new FailedRuleId(RuleKind.Pdr, p.PdrId));
         var removal = p.OuterHeaderRemoval?.Description;
         if (removal is not null and not (OuterHeaderRemovalDescription.GtpuUdpIpv4 or OuterHeaderRemovalDescription.GtpuUdpIpv6 or OuterHeaderRemovalDescription.GtpuUdpIp))
             throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,

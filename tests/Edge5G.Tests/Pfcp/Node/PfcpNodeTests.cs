@@ -6,6 +6,7 @@ using LoxiLb.Edge5G.Pfcp;
 using LoxiLb.Edge5G.Pfcp.Ies;
 using LoxiLb.Edge5G.Pfcp.Messages;
 using LoxiLb.Edge5G.Pfcp.Rules;
+using LoxiLb.Edge5G.Pfcp.Wire;
 
 namespace LoxiLb.Edge5G.Tests.Pfcp.Node;
 
@@ -156,6 +157,30 @@ public class PfcpNodeTests
         // The TEID and UE address CHOOSE took for the failed request are free again.
         var ok = Assert.IsType<SessionEstablishmentResponse>(n.Request(n.EstablishmentRequest(0x11)).Body);
         Assert.Equal(IPAddress.Parse("192.0.2.1"), ok.CreatedPdrs[0].UeIpAddresses[0].Ipv4);
+    }
+
+    /// <summary>Without application detection (or Ethernet sessions) such a PDR would match every
+    /// packet of its tunnel: refused, naming the PDR, and nothing is installed.</summary>
+    [Theory]
+    [InlineData("application")]
+    [InlineData("ethernet")]
+    public void Establishment_WithAPdrKeyedOnWhatTheDatapathCannotMatch_IsRuleCreationFailure_NamingThePdr(string what)
+    {
+        using var n = new NodeUnderTest();
+        n.Associate();
+        var request = n.EstablishmentRequest(0x10);
+        var uplink = request.CreatePdrs[0];
+        var pdi = what == "application"
+            ? uplink.Pdi with { ApplicationId = OctetString.FromAscii("video-streaming") }
+            : uplink.Pdi with { Other = [PfcpIe.Group(IeType.EthernetPacketFilter, PfcpIe.Raw(IeType.EthernetFilterId, new byte[] { 0, 0, 0, 1 }))] };
+        request = request with { CreatePdrs = [uplink with { Pdi = pdi }, request.CreatePdrs[1]] };
+
+        var response = Assert.IsType<SessionEstablishmentResponse>(n.Request(request).Body);
+
+        Assert.Equal(PfcpCause.RuleCreationModificationFailure, response.Cause);
+        Assert.Equal(new FailedRuleId(RuleKind.Pdr, uplink.PdrId), response.FailedRuleId);
+        Assert.Equal(0, n.Table.Count);
+        Assert.Empty(((MemoryTable<FteidKey, MatchEntry>)n.Tables.Fteids).Entries);
     }
 
     [Theory]
