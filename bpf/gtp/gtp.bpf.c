@@ -565,17 +565,9 @@ static __always_inline int rebuild(struct xdp_md *ctx, const struct edge5g_nexth
 			return -1;
 		udp = (void *)(iph + 1);
 		*proto = ETH_P_IP_BE;
-		iph->version = 4;
-		iph->ihl = 5;
-		iph->tos = far->tos;
-		iph->tot_len = bpf_htons(sizeof(*iph) + sizeof(*udp) + gtp_len + keep_len);
-		iph->id = 0;
-		iph->frag_off = bpf_htons(0x4000); /* DF: oversized packets are dropped, not fragmented */
-		iph->ttl = OUTER_TTL;
-		iph->protocol = IPPROTO_UDP;
-		__builtin_memcpy(&iph->saddr, far->local, 4);
-		__builtin_memcpy(&iph->daddr, far->peer, 4);
-		ipv4_set_checksum(iph);
+		/* DF: oversized packets are dropped, not fragmented. */
+		ipv4_write(iph, far->tos, sizeof(*iph) + sizeof(*udp) + gtp_len + keep_len, 0, bpf_htons(0x4000), OUTER_TTL,
+			   IPPROTO_UDP, *(const __be32 *)far->local, *(const __be32 *)far->peer);
 		udp->source = bpf_htons(GTPU_PORT);
 		udp->dest = bpf_htons(GTPU_PORT);
 		udp->len = bpf_htons(sizeof(*udp) + gtp_len + keep_len);
@@ -804,15 +796,9 @@ static __always_inline __u8 *reply_frame(struct xdp_md *ctx, struct packet *pkt,
 		if (!iph)
 			return NULL;
 		udp = (void *)(iph + 1);
-		iph->version = 4;
-		iph->ihl = 5;
-		iph->tot_len = bpf_htons(sizeof(*iph) + l4_len);
-		iph->frag_off = 0;
-		iph->ttl = OUTER_TTL;
-		iph->protocol = IPPROTO_UDP;
-		__builtin_memcpy(&iph->saddr, &pkt->local[12], 4);
-		__builtin_memcpy(&iph->daddr, &pkt->peer[12], 4);
-		ipv4_set_checksum(iph);
+		/* The request's TOS and identification stay. */
+		ipv4_write(iph, iph->tos, sizeof(*iph) + l4_len, iph->id, 0, OUTER_TTL, IPPROTO_UDP,
+			   *(const __be32 *)&pkt->local[12], *(const __be32 *)&pkt->peer[12]);
 	} else {
 		struct ipv6hdr *ip6 = pkt_at(data, data_end, L2, sizeof(*ip6) + l4_len);
 
@@ -1296,7 +1282,6 @@ static __always_inline int fast_echo4(struct xdp_md *ctx, const struct edge5g_co
 	struct udphdr *udp = data + FAST4_UDP;
 	__u8 *gtp = data + FAST4_GTP;
 	__u8 mac[6] __attribute__((aligned(4)));
-	__be32 peer;
 
 	if (data + ETH_MIN_FRAME > data_end)
 		return FAST_MISS;
@@ -1305,13 +1290,8 @@ static __always_inline int fast_echo4(struct xdp_md *ctx, const struct edge5g_co
 	copy6(mac, eth->h_source);
 	copy6(eth->h_source, eth->h_dest);
 	copy6(eth->h_dest, mac);
-	peer = iph->saddr;
-	iph->saddr = iph->daddr;
-	iph->daddr = peer;
-	iph->tot_len = bpf_htons(sizeof(*iph) + sizeof(*udp) + 12 + 2);
-	iph->frag_off = 0;
-	iph->ttl = OUTER_TTL;
-	ipv4_set_checksum(iph);
+	ipv4_write(iph, iph->tos, sizeof(*iph) + sizeof(*udp) + 12 + 2, iph->id, 0, OUTER_TTL, IPPROTO_UDP, iph->daddr,
+		   iph->saddr);
 	udp->dest = udp->source;
 	udp->source = bpf_htons(GTPU_PORT);
 	udp->len = bpf_htons(sizeof(*udp) + 12 + 2);

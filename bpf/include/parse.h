@@ -54,16 +54,31 @@ static __always_inline __u32 csum_add32(__u32 sum, __u32 add)
 }
 
 /* IPv4 header checksum of a 20-byte header (no options), written into iph->check. */
-static __always_inline void ipv4_set_checksum(struct iphdr *iph)
+/*
+ * Writes an IPv4 header without options, its checksum summed from the values in registers:
+ * reading the header back would load 16-bit words over the byte stores just made (version and
+ * TOS, TTL and protocol), which store-to-load forwarding cannot serve and which stall. The
+ * ones' complement sum is the same in either byte order, so the network-order words are summed
+ * as they are stored.
+ */
+static __always_inline void ipv4_write(struct iphdr *iph, __u8 tos, __u16 tot_len, __be16 id, __be16 frag_off, __u8 ttl,
+				       __u8 protocol, __be32 saddr, __be32 daddr)
 {
 	__u16 *w = (__u16 *)iph;
-	__u32 sum = 0;
+	__be16 version_tos = bpf_htons(0x4500 | tos);
+	__be16 length = bpf_htons(tot_len);
+	__be16 ttl_protocol = bpf_htons(((__u16)ttl << 8) | protocol);
+	__u32 sum = (__u32)version_tos + length + id + frag_off + ttl_protocol + (saddr & 0xffff) + (saddr >> 16) +
+		    (daddr & 0xffff) + (daddr >> 16);
 
-	iph->check = 0;
-#pragma unroll
-	for (int i = 0; i < 10; i++)
-		sum += w[i];
-	iph->check = csum_fold32(sum);
+	w[0] = version_tos;
+	w[1] = length;
+	w[2] = id;
+	w[3] = frag_off;
+	w[4] = ttl_protocol;
+	w[5] = csum_fold32(sum);
+	iph->saddr = saddr;
+	iph->daddr = daddr;
 }
 
 /* RFC 1624 incremental update for a TTL decrement. */
