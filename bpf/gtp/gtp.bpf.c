@@ -78,7 +78,8 @@ struct packet {
 	__u8 gtp_type;
 	__u8 gtp_flags;
 	__u8 qfi;       /* from an uplink/downlink PDU Session Container, 0 if none */
-	__u8 pad[3];
+	__u8 plain;     /* 1: plain IP from the data network, 0: the inner packet of a G-PDU */
+	__u8 pad[2];
 	__u32 pdr;      /* the PDR the packet matched (set before forwarding) */
 	__u8 local[16]; /* outer destination, IPv4-mapped */
 	__u8 peer[16];  /* outer source, IPv4-mapped */
@@ -365,8 +366,10 @@ GLOBAL int fib_nexthop(struct xdp_md *ctx, __u32 family, const struct addr16 *ds
 		__builtin_memcpy(fib.ipv6_dst, dst->b, 16);
 	}
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
-	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
+		out->mtu = fib.mtu_result; /* for the ICMP error; the rest is not used */
 		return EDGE5G_STAT_DROP_MTU;
+	}
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return EDGE5G_STAT_PASS_NO_ROUTE;
 	out->ifindex = fib.ifindex;
@@ -393,9 +396,9 @@ static __always_inline int find_nexthop(struct xdp_md *ctx, const struct edge5g_
 		struct edge5g_nexthop *nh = bpf_map_lookup_elem(&nexthops, &index);
 
 		if (nh && nh->valid) {
-			if (nh->mtu && l3_len > nh->mtu)
-				return EDGE5G_STAT_DROP_MTU;
 			*out = nh;
+			if (nh->mtu && l3_len > nh->mtu)
+				return EDGE5G_STAT_DROP_MTU; /* *out says the MTU */
 			return 0;
 		}
 	}
@@ -412,7 +415,7 @@ static __always_inline int transmit(struct xdp_md *ctx, const struct edge5g_next
 
 /* ---------- rewriting ---------- */
 
-/* Sum of the 16-bit words of [p, p+len) for the IPv6 UDP checksum; len < 2048. */
+/* Sum of the 16-bit words of [p, p+len) for l4_checksum(); len < 2048. */
 static __always_inline __u32 sum_words(void *data, void *data_end, __u32 off, __u32 len)
 {
 	__u32 sum = 0;
@@ -444,29 +447,35 @@ static __always_inline __u32 sum_words(void *data, void *data_end, __u32 off, __
 	return sum;
 }
 
-/* UDP checksum over IPv6 (mandatory, RFC 8200 8.1) of the datagram at udp_off whose IPv6
- * header is at ip6_off. Global: its loops are verified once, not at every caller. */
-GLOBAL __u16 udp6_checksum(struct xdp_md *ctx, __u32 ip6_off, __u32 udp_off, __u16 udp_len)
+/* Internet checksum of the len octets at l4_off for upper-layer protocol proto, with the
+ * pseudo-header of the IPv6 header at ip6_off (RFC 8200 8.1: mandatory for UDP, ICMPv6 the
+ * same), or none for ICMPv4 (ip6_off unused). A sum of zero is sent as 0xffff (the other zero
+ * of ones' complement, which UDP requires). Global: its loops are verified once, not at
+ * every caller (there is verifier budget for one copy only). */
+GLOBAL __u16 l4_checksum(struct xdp_md *ctx, __u32 ip6_off, __u32 l4_off, __u16 len, __u8 proto)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct ipv6hdr *ip6 = pkt_at(data, data_end, ip6_off, sizeof(*ip6));
 	__u32 sum = 0;
-	__u32 *s, *d;
 	__u16 folded;
 
-	if (!ip6)
-		return 0;
-	s = (__u32 *)&ip6->saddr;
-	d = (__u32 *)&ip6->daddr;
+	if (proto != IPPROTO_ICMP) {
+		struct ipv6hdr *ip6 = pkt_at(data, data_end, ip6_off, sizeof(*ip6));
+		__u32 *s, *d;
+
+		if (!ip6)
+			return 0;
+		s = (__u32 *)&ip6->saddr;
+		d = (__u32 *)&ip6->daddr;
 #pragma unroll
-	for (int i = 0; i < 4; i++) {
-		sum = csum_add32(sum, s[i]);
-		sum = csum_add32(sum, d[i]);
+		for (int i = 0; i < 4; i++) {
+			sum = csum_add32(sum, s[i]);
+			sum = csum_add32(sum, d[i]);
+		}
+		sum = csum_add32(sum, bpf_htonl((__u32)len));
+		sum = csum_add32(sum, bpf_htonl((__u32)proto));
 	}
-	sum = csum_add32(sum, bpf_htonl((__u32)udp_len));
-	sum = csum_add32(sum, bpf_htonl(IPPROTO_UDP));
-	sum = csum_add32(sum, sum_words(data, data_end, udp_off, udp_len));
+	sum = csum_add32(sum, sum_words(data, data_end, l4_off, len));
 	folded = csum_fold32(sum);
 	return folded ? folded : 0xffff;
 }
@@ -600,7 +609,7 @@ static __always_inline int rebuild(struct xdp_md *ctx, const struct edge5g_nexth
 		udp->len = bpf_htons(udp_len);
 		udp->check = 0;
 		write_gtp(udp + 1, gtp_type, far->teid, qfi, pdu_type, keep_len);
-		udp->check = udp6_checksum(ctx, L2, L2 + sizeof(*ip6), udp_len);
+		udp->check = l4_checksum(ctx, L2, L2 + sizeof(*ip6), udp_len, IPPROTO_UDP);
 		return 0;
 	}
 }
@@ -636,6 +645,8 @@ static __always_inline void notify_pdr(__u32 kind, __u32 stats_index, __u8 qfi)
 	ev->qfi = qfi;
 	bpf_ringbuf_submit(ev, 0);
 }
+
+GLOBAL int packet_too_big(struct xdp_md *ctx, struct packet *pkt, __u32 mtu);
 
 /*
  * Applies PDR pkt->pdr to the packet whose IP part to forward starts at pkt->inner_off
@@ -699,6 +710,14 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt, struc
 		new_l3_len = keep_len;
 	}
 	rc = find_nexthop(ctx, far, route_family, route_dst, new_l3_len, &fib, &nh);
+	/* Too big once encapsulated: the data network's sender is told the size that fits
+	 * (path MTU discovery), or the packet is dropped; never sent broken. */
+	if (rc == EDGE5G_STAT_DROP_MTU && pkt->plain && far->ohc != EDGE5G_OHC_NONE && nh->mtu > new_l3_len - keep_len) {
+		int verdict = packet_too_big(ctx, pkt, nh->mtu - (new_l3_len - keep_len));
+
+		if (verdict >= 0)
+			return count(EDGE5G_STAT_ICMP_TOO_BIG_SENT, pkt->len, verdict);
+	}
 	if (rc)
 		return count(rc, pkt->len, rc == EDGE5G_STAT_PASS_NO_ROUTE ? XDP_PASS : XDP_DROP);
 
@@ -835,7 +854,7 @@ static __always_inline void reply_udp6_checksum(struct xdp_md *ctx, const __u32 
 	const __u32 l4_len = sizeof(struct udphdr) + 12 + ie_len;
 
 	if (udp)
-		udp->check = udp6_checksum(ctx, L2, L2 + sizeof(struct ipv6hdr), l4_len);
+		udp->check = l4_checksum(ctx, L2, L2 + sizeof(struct ipv6hdr), l4_len, IPPROTO_UDP);
 }
 
 /* Echo Request -> Echo Response in place: sequence number kept, one Recovery IE (TS 29.281
@@ -862,16 +881,11 @@ static __always_inline int echo_write(struct xdp_md *ctx, const struct edge5g_co
 
 /* One more Error Indication within the configured rate: a stray G-PDU flood must not become
  * a flood of replies towards whatever source address it claims. */
-static __always_inline int error_indication_allowed(const struct edge5g_config *cfg)
+static __always_inline int within_rate(struct edge5g_rate_window *w, __u32 rate)
 {
-	__u32 key = 0;
-	struct edge5g_rate_window *w;
 	__u64 now;
 
-	if (!cfg->error_indication_rate)
-		return 0;
-	w = bpf_map_lookup_elem(&error_indications, &key);
-	if (!w)
+	if (!w || !rate)
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (now - w->start_ns >= NSEC_PER_SEC) {
@@ -879,7 +893,14 @@ static __always_inline int error_indication_allowed(const struct edge5g_config *
 		w->start_ns = now;
 		w->sent = 0;
 	}
-	return __sync_fetch_and_add(&w->sent, 1) < cfg->error_indication_rate;
+	return __sync_fetch_and_add(&w->sent, 1) < rate;
+}
+
+static __always_inline int error_indication_allowed(const struct edge5g_config *cfg)
+{
+	__u32 key = 0;
+
+	return within_rate(bpf_map_lookup_elem(&error_indications, &key), cfg->error_indication_rate);
 }
 
 /* Error Indication (TS 29.281 7.3.1) for a G-PDU to our address whose TEID we do not know:
@@ -926,6 +947,183 @@ static __always_inline int echo_reply(struct xdp_md *ctx, const struct edge5g_co
 	if (pkt->l3_off == L2_ONE_TAG)
 		return echo_write(ctx, cfg, pkt, L2_ONE_TAG);
 	return echo_write(ctx, cfg, pkt, L2_TWO_TAGS);
+}
+
+/* ---------- ICMP errors to the data network ---------- */
+
+/* An ICMP error quotes as much of the offending packet as fits in these totals (RFC 1812
+ * 4.3.2.3 for IPv4, RFC 4443 2.4(c) for IPv6: the minimum MTU). */
+#define ICMP4_ERROR_MAX 576
+#define ICMP6_ERROR_MAX 1280
+#define ICMP4_HEADERS (sizeof(struct iphdr) + 8)
+#define ICMP6_HEADERS (sizeof(struct ipv6hdr) + 8)
+#define ICMP_DEST_UNREACH 3
+#define ICMP_FRAG_NEEDED 4
+#define ICMPV6_PACKET_TOO_BIG 2
+#define ICMPV6_INFO_MIN 128 /* ICMPv6 types below are errors */
+#define ICMP_ERROR_TOS 0xc0 /* internetwork control, as routers send their ICMP */
+
+static __always_inline int addr16_is_zero(const __u8 *a)
+{
+	const __u32 *w = (const __u32 *)a;
+
+	return (w[0] | w[1] | w[2] | w[3]) == 0;
+}
+
+/* No ICMP error about an ICMP error (RFC 1812 4.3.2.7): IPv4 queries and replies only. */
+static __always_inline int icmp4_is_query(__u8 type)
+{
+	return type == 0 || type == 8 || (type >= 13 && type <= 18);
+}
+
+/*
+ * Turns the frame into the ICMP error back to the sender of the IP packet at L2 (a constant
+ * at each call site; VLAN tags kept), out of the interface it came in on: the Ethernet
+ * addresses swapped, [ICMP4|ICMP6]_HEADERS pushed before the packet and the packet cut to
+ * quote octets. Returns the IP header, or NULL when the frame cannot be resized.
+ */
+static __always_inline void *icmp_reframe(struct xdp_md *ctx, struct packet *pkt, const __u32 L2, const __u32 push, __u32 quote)
+{
+	void *data, *data_end;
+	__u8 *eth;
+
+	if (pkt->len > L2 + quote && bpf_xdp_adjust_tail(ctx, (int)(L2 + quote) - (int)pkt->len))
+		return NULL;
+	if (bpf_xdp_adjust_head(ctx, -(int)push))
+		return NULL;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = pkt_at(data, data_end, 0, push + L2);
+	if (!eth)
+		return NULL;
+	copy6(eth, eth + push + ETH_ALEN);       /* to the sender's next hop */
+	copy6(eth + ETH_ALEN, eth + push);        /* from the address it reached */
+	for (__u32 i = 2 * ETH_ALEN; i < L2; i += 2) /* EtherType, tags */
+		*(__u16 *)(eth + i) = *(__u16 *)(eth + push + i);
+	return pkt_at(data, data_end, L2, push);
+}
+
+/* Fragmentation Needed (RFC 1191) for an IPv4 packet with DF. Returns the verdict or -1. */
+static __always_inline int too_big4(struct xdp_md *ctx, const struct edge5g_config *cfg, struct packet *pkt, __u32 mtu, const __u32 L2)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct iphdr *iph = pkt_at(data, data_end, L2, sizeof(*iph));
+	__u32 key = 0, quote;
+	__be32 sender;
+	__u8 *first, *icmp;
+
+	if (!iph || !cfg->icmp4_src || !(iph->frag_off & bpf_htons(0x4000)) || (iph->frag_off & bpf_htons(0x1fff)))
+		return -1; /* without DF the sender cannot learn from it; a later fragment is no sender's */
+	sender = iph->saddr;
+	first = (__u8 *)&iph->saddr;
+	if (first[0] == 0 || first[0] == 127 || first[0] >= 224)
+		return -1; /* not a unicast sender */
+	if (iph->protocol == IPPROTO_ICMP) {
+		__u8 *type = pkt_at(data, data_end, L2 + iph->ihl * 4, 1);
+
+		if (!type || !icmp4_is_query(*type))
+			return -1;
+	}
+	quote = bpf_ntohs(iph->tot_len);
+	if (quote > ICMP4_ERROR_MAX - ICMP4_HEADERS)
+		quote = ICMP4_ERROR_MAX - ICMP4_HEADERS;
+	if (!within_rate(bpf_map_lookup_elem(&icmp_errors, &key), cfg->icmp_rate))
+		return -1;
+	iph = icmp_reframe(ctx, pkt, L2, ICMP4_HEADERS, quote);
+	if (!iph)
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	icmp = pkt_at(data, data_end, L2 + sizeof(*iph), 8);
+	if (!icmp)
+		return -1;
+	icmp[0] = ICMP_DEST_UNREACH;
+	icmp[1] = ICMP_FRAG_NEEDED;
+	*(__u16 *)&icmp[2] = 0;
+	*(__u16 *)&icmp[4] = 0;
+	*(__be16 *)&icmp[6] = bpf_htons(mtu > 0xffff ? 0xffff : mtu); /* next-hop MTU */
+	*(__u16 *)&icmp[2] = l4_checksum(ctx, 0, L2 + sizeof(*iph), 8 + quote, IPPROTO_ICMP);
+	ipv4_write(iph, ICMP_ERROR_TOS, ICMP4_HEADERS + quote, 0, 0, OUTER_TTL, IPPROTO_ICMP, cfg->icmp4_src, sender);
+	return XDP_TX;
+}
+
+/* Packet Too Big (RFC 4443 3.2) for an IPv6 packet. Returns the verdict or -1. */
+static __always_inline int too_big6(struct xdp_md *ctx, const struct edge5g_config *cfg, struct packet *pkt, __u32 mtu, const __u32 L2)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ipv6hdr *ip6 = pkt_at(data, data_end, L2, sizeof(*ip6));
+	__u32 key = 0, quote, sender[4];
+	__u8 *icmp;
+
+	if (!ip6 || addr16_is_zero(cfg->icmp6_src))
+		return -1;
+	copy16(sender, &ip6->saddr);
+	if (((__u8 *)sender)[0] == 0xff || addr16_is_zero((const __u8 *)sender))
+		return -1; /* not a unicast sender */
+	if (ip6->nexthdr == IPPROTO_ICMPV6) {
+		__u8 *type = pkt_at(data, data_end, L2 + sizeof(*ip6), 1);
+
+		if (!type || *type < ICMPV6_INFO_MIN)
+			return -1;
+	}
+	quote = (__u32)bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+	if (quote > ICMP6_ERROR_MAX - ICMP6_HEADERS)
+		quote = ICMP6_ERROR_MAX - ICMP6_HEADERS;
+	if (!within_rate(bpf_map_lookup_elem(&icmp_errors, &key), cfg->icmp_rate))
+		return -1;
+	ip6 = icmp_reframe(ctx, pkt, L2, ICMP6_HEADERS, quote);
+	if (!ip6)
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	icmp = pkt_at(data, data_end, L2 + sizeof(*ip6), 8);
+	if (!icmp)
+		return -1;
+	*(__be32 *)ip6 = bpf_htonl(0x60000000 | ((__u32)ICMP_ERROR_TOS << 20));
+	ip6->payload_len = bpf_htons(8 + quote);
+	ip6->nexthdr = IPPROTO_ICMPV6;
+	ip6->hop_limit = OUTER_TTL;
+	copy16(&ip6->saddr, cfg->icmp6_src);
+	copy16(&ip6->daddr, sender);
+	icmp[0] = ICMPV6_PACKET_TOO_BIG;
+	icmp[1] = 0;
+	*(__u16 *)&icmp[2] = 0;
+	*(__be32 *)&icmp[4] = bpf_htonl(mtu);
+	*(__u16 *)&icmp[2] = l4_checksum(ctx, L2, L2 + sizeof(*ip6), 8 + quote, IPPROTO_ICMPV6);
+	return XDP_TX;
+}
+
+/* The ICMP error for a plain packet from the data network that would exceed the egress MTU
+ * once encapsulated; mtu is the largest packet that fits. Returns the verdict, or -1 when no
+ * error is due (not unicast, an ICMP error itself, IPv4 without DF, over the rate, no source
+ * address configured): the caller drops. */
+GLOBAL int packet_too_big(struct xdp_md *ctx, struct packet *pkt, __u32 mtu)
+{
+	__u32 key = 0;
+	struct edge5g_config *cfg = bpf_map_lookup_elem(&config, &key);
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u8 *first;
+
+	if (!pkt || !cfg)
+		return -1;
+	first = pkt_at(data, data_end, pkt->l3_off, 1);
+	if (!first)
+		return -1;
+	if ((*first >> 4) == 4) {
+		if (pkt->l3_off == L2_UNTAGGED)
+			return too_big4(ctx, cfg, pkt, mtu, L2_UNTAGGED);
+		if (pkt->l3_off == L2_ONE_TAG)
+			return too_big4(ctx, cfg, pkt, mtu, L2_ONE_TAG);
+		return pkt->l3_off == L2_TWO_TAGS ? too_big4(ctx, cfg, pkt, mtu, L2_TWO_TAGS) : -1;
+	}
+	if (pkt->l3_off == L2_UNTAGGED)
+		return too_big6(ctx, cfg, pkt, mtu, L2_UNTAGGED);
+	if (pkt->l3_off == L2_ONE_TAG)
+		return too_big6(ctx, cfg, pkt, mtu, L2_ONE_TAG);
+	return pkt->l3_off == L2_TWO_TAGS ? too_big6(ctx, cfg, pkt, mtu, L2_TWO_TAGS) : -1;
 }
 
 /* Error Indication: the peer has no context for one of our TEIDs. Hand the TEID and the
@@ -1122,6 +1320,7 @@ static __always_inline int router_solicitation(struct xdp_md *ctx, struct packet
 /* The PDR of a G-PDU matched to m, or the answer to a Router Solicitation none takes. */
 static __always_inline int match_gpdu(struct xdp_md *ctx, struct packet *pkt, const struct flow *f, const struct edge5g_match *m)
 {
+	pkt->plain = 0;
 	pkt->pdr = select_pdr(m, f, pkt->qfi);
 	if (pkt->pdr == EDGE5G_NONE)
 		return router_solicitation(ctx, pkt, f, m);
@@ -1436,6 +1635,7 @@ static __always_inline int downlink(struct xdp_md *ctx, const struct edge5g_conf
 		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
 	pkt->inner_off = pkt->l3_off;
 	pkt->qfi = 0;
+	pkt->plain = 1;
 	pkt->pdr = select_pdr(m, f, 0);
 	return DO_FORWARD;
 }

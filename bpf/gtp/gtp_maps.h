@@ -171,6 +171,14 @@ struct {
 	__type(value, struct edge5g_rate_window);
 } error_indications SEC(".maps");
 
+/* The same for ICMP errors sent to the data network. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct edge5g_rate_window);
+} icmp_errors SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);

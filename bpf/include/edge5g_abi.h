@@ -256,7 +256,8 @@ enum edge5g_stat {
 	EDGE5G_STAT_ERROR_INDICATION_SENT = 20, /* unknown TEID answered with an Error Indication */
 	EDGE5G_STAT_ROUTER_SOLICITATION = 21,   /* a UE's ICMPv6 RS no PDR takes: the control side answers */
 	EDGE5G_STAT_DROP_QUOTA = 22,      /* the PDR's usage quota is used up */
-	EDGE5G_STAT_COUNT = 23,
+	EDGE5G_STAT_ICMP_TOO_BIG_SENT = 23, /* too big to encapsulate: ICMP Fragmentation Needed / Packet Too Big sent back */
+	EDGE5G_STAT_COUNT = 24,
 };
 
 #define EDGE5G_MAX_LOCAL_ADDRS 4 /* our GTP-U addresses per family */
@@ -277,6 +278,12 @@ struct edge5g_config {
 	__u32 local6_count;
 	__u32 local4[EDGE5G_MAX_LOCAL_ADDRS];       /* our GTP-U IPv4 addresses, network order */
 	__u8 local6[EDGE5G_MAX_LOCAL_ADDRS][16]; /* our GTP-U IPv6 addresses */
+	/* ICMP errors to the data network (a downlink packet too big to encapsulate): sent from
+	 * these addresses, at most icmp_rate per second; an unset address or rate 0 = dropped. */
+	__u16 icmp_rate;
+	__u16 pad2;
+	__u32 icmp4_src;    /* network order; 0 = none */
+	__u8 icmp6_src[16]; /* :: = none */
 };
 
 /* Value of array map teid_slots (index teid - teid_base): a dense F-TEID entry. */
@@ -292,8 +299,8 @@ struct edge5g_ue4_slot {
 	__u32 match; /* index in matches */
 };
 
-/* Value of the one-entry array map error_indications: the Error Indications sent in the
- * current one-second window (shared by all CPUs). */
+/* Value of the one-entry array maps error_indications and icmp_errors: the replies sent in
+ * the current one-second window (shared by all CPUs). */
 struct edge5g_rate_window {
 	__u64 start_ns; /* bpf_ktime_get_ns() at the window's start */
 	__u64 sent;

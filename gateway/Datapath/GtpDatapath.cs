@@ -56,6 +56,16 @@ public sealed record GtpDatapathOptions
     public ushort ErrorIndicationRate { get; init; } = DefaultErrorIndicationRate;
 
     public const ushort DefaultErrorIndicationRate = 100;
+
+    /// <summary>
+    /// ICMP errors the datapath sends per second at most to the data network (Fragmentation
+    /// Needed, Packet Too Big: a downlink packet too big once encapsulated); beyond it, or
+    /// without a source address (<see cref="GtpDatapath.SetIcmpSources"/>), such packets are
+    /// only dropped. 0 = never.
+    /// </summary>
+    public ushort IcmpErrorRate { get; init; } = DefaultIcmpErrorRate;
+
+    public const ushort DefaultIcmpErrorRate = 100;
 }
 
 /// <summary>
@@ -71,7 +81,7 @@ public sealed class GtpDatapath : IDisposable
     private readonly BpfMap<uint, GtpConfigEntry> _config;
     private readonly BpfPerCpuMap<uint, Counter> _stats;
     private readonly BpfPerCpuMap<uint, Counter> _ifStats;
-    private readonly BpfMap<uint, RateWindow> _errorIndications;
+    private readonly BpfMap<uint, RateWindow> _errorIndications, _icmpErrors;
     private readonly Dictionary<int, uint> _ifSlots = [];
 
     private GtpDatapath(BpfObject obj, GtpDatapathOptions options)
@@ -85,10 +95,12 @@ public sealed class GtpDatapath : IDisposable
         _stats = obj.PerCpuMap<uint, Counter>("stats");
         _ifStats = obj.PerCpuMap<uint, Counter>("if_stats");
         _errorIndications = obj.Map<uint, RateWindow>("error_indications");
+        _icmpErrors = obj.Map<uint, RateWindow>("icmp_errors");
         WriteConfig((ref GtpConfigEntry c) =>
         {
             c.Recovery = options.Recovery;
             c.ErrorIndicationRate = options.ErrorIndicationRate;
+            c.IcmpRate = options.IcmpErrorRate;
             c.TeidBase = options.Dense.TeidBase;
             c.TeidCount = options.Dense.TeidCount;
             c.Ue4Base = options.Dense.Ue4Base;
@@ -206,6 +218,30 @@ public sealed class GtpDatapath : IDisposable
 
     public void SetErrorIndicationRate(ushort perSecond) => WriteConfig((ref GtpConfigEntry c) => c.ErrorIndicationRate = perSecond);
 
+    public void SetIcmpErrorRate(ushort perSecond) => WriteConfig((ref GtpConfigEntry c) => c.IcmpRate = perSecond);
+
+    /// <summary>
+    /// The addresses ICMP errors to the data network come from (the core interface's, as a
+    /// router answers from the interface the packet reached); null = none for that family, whose
+    /// too-big packets are then only dropped.
+    /// </summary>
+    public unsafe void SetIcmpSources(IPAddress? ipv4, IPAddress? ipv6)
+    {
+        if (ipv4 is { AddressFamily: not System.Net.Sockets.AddressFamily.InterNetwork })
+            throw new ArgumentException($"{ipv4} is not an IPv4 address", nameof(ipv4));
+        if (ipv6 is { AddressFamily: not System.Net.Sockets.AddressFamily.InterNetworkV6 })
+            throw new ArgumentException($"{ipv6} is not an IPv6 address", nameof(ipv6));
+        WriteConfig((ref GtpConfigEntry c) =>
+        {
+            c.Icmp4Src = ipv4 is null ? 0 : BitConverter.ToUInt32(ipv4.GetAddressBytes());
+            var v6 = MemoryMarshal.CreateSpan(ref c.Icmp6Src[0], 16);
+            if (ipv6 is null)
+                v6.Clear();
+            else
+                ipv6.GetAddressBytes().CopyTo(v6);
+        });
+    }
+
     private delegate void ConfigChange(ref GtpConfigEntry config);
 
     private void WriteConfig(ConfigChange change)
@@ -237,12 +273,13 @@ public sealed class GtpDatapath : IDisposable
     public IReadOnlyDictionary<int, uint> InterfaceSlots => _ifSlots;
 
     /// <summary>
-    /// Zeroes the reason and interface counters and the Error Indication rate window
+    /// Zeroes the reason and interface counters and the Error Indication and ICMP rate windows
     /// (per-rule counters restart with their slots).
     /// </summary>
     public void ResetCounters()
     {
         _errorIndications.Update(0, default);
+        _icmpErrors.Update(0, default);
         for (uint i = 0; i < (uint)DatapathStat.Count; i++)
             _stats.UpdateAll(i, default);
         for (uint i = 0; i < _ifStats.Info.MaxEntries; i++)
@@ -263,6 +300,7 @@ public sealed class GtpDatapath : IDisposable
         _stats.Dispose();
         _ifStats.Dispose();
         _errorIndications.Dispose();
+        _icmpErrors.Dispose();
         Object.Dispose();
     }
 }

@@ -46,6 +46,12 @@ public sealed class GtpOptions
     public byte Recovery { get; set; }
     /// <summary>Error Indications sent per second at most for G-PDUs with an unknown TEID; 0 = none.</summary>
     public ushort ErrorIndicationRate { get; set; } = GtpDatapathOptions.DefaultErrorIndicationRate;
+    /// <summary>
+    /// ICMP errors (Fragmentation Needed, Packet Too Big) sent per second at most to the data
+    /// network for downlink packets too big once encapsulated, from the core interface's first
+    /// IPv4 and first global IPv6 address; 0 = none (such packets are only dropped).
+    /// </summary>
+    public ushort IcmpErrorRate { get; set; } = GtpDatapathOptions.DefaultIcmpErrorRate;
 }
 
 public sealed class PfcpOptions

@@ -100,6 +100,9 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
             Datapath.AddLocalAddress(a);
         Datapath.SetRecovery(o.Gtp.Recovery);
         Datapath.SetErrorIndicationRate(o.Gtp.ErrorIndicationRate);
+        Datapath.SetIcmpErrorRate(o.Gtp.IcmpErrorRate);
+        var (icmp4, icmp6) = InterfaceAddresses(o.Interfaces.Core);
+        Datapath.SetIcmpSources(icmp4, icmp6);
 
         var mode = o.Interfaces.XdpMode == "generic" ? XdpMode.Generic : XdpMode.Native;
         foreach (var (name, role, _) in roles)
@@ -120,6 +123,18 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
         return Task.CompletedTask;
     }
 
+    /// <summary>The first IPv4 and the first global IPv6 address of an interface (null when it has none).</summary>
+    private static (IPAddress? Ipv4, IPAddress? Ipv6) InterfaceAddresses(string? name)
+    {
+        var nic = string.IsNullOrEmpty(name) ? null
+            : System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces().FirstOrDefault(n => n.Name == name);
+        if (nic is null)
+            return (null, null);
+        var addresses = nic.GetIPProperties().UnicastAddresses.Select(u => u.Address).ToArray();
+        return (addresses.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork),
+            addresses.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !a.IsIPv6LinkLocal));
+    }
+
     private GtpDatapath LoadOrAdopt(string mapsDir)
     {
         var options = new GtpDatapathOptions
@@ -130,6 +145,7 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
             SdfFilters = Math.Max(256, _options.Datapath.Sessions * 2),
             Recovery = _options.Gtp.Recovery,
             ErrorIndicationRate = _options.Gtp.ErrorIndicationRate,
+            IcmpErrorRate = _options.Gtp.IcmpErrorRate,
             Ue4Pool = _options.Pfcp.UePools.FirstOrDefault(p => Cidr.Parse(p).Network.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork),
         };
         Adopted = Directory.Exists(mapsDir) && Directory.EnumerateFileSystemEntries(mapsDir).Any();

@@ -353,7 +353,8 @@ public enum DatapathStat : uint
     ErrorIndicationSent = 20,
     RouterSolicitation = 21,
     DropQuota = 22,
-    Count = 23,
+    IcmpTooBigSent = 23,
+    Count = 24,
 }
 
 [AbiStruct("edge5g_config")]
@@ -375,6 +376,13 @@ public unsafe struct GtpConfigEntry
     /// <summary>Network order.</summary>
     [AbiField("local4")] public fixed uint Local4[AbiConstants.MaxLocalAddresses];
     [AbiField("local6")] public fixed byte Local6[AbiConstants.MaxLocalAddresses * 16];
+    /// <summary>ICMP errors to the data network per second at most; 0 = none.</summary>
+    [AbiField("icmp_rate")] public ushort IcmpRate;
+    [AbiField("pad2")] public ushort Pad2;
+    /// <summary>Source of ICMP errors over IPv4, network order; 0 = none (dropped instead).</summary>
+    [AbiField("icmp4_src")] public uint Icmp4Src;
+    /// <summary>Source of ICMP errors over IPv6; :: = none.</summary>
+    [AbiField("icmp6_src")] public fixed byte Icmp6Src[16];
 }
 
 [AbiStruct("edge5g_teid_slot")]

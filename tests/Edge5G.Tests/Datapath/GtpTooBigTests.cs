@@ -1,0 +1,186 @@
+using System.Buffers.Binary;
+using System.Net;
+using LoxiLb.Edge5G.Bpf;
+using LoxiLb.Edge5G.Datapath;
+using LoxiLb.Edge5G.Datapath.Abi;
+using LoxiLb.Edge5G.Datapath.Model;
+using LoxiLb.Edge5G.Gtpu;
+using LoxiLb.Edge5G.Tests.Support;
+using PacketDotNet;
+using static LoxiLb.Edge5G.Tests.Support.GtpFrames;
+using static LoxiLb.Edge5G.Tests.Support.TestSessions;
+
+namespace LoxiLb.Edge5G.Tests.Datapath;
+
+/// <summary>
+/// A downlink packet too big once encapsulated (1500-byte N3 MTU, 44 octets of outer
+/// IPv4/UDP/GTP-U with the PDU Session Container): its sender in the data network is told the
+/// size that fits, so path MTU discovery works instead of a silent black hole.
+/// </summary>
+public class GtpTooBigTests
+{
+    private static readonly IPAddress N6 = IPAddress.Parse("203.0.113.1");
+    private static readonly IPAddress N6v6 = IPAddress.Parse("2001:db8:200::1");
+    private const int InnerMtu = 1500 - 44;
+
+    // Own options, so the pooled datapath whose ICMP sources these tests set is not shared.
+    private static readonly GtpDatapathOptions Options = GtpHarness.DefaultOptions with { IcmpErrorRate = 1000 };
+
+    private static GtpHarness Harness(ushort rate = 1000)
+    {
+        var h = new GtpHarness(Options);
+        h.Datapath.SetIcmpSources(N6, N6v6);
+        h.Datapath.SetIcmpErrorRate(rate);
+        return h;
+    }
+
+    private static IPv4Packet TooBig4(bool dontFragment = true, int length = 1500)
+    {
+        var ip = InnerUdp4(LocalServer, Ue, 5001, 40000, payload: length - 28);
+        if (dontFragment)
+        {
+            ip.FragmentFlags = 0x2;
+            ip.UpdateIPChecksum();
+        }
+        return ip;
+    }
+
+    [SkippableFact]
+    public void Ipv4WithDf_IsAnsweredWithFragmentationNeeded_CarryingTheMtuThatFits_AndQuoting548Octets()
+    {
+        Privileged.Require();
+        using var h = Harness();
+        h.Sessions.Establish(Basic());
+        var packet = TooBig4();
+
+        var run = h.Run(Ethernet(RouterMac, GatewayMac, packet));
+
+        Assert.Equal(XdpAction.Tx, run.Verdict);
+        var icmp = new byte[8 + 548];
+        icmp[0] = 3; // destination unreachable
+        icmp[1] = 4; // fragmentation needed and DF set
+        BinaryPrimitives.WriteUInt16BigEndian(icmp.AsSpan(6), InnerMtu);
+        packet.Bytes.AsSpan(0, 548).CopyTo(icmp.AsSpan(8));
+        BinaryPrimitives.WriteUInt16BigEndian(icmp.AsSpan(2), InetChecksum.Compute(icmp));
+        var reply = new IPv4Packet(N6, LocalServer) { TimeToLive = 64, Id = 0, TypeOfService = 0xc0, Protocol = PacketDotNet.ProtocolType.Icmp, PayloadData = icmp };
+        reply.UpdateCalculatedValues();
+        reply.UpdateIPChecksum();
+        PacketAssert.Equal(Ethernet(GatewayMac, RouterMac, reply), run.Output);
+        Assert.Equal(1UL, h.StatPackets(DatapathStat.IcmpTooBigSent));
+        Assert.Equal(0UL, h.StatPackets(DatapathStat.DropMtu));
+        Assert.Equal(new Counter(), h.PdrCounter(1, 2)); // nothing went down the tunnel
+    }
+
+    [SkippableFact]
+    public void Ipv6_IsAnsweredWithPacketTooBig_QuotingUpTo1280Octets_WithItsChecksum()
+    {
+        Privileged.Require();
+        using var h = Harness();
+        h.Sessions.Establish(Basic() with
+        {
+            Pdrs = [Basic().Pdrs[0], new Pdr(2, 100, new Pdi(InterfaceType.Core, UeIpv6: Uev6), FarId: 2, QerIds: [1])],
+        });
+        var packet = InnerUdp6(Serverv6, Uev6, 443, 50000, payload: 1500 - 48);
+
+        var run = h.Run(Ethernet(RouterMac, GatewayMac, packet));
+
+        Assert.Equal(XdpAction.Tx, run.Verdict);
+        var icmp = new byte[8 + 1232];
+        icmp[0] = 2; // packet too big
+        BinaryPrimitives.WriteUInt32BigEndian(icmp.AsSpan(4), InnerMtu);
+        packet.Bytes.AsSpan(0, 1232).CopyTo(icmp.AsSpan(8));
+        var pseudo = new byte[40 + icmp.Length];
+        N6v6.GetAddressBytes().CopyTo(pseudo, 0);
+        Serverv6.GetAddressBytes().CopyTo(pseudo, 16);
+        BinaryPrimitives.WriteUInt32BigEndian(pseudo.AsSpan(32), (uint)icmp.Length);
+        pseudo[39] = 58;
+        icmp.CopyTo(pseudo, 40);
+        BinaryPrimitives.WriteUInt16BigEndian(icmp.AsSpan(2), InetChecksum.Compute(pseudo));
+        var reply = new IPv6Packet(N6v6, Serverv6) { HopLimit = 64, TrafficClass = 0xc0, NextHeader = PacketDotNet.ProtocolType.IcmpV6, PayloadData = icmp };
+        reply.PayloadLength = (ushort)icmp.Length;
+        PacketAssert.Equal(Ethernet(GatewayMac, RouterMac, reply), run.Output);
+        Assert.Equal(1UL, h.StatPackets(DatapathStat.IcmpTooBigSent));
+    }
+
+    [SkippableFact]
+    public void AVlanTaggedPacket_IsAnsweredOnItsVlan()
+    {
+        Privileged.Require();
+        using var h = Harness();
+        h.Sessions.Establish(Basic());
+        var frame = Ethernet(RouterMac, GatewayMac, TooBig4());
+
+        var tagged = h.Run(Tagged(frame, OuterFrame.Dot1Q, 100));
+        var untagged = h.Run(frame);
+
+        Assert.Equal(XdpAction.Tx, tagged.Verdict);
+        Assert.Equal(XdpAction.Tx, untagged.Verdict);
+        Assert.Equal(14 + 20 + 8 + 548, untagged.Output.Length);
+        Assert.Equal(Tagged(untagged.Output, OuterFrame.Dot1Q, 100), tagged.Output);
+        Assert.Equal(2UL, h.StatPackets(DatapathStat.IcmpTooBigSent));
+    }
+
+    [SkippableTheory]
+    [InlineData("ipv4 without DF")]
+    [InlineData("an ICMP error")]
+    [InlineData("no source address")]
+    [InlineData("rate 0")]
+    [InlineData("a multicast sender")]
+    public void NoErrorIsDue_ThePacketIsOnlyDropped_AsDropMtu(string what)
+    {
+        Privileged.Require();
+        using var h = Harness(rate: what == "rate 0" ? (ushort)0 : (ushort)1000);
+        if (what == "no source address")
+            h.Datapath.SetIcmpSources(null, N6v6);
+        h.Sessions.Establish(Basic());
+        IPv4Packet packet = what switch
+        {
+            "ipv4 without DF" => TooBig4(dontFragment: false),
+            "an ICMP error" => IcmpError(),
+            "a multicast sender" => Resourced(TooBig4(), IPAddress.Parse("224.0.0.9")),
+            _ => TooBig4(),
+        };
+        var frame = Ethernet(RouterMac, GatewayMac, packet);
+
+        var run = h.Run(frame);
+
+        Assert.Equal(XdpAction.Drop, run.Verdict);
+        Assert.Equal(1UL, h.StatPackets(DatapathStat.DropMtu));
+        Assert.Equal(0UL, h.StatPackets(DatapathStat.IcmpTooBigSent));
+    }
+
+    [SkippableFact]
+    public void ErrorsBeyondTheRate_AreNotSent_ThePacketsOnlyDropped()
+    {
+        Privileged.Require();
+        using var h = Harness(rate: 2);
+        h.Sessions.Establish(Basic());
+        var frame = Ethernet(RouterMac, GatewayMac, TooBig4());
+
+        var verdicts = Enumerable.Range(0, 4).Select(_ => h.Run(frame).Verdict).ToArray();
+
+        Assert.Equal([XdpAction.Tx, XdpAction.Tx, XdpAction.Drop, XdpAction.Drop], verdicts);
+        Assert.Equal(2UL, h.StatPackets(DatapathStat.IcmpTooBigSent));
+        Assert.Equal(2UL, h.StatPackets(DatapathStat.DropMtu));
+    }
+
+    /// <summary>A too-big ICMP Destination Unreachable (an error: never answered with one).</summary>
+    private static IPv4Packet IcmpError()
+    {
+        var icmp = new byte[1480];
+        icmp[0] = 3;
+        icmp[1] = 1;
+        BinaryPrimitives.WriteUInt16BigEndian(icmp.AsSpan(2), InetChecksum.Compute(icmp));
+        var ip = new IPv4Packet(LocalServer, Ue) { TimeToLive = 64, Id = 1, Protocol = PacketDotNet.ProtocolType.Icmp, PayloadData = icmp, FragmentFlags = 0x2 };
+        ip.UpdateCalculatedValues();
+        ip.UpdateIPChecksum();
+        return ip;
+    }
+
+    private static IPv4Packet Resourced(IPv4Packet ip, IPAddress source)
+    {
+        ip.SourceAddress = source;
+        ip.UpdateIPChecksum();
+        return ip;
+    }
+}
