@@ -115,6 +115,7 @@ public sealed class GtpLab : IDisposable
             Network.AttachXdp(Gateway, "n9", Datapath.Program, mode);
         }
         Datapath.AddLocalAddress(N3);
+        Datapath.SetIcmpSources(N6, null); // as the daemon does: the core interface's address
         Sessions = new SessionTable(Datapath.Tables, new GtpAddresses(N3, CoreIpv4: CentralUpf is null ? null : N9), NextHops);
 
         // Learn the neighbours once so the first packets need neither the FIB nor the stack.

@@ -25,7 +25,8 @@ public class GtpDissectionTests
         "gtp.flags", "gtp.message", "gtp.length", "gtp.teid", "gtp.seq_number", "gtp.recovery",
         "gtp.ext_hdr.pdu_ses_con.pdu_type", "gtp.ext_hdr.pdu_ses_con.qos_flow_id",
         "icmpv6.type", "icmpv6.checksum.status", "icmpv6.nd.ra.router_lifetime", "icmpv6.opt.prefix", "icmpv6.opt.prefix.length",
-        "icmpv6.opt.prefix.flag.l", "icmpv6.opt.prefix.flag.a",
+        "icmpv6.opt.prefix.flag.l", "icmpv6.opt.prefix.flag.a", "icmpv6.mtu",
+        "icmp.type", "icmp.code", "icmp.mtu", "icmp.checksum.status",
         "_ws.expert", "_ws.expert.severity", "_ws.expert.message", "_ws.malformed",
     ];
 
@@ -202,6 +203,42 @@ public class GtpDissectionTests
     }
 
     // Wireshark's checksum status values (proto_checksum_e).
+    [SkippableFact]
+    public void FragmentationNeeded_ForADownlinkPacketTooBigToEncapsulate_DissectsWithTheMtuAndAGoodChecksum()
+    {
+        var tshark = Tshark.Require();
+        using var h = GtpTooBigTests.Harness();
+        h.Sessions.Establish(Basic());
+
+        var output = Transmitted(h, Ethernet(RouterMac, GatewayMac, GtpTooBigTests.TooBig4()));
+
+        var d = tshark.Dissect(output);
+        d.AssertNotMalformed();
+        d.AssertFields(new()
+        {
+            ["ip.src"] = "203.0.113.1,203.0.113.200", ["ip.dst"] = "203.0.113.200,192.0.2.10", ["ip.checksum.status"] = "1,1",
+            ["icmp.type"] = "3", ["icmp.code"] = "4", ["icmp.mtu"] = "1456", ["icmp.checksum.status"] = Good,
+        });
+    }
+
+    [SkippableFact]
+    public void PacketTooBig_ForADownlinkIpv6PacketTooBigToEncapsulate_DissectsWithTheMtuAndAGoodChecksum()
+    {
+        var tshark = Tshark.Require();
+        using var h = GtpTooBigTests.Harness();
+        h.Sessions.Establish(DualStack() with { Pdrs = [DualStack().Pdrs[0], new Pdr(2, 100, new Pdi(InterfaceType.Core, UeIpv6: Uev6), FarId: 2, QerIds: [1])] });
+
+        var output = Transmitted(h, Ethernet(RouterMac, GatewayMac, InnerUdp6(Serverv6, Uev6, 443, 50000, payload: 1500 - 48)));
+
+        var d = tshark.Dissect(output);
+        d.AssertNotMalformed();
+        d.AssertFields(new()
+        {
+            ["ipv6.src"] = "2001:db8:200::1,2001:db8:200::200", ["ipv6.dst"] = "2001:db8:200::200,2001:db8:10:1::10",
+            ["icmpv6.type"] = "2", ["icmpv6.mtu"] = "1456", ["icmpv6.checksum.status"] = Good,
+        });
+    }
+
     private const string Good = "1";
     private const string NotPresent = "3";
 
@@ -272,9 +309,7 @@ public class GtpDissectionTests
         /// <summary>No malformed packet, no expert info of severity warning or error, checksums good (UDP over IPv4 may have none).</summary>
         public void AssertClean()
         {
-            Assert.True(Values["_ws.malformed"] == "" && !Verbose.Contains("Malformed Packet", StringComparison.Ordinal), $"tshark found a malformed packet\n{Context}");
-            var severities = Values["_ws.expert.severity"].Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => Convert.ToInt32(s, 10));
-            Assert.True(severities.All(s => s < WarnSeverity), $"tshark expert infos: {Values["_ws.expert.message"]}\n{Context}");
+            AssertNotMalformed();
             Assert.True(!Verbose.Contains("Errors (", StringComparison.Ordinal) && !Verbose.Contains("Warns (", StringComparison.Ordinal),
                 $"tshark -z expert lists warnings or errors\n{Context}");
             foreach (var status in Values["ip.checksum.status"].Split(',', StringSplitOptions.RemoveEmptyEntries))
@@ -287,6 +322,15 @@ public class GtpDissectionTests
                 var allowed = i == 0 && ipv6 ? [Good] : new[] { Good, NotPresent };
                 Assert.True(allowed.Contains(udp[i]), $"UDP checksum status {udp[i]} of UDP header {i + 1} (1 = good, 3 = none)\n{Context}");
             }
+        }
+
+        /// <summary>No malformed packet and no expert warning or error. For ICMP errors, whose quoted
+        /// packet is cut short on purpose (so its UDP checksum cannot be verified).</summary>
+        public void AssertNotMalformed()
+        {
+            Assert.True(Values["_ws.malformed"] == "" && !Verbose.Contains("Malformed Packet", StringComparison.Ordinal), $"tshark found a malformed packet\n{Context}");
+            var severities = Values["_ws.expert.severity"].Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => Convert.ToInt32(s, 10));
+            Assert.True(severities.All(s => s < WarnSeverity), $"tshark expert infos: {Values["_ws.expert.message"]}\n{Context}");
         }
 
         public void AssertFields(Dictionary<string, string> expected)

@@ -19,14 +19,14 @@ namespace LoxiLb.Edge5G.Tests.Datapath;
 /// </summary>
 public class GtpTooBigTests
 {
-    private static readonly IPAddress N6 = IPAddress.Parse("203.0.113.1");
-    private static readonly IPAddress N6v6 = IPAddress.Parse("2001:db8:200::1");
+    internal static readonly IPAddress N6 = IPAddress.Parse("203.0.113.1");
+    internal static readonly IPAddress N6v6 = IPAddress.Parse("2001:db8:200::1");
     private const int InnerMtu = 1500 - 44;
 
     // Own options, so the pooled datapath whose ICMP sources these tests set is not shared.
     private static readonly GtpDatapathOptions Options = GtpHarness.DefaultOptions with { IcmpErrorRate = 1000 };
 
-    private static GtpHarness Harness(ushort rate = 1000)
+    internal static GtpHarness Harness(ushort rate = 1000)
     {
         var h = new GtpHarness(Options);
         h.Datapath.SetIcmpSources(N6, N6v6);
@@ -34,7 +34,7 @@ public class GtpTooBigTests
         return h;
     }
 
-    private static IPv4Packet TooBig4(bool dontFragment = true, int length = 1500)
+    internal static IPv4Packet TooBig4(bool dontFragment = true, int length = 1500)
     {
         var ip = InnerUdp4(LocalServer, Ue, 5001, 40000, payload: length - 28);
         if (dontFragment)

@@ -30,6 +30,33 @@ public class GtpLabTests
         ],
         qers.IsDefault ? [new Qer(1, Qfi: 9)] : qers);
 
+    /// <summary>
+    /// Path MTU discovery across the tunnel, with the data network's own kernel as the judge: a
+    /// 1500-byte ping with DF does not fit the 1500-byte N3 link once encapsulated, the sender's
+    /// kernel learns 1456 from the gateway's Fragmentation Needed, and a ping of that size
+    /// reaches the gNB.
+    /// </summary>
+    [SkippableFact]
+    public void ADownlinkPacketTooBigForTheTunnel_TeachesTheSenderThePathMtu_AndOneThatFitsGetsThrough()
+    {
+        Privileged.Require();
+        using var lab = GtpLab.Create();
+        lab.Sessions.Establish(PduSession());
+        using var gnb = new GtpuEndpoint(lab.Gnb, GtpLab.GnbAddress);
+
+        var tooBig = lab.DataNetwork.Run(["ping", "-M", "do", "-c", "1", "-W", "1", "-s", "1472", Ue.ToString()], check: false);
+        var route = lab.DataNetwork.Run("ip", "route", "get", Ue.ToString()).StandardOutput;
+        lab.DataNetwork.Run(["ping", "-M", "do", "-c", "1", "-W", "1", "-s", $"{1456 - 28}", Ue.ToString()], check: false);
+
+        Assert.Contains("mtu 1456", route);
+        Assert.Contains("mtu = 1456", tooBig.StandardOutput + tooBig.StandardError);
+        Assert.Equal(1UL, lab.Datapath.Stat(DatapathStat.IcmpTooBigSent).Packets);
+        Assert.True(gnb.WaitFor(r => r.Count >= 1, TimeSpan.FromSeconds(3)), "the 1456-byte ping did not reach the gNB");
+        var tunnelled = Assert.Single(gnb.Received);
+        Assert.Equal(1456, tunnelled.Message.Payload.Length);
+        Assert.Equal(DlTeid, tunnelled.Message.Teid);
+    }
+
     [SkippableFact]
     public void PingAndUdp_FromTheUe_GoUpAsGtpu_AndComeBackTunnelledWithTheGnbTeidAndQfi9()
     {
