@@ -1,3 +1,4 @@
+using System.Net;
 using LoxiLb.Edge5G.Bpf;
 using LoxiLb.Edge5G.Datapath.Abi;
 using LoxiLb.Edge5G.Gtpu;
@@ -57,6 +58,90 @@ public class GtpFastPathTests
         Assert.Equal(options, fast);
         Assert.Equal(vlan, fast);
         Assert.Equal(qinq, fast);
+    }
+
+    public static TheoryData<string> DownlinkPackets =>
+    [
+        "UDP to the UE",
+        "UDP to the UE from port 2152",
+        "UDP to port 2152 of the UE",
+        "an address no session has",
+        "TTL 1",
+        "too big with DF",
+        "a fragment to the UE",
+    ];
+
+    private static readonly Dictionary<string, DatapathStat> ExpectedDownlink = new()
+    {
+        ["UDP to the UE"] = DatapathStat.ForwardDownlink,
+        ["UDP to the UE from port 2152"] = DatapathStat.ForwardDownlink,
+        // On this interface (access and core roles) UDP 2152 is GTP-U, and not to our address.
+        ["UDP to port 2152 of the UE"] = DatapathStat.PassNotOurs,
+        ["an address no session has"] = DatapathStat.PassNotOurs,
+        ["TTL 1"] = DatapathStat.PassTtl,
+        ["too big with DF"] = DatapathStat.DropMtu, // no ICMP source address in this harness
+        ["a fragment to the UE"] = DatapathStat.ForwardDownlink,
+    };
+
+    /// <summary>
+    /// The downlink fast path (untagged IPv4 without options, not a fragment) against the general
+    /// walk: the same packet untagged, on an 802.1Q VLAN and behind QinQ gives the same verdict,
+    /// counter and transmitted frame.
+    /// </summary>
+    [SkippableTheory]
+    [MemberData(nameof(DownlinkPackets))]
+    public void DownlinkPacket_IsJudgedTheSame_Untagged_OnAVlan_AndBehindQinQ(string packet)
+    {
+        Privileged.Require();
+        using var h = new GtpHarness();
+        h.Sessions.Establish(Basic());
+        var frame = Ethernet(RouterMac, GatewayMac, Downlink(packet));
+
+        var fast = Judge(h, frame);
+        var vlan = Judge(h, Tagged(frame, OuterFrame.Dot1Q, 100));
+        var qinq = Judge(h, Tagged(Tagged(frame, OuterFrame.Dot1Q, 100), OuterFrame.Dot1Ad, 200));
+
+        Assert.Equal(ExpectedDownlink[packet], fast.Stat);
+        Assert.Equal(fast.Stat == DatapathStat.ForwardDownlink, fast.Verdict == XdpAction.Tx);
+        Assert.Equal(vlan, fast);
+        Assert.Equal(qinq, fast);
+    }
+
+    private static IPv4Packet Downlink(string name)
+    {
+        IPv4Packet Udp(ushort sport, ushort dport, IPAddress? to = null, byte ttl = 64, int payload = 64) =>
+            InnerUdp4(LocalServer, to ?? Ue, sport, dport, payload, ttl);
+        switch (name)
+        {
+            case "UDP to the UE": return Udp(5001, 40000);
+            case "UDP to the UE from port 2152": return Udp(2152, 40000);
+            case "UDP to port 2152 of the UE": return Udp(40000, 2152);
+            case "an address no session has": return Udp(5001, 40000, IPAddress.Parse("192.0.2.99"));
+            case "TTL 1": return Udp(5001, 40000, ttl: 1);
+            case "too big with DF":
+            {
+                var ip = Udp(5001, 40000, payload: 1500 - 28);
+                ip.FragmentFlags = 0x2;
+                ip.UpdateIPChecksum();
+                return ip;
+            }
+            case "a fragment to the UE":
+            {
+                var ip = Udp(5001, 40000);
+                ip.FragmentFlags = 0x1; // more fragments: the first of several
+                ip.UpdateIPChecksum();
+                return ip;
+            }
+            default: throw new ArgumentOutOfRangeException(nameof(name));
+        }
+    }
+
+    private static (XdpAction Verdict, DatapathStat Stat, string Output) Judge(GtpHarness h, byte[] frame)
+    {
+        var stats = new StatSnapshot(h);
+        var run = h.Run(frame);
+        var moved = Assert.Single(stats.MovedStats());
+        return (run.Verdict, moved, run.Verdict == XdpAction.Tx ? Convert.ToHexString(run.Output) : "");
     }
 
     /// <summary>Verdict, counter moved, and the frame transmitted (dropped or passed frames: none).</summary>
