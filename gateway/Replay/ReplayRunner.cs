@@ -46,6 +46,8 @@ public static class ReplayRunner
         datapath.SetInterface(Ingress, Roles(rules));
         foreach (var a in addresses.All)
             datapath.AddLocalAddress(a);
+        var (icmp4, icmp6) = rules.DataNetworkAddresses();
+        datapath.SetIcmpSources(icmp4, icmp6);
         var nextHops = new StaticNextHops(datapath.Tables.Nexthops, rules.StaticRoutes(InterfaceIndex));
         var table = new SessionTable(datapath.Tables, addresses, nextHops);
         foreach (var s in sessions)

@@ -60,7 +60,9 @@ public sealed record InterfaceJson(string Name, string[] Roles);
 
 public sealed record RouteJson(string Prefix, string SourceMac, string DestinationMac, string? Interface = null, ushort Mtu = 1500);
 
-public sealed record AddressesJson(string[]? Access = null, string[]? Core = null);
+/// <summary>Our addresses: GTP-U on N3 (access) and N9 (core), and on N6 (dataNetwork: the
+/// source of ICMP errors to the data network, the first of each family).</summary>
+public sealed record AddressesJson(string[]? Access = null, string[]? Core = null, string[]? DataNetwork = null);
 
 /// <summary>A rules file: our GTP-U addresses, interface roles, static routes, sessions.</summary>
 public sealed record RulesDocument(
@@ -103,6 +105,14 @@ public sealed record RulesDocument(
             access.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6),
             core.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork),
             core.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6));
+    }
+
+    /// <summary>The first IPv4 and IPv6 address of addresses.dataNetwork (null where none).</summary>
+    public (IPAddress? Ipv4, IPAddress? Ipv6) DataNetworkAddresses()
+    {
+        var n6 = (Addresses?.DataNetwork ?? []).Select((a, i) => RulesJson.Address(a, $"addresses.dataNetwork[{i}]")).ToArray();
+        return (n6.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork),
+            n6.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6));
     }
 
     public IReadOnlyList<StaticRoute> StaticRoutes(Func<string?, int> ifindexOf) =>

@@ -56,15 +56,8 @@ public class GtpTooBigTests
         var run = h.Run(Ethernet(RouterMac, GatewayMac, packet));
 
         Assert.Equal(XdpAction.Tx, run.Verdict);
-        var icmp = new byte[8 + 548];
-        icmp[0] = 3; // destination unreachable
-        icmp[1] = 4; // fragmentation needed and DF set
-        BinaryPrimitives.WriteUInt16BigEndian(icmp.AsSpan(6), InnerMtu);
-        packet.Bytes.AsSpan(0, 548).CopyTo(icmp.AsSpan(8));
-        BinaryPrimitives.WriteUInt16BigEndian(icmp.AsSpan(2), InetChecksum.Compute(icmp));
-        var reply = new IPv4Packet(N6, LocalServer) { TimeToLive = 64, Id = 0, TypeOfService = 0xc0, Protocol = PacketDotNet.ProtocolType.Icmp, PayloadData = icmp };
-        reply.UpdateCalculatedValues();
-        reply.UpdateIPChecksum();
+        var reply = FragmentationNeeded(N6, packet, InnerMtu);
+        Assert.Equal(576, reply.TotalLength);
         PacketAssert.Equal(Ethernet(GatewayMac, RouterMac, reply), run.Output);
         Assert.Equal(1UL, h.StatPackets(DatapathStat.IcmpTooBigSent));
         Assert.Equal(0UL, h.StatPackets(DatapathStat.DropMtu));
@@ -85,19 +78,8 @@ public class GtpTooBigTests
         var run = h.Run(Ethernet(RouterMac, GatewayMac, packet));
 
         Assert.Equal(XdpAction.Tx, run.Verdict);
-        var icmp = new byte[8 + 1232];
-        icmp[0] = 2; // packet too big
-        BinaryPrimitives.WriteUInt32BigEndian(icmp.AsSpan(4), InnerMtu);
-        packet.Bytes.AsSpan(0, 1232).CopyTo(icmp.AsSpan(8));
-        var pseudo = new byte[40 + icmp.Length];
-        N6v6.GetAddressBytes().CopyTo(pseudo, 0);
-        Serverv6.GetAddressBytes().CopyTo(pseudo, 16);
-        BinaryPrimitives.WriteUInt32BigEndian(pseudo.AsSpan(32), (uint)icmp.Length);
-        pseudo[39] = 58;
-        icmp.CopyTo(pseudo, 40);
-        BinaryPrimitives.WriteUInt16BigEndian(icmp.AsSpan(2), InetChecksum.Compute(pseudo));
-        var reply = new IPv6Packet(N6v6, Serverv6) { HopLimit = 64, TrafficClass = 0xc0, NextHeader = PacketDotNet.ProtocolType.IcmpV6, PayloadData = icmp };
-        reply.PayloadLength = (ushort)icmp.Length;
+        var reply = PacketTooBig(N6v6, packet, InnerMtu);
+        Assert.Equal(1280, reply.TotalLength);
         PacketAssert.Equal(Ethernet(GatewayMac, RouterMac, reply), run.Output);
         Assert.Equal(1UL, h.StatPackets(DatapathStat.IcmpTooBigSent));
     }

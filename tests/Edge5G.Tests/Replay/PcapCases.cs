@@ -63,6 +63,12 @@ public static class PcapCases
             ],
         };
         var ul6 = InnerUdp6(Uev6, Serverv6, 50000, 443, payload: 40);
+        var bigNoDf = InnerUdp4(LocalServer, Ue, 5001, 40000, payload: 1500 - 28);
+        var bigDf = InnerUdp4(LocalServer, Ue, 5001, 40000, payload: 1500 - 28);
+        bigDf.FragmentFlags = 0x2;
+        bigDf.UpdateIPChecksum();
+        var big6 = InnerUdp6(Serverv6, Uev6, 443, 50000, payload: 1500 - 48);
+        var dualStackDownlink = Basic() with { Pdrs = [.. Basic().Pdrs, new Pdr(3, 100, new Pdi(InterfaceType.Core, UeIpv6: Uev6), FarId: 2, QerIds: [1])] };
 
         return
         [
@@ -109,6 +115,13 @@ public static class PcapCases
                 TopologyRules(Basic() with { Pdrs = [Basic().Pdrs[0] with { QuotaExhausted = true }, Basic().Pdrs[1]] }),
                 [Uplink(UplinkTeid, ulInner, qfi: 9), Ethernet(RouterMac, GatewayMac, dl4)],
                 [Encapsulated(GatewayMac, GnbMac, N3, Gnb, DownlinkTeid, Forwarded(dl4), qfi: 9)]),
+            new("downlink-too-big", "downlink packets that do not fit the 1500-byte N3 link once encapsulated (44 octets): IPv4 with DF is answered with ICMP Fragmentation Needed (next-hop MTU 1456), IPv6 with Packet Too Big (MTU 1456), both from the N6 address and quoting the packet (counted as icmp-too-big-sent); IPv4 without DF is dropped (drop-mtu)",
+                TopologyRules(dualStackDownlink) with { Addresses = new AddressesJson(["198.51.100.1", "2001:db8:3::1"], DataNetwork: ["203.0.113.1", "2001:db8:200::1"]) },
+                [Ethernet(RouterMac, GatewayMac, bigDf), Ethernet(RouterMac, GatewayMac, big6), Ethernet(RouterMac, GatewayMac, bigNoDf)],
+                [
+                    Ethernet(GatewayMac, RouterMac, FragmentationNeeded(IPAddress.Parse("203.0.113.1"), bigDf, 1456)),
+                    Ethernet(GatewayMac, RouterMac, PacketTooBig(IPAddress.Parse("2001:db8:200::1"), big6, 1456)),
+                ]),
             new("unknown-teid", "a G-PDU for a TEID no session owns is answered with an Error Indication naming that TEID and our N3 address (counted as error-indication-sent)",
                 TopologyRules(Basic()), [Uplink(0x0badf00d, ulInner, qfi: 9)],
                 [Tunnelled(GatewayMac, GnbMac, N3, Gnb, GtpuMessage.ErrorIndication(0x0badf00d, N3), ipId: 1, df: false)]),

@@ -143,4 +143,42 @@ public static class GtpFrames
         ip.UpdateIPChecksum();
         return Ethernet(srcMac, dstMac, ip);
     }
+    /// <summary>ICMP Fragmentation Needed (RFC 1191) from <paramref name="from"/> to the sender of
+    /// <paramref name="original"/>, quoting its first 548 octets (576 in all), as a router sends it.</summary>
+    public static IPv4Packet FragmentationNeeded(IPAddress from, IPv4Packet original, ushort mtu)
+    {
+        var quote = original.Bytes.AsSpan(0, Math.Min(original.Bytes.Length, 576 - 28));
+        var icmp = new byte[8 + quote.Length];
+        icmp[0] = 3; // destination unreachable
+        icmp[1] = 4; // fragmentation needed and DF set
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(icmp.AsSpan(6), mtu);
+        quote.CopyTo(icmp.AsSpan(8));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(icmp.AsSpan(2), InetChecksum.Compute(icmp));
+        var ip = new IPv4Packet(from, original.SourceAddress) { TimeToLive = 64, Id = 0, TypeOfService = 0xc0, Protocol = ProtocolType.Icmp, PayloadData = icmp };
+        ip.UpdateCalculatedValues();
+        ip.UpdateIPChecksum();
+        return ip;
+    }
+
+    /// <summary>ICMPv6 Packet Too Big (RFC 4443 3.2) from <paramref name="from"/> to the sender of
+    /// <paramref name="original"/>, quoting as much as fits in 1280 octets.</summary>
+    public static IPv6Packet PacketTooBig(IPAddress from, IPv6Packet original, uint mtu)
+    {
+        var quote = original.Bytes.AsSpan(0, Math.Min(original.Bytes.Length, 1280 - 48));
+        var icmp = new byte[8 + quote.Length];
+        icmp[0] = 2; // packet too big
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(icmp.AsSpan(4), mtu);
+        quote.CopyTo(icmp.AsSpan(8));
+        var pseudo = new byte[40 + icmp.Length];
+        from.GetAddressBytes().CopyTo(pseudo, 0);
+        original.SourceAddress.GetAddressBytes().CopyTo(pseudo, 16);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(pseudo.AsSpan(32), (uint)icmp.Length);
+        pseudo[39] = 58;
+        icmp.CopyTo(pseudo, 40);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(icmp.AsSpan(2), InetChecksum.Compute(pseudo));
+        return new IPv6Packet(from, original.SourceAddress)
+        {
+            HopLimit = 64, TrafficClass = 0xc0, NextHeader = ProtocolType.IcmpV6, PayloadData = icmp, PayloadLength = (ushort)icmp.Length,
+        };
+    }
 }
