@@ -1212,18 +1212,23 @@ static __always_inline int addr16_equal(const __u8 *a, const __u8 *b)
 	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
 }
 
+/* Is addr one of our GTP-U IPv4 addresses? */
+static __always_inline int is_local4(const struct edge5g_config *cfg, __be32 addr)
+{
+	for (__u32 i = 0; i < EDGE5G_MAX_LOCAL_ADDRS; i++)
+		if (i < cfg->local4_count && cfg->local4[i] == addr)
+			return 1;
+	return 0;
+}
+
 /* Is addr (IPv4-mapped or IPv6) one of our GTP-U addresses? A few compares on the config
  * value, no hashing. */
 static __always_inline int is_local(const struct edge5g_config *cfg, const __u8 *addr)
 {
 	const __u32 *w = (const __u32 *)addr;
 
-	if (w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0x0000ffff)) {
-		for (__u32 i = 0; i < EDGE5G_MAX_LOCAL_ADDRS; i++)
-			if (i < cfg->local4_count && cfg->local4[i] == w[3])
-				return 1;
-		return 0;
-	}
+	if (w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0x0000ffff))
+		return is_local4(cfg, w[3]);
 	for (__u32 i = 0; i < EDGE5G_MAX_LOCAL_ADDRS; i++)
 		if (i < cfg->local6_count && addr16_equal(cfg->local6[i], addr))
 			return 1;
@@ -1457,15 +1462,6 @@ static __always_inline int gtp_ingress(struct xdp_md *ctx, const struct edge5g_c
 #define FAST4_GTP (FAST4_UDP + 8)
 #define FAST4_OPT (FAST4_GTP + 8)
 #define FAST4_PSC (FAST4_OPT + 4)
-
-/* Is addr one of our GTP-U IPv4 addresses? */
-static __always_inline int is_local4(const struct edge5g_config *cfg, __be32 addr)
-{
-	for (__u32 i = 0; i < EDGE5G_MAX_LOCAL_ADDRS; i++)
-		if (i < cfg->local4_count && cfg->local4[i] == addr)
-			return 1;
-	return 0;
-}
 
 /*
  * The Echo Response to an untagged IPv4 Echo Request (no options, S flag only) padded to the

@@ -109,8 +109,8 @@ public class GtpFastPathTests
 
     private static IPv4Packet Downlink(string name)
     {
-        IPv4Packet Udp(ushort sport, ushort dport, IPAddress? to = null, byte ttl = 64, int payload = 64) =>
-            InnerUdp4(LocalServer, to ?? Ue, sport, dport, payload, ttl);
+        IPv4Packet Udp(ushort sport, ushort dport, IPAddress? to = null, byte ttl = 64, int payload = 64, bool df = false) =>
+            InnerUdp4(LocalServer, to ?? Ue, sport, dport, payload, ttl, df);
         switch (name)
         {
             case "UDP to the UE": return Udp(5001, 40000);
@@ -118,13 +118,7 @@ public class GtpFastPathTests
             case "UDP to port 2152 of the UE": return Udp(40000, 2152);
             case "an address no session has": return Udp(5001, 40000, IPAddress.Parse("192.0.2.99"));
             case "TTL 1": return Udp(5001, 40000, ttl: 1);
-            case "too big with DF":
-            {
-                var ip = Udp(5001, 40000, payload: 1500 - 28);
-                ip.FragmentFlags = 0x2;
-                ip.UpdateIPChecksum();
-                return ip;
-            }
+            case "too big with DF": return Udp(5001, 40000, payload: 1500 - 28, df: true);
             case "a fragment to the UE":
             {
                 var ip = Udp(5001, 40000);

@@ -34,16 +34,8 @@ public class GtpTooBigTests
         return h;
     }
 
-    internal static IPv4Packet TooBig4(bool dontFragment = true, int length = 1500)
-    {
-        var ip = InnerUdp4(LocalServer, Ue, 5001, 40000, payload: length - 28);
-        if (dontFragment)
-        {
-            ip.FragmentFlags = 0x2;
-            ip.UpdateIPChecksum();
-        }
-        return ip;
-    }
+    internal static IPv4Packet TooBig4(bool dontFragment = true) =>
+        InnerUdp4(LocalServer, Ue, 5001, 40000, payload: 1500 - 28, dontFragment: dontFragment);
 
     [SkippableFact]
     public void Ipv4WithDf_IsAnsweredWithFragmentationNeeded_CarryingTheMtuThatFits_AndQuoting548Octets()

@@ -64,9 +64,7 @@ public static class PcapCases
         };
         var ul6 = InnerUdp6(Uev6, Serverv6, 50000, 443, payload: 40);
         var bigNoDf = InnerUdp4(LocalServer, Ue, 5001, 40000, payload: 1500 - 28);
-        var bigDf = InnerUdp4(LocalServer, Ue, 5001, 40000, payload: 1500 - 28);
-        bigDf.FragmentFlags = 0x2;
-        bigDf.UpdateIPChecksum();
+        var bigDf = InnerUdp4(LocalServer, Ue, 5001, 40000, payload: 1500 - 28, dontFragment: true);
         var big6 = InnerUdp6(Serverv6, Uev6, 443, 50000, payload: 1500 - 48);
         var dualStackDownlink = Basic() with { Pdrs = [.. Basic().Pdrs, new Pdr(3, 100, new Pdi(InterfaceType.Core, UeIpv6: Uev6), FarId: 2, QerIds: [1])] };
 

@@ -28,11 +28,12 @@ public static class GtpFrames
     public static readonly IPAddress RemoteServer = IPAddress.Parse("203.0.113.10");
     public static readonly IPAddress Serverv6 = IPAddress.Parse("2001:db8:200::200");
 
-    /// <summary>An inner IPv4/UDP packet (no Ethernet) with checksums.</summary>
-    public static IPv4Packet InnerUdp4(IPAddress src, IPAddress dst, ushort sport, ushort dport, int payload = 64, byte ttl = 64)
+    /// <summary>An inner IPv4/UDP packet (no Ethernet) with checksums; DF set when asked.</summary>
+    public static IPv4Packet InnerUdp4(IPAddress src, IPAddress dst, ushort sport, ushort dport, int payload = 64, byte ttl = 64,
+        bool dontFragment = false)
     {
         var udp = new UdpPacket(sport, dport) { PayloadData = Payload(payload) };
-        var ip = new IPv4Packet(src, dst) { TimeToLive = ttl, Id = 1, PayloadPacket = udp };
+        var ip = new IPv4Packet(src, dst) { TimeToLive = ttl, Id = 1, PayloadPacket = udp, FragmentFlags = (byte)(dontFragment ? 0x2 : 0) };
         udp.UpdateCalculatedValues();
         ip.UpdateCalculatedValues();
         udp.UpdateUdpChecksum();
