@@ -55,6 +55,8 @@ public static class Daemon
         builder.Services.AddHostedService(sp => sp.GetRequiredService<GatewayRuntime>());
         builder.Services.AddSingleton<PfcpService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PfcpService>());
+        builder.Services.AddSingleton<GtpuPathService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<GtpuPathService>());
         builder.Services.AddSingleton(_ => Prometheus.Metrics.NewCustomRegistry());
         builder.Services.AddSingleton<GatewayMetrics>();
         builder.Services.AddOpenApi();

@@ -52,6 +52,12 @@ public sealed class GtpOptions
     /// IPv4 and first global IPv6 address; 0 = none (such packets are only dropped).
     /// </summary>
     public ushort IcmpErrorRate { get; set; } = GtpDatapathOptions.DefaultIcmpErrorRate;
+    /// <summary>Seconds between Echo Requests to each GTP-U peer of the sessions (path management); 0 = off.</summary>
+    public int EchoInterval { get; set; } = 60;
+    /// <summary>Seconds an Echo Request waits for its response before it is sent again.</summary>
+    public int EchoTimeout { get; set; } = 3;
+    /// <summary>Echo Requests sent (the first and its retransmissions) before a path is declared failed.</summary>
+    public int EchoRetries { get; set; } = 3;
 }
 
 public sealed class PfcpOptions
@@ -114,6 +120,12 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             for (int i = 0; i < list.Count; i++)
                 if (!Datapath.AddressText.TryParse(list[i], out _))
                     problems.Add($"{key}[{i}]: '{list[i]}' is not an IP address");
+        if (o.Gtp.EchoInterval < 0)
+            problems.Add($"Gtp.EchoInterval: {o.Gtp.EchoInterval} is negative (0 turns path management off)");
+        if (o.Gtp.EchoTimeout < 1)
+            problems.Add($"Gtp.EchoTimeout: {o.Gtp.EchoTimeout} must be at least 1 second");
+        if (o.Gtp.EchoRetries < 1)
+            problems.Add($"Gtp.EchoRetries: {o.Gtp.EchoRetries} must be at least 1");
         if (o.Gtp.DataNetworkNextHop is { Length: > 0 } dn && !Datapath.AddressText.TryParse(dn, out _))
             problems.Add($"Gtp.DataNetworkNextHop: '{dn}' is not an IP address");
         if (o.Pfcp.Address is { Length: > 0 } a && !Datapath.AddressText.TryParse(a, out _))

@@ -1067,6 +1067,30 @@ public sealed partial class PfcpNode : IDisposable
                 result[id] = (counter, pdr.Pdi.SourceInterface == SourceInterface.Access);
     }
 
+    /// <summary>
+    /// A GTP-U path that stopped answering Echo Requests (failed) or answers again: every
+    /// associated SMF is told with a Node Report Request (TS 29.244 7.4.5.1, UPFR / UPRR) naming
+    /// the Remote GTP-U Peer, retransmitted with T1/N1 like the other requests the node sends.
+    /// </summary>
+    public void ReportUserPlanePath(IPAddress peer, bool failed)
+    {
+        var remote = PfcpIe.Raw(IeType.RemoteGtpuPeer, RemoteGtpuPeer(peer));
+        var request = failed
+            ? new NodeReportRequest(_settings.NodeId, NodeReportType.Upfr) { UserPlanePathFailureReport = PfcpIe.Group(IeType.UserPlanePathFailureReport, remote) }
+            : new NodeReportRequest(_settings.NodeId, NodeReportType.Uprr) { UserPlanePathRecoveryReport = PfcpIe.Group(IeType.UserPlanePathRecoveryReport, remote) };
+        lock (_gate)
+        {
+            if (_stopping)
+                return;
+            foreach (var a in _associations.Values)
+                SendRequest(request, null, a.Endpoint, _settings.N1, _ => { });
+        }
+    }
+
+    /// <summary>Remote GTP-U Peer (TS 29.244 8.2.70): V4 or V6 flag, then the address.</summary>
+    private static byte[] RemoteGtpuPeer(IPAddress peer) =>
+        [peer.AddressFamily == AddressFamily.InterNetwork ? (byte)0x02 : (byte)0x01, .. peer.GetAddressBytes()];
+
     /// <summary>A datapath event (downlink data for BUFF/NOCP, Error Indication from a peer) becomes a Session Report.</summary>
     public void OnDatapathEvent(EventRecord e)
     {

@@ -31,6 +31,38 @@ public class GtpLabTests
         qers.IsDefault ? [new Qer(1, Qfi: 9)] : qers);
 
     /// <summary>
+    /// GTP-U path management through the real datapath: the gNB's Echo Responses come back to the
+    /// monitor's ephemeral port across the XDP program on N3 (handed to the stack, not taken for
+    /// GTP-U), and a gNB that falls silent is reported once.
+    /// </summary>
+    [SkippableFact]
+    public void EchoRequestsToTheGnb_AreAnsweredThroughTheDatapath_AndASilentGnbIsReported()
+    {
+        Privileged.Require();
+        using var lab = GtpLab.Create();
+        lab.Sessions.Establish(PduSession());
+        GtpuPath.GtpuPathMonitorTests.Peer gnb;
+        using (lab.Gnb.Enter())
+            gnb = new GtpuPath.GtpuPathMonitorTests.Peer(GtpLab.GnbAddress);
+        using var gnbScope = gnb;
+        var failed = new System.Collections.Concurrent.ConcurrentQueue<IPAddress>();
+        GtpuPathMonitor monitor;
+        using (lab.Gateway.Enter())
+            monitor = new GtpuPathMonitor([GtpLab.N3], () => [GtpLab.GnbAddress], GtpuPath.GtpuPathMonitorTests.Fast, failed.Enqueue, _ => { });
+        using var monitorScope = monitor;
+        monitor.Start();
+
+        Assert.True(GtpuPath.GtpuPathMonitorTests.Eventually(() => monitor.EchoResponsesReceived >= 2, TimeSpan.FromSeconds(5)),
+            $"{monitor.EchoResponsesReceived} Echo Responses reached the monitor, {monitor.EchoRequestsSent} requests sent");
+        Assert.Empty(failed);
+        Assert.All(gnb.Requests, r => Assert.Equal(GtpuMessageType.EchoRequest, r.Type));
+
+        gnb.Answering = false;
+        Assert.True(GtpuPath.GtpuPathMonitorTests.Eventually(() => !failed.IsEmpty, TimeSpan.FromSeconds(5)), "the silent gNB was not reported");
+        Assert.Equal([GtpLab.GnbAddress], failed.ToArray());
+    }
+
+    /// <summary>
     /// Path MTU discovery across the tunnel, with the data network's own kernel as the judge: a
     /// 1500-byte ping with DF does not fit the 1500-byte N3 link once encapsulated, the sender's
     /// kernel learns 1456 from the gateway's Fragmentation Needed, and a ping of that size

@@ -202,6 +202,27 @@ public class PfcpNodeTests
     }
 
     [Fact]
+    public void AFailedAndARecoveredGtpuPath_AreReportedToTheSmf_NamingTheRemotePeer()
+    {
+        using var n = new NodeUnderTest();
+        n.Associate();
+
+        n.Node.ReportUserPlanePath(IPAddress.Parse("198.51.100.2"), failed: true);
+        n.Node.ReportUserPlanePath(IPAddress.Parse("2001:db8:3::2"), failed: false);
+
+        Assert.True(n.WaitFor(r => r.Select(d => d.Body).OfType<NodeReportRequest>().Select(x => x.ReportType).Distinct().Count() == 2, TimeSpan.FromSeconds(3)));
+        var reports = n.NodeRequests.Select(d => d.Body).OfType<NodeReportRequest>().ToArray();
+        var failure = reports.First(r => r.ReportType == NodeReportType.Upfr);
+        var peer = Assert.Single(failure.UserPlanePathFailureReport!.Children!);
+        Assert.Equal((ushort)IeType.RemoteGtpuPeer, peer.Type);
+        Assert.Equal([0x02, 198, 51, 100, 2], peer.Value.ToArray()); // V4
+        var recovery = reports.First(r => r.ReportType == NodeReportType.Uprr);
+        var again = Assert.Single(recovery.UserPlanePathRecoveryReport!.Children!);
+        Assert.Equal([0x01, .. IPAddress.Parse("2001:db8:3::2").GetAddressBytes()], again.Value.ToArray()); // V6
+        Assert.Null(failure.UserPlanePathRecoveryReport);
+    }
+
+    [Fact]
     public void ModificationOrDeletion_OfAnUnknownSeid_IsSessionContextNotFound_WithSeidZero()
     {
         using var n = new NodeUnderTest();
