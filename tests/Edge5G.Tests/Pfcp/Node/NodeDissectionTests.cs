@@ -86,6 +86,40 @@ public class NodeDissectionTests
         Assert.Equal("1", rows[2]["pfcp.traffic_endpoint_id"]); // Created Traffic Endpoint in the second establishment's response
     }
 
+    [SkippableFact]
+    public void PathFailureAndRecoveryReports_DissectCleanly_WithTheirReportTypesAndPeerFlags()
+    {
+        Interop.TsharkCapture.RequireTshark();
+        using var n = new NodeUnderTest();
+        n.Associate();
+
+        n.Node.ReportUserPlanePath(IPAddress.Parse("198.51.100.2"), failed: true);
+        n.Node.ReportUserPlanePath(IPAddress.Parse("2001:db8:3::2"), failed: false);
+        Assert.True(n.WaitFor(r => r.Select(d => d.Body).OfType<NodeReportRequest>().Select(x => x.ReportType).Distinct().Count() == 2, TimeSpan.FromSeconds(3)));
+        var reports = n.NodeRequests.Where(d => d.Body is NodeReportRequest).GroupBy(d => ((NodeReportRequest)d.Body).ReportType).Select(g => g.First()).ToArray();
+
+        var rows = TsharkFields.Read(Interop.TsharkCapture.Tshark, reports.Select(d => Frame(d.Message.Encode())).ToArray(), NodeReportFields);
+
+        Assert.Equal(2, rows.Count);
+        Assert.All(rows, r =>
+        {
+            Assert.True(r["_ws.malformed"] == "", $"frame {r["frame.number"]} is malformed");
+            Assert.True(r["_ws.expert.severity"].Split(',', StringSplitOptions.RemoveEmptyEntries).All(s => Convert.ToInt32(s, 10) < 0x00600000),
+                $"frame {r["frame.number"]}: {r["_ws.expert.message"]}");
+            Assert.Equal("12", r["pfcp.msg_type"]);
+        });
+        var failure = rows.Single(r => r["pfcp.node_report_type.upfr"] == "1");
+        Assert.Equal(("1", "0"), (failure["pfcp.remote_gtp_u_peer_flags.v4"], failure["pfcp.remote_gtp_u_peer_flags.v6"]));
+        var recovery = rows.Single(r => r["pfcp.node_report_type.uprr"] == "1");
+        Assert.Equal(("0", "1"), (recovery["pfcp.remote_gtp_u_peer_flags.v4"], recovery["pfcp.remote_gtp_u_peer_flags.v6"]));
+    }
+
+    private static readonly string[] NodeReportFields =
+    [
+        "frame.number", "pfcp.msg_type", "pfcp.node_report_type.upfr", "pfcp.node_report_type.uprr",
+        "pfcp.remote_gtp_u_peer_flags.v4", "pfcp.remote_gtp_u_peer_flags.v6", "_ws.malformed", "_ws.expert.severity", "_ws.expert.message",
+    ];
+
     private static readonly PhysicalAddress Mac = PhysicalAddress.Parse("02-00-00-00-00-01");
 
     private static byte[] Frame(byte[] pfcp)
