@@ -20,6 +20,7 @@ public sealed class DemoSmf : IDisposable
     private readonly Thread _reader;
     private readonly Dictionary<uint, TaskCompletionSource<PfcpDecoded>> _waiting = [];
     private readonly List<SessionReportRequest> _reports = [];
+    private readonly List<NodeReportRequest> _nodeReports = [];
     private volatile bool _stopping;
     private uint _sequence;
 
@@ -46,6 +47,16 @@ public sealed class DemoSmf : IDisposable
         {
             lock (_reports)
                 return _reports.ToArray();
+        }
+    }
+
+    /// <summary>The Node Reports (path failure / recovery) the UPF has sent, answered Request accepted.</summary>
+    public IReadOnlyList<NodeReportRequest> NodeReports
+    {
+        get
+        {
+            lock (_reports)
+                return _nodeReports.ToArray();
         }
     }
 
@@ -102,11 +113,19 @@ public sealed class DemoSmf : IDisposable
             {
                 HeartbeatRequest => new HeartbeatResponse(Recovery),
                 SessionReportRequest r => Record(r),
+                NodeReportRequest r => Record(r),
                 _ => null,
             };
             if (answer is not null)
                 _socket.SendTo(PfcpCodec.Encode(answer, d.Header.SequenceNumber, answer.MessageType.IsSessionMessage() ? d.Header.Seid : null), from);
         }
+    }
+
+    private NodeReportResponse Record(NodeReportRequest r)
+    {
+        lock (_reports)
+            _nodeReports.Add(r);
+        return new NodeReportResponse(NodeId, PfcpCause.RequestAccepted);
     }
 
     private SessionReportResponse Record(SessionReportRequest r)
