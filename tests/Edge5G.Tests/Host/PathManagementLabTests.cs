@@ -1,9 +1,8 @@
-using System.Diagnostics;
 using System.Net;
 using LoxiLb.Edge5G.Demo;
-using LoxiLb.Edge5G.Lab;
 using LoxiLb.Edge5G.Pfcp.Ies;
 using LoxiLb.Edge5G.Pfcp.Messages;
+using LoxiLb.Edge5G.Tests.Api;
 using LoxiLb.Edge5G.Tests.GtpuPath;
 using LoxiLb.Edge5G.Tests.Support;
 
@@ -20,51 +19,31 @@ public class PathManagementLabTests
     public void ASilentGnb_IsReportedToTheSmfAsAFailedPath_AndAsRecoveredWhenItAnswers()
     {
         Privileged.Require();
-        using var lab = GtpLab.Create(withDatapath: false);
-        var state = Directory.CreateTempSubdirectory("edge5g-paths-");
-        var config = Path.Combine(state.FullName, "edge5g.yaml");
-        File.WriteAllText(config, $"""
-            Interfaces: {"{"} Access: n3, Core: n6 {"}"}
-            Gtp: {"{"} AccessAddresses: [ "198.51.100.1" ], EchoInterval: 1, EchoTimeout: 1, EchoRetries: 1 {"}"}
-            Pfcp: {"{"} Address: "198.51.100.1", Peers: [ "198.51.100.0/26" ], UePools: [ "192.0.2.0/24" ] {"}"}
-            Datapath: {"{"} Sessions: 1024, PinRoot: "{lab.Network.PinRoot()}", StateDirectory: "{state.FullName}" {"}"}
-            """);
-        using var http = NamespaceHttp.Create(lab.Gateway, new Uri("http://127.0.0.1:11111"));
-        Process? daemon = null;
-        try
+        using var daemon = LabDaemon.Start(new Dictionary<string, string?>
         {
-            daemon = lab.Gateway.Start(Path.Combine(AppContext.BaseDirectory, "edge5g"), "run", "--config", config);
-            RestartLabTests.WaitStatus(http, daemon);
-            using var smf = new DemoSmf(lab.Gnb, GtpLab.GnbAddress, new IPEndPoint(GtpLab.N3, 8805));
-            smf.Associate();
-            var est = (SessionEstablishmentResponse)smf.Request(smf.Plain(1)).Body;
-            smf.Request(DemoSmf.GnbKnown(0x601, GtpLab.GnbAddress), est.UpFSeid!.Seid);
+            ["Gtp:EchoInterval"] = "1", ["Gtp:EchoTimeout"] = "1", ["Gtp:EchoRetries"] = "1",
+        });
+        var gnbAddress = IPAddress.Parse(LabDaemon.Gnb);
+        using var smf = new DemoSmf(daemon.Peer, gnbAddress, new IPEndPoint(IPAddress.Parse(LabDaemon.N3), 8805));
+        smf.Associate();
+        var est = (SessionEstablishmentResponse)smf.Request(smf.Plain(1)).Body;
+        smf.Request(DemoSmf.GnbKnown(0x601, gnbAddress), est.UpFSeid!.Seid);
 
-            // Nothing answers on the gNB's UDP 2152: one interval, one unanswered request, failed.
-            Assert.True(GtpuPathMonitorTests.Eventually(() => smf.NodeReports.Count >= 1, TimeSpan.FromSeconds(10)), "no Node Report reached the SMF");
-            var failure = smf.NodeReports[0];
-            Assert.Equal(NodeReportType.Upfr, failure.ReportType);
-            Assert.Equal([0x02, .. GtpLab.GnbAddress.GetAddressBytes()], Assert.Single(failure.UserPlanePathFailureReport!.Children!).Value.ToArray());
+        // Nothing answers on the gNB's UDP 2152: one interval, one unanswered request, failed.
+        Assert.True(GtpuPathMonitorTests.Eventually(() => smf.NodeReports.Count >= 1, TimeSpan.FromSeconds(10)), $"no Node Report reached the SMF\n{daemon.Log}");
+        var failure = smf.NodeReports[0];
+        Assert.Equal(NodeReportType.Upfr, failure.ReportType);
+        Assert.Equal([0x02, .. gnbAddress.GetAddressBytes()], Assert.Single(failure.UserPlanePathFailureReport!.Children!).Value.ToArray());
 
-            GtpuPathMonitorTests.Peer gnb;
-            using (lab.Gnb.Enter())
-                gnb = new GtpuPathMonitorTests.Peer(GtpLab.GnbAddress);
-            using (gnb)
-            {
-                Assert.True(GtpuPathMonitorTests.Eventually(() => smf.NodeReports.Any(r => r.ReportType == NodeReportType.Uprr), TimeSpan.FromSeconds(10)),
-                    "the gNB answering again was not reported");
-                Assert.Single(smf.NodeReports, r => r.ReportType == NodeReportType.Upfr);
-                Assert.Contains(gnb.Requests, r => r.Type == Gtpu.GtpuMessageType.EchoRequest);
-            }
-        }
-        finally
+        GtpuPathMonitorTests.Peer gnb;
+        using (daemon.Peer.Enter())
+            gnb = new GtpuPathMonitorTests.Peer(gnbAddress);
+        using (gnb)
         {
-            if (daemon is { HasExited: false })
-            {
-                ProcessRunner.Run("kill", ["-TERM", daemon.Id.ToString()], check: false);
-                daemon.WaitForExit(10_000);
-            }
-            state.Delete(recursive: true);
+            Assert.True(GtpuPathMonitorTests.Eventually(() => smf.NodeReports.Any(r => r.ReportType == NodeReportType.Uprr), TimeSpan.FromSeconds(10)),
+                "the gNB answering again was not reported");
+            Assert.Single(smf.NodeReports, r => r.ReportType == NodeReportType.Upfr);
+            Assert.Contains(gnb.Requests, r => r.Type == Gtpu.GtpuMessageType.EchoRequest);
         }
     }
 }

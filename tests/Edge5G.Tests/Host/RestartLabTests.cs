@@ -95,7 +95,7 @@ public class RestartLabTests
         }
     }
 
-    internal static GatewayStatus WaitStatus(HttpClient http, Process daemon)
+    private static GatewayStatus WaitStatus(HttpClient http, Process daemon)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (DateTime.UtcNow < deadline)
