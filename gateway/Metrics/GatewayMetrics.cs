@@ -35,7 +35,7 @@ public sealed class GatewayMetrics
         _pfcpMessages = f.CreateCounter("edge5g_pfcp_messages_total", "PFCP messages received (in) and sent (out), by type and cause.", "direction", "type", "cause");
         _pfcpDropped = f.CreateCounter("edge5g_pfcp_dropped_total", "PFCP datagrams not processed as new requests, by reason.", "reason");
         _userPlane = f.CreateCounter("edge5g_control_user_plane_total",
-            "GTP-U the control side handles or sends itself: end-marker-sent, router-advertisement-sent (answering a solicitation), router-advertisement-unsolicited (when a session's IPv6 downlink gets its tunnel), router-solicitation-unanswered.", "event");
+            "GTP-U the control side handles or sends itself: end-marker-sent, router-advertisement-sent (answering a solicitation), router-advertisement-unsolicited (when a session's IPv6 downlink gets its tunnel), router-solicitation-unanswered, quota enforcement, unsupported URR triggers, gtpu-path-failed and gtpu-path-recovered (Echo Requests to a peer unanswered / answered again).", "event");
         foreach (var e in Pfcp.Node.PfcpCounters.UserPlaneEventNames)
             _userPlane.WithLabels(e); // a fixed set: exported from the start, at 0
         _sessions = f.CreateGauge("edge5g_sessions", "Sessions installed in the datapath (PFCP, REST and LoxiLB front ends).");

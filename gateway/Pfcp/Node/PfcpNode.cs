@@ -1078,6 +1078,7 @@ public sealed partial class PfcpNode : IDisposable
         var request = failed
             ? new NodeReportRequest(_settings.NodeId, NodeReportType.Upfr) { UserPlanePathFailureReport = PfcpIe.Group(IeType.UserPlanePathFailureReport, remote) }
             : new NodeReportRequest(_settings.NodeId, NodeReportType.Uprr) { UserPlanePathRecoveryReport = PfcpIe.Group(IeType.UserPlanePathRecoveryReport, remote) };
+        Counters.UserPlane(failed ? PfcpCounters.GtpuPathFailed : PfcpCounters.GtpuPathRecovered);
         lock (_gate)
         {
             if (_stopping)

@@ -80,11 +80,15 @@ public sealed class PfcpCounters
     public const string QuotaNotEnforced = "quota-not-enforced";
     /// <summary>A URR asks for a reporting trigger the node never fires (START, STOPT, DROTH, LIUSA, events, QUVTI...).</summary>
     public const string UrrTriggerUnsupported = "urr-trigger-unsupported";
+    /// <summary>A GTP-U peer stopped answering Echo Requests (reported to the SMFs, UPFR).</summary>
+    public const string GtpuPathFailed = "gtpu-path-failed";
+    /// <summary>A failed GTP-U peer answers again (reported to the SMFs, UPRR).</summary>
+    public const string GtpuPathRecovered = "gtpu-path-recovered";
 
     /// <summary>Every value <see cref="UserPlane"/> takes (a bounded label set).</summary>
     public static readonly string[] UserPlaneEventNames =
         [EndMarkerSent, RouterAdvertisementSent, RouterSolicitationUnanswered, RouterAdvertisementUnsolicited, QuotaEnforced, QuotaNotEnforced,
-            UrrTriggerUnsupported];
+            UrrTriggerUnsupported, GtpuPathFailed, GtpuPathRecovered];
 
     /// <summary>User-plane work of the control side, one of <see cref="UserPlaneEventNames"/>.</summary>
     public void UserPlane(string what) => _userPlane.AddOrUpdate(what, 1, (_, v) => v + 1);

@@ -220,6 +220,7 @@ public class PfcpNodeTests
         var again = Assert.Single(recovery.UserPlanePathRecoveryReport!.Children!);
         Assert.Equal([0x01, .. IPAddress.Parse("2001:db8:3::2").GetAddressBytes()], again.Value.ToArray()); // V6
         Assert.Null(failure.UserPlanePathRecoveryReport);
+        Assert.Equal((1, 1), (n.Node.Counters.UserPlaneCount(Edge5G.Pfcp.Node.PfcpCounters.GtpuPathFailed), n.Node.Counters.UserPlaneCount(Edge5G.Pfcp.Node.PfcpCounters.GtpuPathRecovered)));
     }
 
     [Fact]
