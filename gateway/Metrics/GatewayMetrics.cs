@@ -18,13 +18,15 @@ public sealed class GatewayMetrics
 {
     private readonly GatewayRuntime _runtime;
     private readonly PfcpService _pfcp;
+    private readonly GtpuPathService _paths;
     private readonly Counter _packets, _bytes, _ifPackets, _ifBytes, _qerDrops, _pfcpMessages, _pfcpDropped, _userPlane;
-    private readonly Gauge _sessions, _pfcpSessions, _associations, _tableUsed, _tableCapacity, _attached, _programLoaded, _build;
+    private readonly Gauge _gtpuPaths, _sessions, _pfcpSessions, _associations, _tableUsed, _tableCapacity, _attached, _programLoaded, _build;
 
-    public GatewayMetrics(GatewayRuntime runtime, PfcpService pfcp, CollectorRegistry registry)
+    public GatewayMetrics(GatewayRuntime runtime, PfcpService pfcp, GtpuPathService paths, CollectorRegistry registry)
     {
         _runtime = runtime;
         _pfcp = pfcp;
+        _paths = paths;
         Registry = registry;
         var f = Prometheus.Metrics.WithCustomRegistry(registry);
         _packets = f.CreateCounter("edge5g_datapath_packets_total", "Packets by what the GTP-U datapath did with them (forward, pass to the stack, drop) and why.", "reason", "verdict");
@@ -38,6 +40,7 @@ public sealed class GatewayMetrics
             "GTP-U the control side handles or sends itself: end-marker-sent, router-advertisement-sent (answering a solicitation), router-advertisement-unsolicited (when a session's IPv6 downlink gets its tunnel), router-solicitation-unanswered, quota enforcement, unsupported URR triggers, gtpu-path-failed and gtpu-path-recovered (Echo Requests to a peer unanswered / answered again).", "event");
         foreach (var e in Pfcp.Node.PfcpCounters.UserPlaneEventNames)
             _userPlane.WithLabels(e); // a fixed set: exported from the start, at 0
+        _gtpuPaths = f.CreateGauge("edge5g_gtpu_paths", "GTP-U peers of the sessions watched with Echo Requests, by state (up, failed).", "state");
         _sessions = f.CreateGauge("edge5g_sessions", "Sessions installed in the datapath (PFCP, REST and LoxiLB front ends).");
         _pfcpSessions = f.CreateGauge("edge5g_pfcp_sessions", "PFCP sessions.");
         _associations = f.CreateGauge("edge5g_pfcp_associations", "PFCP associations with SMFs.");
@@ -54,6 +57,9 @@ public sealed class GatewayMetrics
     private void Collect()
     {
         _build.WithLabels(GatewayRuntime.Version).Set(1);
+        var paths = _paths.Monitor?.Paths() ?? [];
+        _gtpuPaths.WithLabels("up").Set(paths.Count(p => !p.Failed));
+        _gtpuPaths.WithLabels("failed").Set(paths.Count(p => p.Failed));
         if (!_runtime.Started)
         {
             _programLoaded.WithLabels("false").Set(0);

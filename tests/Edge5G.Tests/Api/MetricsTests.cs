@@ -93,6 +93,7 @@ public class MetricsTests(LoopbackDaemonFixture fixture) : IClassFixture<Loopbac
         ["edge5g_pfcp_messages"] = ("counter", ["direction", "type", "cause"]),
         ["edge5g_pfcp_dropped"] = ("counter", ["reason"]),
         ["edge5g_control_user_plane"] = ("counter", ["event"]),
+        ["edge5g_gtpu_paths"] = ("gauge", ["state"]),
         ["edge5g_sessions"] = ("gauge", []),
         ["edge5g_pfcp_sessions"] = ("gauge", []),
         ["edge5g_pfcp_associations"] = ("gauge", []),
@@ -164,6 +165,9 @@ public class MetricsTests(LoopbackDaemonFixture fixture) : IClassFixture<Loopbac
             });
         }
         Assert.Empty(families.Keys.Where(k => k.StartsWith("edge5g_", StringComparison.Ordinal)).Except(Expected.Keys));
+
+        // No session yet: no GTP-U peer is watched.
+        Assert.Equal((0.0, 0.0), (Value(families, "edge5g_gtpu_paths", ("state", "up")), Value(families, "edge5g_gtpu_paths", ("state", "failed"))));
 
         // Every label value comes from a small fixed set.
         Assert.Equal(Reasons.Order(), families["edge5g_datapath_packets"].Samples.Select(s => s.Labels["reason"]).Order());

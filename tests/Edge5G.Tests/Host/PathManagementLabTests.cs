@@ -34,6 +34,9 @@ public class PathManagementLabTests
         var failure = smf.NodeReports[0];
         Assert.Equal(NodeReportType.Upfr, failure.ReportType);
         Assert.Equal([0x02, .. gnbAddress.GetAddressBytes()], Assert.Single(failure.UserPlanePathFailureReport!.Children!).Value.ToArray());
+        using var http = daemon.Client();
+        string Metrics() => http.GetStringAsync("metrics").GetAwaiter().GetResult();
+        Assert.Contains("edge5g_gtpu_paths{state=\"failed\"} 1\n", Metrics());
 
         GtpuPathMonitorTests.Peer gnb;
         using (daemon.Peer.Enter())
@@ -44,6 +47,9 @@ public class PathManagementLabTests
                 "the gNB answering again was not reported");
             Assert.Single(smf.NodeReports, r => r.ReportType == NodeReportType.Upfr);
             Assert.Contains(gnb.Requests, r => r.Type == Gtpu.GtpuMessageType.EchoRequest);
+            var metrics = Metrics();
+            Assert.Contains("edge5g_gtpu_paths{state=\"up\"} 1\n", metrics);
+            Assert.Contains("edge5g_control_user_plane_total{event=\"gtpu-path-recovered\"} 1\n", metrics);
         }
     }
 }
