@@ -22,3 +22,6 @@ public sealed record PdrCounterJson(ushort Pdr, ulong Packets, ulong Bytes);
 public sealed record SessionCountersJson(ulong Seid, string? Name, IReadOnlyList<PdrCounterJson> Pdrs);
 
 public sealed record CountersJson(IReadOnlyList<CounterJson> Datapath, IReadOnlyList<CounterJson> Interfaces, IReadOnlyList<SessionCountersJson> Sessions);
+
+/// <summary>A GTP-U peer watched with Echo Requests: failed when its last requests went unanswered.</summary>
+public sealed record GtpuPathJson(string Peer, bool Failed, DateTimeOffset? LastAnswer);

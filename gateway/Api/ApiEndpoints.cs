@@ -88,6 +88,11 @@ public static class ApiEndpoints
             return Results.Ok(new CreatedJson("Success", seid));
         })).WithName("DeleteRuleSession");
 
+        // GTP-U path management (read)
+        api.MapGet("/gtpu/paths", (GtpuPathService paths) =>
+            Results.Ok((paths.Monitor?.Paths() ?? []).Select(p => new GtpuPathJson(p.Peer.ToString(), p.Failed, p.LastAnswer)).ToArray()))
+            .WithName("GetGtpuPaths");
+
         // PFCP (read)
         api.MapGet("/pfcp/associations", (PfcpService pfcp) => Results.Ok(pfcp.Node?.Associations() ?? [])).WithName("GetPfcpAssociations");
         api.MapGet("/pfcp/sessions", (PfcpService pfcp) => Results.Ok(pfcp.Node?.Sessions() ?? [])).WithName("GetPfcpSessions");

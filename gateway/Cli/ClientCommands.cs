@@ -260,6 +260,18 @@ public static class ClientCommands
                 })));
         });
 
+        Get("gtpupaths", "GTP-U peers of the sessions watched with Echo Requests, and whether they answer", async c =>
+        {
+            var paths = await c.Api.GetAsync("/api/v1/gtpu/paths", c.Cancellation);
+            if (c.Json)
+            {
+                c.WriteJson(paths);
+                return;
+            }
+            c.Out.Write(TextTable.Render(["PEER", "STATE", "LAST ANSWER"],
+                Items(paths).Select(p => (IReadOnlyList<string>)[Str(p, "peer"), p.GetProperty("failed").GetBoolean() ? "failed" : "up", Time(p, "lastAnswer")])));
+        });
+
         Get("pfcp", "PFCP associations and sessions", async c =>
         {
             var associations = await c.Api.GetAsync("/api/v1/pfcp/associations", c.Cancellation);

@@ -37,6 +37,12 @@ public class PathManagementLabTests
         using var http = daemon.Client();
         string Metrics() => http.GetStringAsync("metrics").GetAwaiter().GetResult();
         Assert.Contains("edge5g_gtpu_paths{state=\"failed\"} 1\n", Metrics());
+        var listed = daemon.Cli("get", "gtpupaths");
+        Assert.True(listed.ExitCode == 0, listed.ToString());
+        Assert.Matches(@"\|\s*198\.51\.100\.2\s*\|\s*failed\s*\|", listed.Stdout);
+        var json = System.Text.Json.JsonDocument.Parse(daemon.Cli("get", "gtpupaths", "-o", "json").Stdout).RootElement;
+        var path = Assert.Single(json.EnumerateArray());
+        Assert.Equal(("198.51.100.2", true), (path.GetProperty("peer").GetString(), path.GetProperty("failed").GetBoolean()));
 
         GtpuPathMonitorTests.Peer gnb;
         using (daemon.Peer.Enter())
