@@ -12,6 +12,33 @@ public sealed record DnsName(OctetString Raw)
 {
     private const int MaxLabel = 63;
 
+    /// <summary>
+    /// Names decoded recently. An SMF repeats the same few network instances in every PDR and
+    /// FAR of every session, so sessions share one instance (and its text) per name instead of
+    /// holding copies; a small direct-mapped cache is enough, and a miss only costs a copy.
+    /// </summary>
+    private static readonly DnsName?[] Recent = new DnsName?[64];
+
+    private string? _text;
+
+    // A copy made with `with { Raw = ... }` must not keep the old text.
+    public OctetString Raw { get; init { field = value; _text = null; } } = Raw;
+
+    /// <summary>The shared instance for these octets (a new one when none is cached).</summary>
+    public static DnsName Intern(OctetString raw)
+    {
+        var slot = (int)((uint)raw.GetHashCode() % (uint)Recent.Length);
+        if (Volatile.Read(ref Recent[slot]) is { } cached && cached.Raw.Equals(raw))
+            return cached;
+        var name = new DnsName(raw);
+        Volatile.Write(ref Recent[slot], name);
+        return name;
+    }
+
+    // Equality is the octets' alone: the cached text is derived from them.
+    public bool Equals(DnsName? other) => other is not null && Raw.Equals(other.Raw);
+    public override int GetHashCode() => Raw.GetHashCode();
+
     /// <summary>Label-encodes a dotted name: "internet.mnc001" → 08 internet 06 mnc001.</summary>
     public static DnsName FromLabels(string dotted)
     {
@@ -35,7 +62,7 @@ public sealed record DnsName(OctetString Raw)
     public bool IsLabelEncoded => TryReadLabels(Raw.Span, out _);
 
     /// <summary>Dotted form when label-encoded, otherwise the octets as text.</summary>
-    public string Text => TryReadLabels(Raw.Span, out var dotted) ? dotted : Raw.ToLatin1();
+    public string Text => _text ??= TryReadLabels(Raw.Span, out var dotted) ? dotted : Raw.ToLatin1();
 
     public override string ToString() => Text;
 

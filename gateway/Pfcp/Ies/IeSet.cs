@@ -62,6 +62,20 @@ public sealed class IeSet
         return items is null ? ValueList<T>.Empty : ValueList.From(items);
     }
 
+    /// <summary>
+    /// Repeated rule ids (QER ID, URR ID of a PDR). Most PDRs name one small id, so a list of
+    /// one id below <see cref="SharedIds"/> is a shared instance instead of two objects per PDR
+    /// that every session keeps for its lifetime (lists are immutable, so sharing is safe).
+    /// </summary>
+    public ValueList<uint> Ids(IeType type)
+    {
+        var ids = Many(type, IeDecoders.U32);
+        return ids.Count == 1 && ids[0] < SharedIds ? OneId[ids[0]] : ids;
+    }
+
+    private const int SharedIds = 256;
+    private static readonly ValueList<uint>[] OneId = [.. Enumerable.Range(0, SharedIds).Select(i => ValueList.Create<uint>([(uint)i]))];
+
     /// <summary>A repeatable IE of which at least one instance is mandatory.</summary>
     public ValueList<T> AtLeastOne<T>(IeType type, IeDecoder<T> decode)
     {
@@ -132,7 +146,7 @@ public static class IeDecoders
     public static readonly IeDecoder<PdnType> PdnType = ie => (PdnType)(U8(ie) & 0x07);
     public static readonly IeDecoder<DnsName> DnsName = ie => ie.Value.IsEmpty
         ? throw new PfcpFormatException(PfcpCause.InvalidLength, "name is empty")
-        : new DnsName(ie.Value);
+        : Ies.DnsName.Intern(ie.Value);
 
     public static readonly IeDecoder<NodeId> NodeId = ie => Ies.NodeId.Decode(ie.Value.Span);
     public static readonly IeDecoder<FSeid> FSeid = ie => Ies.FSeid.Decode(ie.Value.Span);

@@ -200,8 +200,17 @@ public sealed record PfcpRuleSet(
             new M.Pdi((M.InterfaceType)Math.Min((byte)pdi.SourceInterface, (byte)3),
                 pdi.LocalFTeid is { } f ? new M.FTeid(f.Teid, f.Ipv4, f.Ipv6) : null,
                 ue4, ue6, filters, pdi.Qfis.Count > 0 ? pdi.Qfis[0] : null, pdi.NetworkInstance?.Text),
-            p.FarId ?? 0, removal is not null, p.QerIds.ToImmutableArray(), p.UrrIds.ToImmutableArray());
+            p.FarId ?? 0, removal is not null, Model(p.QerIds), Model(p.UrrIds));
     }
+
+    private const int SharedIds = 256;
+    private static readonly ImmutableArray<uint>[] OneId = [.. Enumerable.Range(0, SharedIds).Select(i => ImmutableArray.Create((uint)i))];
+
+    /// <summary>Rule ids for the model; a single small id shares one array (kept by every session).</summary>
+    private static ImmutableArray<uint> Model(ValueList<uint> ids) =>
+        ids.Count == 0 ? ImmutableArray<uint>.Empty
+        : ids.Count == 1 && ids[0] < SharedIds ? OneId[ids[0]]
+        : ids.ToImmutableArray();
 
     /// <summary>
     /// Forwarding Parameters children that change where or how packets go and that the

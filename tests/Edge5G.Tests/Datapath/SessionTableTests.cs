@@ -190,6 +190,29 @@ public class SessionTableTests
         Assert.Contains("ue4 192.0.2.10 already belongs to session SEID 1", e.Message);
     }
 
+    /// <summary>
+    /// The first session of a /64 owns the /64, later ones their exact address; a clash names
+    /// whichever key is taken, in the form the operator configured it.
+    /// </summary>
+    [Fact]
+    public void AUeIpv6AnotherSessionOwns_IsAConflict_NamingTheSlash64OrTheExactAddress()
+    {
+        var (table, _) = NewTable();
+        Session WithV6(ulong seid, string v6) => Basic(seid, ulTeid: 0x100u + (uint)seid, ue: IPAddress.Parse($"192.0.2.{10 + seid}")) is var s
+            ? s with { Pdrs = [s.Pdrs[0], new Pdr(2, 100, new Pdi(InterfaceType.Core, UeIpv6: IPAddress.Parse(v6)), FarId: 2)] }
+            : throw new InvalidOperationException();
+        table.Establish(WithV6(1, "2001:db8:10:1::10"));
+        table.Establish(WithV6(2, "2001:db8:10:1::11"));
+
+        var exact = Assert.Throws<RuleException>(() => table.Establish(WithV6(3, "2001:db8:10:1::11")));
+        var prefix = Assert.Throws<RuleException>(() => table.Establish(WithV6(4, "2001:db8:10:1::")));
+
+        Assert.Equal(RuleError.Conflict, exact.Error);
+        Assert.Contains("ue6 2001:db8:10:1::11 already belongs to session SEID 2", exact.Message);
+        Assert.Contains("ue6 2001:db8:10:1::/64 already belongs to session SEID 1", prefix.Message);
+        Assert.Equal(2, table.Count);
+    }
+
     [Fact]
     public void AFullTable_IsNoResources_AndChangesNothing()
     {

@@ -187,6 +187,37 @@ public class IeFrameworkTests
         Assert.Equal(DnsName.FromLabels("ims").Raw, Assert.Single(decoded.Other).Value);
     }
 
+    /// <summary>
+    /// Sessions keep their decoded rules for their lifetime, so repeated names and rule ids are
+    /// shared instances; sharing must not change what they are equal to or how they encode.
+    /// </summary>
+    [Fact]
+    public void RepeatedNamesAndSingleRuleIds_AreSharedInstances_WithValueEquality()
+    {
+        static CreatePdr Pdr(ushort id, params uint[] qers) => CreatePdr.Decode(PfcpIe.Group(IeType.CreatePdr,
+            [PfcpIe.Raw(IeType.PdrId, new byte[] { 0, (byte)id }),
+             PfcpIe.Group(IeType.Pdi, PfcpIe.Raw(IeType.SourceInterface, new byte[] { 0x01 }),
+                PfcpIe.Raw(IeType.NetworkInstance, DnsName.FromLabels("internet").Raw)),
+             PfcpIe.Raw(IeType.FarId, new byte[] { 0, 0, 0, 1 }),
+             .. qers.Select(q => PfcpIe.Raw(IeType.QerId, new byte[] { 0, 0, (byte)(q >> 8), (byte)q }))]));
+        var a = Pdr(1, 7);
+        var b = Pdr(2, 7);
+        var many = Pdr(3, 7, 8);
+        var large = Pdr(4, 300);
+
+        Assert.Same(a.Pdi.NetworkInstance, b.Pdi.NetworkInstance);
+        Assert.Same(a.QerIds, b.QerIds);
+        Assert.Equal([7u, 8u], many.QerIds);
+        Assert.Equal([300u], large.QerIds);
+        // Equality is by octets only, whether or not the text was computed and cached.
+        var fresh = DnsName.FromLabels("internet");
+        _ = a.Pdi.NetworkInstance!.Text;
+        Assert.Equal(fresh, a.Pdi.NetworkInstance);
+        Assert.Equal(fresh.GetHashCode(), a.Pdi.NetworkInstance.GetHashCode());
+        // A copy with other octets does not keep the cached text of the original.
+        Assert.Equal("ims", (a.Pdi.NetworkInstance with { Raw = DnsName.FromLabels("ims").Raw }).Text);
+    }
+
     [Fact]
     public void IeValueLongerThan65535Octets_CannotBeWritten()
     {
