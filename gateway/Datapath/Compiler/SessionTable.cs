@@ -73,7 +73,10 @@ public sealed class CompiledSession
     internal Dictionary<uint, IPAddress?> NextHopDestinations => Lazy(ref field);
     internal List<FteidKey> FteidKeys => Lazy(ref field);
     internal List<uint> Ue4Keys => Lazy(ref field);
-    internal List<Ue6Key> Ue6Keys => Lazy(ref field);
+    internal List<Ue6Key> Ue6Keys => Lazy(ref _ue6Keys);
+    /// <summary>The IPv6 keys without creating the list: most sessions have none.</summary>
+    internal IReadOnlyList<Ue6Key> Ue6KeysRead => _ue6Keys ?? (IReadOnlyList<Ue6Key>)[];
+    private List<Ue6Key>? _ue6Keys;
     /// <summary>Keys published through the dense arrays: key -> (array index, match slot).</summary>
     internal Dictionary<FteidKey, (uint Index, uint Match)> DenseFteids => Lazy(ref field);
     internal Dictionary<uint, (uint Index, uint Match)> DenseUe4 => Lazy(ref field);
@@ -238,7 +241,7 @@ public sealed class SessionTable
                     _tables.Ue4.Delete(k);
                 _ue4Owners.Remove(k);
             }
-            foreach (var k in compiled.Ue6Keys)
+            foreach (var k in compiled.Ue6KeysRead)
             {
                 _tables.Ue6.Delete(k);
                 DisownUe6(k);
@@ -735,12 +738,12 @@ public sealed class SessionTable
         }
 
         if (previous is not null)
-            ReleaseSlots(previous, keepStatsOf: compiled.StatsIndex.Values.ToHashSet());
+            ReleaseSlots(previous, keepStatsOf: KeptStats(compiled));
         foreach (var k in compiled.FteidKeys)
             _fteidOwners[k] = plan.Session.Seid;
         foreach (var k in compiled.Ue4Keys)
             _ue4Owners[k] = plan.Session.Seid;
-        foreach (var k in compiled.Ue6Keys)
+        foreach (var k in compiled.Ue6KeysRead)
             OwnUe6(k, plan.Session.Seid);
         _sessions[plan.Session.Seid] = compiled;
         Interlocked.Increment(ref _version);
@@ -923,7 +926,7 @@ public sealed class SessionTable
             }
             else if (g.Ue6 is { } u6)
             {
-                PutWithUndo(_tables.Ue6, u6, match, undo, fresh: previous is null || !previous.Ue6Keys.Contains(u6));
+                PutWithUndo(_tables.Ue6, u6, match, undo, fresh: previous is null || !previous.Ue6KeysRead.Contains(u6));
                 compiled.Ue6Keys.Add(u6);
             }
         }
@@ -945,7 +948,7 @@ public sealed class SessionTable
                 DeleteWithUndo(_tables.Ue4, k, undo);
             _ue4Owners.Remove(k);
         }
-        foreach (var k in Dropped(previous.Ue6Keys, compiled.Ue6Keys))
+        foreach (var k in Dropped(previous.Ue6KeysRead, compiled.Ue6KeysRead))
         {
             DeleteWithUndo(_tables.Ue6, k, undo);
             DisownUe6(k);
@@ -956,7 +959,7 @@ public sealed class SessionTable
     /// The keys of <paramref name="before"/> not in <paramref name="after"/>, each once, in order:
     /// what Except gave, without building a set for the one or two keys a session has.
     /// </summary>
-    private static List<T> Dropped<T>(List<T> before, List<T> after) where T : IEquatable<T>
+    private static List<T> Dropped<T>(IReadOnlyList<T> before, IReadOnlyList<T> after) where T : IEquatable<T>
     {
         var dropped = new List<T>(0);
         for (int i = 0; i < before.Count; i++)
@@ -1007,6 +1010,16 @@ public sealed class SessionTable
             _nextHops.Release(nh);
     }
 
+    /// <summary>The counter indexes a session keeps (read from the pairs: asking the dictionary for
+    /// its Values would leave a cached collection object on every held session).</summary>
+    private static HashSet<uint> KeptStats(CompiledSession c)
+    {
+        var kept = new HashSet<uint>();
+        foreach (var (_, stats) in c.StatsIndex)
+            kept.Add(stats);
+        return kept;
+    }
+
     private void ReleaseSlots(CompiledSession old, HashSet<uint> keepStatsOf)
     {
         foreach (var s in old.PdrSlots) _pdrSlots.Release(s);
@@ -1015,7 +1028,7 @@ public sealed class SessionTable
         foreach (var s in old.SdfSlots) _sdfSlots.Release(s);
         foreach (var s in old.RuleListSlots) _ruleListSlots.Release(s);
         foreach (var s in old.MatchSlots) _matchSlots.Release(s);
-        foreach (var stats in old.StatsIndex.Values)
+        foreach (var (_, stats) in old.StatsIndex)
             if (!keepStatsOf.Contains(stats))
                 _statsSlots.Release(stats);
         foreach (var nh in old.NextHops)

@@ -45,8 +45,16 @@ public sealed record ApplyAction(ApplyActionFlags Flags) : IIeValue
 
     public bool Has(ApplyActionFlags flag) => (Flags & flag) == flag;
 
-    public static ApplyAction Decode(ReadOnlySpan<byte> value) =>
-        new((ApplyActionFlags)(ushort)FlagOctets.Read(value, 1)) { Octets = value.Length };
+    public static ApplyAction Decode(ReadOnlySpan<byte> value)
+    {
+        // The one-octet form is what SMFs send nearly always: one shared instance per value,
+        // as every held session keeps its FARs' actions.
+        if (value.Length == 1)
+            return OneOctet[value[0]] ??= new((ApplyActionFlags)value[0]) { Octets = 1 };
+        return new((ApplyActionFlags)(ushort)FlagOctets.Read(value, 1)) { Octets = value.Length };
+    }
+
+    private static readonly ApplyAction?[] OneOctet = new ApplyAction?[256];
 
     public void WriteValue(PfcpWriter writer) => FlagOctets.Write(writer, (ulong)Flags, Octets);
 

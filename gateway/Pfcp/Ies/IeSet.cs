@@ -73,6 +73,15 @@ public sealed class IeSet
         return ids.Count == 1 && ids[0] < SharedIds ? OneId[ids[0]] : ids;
     }
 
+    /// <summary>Repeated one-octet values (QFIs, traffic endpoint ids): a single value is a shared list, as for <see cref="Ids"/>.</summary>
+    public ValueList<byte> Octets(IeType type, IeDecoder<byte> decode)
+    {
+        var values = Many(type, decode);
+        return values.Count == 1 ? OneOctet[values[0]] : values;
+    }
+
+    private static readonly ValueList<byte>[] OneOctet = [.. Enumerable.Range(0, 256).Select(i => ValueList.Create<byte>([(byte)i]))];
+
     private const int SharedIds = 256;
     private static readonly ValueList<uint>[] OneId = [.. Enumerable.Range(0, SharedIds).Select(i => ValueList.Create<uint>([(uint)i]))];
 

@@ -12,8 +12,12 @@ public sealed record GateStatus(GateState Uplink, GateState Downlink) : IIeValue
     {
         var r = new PfcpReader(value);
         byte octet = r.U8("gate status");
-        return new GateStatus((GateState)((octet >> 2) & 0x03), (GateState)(octet & 0x03));
+        // Sixteen possible values: shared, as every held session keeps its QERs' gate status.
+        return Shared[octet & 0x0f];
     }
+
+    private static readonly GateStatus[] Shared =
+        [.. Enumerable.Range(0, 16).Select(o => new GateStatus((GateState)((o >> 2) & 0x03), (GateState)(o & 0x03)))];
 
     public void WriteValue(PfcpWriter writer) => writer.U8((byte)(((byte)Uplink & 0x03) << 2 | ((byte)Downlink & 0x03)));
 }

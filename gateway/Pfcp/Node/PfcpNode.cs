@@ -681,7 +681,7 @@ public sealed partial class PfcpNode : IDisposable
         if (!_sessions.Remove(seid, out var session))
             return;
         if (_table.TryGet(seid, out var compiled))
-            foreach (var stats in compiled.PdrStats.Values)
+            foreach (var (_, stats) in compiled.PdrStats)
                 _statsOwner.Remove(stats);
         try
         {
@@ -948,7 +948,7 @@ public sealed partial class PfcpNode : IDisposable
                     List<UsageReport>? reports = null;
                     var nextTimeDue = DateTime.MaxValue;
                     var quotaUsedUp = false;
-                    foreach (var usage in session.Usage.Values)
+                    foreach (var (_, usage) in session.Usage)
                     {
                         CountersFrom(session, usage, read, readings, counters);
                         usage.Observe(counters, now);
@@ -998,7 +998,7 @@ public sealed partial class PfcpNode : IDisposable
             if (!_table.TryGet(sessions[i].Seid, out var c))
                 continue;
             compiled[i - start] = c;
-            foreach (var stats in c.StatsIndex.Values) // the Dictionary itself: no boxed enumerator
+            foreach (var (_, stats) in c.StatsIndex) // the Dictionary itself: no boxed enumerator
             {
                 first = Math.Min(first, stats);
                 last = Math.Max(last, stats);
@@ -1020,7 +1020,7 @@ public sealed partial class PfcpNode : IDisposable
                 kernel.ReadRange(first, values.AsSpan(0, (int)span * cpus));
                 for (int i = start; i < end; i++)
                     if (compiled[i - start] is { } c)
-                        foreach (var stats in c.StatsIndex.Values)
+                        foreach (var (_, stats) in c.StatsIndex)
                             readings[stats] = Counter.Sum(values.AsSpan((int)(stats - first) * cpus, cpus));
             }
             finally
@@ -1031,7 +1031,7 @@ public sealed partial class PfcpNode : IDisposable
         }
         for (int i = start; i < end; i++)
             if (compiled[i - start] is { } c)
-                foreach (var stats in c.StatsIndex.Values)
+                foreach (var (_, stats) in c.StatsIndex)
                     readings[stats] = ReadCounter(stats);
     }
 
@@ -1051,7 +1051,7 @@ public sealed partial class PfcpNode : IDisposable
     private static ulong TotalOf(CompiledSession compiled, Dictionary<uint, Counter> readings)
     {
         ulong total = 0;
-        foreach (var stats in compiled.StatsIndex.Values) // the Dictionary itself: no boxed enumerator
+        foreach (var (_, stats) in compiled.StatsIndex) // the Dictionary itself: no boxed enumerator
             if (readings.TryGetValue(stats, out var c))
                 total += c.Packets + c.Bytes;
         return total;

@@ -34,10 +34,10 @@ public sealed record Pdi(SourceInterface SourceInterface) : IIeValue
             LocalFTeid = s.Optional(IeType.FTeid, IeDecoders.FTeid),
             NetworkInstance = s.Optional(IeType.NetworkInstance, IeDecoders.DnsName),
             UeIpAddresses = s.Many(IeType.UeIpAddress, IeDecoders.UeIpAddress),
-            TrafficEndpointIds = s.Many(IeType.TrafficEndpointId, IeDecoders.U8),
+            TrafficEndpointIds = s.Octets(IeType.TrafficEndpointId, IeDecoders.U8),
             SdfFilters = s.Many(IeType.SdfFilter, IeDecoders.SdfFilter),
             ApplicationId = s.OptionalValue(IeType.ApplicationId, IeDecoders.Octets),
-            Qfis = s.Many(IeType.Qfi, IeDecoders.Qfi),
+            Qfis = s.Octets(IeType.Qfi, IeDecoders.Qfi),
             SourceInterfaceType = s.OptionalValue(IeType.ThreeGppInterfaceType, IeDecoders.InterfaceType),
             Other = s.Rest(),
         };

@@ -27,7 +27,7 @@ public sealed record TrafficEndpoint(byte TrafficEndpointId) : IIeValue
             LocalFTeid = s.Optional(IeType.FTeid, IeDecoders.FTeid),
             NetworkInstance = s.Optional(IeType.NetworkInstance, IeDecoders.DnsName),
             UeIpAddresses = s.Many(IeType.UeIpAddress, IeDecoders.UeIpAddress),
-            Qfis = s.Many(IeType.Qfi, IeDecoders.Qfi),
+            Qfis = s.Octets(IeType.Qfi, IeDecoders.Qfi),
             Other = s.Rest(),
         };
     }

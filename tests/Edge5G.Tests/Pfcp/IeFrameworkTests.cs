@@ -216,6 +216,13 @@ public class IeFrameworkTests
         Assert.Equal(fresh.GetHashCode(), a.Pdi.NetworkInstance.GetHashCode());
         // A copy with other octets does not keep the cached text of the original.
         Assert.Equal("ims", (a.Pdi.NetworkInstance with { Raw = DnsName.FromLabels("ims").Raw }).Text);
+
+        // One-octet apply actions and gate statuses are shared; the two-octet form keeps its length.
+        Assert.Same(ApplyAction.Decode([0x02]), ApplyAction.Decode([0x02]));
+        var twoOctets = ApplyAction.Decode([0x02, 0x00]);
+        Assert.Equal((ApplyActionFlags.Forw, 2), (twoOctets.Flags, twoOctets.Octets));
+        Assert.Same(GateStatus.Decode([0x04]), GateStatus.Decode([0x04]));
+        Assert.Equal(new GateStatus(GateState.Closed, GateState.Open), GateStatus.Decode([0x04]));
     }
 
     [Fact]
