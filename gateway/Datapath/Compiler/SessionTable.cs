@@ -52,12 +52,12 @@ public sealed class CompiledSession
     internal CompiledSession(Session session) => Session = session;
 
     public Session Session { get; }
+    public ulong Seid => Session.Seid;
 
-    // Most sessions leave several of the lists below empty; created on first use (a session
-    // costs about 30 fewer objects on the managed heap, which every collection must copy).
+    // Most sessions leave several of the collections below empty, and each held object is one
+    // more for the GC to copy and mark: they are created on first use.
     private static T Lazy<T>(ref T? field) where T : class, new() =>
         field ?? Interlocked.CompareExchange(ref field, new T(), null) ?? field;
-    public ulong Seid => Session.Seid;
 
     /// <summary>PDR id -> index of its counters in pdr_stats (stable across modifications).</summary>
     public IReadOnlyDictionary<ushort, uint> PdrStats => StatsIndex;
