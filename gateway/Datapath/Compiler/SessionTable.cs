@@ -62,27 +62,27 @@ public sealed class CompiledSession
     /// <summary>PDR id -> index of its counters in pdr_stats (stable across modifications).</summary>
     public IReadOnlyDictionary<ushort, uint> PdrStats => StatsIndex;
 
-    internal Dictionary<ushort, uint> StatsIndex => Lazy(ref field);
-    internal List<uint> PdrSlots => Lazy(ref field);
-    internal List<uint> FarSlots => Lazy(ref field);
-    internal List<uint> QerSlots => Lazy(ref field);
-    internal List<uint> SdfSlots => Lazy(ref field);
-    internal List<uint> RuleListSlots => Lazy(ref field);
-    internal List<uint> NextHops => Lazy(ref field);
+    internal SmallMap<ushort, uint> StatsIndex => Lazy(ref field);
+    internal SmallList<uint> PdrSlots => Lazy(ref field);
+    internal SmallList<uint> FarSlots => Lazy(ref field);
+    internal SmallList<uint> QerSlots => Lazy(ref field);
+    internal SmallList<uint> SdfSlots => Lazy(ref field);
+    internal SmallList<uint> RuleListSlots => Lazy(ref field);
+    internal SmallList<uint> NextHops => Lazy(ref field);
     /// <summary>Next-hop slot -> its destination (null: the data network), to adopt them after a restart.</summary>
     internal Dictionary<uint, IPAddress?> NextHopDestinations => Lazy(ref field);
-    internal List<FteidKey> FteidKeys => Lazy(ref field);
-    internal List<uint> Ue4Keys => Lazy(ref field);
-    internal List<Ue6Key> Ue6Keys => Lazy(ref _ue6Keys);
+    internal SmallList<FteidKey> FteidKeys => Lazy(ref field);
+    internal SmallList<uint> Ue4Keys => Lazy(ref field);
+    internal SmallList<Ue6Key> Ue6Keys => Lazy(ref _ue6Keys);
     /// <summary>The IPv6 keys without creating the list: most sessions have none.</summary>
     internal IReadOnlyList<Ue6Key> Ue6KeysRead => _ue6Keys ?? (IReadOnlyList<Ue6Key>)[];
-    private List<Ue6Key>? _ue6Keys;
+    private SmallList<Ue6Key>? _ue6Keys;
     /// <summary>Keys published through the dense arrays: key -> (array index, match slot).</summary>
-    internal Dictionary<FteidKey, (uint Index, uint Match)> DenseFteids => Lazy(ref field);
-    internal Dictionary<uint, (uint Index, uint Match)> DenseUe4 => Lazy(ref field);
-    internal List<uint> MatchSlots => Lazy(ref field);
+    internal SmallMap<FteidKey, (uint Index, uint Match)> DenseFteids => Lazy(ref field);
+    internal SmallMap<uint, (uint Index, uint Match)> DenseUe4 => Lazy(ref field);
+    internal SmallList<uint> MatchSlots => Lazy(ref field);
     /// <summary>PDR id -> its slot in pdrs (changes on every modification).</summary>
-    internal Dictionary<ushort, uint> PdrSlotById => Lazy(ref field);
+    internal SmallMap<ushort, uint> PdrSlotById => Lazy(ref field);
 }
 
 /// <summary>
@@ -751,7 +751,7 @@ public sealed class SessionTable
     }
 
     /// <summary>Takes a slot and records it in <paramref name="owned"/> (null: the caller records it itself).</summary>
-    private uint Allocate(SlotAllocator slots, List<uint>? owned)
+    private uint Allocate(SlotAllocator slots, SmallList<uint>? owned)
     {
         if (!slots.TryAllocate(out var slot))
             throw new RuleException(RuleError.NoResources, $"table {slots.Name} is full ({slots.Capacity})");

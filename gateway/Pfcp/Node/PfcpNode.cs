@@ -998,7 +998,7 @@ public sealed partial class PfcpNode : IDisposable
             if (!_table.TryGet(sessions[i].Seid, out var c))
                 continue;
             compiled[i - start] = c;
-            foreach (var (_, stats) in c.StatsIndex) // the Dictionary itself: no boxed enumerator
+            foreach (var (_, stats) in c.StatsIndex) // the map itself: no boxed enumerator
             {
                 first = Math.Min(first, stats);
                 last = Math.Max(last, stats);
@@ -1051,7 +1051,7 @@ public sealed partial class PfcpNode : IDisposable
     private static ulong TotalOf(CompiledSession compiled, Dictionary<uint, Counter> readings)
     {
         ulong total = 0;
-        foreach (var (_, stats) in compiled.StatsIndex) // the Dictionary itself: no boxed enumerator
+        foreach (var (_, stats) in compiled.StatsIndex) // the map itself: no boxed enumerator
             if (readings.TryGetValue(stats, out var c))
                 total += c.Packets + c.Bytes;
         return total;

@@ -1,0 +1,65 @@
+using LoxiLb.Edge5G.Datapath.Compiler;
+
+namespace LoxiLb.Edge5G.Tests.Datapath;
+
+/// <summary>The compact lists and maps a compiled session keeps: same answers as List and Dictionary.</summary>
+public class SmallCollectionTests
+{
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(9)]
+    public void SmallList_HoldsItsItemsInOrder(int count)
+    {
+        var list = new SmallList<uint>();
+        var expected = Enumerable.Range(100, count).Select(i => (uint)i).ToList();
+        list.AddRange(expected);
+
+        Assert.Equal(count, list.Count);
+        Assert.Equal(expected, list.ToList());
+        var seen = new List<uint>();
+        foreach (var item in list)
+            seen.Add(item);
+        Assert.Equal(expected, seen);
+        Assert.Equal(expected.Select((v, i) => v), Enumerable.Range(0, count).Select(i => list[i]));
+        Assert.Equal(count > 0, list.Contains(100));
+        Assert.Equal(count > 8, list.Contains(108));
+        Assert.False(list.Contains(99));
+        Assert.Throws<ArgumentOutOfRangeException>(() => list[count]);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(8)]
+    [InlineData(9)]
+    [InlineData(40)]
+    public void SmallMap_AnswersAsADictionary_BeforeAndAfterItOutgrowsTheLinearSearch(int count)
+    {
+        var map = new SmallMap<ushort, uint>();
+        var reference = new Dictionary<ushort, uint>();
+        for (ushort k = 1; k <= count; k++)
+        {
+            map[k] = 1000u + k;
+            reference[k] = 1000u + k;
+        }
+        map[1] = 7; // overwrite keeps one entry
+        reference[1] = 7;
+
+        Assert.Equal(reference.Count, map.Count);
+        Assert.Equal(reference.OrderBy(e => e.Key), map.OrderBy(e => e.Key));
+        foreach (var (key, value) in reference)
+        {
+            Assert.True(map.TryGetValue(key, out var got));
+            Assert.Equal(value, got);
+            Assert.Equal(value, map[key]);
+            Assert.True(map.ContainsKey(key));
+        }
+        Assert.False(map.TryGetValue(0, out _));
+        Assert.False(map.ContainsKey((ushort)(count + 1)));
+        Assert.Throws<KeyNotFoundException>(() => map[0]);
+        Assert.Equal(reference.Keys.Order(), map.Keys.Order());
+        Assert.Equal(reference.Values.Order(), map.Values.Order());
+    }
+}
