@@ -3,11 +3,11 @@ using System.Collections;
 namespace LoxiLb.Edge5G.Datapath.Compiler;
 
 /// <summary>
-/// An append-only list that holds its first two items in itself: a compiled session keeps a
-/// handful of these (its slots and keys, one or two each), and as a List&lt;T&gt; each was two
-/// objects on the managed heap for every held session, copied and marked by every collection.
+/// An append-only list that holds its first two items in itself: every held session keeps a
+/// handful of these (its slots, keys, TEIDs and UE addresses, one or two each), and as a
+/// List&lt;T&gt; each was two objects on the managed heap, copied and marked by every collection.
 /// </summary>
-internal sealed class SmallList<T> : IReadOnlyList<T> where T : IEquatable<T>
+internal sealed class SmallList<T> : IReadOnlyList<T>
 {
     private T _first = default!;
     private T _second = default!;
@@ -47,7 +47,7 @@ internal sealed class SmallList<T> : IReadOnlyList<T> where T : IEquatable<T>
     public bool Contains(T item)
     {
         for (int i = 0; i < _count; i++)
-            if (this[i].Equals(item))
+            if (EqualityComparer<T>.Default.Equals(this[i], item))
                 return true;
         return false;
     }

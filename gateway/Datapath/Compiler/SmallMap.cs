@@ -5,21 +5,34 @@ namespace LoxiLb.Edge5G.Datapath.Compiler;
 
 /// <summary>
 /// A map for the few entries a compiled session keeps per PDR or key (its counter indexes,
-/// PDR slots, dense keys): one array searched in order, instead of a Dictionary's three
-/// objects on the managed heap for every held session. Past <see cref="LinearLimit"/> entries
-/// (a session with many PDRs) it moves them to a Dictionary, so lookups stay constant-time.
-/// Entries are never removed: a session's maps are built once and replaced on modification.
+/// PDR slots, dense keys, usage baselines): searched in order, one object for up to two entries
+/// instead of a Dictionary's three on the managed heap for every held session. Past
+/// <see cref="LinearLimit"/> entries (a session with many PDRs) it moves them to a Dictionary,
+/// so lookups stay constant-time.
 /// </summary>
 internal sealed class SmallMap<TKey, TValue> : IReadOnlyDictionary<TKey, TValue>
     where TKey : notnull, IEquatable<TKey>
 {
     private const int LinearLimit = 8;
 
-    private KeyValuePair<TKey, TValue>[] _entries = [];
+    // The first two entries live in the map itself (most sessions have one or two PDRs per
+    // key), the rest in one array; past LinearLimit everything moves to a Dictionary.
+    private KeyValuePair<TKey, TValue> _first;
+    private KeyValuePair<TKey, TValue> _second;
+    private KeyValuePair<TKey, TValue>[]? _rest;
     private int _count;
     private Dictionary<TKey, TValue>? _large;
 
     public int Count => _large?.Count ?? _count;
+
+    private KeyValuePair<TKey, TValue> At(int i) => i == 0 ? _first : i == 1 ? _second : _rest![i - 2];
+
+    private void Set(int i, KeyValuePair<TKey, TValue> entry)
+    {
+        if (i == 0) _first = entry;
+        else if (i == 1) _second = entry;
+        else _rest![i - 2] = entry;
+    }
 
     public TValue this[TKey key]
     {
@@ -34,23 +47,47 @@ internal sealed class SmallMap<TKey, TValue> : IReadOnlyDictionary<TKey, TValue>
             var at = IndexOf(key);
             if (at >= 0)
             {
-                _entries[at] = new(key, value);
+                Set(at, new(key, value));
                 return;
             }
             if (_count == LinearLimit)
             {
                 _large = new Dictionary<TKey, TValue>(_count * 2);
                 for (int i = 0; i < _count; i++)
-                    _large[_entries[i].Key] = _entries[i].Value;
+                    _large[At(i).Key] = At(i).Value;
                 _large[key] = value;
-                _entries = [];
-                _count = 0;
+                Clear(keepLarge: true);
                 return;
             }
-            if (_count == _entries.Length)
-                Array.Resize(ref _entries, Math.Max(2, _count * 2));
-            _entries[_count++] = new(key, value);
+            if (_count >= 2 && (_rest is null || _count - 2 == _rest.Length))
+                Array.Resize(ref _rest, Math.Max(2, (_count - 2) * 2));
+            Set(_count++, new(key, value));
         }
+    }
+
+    /// <summary>Removes the key's entry, keeping the others in order.</summary>
+    public bool Remove(TKey key)
+    {
+        if (_large is not null)
+            return _large.Remove(key);
+        var at = IndexOf(key);
+        if (at < 0)
+            return false;
+        for (int i = at; i < _count - 1; i++)
+            Set(i, At(i + 1));
+        Set(--_count, default);
+        return true;
+    }
+
+    public void Clear() => Clear(keepLarge: false);
+
+    private void Clear(bool keepLarge)
+    {
+        _first = _second = default;
+        _rest = null;
+        _count = 0;
+        if (!keepLarge)
+            _large = null;
     }
 
     public bool ContainsKey(TKey key) => _large?.ContainsKey(key) ?? IndexOf(key) >= 0;
@@ -60,14 +97,14 @@ internal sealed class SmallMap<TKey, TValue> : IReadOnlyDictionary<TKey, TValue>
         if (_large is not null)
             return _large.TryGetValue(key, out value);
         var at = IndexOf(key);
-        value = at >= 0 ? _entries[at].Value : default;
+        value = at >= 0 ? At(at).Value : default;
         return at >= 0;
     }
 
     private int IndexOf(TKey key)
     {
         for (int i = 0; i < _count; i++)
-            if (_entries[i].Key.Equals(key))
+            if (At(i).Key.Equals(key))
                 return i;
         return -1;
     }
@@ -94,7 +131,7 @@ internal sealed class SmallMap<TKey, TValue> : IReadOnlyDictionary<TKey, TValue>
                 _large = map._large.GetEnumerator();
         }
 
-        public readonly KeyValuePair<TKey, TValue> Current => _map._large is not null ? _large.Current : _map._entries[_index];
+        public readonly KeyValuePair<TKey, TValue> Current => _map._large is not null ? _large.Current : _map.At(_index);
         readonly object IEnumerator.Current => Current;
 
         public bool MoveNext() => _map._large is not null ? _large.MoveNext() : ++_index < _map._count;

@@ -123,9 +123,10 @@ public sealed partial class PfcpNode : IDisposable
         public FSeid Cp { get; set; } = cp;
         public string Association { get; } = association;
         public PfcpRuleSet Rules { get; set; } = PfcpRuleSet.Empty;
-        public Dictionary<uint, UrrUsage> Usage { get; } = [];
-        public List<uint> Teids { get; } = [];
-        public List<IPAddress> UeAddresses { get; } = [];
+        // Compact forms: every held session keeps these (one or two entries each).
+        public SmallMap<uint, UrrUsage> Usage { get; } = new();
+        public SmallList<uint> Teids { get; } = new();
+        public SmallList<IPAddress> UeAddresses { get; } = new();
 
         /// <summary>
         /// The sum of packets and bytes of the session's PDR counters at the last usage check,

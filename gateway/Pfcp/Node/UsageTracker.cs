@@ -1,4 +1,5 @@
 using LoxiLb.Edge5G.Datapath.Abi;
+using LoxiLb.Edge5G.Datapath.Compiler;
 using LoxiLb.Edge5G.Pfcp.Ies;
 using LoxiLb.Edge5G.Pfcp.Rules;
 
@@ -32,7 +33,7 @@ public sealed class UrrUsage
     public DateTime LastReport { get; private set; }
 
     /// <summary>Counter values (per PDR id) at the last report: the baseline of the next one.</summary>
-    public Dictionary<ushort, Counter> Baseline { get; } = [];
+    internal SmallMap<ushort, Counter> Baseline { get; } = new();
 
     /// <summary>
     /// Counted against the volume quota up to the last report (total, uplink, downlink): since

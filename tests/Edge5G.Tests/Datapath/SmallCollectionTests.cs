@@ -62,4 +62,34 @@ public class SmallCollectionTests
         Assert.Equal(reference.Keys.Order(), map.Keys.Order());
         Assert.Equal(reference.Values.Order(), map.Values.Order());
     }
+
+    [Fact]
+    public void SmallMap_Remove_KeepsTheOthersInOrder_AndClearEmptiesIt()
+    {
+        var map = new SmallMap<uint, string>();
+        foreach (var k in new uint[] { 5, 6, 7, 8 })
+            map[k] = $"v{k}";
+
+        Assert.True(map.Remove(6));
+        Assert.False(map.Remove(6));
+        Assert.Equal(new uint[] { 5, 7, 8 }, map.Keys);
+        Assert.Equal("v8", map[8]);
+        map[9] = "v9";
+        Assert.Equal(new uint[] { 5, 7, 8, 9 }, map.Keys);
+
+        map.Clear();
+        Assert.False(map.ContainsKey(5));
+        Assert.Empty(map);
+    }
+
+    [Fact]
+    public void SmallList_OfReferences_ComparesByValue()
+    {
+        var list = new SmallList<System.Net.IPAddress>();
+        list.Add(System.Net.IPAddress.Parse("192.0.2.10"));
+
+        Assert.Contains(System.Net.IPAddress.Parse("192.0.2.10"), list);
+        Assert.True(list.Contains(System.Net.IPAddress.Parse("192.0.2.10")));
+        Assert.False(list.Contains(System.Net.IPAddress.Parse("192.0.2.11")));
+    }
 }
