@@ -90,8 +90,13 @@ public sealed record OuterHeaderRemoval(OuterHeaderRemovalDescription Descriptio
     {
         var r = new PfcpReader(value);
         var description = (OuterHeaderRemovalDescription)r.U8("description");
-        return new OuterHeaderRemoval(description, r.AtEnd ? null : r.U8("GTP-U extension header deletion"));
+        // The one-octet form is shared: every held session keeps its uplink PDRs' removal.
+        if (r.AtEnd)
+            return OneOctet[(byte)description] ??= new OuterHeaderRemoval(description);
+        return new OuterHeaderRemoval(description, r.U8("GTP-U extension header deletion"));
     }
+
+    private static readonly OuterHeaderRemoval?[] OneOctet = new OuterHeaderRemoval?[256];
 
     public void WriteValue(PfcpWriter writer)
     {

@@ -86,8 +86,20 @@ public sealed record ReportingTriggers(ReportingTriggerFlags Flags) : IIeValue
 
     public bool Has(ReportingTriggerFlags flag) => (Flags & flag) == flag;
 
-    public static ReportingTriggers Decode(ReadOnlySpan<byte> value) =>
-        new((ReportingTriggerFlags)(uint)FlagOctets.Read(value, 1)) { Octets = value.Length };
+    public static ReportingTriggers Decode(ReadOnlySpan<byte> value)
+    {
+        var flags = (ReportingTriggerFlags)(uint)FlagOctets.Read(value, 1);
+        // An SMF asks every URR for the same few triggers: recently decoded values are shared
+        // (every held session keeps its URRs'), a miss only costs the object it always cost.
+        var slot = (int)(((uint)flags * 2654435761u) >> 26);
+        if (Volatile.Read(ref Recent[slot]) is { } cached && cached.Flags == flags && cached.Octets == value.Length)
+            return cached;
+        var triggers = new ReportingTriggers(flags) { Octets = value.Length };
+        Volatile.Write(ref Recent[slot], triggers);
+        return triggers;
+    }
+
+    private static readonly ReportingTriggers?[] Recent = new ReportingTriggers?[64];
 
     public void WriteValue(PfcpWriter writer) => FlagOctets.Write(writer, (ulong)Flags, Octets);
 

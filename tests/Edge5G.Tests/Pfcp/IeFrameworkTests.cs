@@ -223,6 +223,14 @@ public class IeFrameworkTests
         Assert.Equal((ApplyActionFlags.Forw, 2), (twoOctets.Flags, twoOctets.Octets));
         Assert.Same(GateStatus.Decode([0x04]), GateStatus.Decode([0x04]));
         Assert.Equal(new GateStatus(GateState.Closed, GateState.Open), GateStatus.Decode([0x04]));
+
+        // So are one-octet outer header removals and repeated reporting triggers, each form kept.
+        Assert.Same(OuterHeaderRemoval.Decode([0x00]), OuterHeaderRemoval.Decode([0x00]));
+        Assert.Equal((byte?)0x01, OuterHeaderRemoval.Decode([0x00, 0x01]).ExtensionHeaderDeletion);
+        Assert.Same(ReportingTriggers.Decode([0x02, 0x00]), ReportingTriggers.Decode([0x02, 0x00]));
+        var threeOctets = ReportingTriggers.Decode([0x02, 0x00, 0x00]);
+        Assert.Equal((ReportingTriggerFlags.Volth, 3), (threeOctets.Flags, threeOctets.Octets));
+        Assert.Equal(2, ReportingTriggers.Decode([0x02, 0x00]).Octets);
     }
 
     [Fact]
