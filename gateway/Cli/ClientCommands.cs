@@ -231,46 +231,32 @@ public static class ClientCommands
             return command;
         }
 
-        Get("session", "LoxiLB-style sessions", async c =>
-        {
-            var list = await c.Api.GetAsync("/api/v1/config/session", c.Cancellation);
-            if (c.Json)
+        // A listing: the API's array as JSON with --json, otherwise one table row per item.
+        Command List(string name, string description, string path, string[] headers, Func<JsonElement, IReadOnlyList<string>> row) =>
+            Get(name, description, async c =>
             {
-                c.WriteJson(list);
-                return;
-            }
-            c.Out.Write(TextTable.Render(["IDENT", "SESSION IP", "ACCESS NETWORK TUNNEL", "CORE NETWORK TUNNEL"],
-                Items(list).Select(s => (IReadOnlyList<string>)[Str(s, "ident"), Str(s, "sessionIp"),
-                    Tunnel(s.GetProperty("accessNetworkTunnel")), Tunnel(s.GetProperty("coreNetworkTunnel"))])));
-        });
-
-        Get("sessionulcl", "LoxiLB-style session classifiers", async c =>
-        {
-            var list = await c.Api.GetAsync("/api/v1/config/sessionulcl", c.Cancellation);
-            if (c.Json)
-            {
-                c.WriteJson(list);
-                return;
-            }
-            c.Out.Write(TextTable.Render(["IDENT", "ULCL IP", "QFI"],
-                Items(list).Select(u =>
+                var list = await c.Api.GetAsync(path, c.Cancellation);
+                if (c.Json)
                 {
-                    var arg = u.GetProperty("ulclArgument");
-                    return (IReadOnlyList<string>)[Str(u, "ulclIdent"), Str(arg, "ulclIp"), Str(arg, "qfi")];
-                })));
+                    c.WriteJson(list);
+                    return;
+                }
+                c.Out.Write(TextTable.Render(headers, Items(list).Select(row)));
+            });
+
+        List("session", "LoxiLB-style sessions", "/api/v1/config/session",
+            ["IDENT", "SESSION IP", "ACCESS NETWORK TUNNEL", "CORE NETWORK TUNNEL"],
+            s => [Str(s, "ident"), Str(s, "sessionIp"), Tunnel(s.GetProperty("accessNetworkTunnel")), Tunnel(s.GetProperty("coreNetworkTunnel"))]);
+
+        List("sessionulcl", "LoxiLB-style session classifiers", "/api/v1/config/sessionulcl", ["IDENT", "ULCL IP", "QFI"], u =>
+        {
+            var arg = u.GetProperty("ulclArgument");
+            return [Str(u, "ulclIdent"), Str(arg, "ulclIp"), Str(arg, "qfi")];
         });
 
-        Get("gtpupaths", "GTP-U peers of the sessions watched with Echo Requests, and whether they answer", async c =>
-        {
-            var paths = await c.Api.GetAsync("/api/v1/gtpu/paths", c.Cancellation);
-            if (c.Json)
-            {
-                c.WriteJson(paths);
-                return;
-            }
-            c.Out.Write(TextTable.Render(["PEER", "STATE", "LAST ANSWER"],
-                Items(paths).Select(p => (IReadOnlyList<string>)[Str(p, "peer"), p.GetProperty("failed").GetBoolean() ? "failed" : "up", Time(p, "lastAnswer")])));
-        });
+        List("gtpupaths", "GTP-U peers of the sessions watched with Echo Requests, and whether they answer", "/api/v1/gtpu/paths",
+            ["PEER", "STATE", "LAST ANSWER"],
+            p => [Str(p, "peer"), p.GetProperty("failed").GetBoolean() ? "failed" : "up", Time(p, "lastAnswer")]);
 
         Get("pfcp", "PFCP associations and sessions", async c =>
         {
@@ -369,18 +355,8 @@ public static class ClientCommands
                     string.Join(", ", Items(s.GetProperty("gtpAddresses")).Select(a => a.GetString())), interfaces]]));
         });
 
-        Get("interfaces", "interfaces the datapath runs on", async c =>
-        {
-            var list = await c.Api.GetAsync("/api/v1/interfaces", c.Cancellation);
-            if (c.Json)
-            {
-                c.WriteJson(list);
-                return;
-            }
-            c.Out.Write(TextTable.Render(["NAME", "ROLE", "IFINDEX", "ATTACHED", "MODE", "PIN"],
-                Items(list).Select(i => (IReadOnlyList<string>)[Str(i, "name"), Str(i, "role"), Str(i, "ifindex"), Str(i, "attached"),
-                    Str(i, "mode"), Str(i, "pinPath")])));
-        });
+        List("interfaces", "interfaces the datapath runs on", "/api/v1/interfaces", ["NAME", "ROLE", "IFINDEX", "ATTACHED", "MODE", "PIN"],
+            i => [Str(i, "name"), Str(i, "role"), Str(i, "ifindex"), Str(i, "attached"), Str(i, "mode"), Str(i, "pinPath")]);
 
         return verb;
     }
