@@ -178,9 +178,10 @@ public sealed record PfcpRuleSet(
             ue4 ??= u.Ipv4;
             ue6 ??= u.Ipv6;
         }
-        var filters = pdi.SdfFilters.Select(f => new M.SdfFilter(f.FlowDescription,
-            f.TosTrafficClass is { } t ? (byte)(t >> 8) : null, f.TosTrafficClass is { } m ? (byte)m : null, f.FilterId)).ToImmutableArray();
-        if (pdi.SdfFilters.Any(f => f.SecurityParameterIndex is not null || f.FlowLabel is not null))
+        var filters = pdi.SdfFilters.IsEmpty ? ImmutableArray<M.SdfFilter>.Empty // most PDRs: no iterator to allocate
+            : pdi.SdfFilters.Select(f => new M.SdfFilter(f.FlowDescription,
+                f.TosTrafficClass is { } t ? (byte)(t >> 8) : null, f.TosTrafficClass is { } m ? (byte)m : null, f.FilterId)).ToImmutableArray();
+        if (!pdi.SdfFilters.IsEmpty && pdi.SdfFilters.Any(f => f.SecurityParameterIndex is not null || f.FlowLabel is not null))
             throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
                 $"PDR {p.PdrId}: SDF filters on SPI or flow label are not supported", failedRule: new FailedRuleId(RuleKind.Pdr, p.PdrId));
         // Without application detection or Ethernet sessions, a PDR keyed on either would match
@@ -189,7 +190,7 @@ public sealed record PfcpRuleSet(
         if (pdi.ApplicationId is not null)
             throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
                 $"PDR {p.PdrId}: Application ID in the PDI is not supported (no application detection)", failedRule: new FailedRuleId(RuleKind.Pdr, p.PdrId));
-        if (pdi.Other.Any(ie => ie.Type == (ushort)IeType.EthernetPacketFilter && !ie.IsVendorSpecific))
+        if (Has(pdi.Other, (ushort)IeType.EthernetPacketFilter))
             throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
                 $"PDR {p.PdrId}: Ethernet Packet Filter in the PDI is not supported (IP PDU sessions only)", failedRule: new FailedRuleId(RuleKind.Pdr, p.PdrId));
         var removal = p.OuterHeaderRemoval?.Description;
@@ -224,10 +225,19 @@ public sealed record PfcpRuleSet(
     internal static void CheckForwarding(uint farId, ValueList<PfcpIe> other)
     {
         foreach (var (type, name) in UnsupportedForwarding)
-            if (other.Any(ie => ie.Type == type))
+            if (Has(other, type))
                 throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
                     $"FAR {farId}: {name} is not supported (the datapath forwards, it cannot redirect, steer or enrich)",
                     failedRule: new FailedRuleId(RuleKind.Far, farId));
+    }
+
+    /// <summary>Whether a non-vendor IE of the type is among <paramref name="ies"/> (a loop: this runs per rule per request).</summary>
+    private static bool Has(ValueList<PfcpIe> ies, ushort type)
+    {
+        foreach (var ie in ies.AsSpan())
+            if (ie.Type == type && !ie.IsVendorSpecific)
+                return true;
+        return false;
     }
 
     /// <summary>
@@ -239,8 +249,8 @@ public sealed record PfcpRuleSet(
     private static M.Far ToModel(CreateFar f, bool quotaActionOnly)
     {
         var flags = f.ApplyAction.Flags;
-        if (quotaActionOnly && f.ForwardingParameters is { } redirecting && redirecting.Other.Any(ie => ie.Type == (ushort)IeType.RedirectInformation)
-            && !redirecting.Other.Any(ie => ie.Type is 41 or 98))
+        if (quotaActionOnly && f.ForwardingParameters is { } redirecting && Has(redirecting.Other, (ushort)IeType.RedirectInformation)
+            && !Has(redirecting.Other, 41) && !Has(redirecting.Other, 98))
             return new M.Far(f.FarId, M.ApplyAction.Drop);
         if (f.ForwardingParameters is { } forwarding)
             CheckForwarding(f.FarId, forwarding.Other);
