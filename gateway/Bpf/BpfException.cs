@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using LoxiLb.Edge5G.Bpf.Interop;
 
@@ -36,11 +37,17 @@ public sealed class BpfException : Exception
         return string.IsNullOrWhiteSpace(log) ? text : $"{text}\n--- libbpf/verifier log ---\n{log.TrimEnd()}";
     }
 
-    /// <summary>Throws when a libbpf int result is negative (libbpf returns -errno).</summary>
-    internal static int ThrowIfNegative(int result, string operation, string detail)
+    /// <summary>
+    /// Throws when a libbpf int result is negative (libbpf returns -errno). The texts are
+    /// formatted only then: map writes call this per rule per request, and building the
+    /// operation and the key's hex up front was most of what they allocated.
+    /// </summary>
+    internal static int ThrowIfNegative(int result,
+        [InterpolatedStringHandlerArgument(nameof(result))] FailureText operation,
+        [InterpolatedStringHandlerArgument(nameof(result))] FailureText detail)
     {
         if (result < 0)
-            throw new BpfException(operation, -result, detail);
+            throw new BpfException(operation.ToStringAndClear(), -result, detail.ToStringAndClear());
         return result;
     }
 
@@ -50,6 +57,39 @@ public sealed class BpfException : Exception
         var e = Marshal.GetLastPInvokeError();
         return e == 0 ? 5 /* EIO: libbpf failed without setting errno */ : e;
     }
+}
+
+/// <summary>
+/// The text of a failure, formatted only when the call failed: an interpolated string passed
+/// with the call's result is not built at all for a result of zero or more.
+/// </summary>
+[InterpolatedStringHandler]
+internal ref struct FailureText
+{
+    private DefaultInterpolatedStringHandler _text;
+    private readonly string? _plain;
+
+    public FailureText(int literalLength, int formattedCount, int result, out bool shouldAppend)
+    {
+        shouldAppend = result < 0;
+        _text = shouldAppend ? new DefaultInterpolatedStringHandler(literalLength, formattedCount) : default;
+        _plain = shouldAppend ? null : "";
+    }
+
+    private FailureText(string plain)
+    {
+        _text = default;
+        _plain = plain;
+    }
+
+    /// <summary>A text that needs no formatting (a constant or a string at hand).</summary>
+    public static implicit operator FailureText(string plain) => new(plain);
+
+    public void AppendLiteral(string value) => _text.AppendLiteral(value);
+    public void AppendFormatted<T>(T value) => _text.AppendFormatted(value);
+    public void AppendFormatted<T>(T value, string? format) => _text.AppendFormatted(value, format);
+
+    public string ToStringAndClear() => _plain ?? _text.ToStringAndClear();
 }
 
 internal static unsafe class ErrnoNames

@@ -83,8 +83,7 @@ public abstract unsafe class BpfMapBase<TKey> : IDisposable where TKey : unmanag
             var rc = LibBpf.bpf_map_delete_elem(Fd, k);
             if (rc == -2 /* ENOENT */)
                 return false;
-            if (rc < 0) // the messages are formatted only for a failure: this runs per rule per request
-                throw new BpfException($"delete from map '{Name}'", -rc, $"key {Describe(key)}");
+            BpfException.ThrowIfNegative(rc, $"delete from map '{Name}'", $"key {Describe(key)}");
             return true;
         }
     }
@@ -157,8 +156,7 @@ public sealed unsafe class BpfMap<TKey, TValue> : BpfMapBase<TKey>
             value = default;
             return false;
         }
-        if (rc < 0)
-            throw new BpfException($"look up map '{Name}'", -rc, $"key {Describe(key)}");
+        BpfException.ThrowIfNegative(rc, $"look up map '{Name}'", $"key {Describe(key)}");
         value = v;
         return true;
     }
@@ -168,12 +166,10 @@ public sealed unsafe class BpfMap<TKey, TValue> : BpfMapBase<TKey>
 
     public void Update(in TKey key, in TValue value, BpfUpdate flags = BpfUpdate.Any)
     {
-        int rc;
         fixed (TKey* k = &key)
         fixed (TValue* v = &value)
-            rc = LibBpf.bpf_map_update_elem(Fd, k, v, (ulong)flags);
-        if (rc < 0) // formatted only for a failure (the key's hex, the flags): this runs per rule per request
-            throw new BpfException($"update map '{Name}' ({flags})", -rc, $"key {Describe(key)}");
+            BpfException.ThrowIfNegative(LibBpf.bpf_map_update_elem(Fd, k, v, (ulong)flags),
+                $"update map '{Name}' ({flags})", $"key {Describe(key)}");
     }
 
     public IEnumerable<KeyValuePair<TKey, TValue>> Entries()
@@ -232,8 +228,7 @@ public sealed unsafe class BpfPerCpuMap<TKey, TValue> : BpfMapBase<TKey>
                 rc = LibBpf.bpf_map_lookup_elem(Fd, k, b);
             if (rc == -2)
                 return false;
-            if (rc < 0)
-                throw new BpfException($"look up per-CPU map '{Name}'", -rc, $"key {Describe(key)}");
+            BpfException.ThrowIfNegative(rc, $"look up per-CPU map '{Name}'", $"key {Describe(key)}");
             for (int cpu = 0; cpu < values.Length; cpu++)
                 values[cpu] = MemoryMarshal.Read<TValue>(buffer[(cpu * Stride)..]);
             return true;
@@ -271,8 +266,8 @@ public sealed unsafe class BpfPerCpuMap<TKey, TValue> : BpfMapBase<TKey>
             fixed (byte* v = bytes)
                 rc = LibBpf.bpf_map_lookup_batch(Fd, after is null ? null : &previous, &next, k, v, &count, null);
             // ENOENT: the map ended before the batch was full; count says how many came.
-            if (rc < 0 && rc != -2)
-                throw new BpfException($"batch look up per-CPU map '{Name}'", -rc, $"{keys.Length} keys");
+            if (rc != -2)
+                BpfException.ThrowIfNegative(rc, $"batch look up per-CPU map '{Name}'", $"{keys.Length} keys");
             for (int i = 0; i < (int)count * PossibleCpus; i++)
                 values[i] = MemoryMarshal.Read<TValue>(bytes.AsSpan(i * Stride));
             return (int)count;
@@ -300,12 +295,10 @@ public sealed unsafe class BpfPerCpuMap<TKey, TValue> : BpfMapBase<TKey>
             buffer[..size].Clear();
             for (int cpu = 0; cpu < values.Length; cpu++)
                 MemoryMarshal.Write(buffer[(cpu * Stride)..], in values[cpu]);
-            int rc;
             fixed (TKey* k = &key)
             fixed (byte* b = buffer)
-                rc = LibBpf.bpf_map_update_elem(Fd, k, b, (ulong)flags);
-            if (rc < 0)
-                throw new BpfException($"update per-CPU map '{Name}' ({flags})", -rc, $"key {Describe(key)}");
+                BpfException.ThrowIfNegative(LibBpf.bpf_map_update_elem(Fd, k, b, (ulong)flags),
+                    $"update per-CPU map '{Name}' ({flags})", $"key {Describe(key)}");
         }
         finally
         {

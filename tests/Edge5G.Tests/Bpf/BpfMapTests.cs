@@ -45,6 +45,25 @@ public class BpfMapTests
         Assert.Equal("EEXIST", e.ErrnoName);
         map.UpdateAll(5, new IfCounters { Packets = 2 }, BpfUpdate.Exist);
         Assert.All(map.Lookup(5), v => Assert.Equal(2UL, v.Packets));
+        // The failure names the map, the flags and the key.
+        Assert.StartsWith("update per-CPU map 'ifcount.bpf.o/if_counters' (NoExist): key ", e.Message);
+    }
+
+    /// <summary>A failure's text is built only for a failure: a success evaluates none of its parts.</summary>
+    [Fact]
+    public void FailureText_IsFormattedOnlyForANegativeResult()
+    {
+        var formatted = 0;
+        string Part(string text) { formatted++; return text; }
+
+        Assert.Equal(3, BpfException.ThrowIfNegative(3, $"update map '{Part("m")}'", $"key {Part("k")}"));
+        Assert.Equal(0, formatted);
+
+        var e = Assert.Throws<BpfException>(() => BpfException.ThrowIfNegative(-2, $"update map '{Part("m")}'", "constant detail"));
+        Assert.Equal(1, formatted);
+        Assert.Equal("update map 'm'", e.Operation);
+        Assert.Equal((2, "ENOENT"), (e.Errno, e.ErrnoName));
+        Assert.StartsWith("update map 'm': constant detail (ENOENT: ", e.Message);
     }
 
     [SkippableFact]
