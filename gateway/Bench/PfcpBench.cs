@@ -96,6 +96,9 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
     private const ulong SeidMarker = 0x5eed_5eed_5eed_5eedUL;
     private const uint TeidMarker = 0x7e1d7e1d;
 
+    /// <summary>Name of the Heartbeat phase every other phase is compared with.</summary>
+    public const string FloorPhase = "heartbeat (floor)";
+
     public PfcpBenchReport Run()
     {
         if (options.Sessions is < 1 or > 4_000_000)
@@ -150,6 +153,10 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
                 if (cycle.Any(p => p.Accepted != p.Requests) || table.Count != 0)
                     throw new InvalidOperationException($"warm-up: {string.Join(", ", cycle.Select(p => $"{p.Name} {p.Accepted:N0}/{p.Requests:N0}"))}, {table.Count:N0} sessions left installed");
             }
+            // The floor: the same loopback round trip, decode and encode with no session work
+            // (Heartbeat Request/Response), so each phase's cost reads against it.
+            var floor = smf.Phase(FloorPhase, n, smf.Heartbeat, expectSeid: false, causeless: true);
+            log.WriteLine($"[bench-pfcp] {Line(floor)}");
             var heapBaseline = Heap();
 
             var establish = smf.Phase("establishment", n, smf.Establishment, expectSeid: true);
@@ -184,7 +191,7 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
             var delete = smf.Phase("deletion", n, smf.Deletion, expectSeid: false);
             log.WriteLine($"[bench-pfcp] {Line(delete)}");
 
-            return new PfcpBenchReport(options, [establish, modify, delete], nodeSessions, installed, table.Count,
+            return new PfcpBenchReport(options, [floor, establish, modify, delete], nodeSessions, installed, table.Count,
                 heapBaseline, heapAtPeak, heapSteady, gc, mapMemory, mapSessions,
                 node.Counters.DroppedByReason.ToDictionary(p => p.Key, p => p.Value))
             {
@@ -220,7 +227,9 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
         private readonly long[] _lastSent;
         private readonly long[] _latency;
         private readonly bool[] _done;
-        private readonly byte[] _establishment, _modification, _deletion;
+        private readonly byte[] _establishment, _modification, _deletion, _heartbeat;
+        /// <summary>Our Recovery Time Stamp: the association's, repeated in every Heartbeat so none purges.</summary>
+        private readonly DateTime _recovery = DateTime.UtcNow.AddTicks(-(DateTime.UtcNow.Ticks % TimeSpan.TicksPerSecond));
         private readonly int _cpSeidAt, _teidAt;
         private uint _sequenceBase = 1;
 
@@ -245,6 +254,7 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
             _modification = PfcpCodec.Encode(ModificationTemplate(), 0, seid: 0);
             _teidAt = Find(_modification, BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(TeidMarker) : TeidMarker);
             _deletion = PfcpCodec.Encode(new SessionDeletionRequest(), 0, seid: 0);
+            _heartbeat = PfcpCodec.Encode(new HeartbeatRequest(_recovery), 0);
         }
 
         private static int Find<T>(byte[] message, T marker) where T : unmanaged
@@ -309,7 +319,7 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
 
         public void Associate()
         {
-            var request = PfcpCodec.Encode(new AssociationSetupRequest(NodeId.FromFqdn(SmfName), DateTime.UtcNow.AddTicks(-(DateTime.UtcNow.Ticks % TimeSpan.TicksPerSecond))), 0xfffff0);
+            var request = PfcpCodec.Encode(new AssociationSetupRequest(NodeId.FromFqdn(SmfName), _recovery), 0xfffff0);
             for (var attempt = 0; attempt < 3; attempt++)
             {
                 _socket.Send(request);
@@ -364,6 +374,15 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
             return _deletion.Length;
         }
 
+        public int Heartbeat(int i, uint sequence, Span<byte> into)
+        {
+            _heartbeat.CopyTo(into);
+            into[4] = (byte)(sequence >> 16); // no SEID: the sequence number follows the length
+            into[5] = (byte)(sequence >> 8);
+            into[6] = (byte)sequence;
+            return _heartbeat.Length;
+        }
+
         private static void Header(Span<byte> message, ulong seid, uint sequence)
         {
             BinaryPrimitives.WriteUInt64BigEndian(message[4..], seid);
@@ -374,8 +393,11 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
 
         public delegate int Builder(int session, uint sequence, Span<byte> into);
 
-        /// <summary>Sends request i for every session with at most Window outstanding; collects the answers.</summary>
-        public PfcpPhaseResult Phase(string name, int n, Builder build, bool expectSeid)
+        /// <summary>
+        /// Sends request i for every session with at most Window outstanding; collects the answers.
+        /// A <paramref name="causeless"/> answer (Heartbeat Response) counts as accepted by its type.
+        /// </summary>
+        public PfcpPhaseResult Phase(string name, int n, Builder build, bool expectSeid, bool causeless = false)
         {
             Array.Clear(_done);
             Array.Clear(_latency);
@@ -416,7 +438,7 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
                     _latency[i] = received - _firstSent[i];
                     completed++;
                     lastProgress = received;
-                    if (cause == (byte)PfcpCause.RequestAccepted)
+                    if (causeless ? type == (byte)PfcpMessageType.HeartbeatResponse : cause == (byte)PfcpCause.RequestAccepted)
                     {
                         accepted++;
                         if (expectSeid)

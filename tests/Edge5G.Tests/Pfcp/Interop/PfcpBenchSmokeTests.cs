@@ -33,8 +33,12 @@ public class PfcpBenchSmokeTests(ITestOutputHelper output)
         var log = new StringWriter();
         var report = new PfcpBench(options, log).Run();
         output.WriteLine(log.ToString());
-        output.WriteLine(PfcpBenchCommand.Format([report]));
-        Assert.Equal(["establishment", "modification", "deletion"], report.Phases.Select(p => p.Name));
+        var table = PfcpBenchCommand.Format([report]);
+        output.WriteLine(table);
+        Assert.Equal([PfcpBench.FloorPhase, "establishment", "modification", "deletion"], report.Phases.Select(p => p.Name));
+        // The floor row compares with itself; every other row names its ratio to it.
+        var floorRow = table.Split('\n').Single(l => l.Contains($"| {PfcpBench.FloorPhase} |", StringComparison.Ordinal));
+        Assert.Contains("| 1.00x |", floorRow, StringComparison.Ordinal);
         Assert.All(report.Phases, p =>
         {
             Assert.Equal(Sessions, p.Requests);
