@@ -73,7 +73,8 @@ public static class PfcpCodec
             try
             {
                 int budget = PfcpLimits.MaxIesPerMessage;
-                ies = IeListCodec.Parse(ieOctets, depth: 1, ref budget);
+                // One copy of the message's IEs; every IE value is a slice of it.
+                ies = IeListCodec.Parse(ieOctets.ToArray(), depth: 1, ref budget);
             }
             catch (PfcpFormatException e)
             {

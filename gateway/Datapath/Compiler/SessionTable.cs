@@ -1074,12 +1074,24 @@ public sealed class SessionTable
     {
         // Several QERs on one PDR (e.g. session AMBR and flow MBR): a closed gate anywhere
         // closes, the smallest MBR applies, the first QFI marks.
+        // One loop, no iterators: this runs per QER set per request.
         var entry = new QerEntry();
-        entry.Gate[0] = (byte)(qers.Any(q => q.UplinkGate == GateStatus.Closed) ? Abi.Gate.Closed : Abi.Gate.Open);
-        entry.Gate[1] = (byte)(qers.Any(q => q.DownlinkGate == GateStatus.Closed) ? Abi.Gate.Closed : Abi.Gate.Open);
-        entry.Qfi = qers.Select(q => q.Qfi).FirstOrDefault(q => q is not null) ?? 0;
-        var ul = qers.Select(q => q.UplinkMbrKbps).Where(m => m is > 0).Min();
-        var dl = qers.Select(q => q.DownlinkMbrKbps).Where(m => m is > 0).Min();
+        bool ulClosed = false, dlClosed = false;
+        byte? qfi = null;
+        ulong? ul = null, dl = null;
+        foreach (var q in qers)
+        {
+            ulClosed |= q.UplinkGate == GateStatus.Closed;
+            dlClosed |= q.DownlinkGate == GateStatus.Closed;
+            qfi ??= q.Qfi;
+            if (q.UplinkMbrKbps is { } u && u > 0 && (ul is null || u < ul))
+                ul = u;
+            if (q.DownlinkMbrKbps is { } d && d > 0 && (dl is null || d < dl))
+                dl = d;
+        }
+        entry.Gate[0] = (byte)(ulClosed ? Abi.Gate.Closed : Abi.Gate.Open);
+        entry.Gate[1] = (byte)(dlClosed ? Abi.Gate.Closed : Abi.Gate.Open);
+        entry.Qfi = qfi ?? 0;
         entry.Mbr[0] = BytesPerSecond(ul);
         entry.Mbr[1] = BytesPerSecond(dl);
         entry.Burst[0] = Burst(entry.Mbr[0]);

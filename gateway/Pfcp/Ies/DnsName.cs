@@ -30,7 +30,7 @@ public sealed record DnsName(OctetString Raw)
         var slot = (int)((uint)raw.GetHashCode() % (uint)Recent.Length);
         if (Volatile.Read(ref Recent[slot]) is { } cached && cached.Raw.Equals(raw))
             return cached;
-        var name = new DnsName(raw);
+        var name = new DnsName(raw.Compact()); // kept past the message it came in
         Volatile.Write(ref Recent[slot], name);
         return name;
     }

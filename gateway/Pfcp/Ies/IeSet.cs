@@ -15,12 +15,26 @@ public delegate T IeDecoder<out T>(PfcpIe ie);
 public sealed class IeSet
 {
     private readonly ValueList<PfcpIe> _ies;
-    private readonly bool[] _taken;
+    // Which IEs the typed decoder consumed: bits for the first 64 (every group and nearly
+    // every message), an array only past that.
+    private ulong _takenBits;
+    private readonly bool[]? _takenPast64;
 
     public IeSet(ValueList<PfcpIe> ies)
     {
         _ies = ies;
-        _taken = new bool[ies.Count];
+        if (ies.Count > 64)
+            _takenPast64 = new bool[ies.Count - 64];
+    }
+
+    private bool Taken(int i) => i < 64 ? (_takenBits & (1UL << i)) != 0 : _takenPast64![i - 64];
+
+    private void Take(int i)
+    {
+        if (i < 64)
+            _takenBits |= 1UL << i;
+        else
+            _takenPast64![i - 64] = true;
     }
 
     /// <summary>The children of a grouped IE.</summary>
@@ -98,7 +112,7 @@ public sealed class IeSet
     {
         List<PfcpIe>? rest = null;
         for (int i = 0; i < _ies.Count; i++)
-            if (!_taken[i])
+            if (!Taken(i))
                 (rest ??= []).Add(_ies[i]);
         return rest is null ? ValueList<PfcpIe>.Empty : ValueList.From(rest);
     }
@@ -106,7 +120,7 @@ public sealed class IeSet
     /// <summary>Decodes one IE; <paramref name="instance"/> is its index among repeated IEs, -1 for a single one.</summary>
     private T DecodeAt<T>(int index, IeDecoder<T> decode, IeType type, int instance = -1)
     {
-        _taken[index] = true;
+        Take(index);
         var ie = _ies[index];
         try
         {
@@ -145,7 +159,7 @@ public static class IeDecoders
     public static readonly IeDecoder<ushort> U16 = ie => new PfcpReader(ie.Value.Span).U16(ie.Name);
     public static readonly IeDecoder<uint> U32 = ie => new PfcpReader(ie.Value.Span).U32(ie.Name);
     public static readonly IeDecoder<DateTime> Ntp = ie => NtpTime.ToDateTime(U32(ie));
-    public static readonly IeDecoder<OctetString> Octets = ie => ie.Value;
+    public static readonly IeDecoder<OctetString> Octets = ie => ie.Value.Compact(); // typed records outlive the message
     public static readonly IeDecoder<PfcpIe> Raw = ie => ie;
     public static readonly IeDecoder<byte> Qfi = ie => (byte)(U8(ie) & 0x3F);
     public static readonly IeDecoder<PfcpCause> Cause = ie => (PfcpCause)U8(ie);

@@ -81,7 +81,7 @@ public sealed record PfcpIe
     public static PfcpIe Parse(ReadOnlySpan<byte> bytes)
     {
         int budget = PfcpLimits.MaxIesPerMessage;
-        var list = IeListCodec.Parse(bytes, depth: 1, ref budget);
+        var list = IeListCodec.Parse(bytes.ToArray(), depth: 1, ref budget);
         if (list.Count != 1)
             throw new PfcpFormatException(PfcpCause.InvalidLength, $"expected one IE, found {list.Count}");
         return list[0];
@@ -99,8 +99,8 @@ public sealed record PfcpIe
         return new PfcpIe(type, enterpriseId, OctetString.Own(value), children);
     }
 
-    internal static PfcpIe Decoded(ushort type, ushort? enterpriseId, ReadOnlySpan<byte> value, ValueList<PfcpIe>? children) =>
-        new(type, enterpriseId, new OctetString(value), children);
+    internal static PfcpIe Decoded(ushort type, ushort? enterpriseId, OctetString value, ValueList<PfcpIe>? children) =>
+        new(type, enterpriseId, value, children);
 
     public void WriteTo(PfcpWriter writer)
     {
@@ -134,8 +134,16 @@ public sealed record PfcpIe
 /// <summary>Parses a run of TLV IEs, recursing into grouped ones, within the limits of <see cref="PfcpLimits"/>.</summary>
 internal static class IeListCodec
 {
-    public static ValueList<PfcpIe> Parse(ReadOnlySpan<byte> data, int depth, ref int budget)
+    /// <summary>All of <paramref name="owner"/>: the IEs' values are slices of it, so it must not change afterwards.</summary>
+    public static ValueList<PfcpIe> Parse(byte[] owner, int depth, ref int budget) => Parse(owner, 0, owner.Length, depth, ref budget);
+
+    /// <summary>
+    /// The IEs in <c>owner[start..start+octets]</c>. Every value (a grouped IE's too) is a slice
+    /// of <paramref name="owner"/>, not a copy: one array per message, not one per IE per level.
+    /// </summary>
+    public static ValueList<PfcpIe> Parse(byte[] owner, int start, int octets, int depth, ref int budget)
     {
+        var data = new ReadOnlySpan<byte>(owner, start, octets);
         if (data.IsEmpty)
             return ValueList<PfcpIe>.Empty;
         // Sized by a first walk over the framing, so the list neither grows nor is copied at
@@ -169,7 +177,7 @@ internal static class IeListCodec
                 if (length < 2)
                     throw new PfcpFormatException(PfcpCause.InvalidLength,
                         $"vendor-specific IE of length {length} cannot hold its Enterprise ID", type, name);
-                ie = PfcpIe.Decoded(type, BinaryPrimitives.ReadUInt16BigEndian(body), body[2..], null);
+                ie = PfcpIe.Decoded(type, BinaryPrimitives.ReadUInt16BigEndian(body), OctetString.Slice(owner, start + offset + 6, length - 2), null);
             }
             else if (IeTypes.IsGrouped(type))
             {
@@ -179,17 +187,17 @@ internal static class IeListCodec
                 ValueList<PfcpIe> children;
                 try
                 {
-                    children = Parse(body, depth + 1, ref budget);
+                    children = Parse(owner, start + offset + 4, length, depth + 1, ref budget);
                 }
                 catch (PfcpFormatException e)
                 {
                     throw e.In(type, $"{name}[{CountOf(ies.AsSpan(0, count), type)}]");
                 }
-                ie = PfcpIe.Decoded(type, null, body, children);
+                ie = PfcpIe.Decoded(type, null, OctetString.Slice(owner, start + offset + 4, length), children);
             }
             else
             {
-                ie = PfcpIe.Decoded(type, null, body, null);
+                ie = PfcpIe.Decoded(type, null, OctetString.Slice(owner, start + offset + 4, length), null);
             }
             ies[count++] = ie;
             offset += 4 + length;

@@ -8,6 +8,7 @@ using LoxiLb.Edge5G.Datapath.Tables;
 using LoxiLb.Edge5G.Pfcp.Ies;
 using LoxiLb.Edge5G.Pfcp.Messages;
 using LoxiLb.Edge5G.Pfcp.Rules;
+using LoxiLb.Edge5G.Pfcp.Wire;
 using Microsoft.Extensions.Logging;
 
 namespace LoxiLb.Edge5G.Pfcp.Node;
@@ -566,7 +567,9 @@ public sealed partial class PfcpNode : IDisposable
                     throw new PfcpRefusal(PfcpCause.MandatoryIeIncorrect, $"traffic endpoint {id} to remove does not exist",
                         offendingIe: (ushort)IeType.RemoveTrafficEndpoint);
             var createdEndpoints = new List<TrafficEndpoint>();
-            var users = req.CreatePdrs.Concat(pdrs.Values).ToArray();
+            // The PDRs that may name an endpoint, listed only when the request touches endpoints.
+            IReadOnlyCollection<CreatePdr> users = req.CreateTrafficEndpoints.IsEmpty && req.UpdateTrafficEndpoints.IsEmpty
+                ? [] : req.CreatePdrs.Concat(pdrs.Values).ToArray();
             CreateEndpoints(req.CreateTrafficEndpoints, users, endpoints, chooser, createdEndpoints);
             foreach (var u in req.UpdateTrafficEndpoints)
             {
@@ -707,15 +710,32 @@ public sealed partial class PfcpNode : IDisposable
     private static CreatedPdr CreatedFor(CreatePdr p) => new(p.PdrId)
     {
         LocalFTeid = p.Pdi.LocalFTeid,
-        UeIpAddresses = [.. p.Pdi.UeIpAddresses.Where(u => u.Ipv4 is not null || u.Ipv6 is not null)],
+        UeIpAddresses = WithAddress(p.Pdi.UeIpAddresses),
     };
+
+    /// <summary>The UE IP Address IEs that carry an address (what a Created PDR reports), the same list when all do.</summary>
+    private static ValueList<UeIpAddress> WithAddress(ValueList<UeIpAddress> addresses)
+    {
+        foreach (var u in addresses)
+            if (u.Ipv4 is null && u.Ipv6 is null)
+                return ValueList.From(addresses.Where(a => a.Ipv4 is not null || a.Ipv6 is not null));
+        return addresses;
+    }
 
     /// <summary>TEIDs the SMF chose itself must not be handed out by CHOOSE later.</summary>
     private void ReserveChosenTeids(PfcpRuleSet rules, ChooseResolver chooser)
     {
-        foreach (var f in LocalFTeids(rules))
-            if (!chooser.AllocatedTeids.Contains(f.Teid))
-                _teids.Reserve(f.Teid);
+        // Loops over the immutable dictionaries' struct enumerators: this runs per establishment.
+        foreach (var p in rules.Pdrs)
+            Reserve(p.Value.Pdi.LocalFTeid, chooser);
+        foreach (var t in rules.TrafficEndpoints)
+            Reserve(t.Value.LocalFTeid, chooser);
+    }
+
+    private void Reserve(FTeid? f, ChooseResolver chooser)
+    {
+        if (f is not null && !chooser.AllocatedTeids.Contains(f.Teid))
+            _teids.Reserve(f.Teid);
     }
 
     /// <summary>The local F-TEIDs the rules name, in PDRs and in traffic endpoints.</summary>
@@ -756,7 +776,7 @@ public sealed partial class PfcpNode : IDisposable
     private static TrafficEndpoint CreatedFor(TrafficEndpoint te) => new(te.TrafficEndpointId)
     {
         LocalFTeid = te.LocalFTeid,
-        UeIpAddresses = [.. te.UeIpAddresses.Where(u => u.Ipv4 is not null || u.Ipv6 is not null)],
+        UeIpAddresses = WithAddress(te.UeIpAddresses),
     };
 
     private static ImmutableDictionary<uint, T> Unique<T>(IEnumerable<T> items, Func<T, uint> id, RuleKind kind)
@@ -789,14 +809,27 @@ public sealed partial class PfcpNode : IDisposable
     // ------------------------------------------------------------------ usage
 
     /// <summary>The quotas a modification grants afresh: its new URRs', and those its Update URRs carry.</summary>
+    /// <remarks>Reads the request's lists where asked (a few URRs at most) instead of building sets per modification.</remarks>
     private sealed class QuotaGrants(SessionModificationRequest req)
     {
-        private readonly HashSet<uint> _created = [.. req.CreateUrrs.Select(u => u.UrrId)];
-        private readonly HashSet<uint> _volume = [.. req.UpdateUrrs.Where(u => u.VolumeQuota is not null).Select(u => u.UrrId)];
-        private readonly HashSet<uint> _time = [.. req.UpdateUrrs.Where(u => u.TimeQuota is not null).Select(u => u.UrrId)];
+        public bool Volume(uint urr) => Created(urr) || Updated(urr, volume: true);
+        public bool Time(uint urr) => Created(urr) || Updated(urr, volume: false);
 
-        public bool Volume(uint urr) => _created.Contains(urr) || _volume.Contains(urr);
-        public bool Time(uint urr) => _created.Contains(urr) || _time.Contains(urr);
+        private bool Created(uint urr)
+        {
+            foreach (var u in req.CreateUrrs)
+                if (u.UrrId == urr)
+                    return true;
+            return false;
+        }
+
+        private bool Updated(uint urr, bool volume)
+        {
+            foreach (var u in req.UpdateUrrs)
+                if (u.UrrId == urr && (volume ? u.VolumeQuota is not null : u.TimeQuota is not null))
+                    return true;
+            return false;
+        }
     }
 
     /// <summary>
@@ -857,9 +890,16 @@ public sealed partial class PfcpNode : IDisposable
     {
         var now = _time.GetUtcNow().UtcDateTime;
         session.CheckedTotal = NodeSession.Unchecked; // new rules or counters: the next check looks
-        if (session.Usage.Count > 0) // a new session has none: Except would still build a set
-            foreach (var gone in session.Usage.Keys.Except(session.Rules.Urrs.Keys).ToArray())
-                session.Usage.Remove(gone);
+        if (session.Usage.Count > 0) // a new session has none
+        {
+            List<uint>? gone = null;
+            foreach (var (id, _) in session.Usage)
+                if (!session.Rules.Urrs.ContainsKey(id))
+                    (gone ??= []).Add(id);
+            if (gone is not null)
+                foreach (var id in gone)
+                    session.Usage.Remove(id);
+        }
         foreach (var (id, rule) in session.Rules.Urrs)
         {
             if (session.Usage.TryGetValue(id, out var existing))

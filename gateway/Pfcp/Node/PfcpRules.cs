@@ -375,21 +375,18 @@ public sealed class ChooseResolver(TeidAllocator teids, UeAddressPool pool, GtpA
     {
         var pdi = pdr.Pdi;
         var created = false;
-        var failed = new FailedRuleId(RuleKind.Pdr, pdr.PdrId);
+        var label = new RuleLabel("PDR", pdr.PdrId);
         if (pdi.LocalFTeid is { Choose: true } choose)
         {
-            pdi = pdi with { LocalFTeid = ChooseFTeid(choose, pdi.SourceInterface, $"PDR {pdr.PdrId}", failed) };
+            pdi = pdi with { LocalFTeid = ChooseFTeid(choose, pdi.SourceInterface, label, new FailedRuleId(RuleKind.Pdr, pdr.PdrId)) };
             created = true;
         }
-        if (pdi.UeIpAddresses.Any(u => u.ChooseIpv4 || u.ChooseIpv6))
+        if (ChooseUes(pdi.UeIpAddresses, label) is { } chosen)
         {
-            pdi = pdi with
-            {
-                UeIpAddresses = [.. pdi.UeIpAddresses.Select(u => u.ChooseIpv4 || u.ChooseIpv6 ? ChooseUe(u, $"PDR {pdr.PdrId}") : u)],
-            };
+            pdi = pdi with { UeIpAddresses = chosen };
             created = true;
         }
-        return (pdr with { Pdi = pdi }, created);
+        return created ? (pdr with { Pdi = pdi }, true) : (pdr, false);
     }
 
     /// <summary>
@@ -400,21 +397,36 @@ public sealed class ChooseResolver(TeidAllocator teids, UeAddressPool pool, GtpA
     public (TrafficEndpoint Endpoint, bool Created) Resolve(TrafficEndpoint te, SourceInterface source, FailedRuleId failed)
     {
         var created = false;
-        var label = $"traffic endpoint {te.TrafficEndpointId}";
+        var label = new RuleLabel("traffic endpoint", te.TrafficEndpointId);
         if (te.LocalFTeid is { Choose: true } choose)
         {
             te = te with { LocalFTeid = ChooseFTeid(choose, source, label, failed) };
             created = true;
         }
-        if (te.UeIpAddresses.Any(u => u.ChooseIpv4 || u.ChooseIpv6))
+        if (ChooseUes(te.UeIpAddresses, label) is { } chosen)
         {
-            te = te with { UeIpAddresses = [.. te.UeIpAddresses.Select(u => u.ChooseIpv4 || u.ChooseIpv6 ? ChooseUe(u, label) : u)] };
+            te = te with { UeIpAddresses = chosen };
             created = true;
         }
         return (te, created);
     }
 
-    private FTeid ChooseFTeid(FTeid choose, SourceInterface source, string what, FailedRuleId failed)
+    /// <summary>The addresses with each CHOOSE resolved; null when none asks for one.</summary>
+    private ValueList<UeIpAddress>? ChooseUes(ValueList<UeIpAddress> addresses, RuleLabel what)
+    {
+        UeIpAddress[]? chosen = null;
+        for (int i = 0; i < addresses.Count; i++)
+        {
+            var u = addresses[i];
+            if (!u.ChooseIpv4 && !u.ChooseIpv6)
+                continue;
+            chosen ??= addresses.AsSpan().ToArray();
+            chosen[i] = ChooseUe(u, what);
+        }
+        return chosen is null ? null : new ValueList<UeIpAddress>(chosen);
+    }
+
+    private FTeid ChooseFTeid(FTeid choose, SourceInterface source, RuleLabel what, FailedRuleId failed)
     {
         if (choose.ChooseId is { } id && _byChooseId.TryGetValue(id, out var shared))
             return shared;
@@ -433,7 +445,7 @@ public sealed class ChooseResolver(TeidAllocator teids, UeAddressPool pool, GtpA
         return fteid;
     }
 
-    private UeIpAddress ChooseUe(UeIpAddress u, string what)
+    private UeIpAddress ChooseUe(UeIpAddress u, RuleLabel what)
     {
         IPAddress? v4 = u.Ipv4, v6 = u.Ipv6;
         if (u.ChooseIpv4)
@@ -443,12 +455,18 @@ public sealed class ChooseResolver(TeidAllocator teids, UeAddressPool pool, GtpA
         return new UeIpAddress { Ipv4 = v4, Ipv6 = v6, IsDestination = u.IsDestination, Ipv6PrefixLength = u.ChooseIpv6 ? (byte)64 : u.Ipv6PrefixLength };
     }
 
-    private IPAddress Take(AddressFamily family, string what)
+    private IPAddress Take(AddressFamily family, RuleLabel what)
     {
         var a = pool.Allocate(family) ?? throw new PfcpRefusal(PfcpCause.AllDynamicAddressesAreOccupied,
             $"{what}: no free {(family == AddressFamily.InterNetwork ? "IPv4" : "IPv6")} UE address in the configured pools");
         _ues.Add(a);
         return a;
+    }
+
+    /// <summary>The rule a CHOOSE belongs to, formatted only when a refusal names it.</summary>
+    private readonly record struct RuleLabel(string Kind, uint Id)
+    {
+        public override string ToString() => $"{Kind} {Id}";
     }
 
     /// <summary>Gives back what this request allocated (it failed).</summary>

@@ -33,8 +33,18 @@ public sealed class ValueList<T> : IReadOnlyList<T>, IEquatable<ValueList<T>>
         return new ValueList<T>(copy);
     }
 
-    public IEnumerator<T> GetEnumerator() => ((IEnumerable<T>)_items).GetEnumerator();
+    /// <summary>A struct enumerator, so a foreach over a ValueList allocates nothing.</summary>
+    public Enumerator GetEnumerator() => new(_items);
+    IEnumerator<T> IEnumerable<T>.GetEnumerator() => ((IEnumerable<T>)_items).GetEnumerator();
     IEnumerator IEnumerable.GetEnumerator() => _items.GetEnumerator();
+
+    public struct Enumerator(T[] items)
+    {
+        private int _index = -1;
+
+        public readonly T Current => items[_index];
+        public bool MoveNext() => ++_index < items.Length;
+    }
 
     public bool Equals(ValueList<T>? other) =>
         other is not null && (ReferenceEquals(this, other) || _items.AsSpan().SequenceEqual(other._items, EqualityComparer<T>.Default));

@@ -59,6 +59,30 @@ public class SessionTableTests
         Assert.Equal(9, Mem(tables.Qers).Entries[pdr.Qer].Qfi);
     }
 
+    /// <summary>Several QERs on one PDR (session AMBR and a flow's MBR): one QER entry combining them.</summary>
+    [Fact]
+    public unsafe void SeveralQersOnOnePdr_CloseWhereAnyIsClosed_TakeTheSmallestMbrPerDirection_AndTheFirstQfi()
+    {
+        var (table, tables) = NewTable();
+        var basic = Basic();
+        var session = basic with
+        {
+            Pdrs = [.. basic.Pdrs.Select(p => p with { QerIds = [1, 2, 3] })],
+            Qers = [new Qer(1, DownlinkGate: GateStatus.Closed, UplinkMbrKbps: 10_000, DownlinkMbrKbps: 20_000),
+                    new Qer(2, UplinkMbrKbps: 5_000, DownlinkMbrKbps: 0, Qfi: 5),
+                    new Qer(3, Qfi: 9)],
+        };
+        table.Establish(session);
+
+        var match = Mem(tables.Ue4).Entries[BitConverter.ToUInt32(Ue.GetAddressBytes())];
+        var qer = Mem(tables.Qers).Entries[Mem(tables.Pdrs).Entries[match.Pdr].Qer];
+        Assert.Equal(((byte)Gate.Open, (byte)Gate.Closed), (qer.Gate[0], qer.Gate[1]));
+        Assert.Equal(5, qer.Qfi); // the first QER naming a QFI
+        // 5,000 kbit/s uplink (the smaller), 20,000 downlink (an MBR of 0 sets no limit).
+        Assert.Equal((625_000UL, 2_500_000UL), (qer.Mbr[0], qer.Mbr[1]));
+        Assert.Equal((SessionTable.Burst(625_000), SessionTable.Burst(2_500_000)), (qer.Burst[0], qer.Burst[1]));
+    }
+
     [Fact]
     public unsafe void UlclSession_CompilesARuleListInPrecedenceOrder_WithTheFilterSwappedForUplink()
     {

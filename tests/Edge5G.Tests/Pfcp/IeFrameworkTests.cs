@@ -175,6 +175,88 @@ public class IeFrameworkTests
         PfcpAssert.SameOctets(datagram, decoded.Message.Encode());
     }
 
+    /// <summary>
+    /// A received message's IEs are slices of one copy of it (not one array per IE per level);
+    /// their values, equality and re-encoding are what copies gave.
+    /// </summary>
+    [Fact]
+    public void DecodedIes_AreSlicesOfOneCopyOfTheMessage_WithTheSameValuesAndEncoding()
+    {
+        var pdi = PfcpIe.Group(IeType.Pdi,
+            PfcpIe.Raw(IeType.SourceInterface, new byte[] { 0x01 }),
+            PfcpIe.Raw(IeType.NetworkInstance, DnsName.FromLabels("internet").Raw));
+        var datagram = Heartbeat([RecoveryTimeStamp, pdi.ToBytes(), [0x7F, 0xFF, 0x00, 0x02, 0xAB, 0xCD]]);
+        var decoded = Assert.IsType<PfcpDecoded>(PfcpCodec.Decode(datagram));
+        var ies = decoded.Message.Ies;
+        var group = ies[1];
+        var child = group.Children![1];
+
+        static byte[] Owner(OctetString o) =>
+            System.Runtime.InteropServices.MemoryMarshal.TryGetArray(o.Memory, out var segment) ? segment.Array! : throw new InvalidOperationException("not an array");
+        Assert.Same(Owner(ies[0].Value), Owner(group.Value));
+        Assert.Same(Owner(group.Value), Owner(child.Value));
+        Assert.Same(Owner(group.Value), Owner(ies[2].Value));
+        Assert.NotSame(datagram, Owner(group.Value)); // a copy: the receive buffer is reused
+        Assert.Equal(DnsName.FromLabels("internet").Raw, child.Value);
+        Assert.Equal(DnsName.FromLabels("internet").Raw.GetHashCode(), child.Value.GetHashCode());
+        Assert.Equal(new byte[] { 0xAB, 0xCD }, ies[2].Value.ToArray());
+        Assert.Equal(pdi, group);
+        PfcpAssert.SameOctets(datagram, decoded.Message.Encode());
+
+        // What outlives the message gets octets of its own: a decoded name, an opaque value.
+        var name = IeDecoders.DnsName(child);
+        Assert.Equal(child.Value, name.Raw);
+        var unknown = IeDecoders.Octets(ies[2]);
+        Assert.Equal(new byte[] { 0xAB, 0xCD }, unknown.ToArray());
+        Assert.NotSame(Owner(group.Value), Owner(unknown));
+        Assert.Equal(2, Owner(unknown).Length);
+    }
+
+    [Fact]
+    public void OctetStringSlices_CompareByContent_AndRefuseRangesOutsideTheArray()
+    {
+        var array = new byte[] { 1, 2, 3, 4, 5 };
+        var slice = OctetString.Slice(array, 1, 3);
+        Assert.Equal(new byte[] { 2, 3, 4 }, slice.ToArray());
+        Assert.Equal(3, slice.Length);
+        Assert.Equal(new OctetString([2, 3, 4]), slice);
+        Assert.Equal(new OctetString([2, 3, 4]).GetHashCode(), slice.GetHashCode());
+        Assert.Equal(OctetString.Empty, OctetString.Slice(array, 5, 0));
+        Assert.True(OctetString.Slice(array, 2, 0).IsEmpty);
+        Assert.Throws<ArgumentOutOfRangeException>(() => OctetString.Slice(array, 3, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => OctetString.Slice(array, -1, 2));
+    }
+
+    /// <summary>Which IEs the typed decoder took is kept in bits for 64 and in an array past that.</summary>
+    [Fact]
+    public void IeSet_LeavesTheIesNobodyTook_InOrder_PastSixtyFourIes()
+    {
+        var ies = Enumerable.Range(0, 70).Select(i => i % 10 == 3
+            ? PfcpIe.Raw(IeType.Precedence, new byte[] { 0, 0, 0, (byte)i })
+            : PfcpIe.Raw(0x7FFF, new byte[] { (byte)i })).ToArray();
+        var set = new IeSet(ValueList.Create<PfcpIe>(ies));
+        var precedences = set.Many(IeType.Precedence, ie => ie.Value[3]);
+        Assert.Equal([3, 13, 23, 33, 43, 53, 63], precedences.Select(b => (int)b));
+        var rest = set.Rest();
+        Assert.Equal(63, rest.Count);
+        Assert.Equal(Enumerable.Range(0, 70).Where(i => i % 10 != 3).Select(i => (byte)i), rest.Select(ie => ie.Value[0]));
+    }
+
+    [Fact]
+    public void ValueList_ForeachUsesAStructEnumerator_AndAllocatesNothing()
+    {
+        ValueList<int> list = [1, 2, 3];
+        var sum = 0;
+        foreach (var i in list) // warm: the first call may allocate in the runtime
+            sum += i;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        foreach (var i in list)
+            sum += i;
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(12, sum);
+        Assert.Equal([1, 2, 3], list.Select(i => i)); // LINQ still sees IEnumerable<T>
+    }
+
     [Fact]
     public void RepeatedOptionalIe_TheFirstCounts_AndTheRepeatStaysInOther()
     {
