@@ -119,6 +119,7 @@ public sealed record PfcpRuleSet(
             throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
                 $"PDR {p.PdrId}: traffic endpoint {ids[0]} does not exist", offendingIe: (ushort)IeType.TrafficEndpointId,
                 failedRule: new FailedRuleId(RuleKind.Pdr, p.PdrId));
+        RefuseFramedRoutes(te.Other, p.PdrId, te.TrafficEndpointId);
         var pdi = p.Pdi;
         return p with
         {
@@ -190,6 +191,7 @@ public sealed record PfcpRuleSet(
         if (pdi.ApplicationId is not null)
             throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
                 $"PDR {p.PdrId}: Application ID in the PDI is not supported (no application detection)", failedRule: new FailedRuleId(RuleKind.Pdr, p.PdrId));
+        RefuseFramedRoutes(pdi.Other, p.PdrId, endpoint: null);
         if (Has(pdi.Other, (ushort)IeType.EthernetPacketFilter))
             throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
                 $"PDR {p.PdrId}: Ethernet Packet Filter in the PDI is not supported (IP PDU sessions only)", failedRule: new FailedRuleId(RuleKind.Pdr, p.PdrId));
@@ -232,6 +234,20 @@ public sealed record PfcpRuleSet(
     }
 
     /// <summary>Whether a non-vendor IE of the type is among <paramref name="ies"/> (a loop: this runs per rule per request).</summary>
+    /// <summary>
+    /// Framed routing (networks behind the UE, TS 29.244 5.2.1A) is not implemented, and FRRT is
+    /// not in our UP Function Features: a PDR with a framed route would forward only the UE's own
+    /// address while the SMF believes the whole network is routed. Refused, naming the PDR and the IE.
+    /// </summary>
+    private static void RefuseFramedRoutes(ValueList<PfcpIe> other, ushort pdrId, byte? endpoint)
+    {
+        foreach (var type in (ReadOnlySpan<IeType>)[IeType.FramedRoute, IeType.FramedRouting, IeType.FramedIpv6Route])
+            if (Has(other, (ushort)type))
+                throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
+                    $"PDR {pdrId}: {IeTypes.Name((ushort)type)} in {(endpoint is { } id ? $"traffic endpoint {id}" : "the PDI")} is not supported (no framed routing)",
+                    offendingIe: (ushort)type, failedRule: new FailedRuleId(RuleKind.Pdr, pdrId));
+    }
+
     private static bool Has(ValueList<PfcpIe> ies, ushort type)
     {
         foreach (var ie in ies.AsSpan())

@@ -3,6 +3,7 @@ using LoxiLb.Edge5G.Pfcp;
 using LoxiLb.Edge5G.Pfcp.Ies;
 using LoxiLb.Edge5G.Pfcp.Messages;
 using LoxiLb.Edge5G.Pfcp.Rules;
+using LoxiLb.Edge5G.Pfcp.Wire;
 
 namespace LoxiLb.Edge5G.Tests.Pfcp.Node;
 
@@ -63,6 +64,26 @@ public class TrafficEndpointTests
         Assert.Equal((byte)9, pdrs[1].Pdi.Qfi);
         Assert.Null(pdrs[2].Pdi.LocalFTeid);
         Assert.Equal(ue, pdrs[2].Pdi.UeIpv4);
+    }
+
+    /// <summary>A framed route carried by a traffic endpoint is refused for the PDR that names it, as in a PDI.</summary>
+    [Fact]
+    public void AFramedRouteInATrafficEndpoint_IsRefused_NamingThePdrThatUsesIt_AndNothingIsInstalled()
+    {
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
+        var request = WithEndpoints(n, 0x70);
+        var downlink = request.CreateTrafficEndpoints[1] with { Other = [PfcpIe.Raw(IeType.FramedRoute, OctetString.FromAscii("203.0.113.0/28 0.0.0.0 1"))] };
+        request = request with { CreateTrafficEndpoints = [request.CreateTrafficEndpoints[0], downlink] };
+
+        var response = Assert.IsType<SessionEstablishmentResponse>(n.Request(request).Body);
+
+        Assert.Equal(PfcpCause.RuleCreationModificationFailure, response.Cause);
+        Assert.Equal(new FailedRuleId(RuleKind.Pdr, 2), response.FailedRuleId);
+        Assert.Equal((ushort)IeType.FramedRoute, response.OffendingIe);
+        Assert.Equal(0, n.Table.Count);
+        // What CHOOSE took for the refused request is free again: the next session gets the first UE address.
+        var ok = Assert.IsType<SessionEstablishmentResponse>(n.Request(WithEndpoints(n, 0x7f)).Body);
+        Assert.Equal(IPAddress.Parse("192.0.2.1"), ok.CreatedTrafficEndpoints[0].UeIpAddresses[0].Ipv4);
     }
 
     [Fact]
