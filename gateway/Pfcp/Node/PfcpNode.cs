@@ -493,11 +493,11 @@ public sealed partial class PfcpNode : IDisposable
         var chooser = new ChooseResolver(_teids, _uePool, _addresses);
         try
         {
-            var endpoints = ImmutableDictionary.CreateBuilder<byte, TrafficEndpoint>();
+            var endpoints = RuleMap<byte, TrafficEndpoint>.Empty.ToBuilder();
             var createdEndpoints = new List<TrafficEndpoint>();
             CreateEndpoints(req.CreateTrafficEndpoints, req.CreatePdrs, endpoints, chooser, createdEndpoints);
             var created = new List<CreatedPdr>();
-            var pdrs = ImmutableDictionary.CreateBuilder<ushort, CreatePdr>();
+            var pdrs = RuleMap<ushort, CreatePdr>.Empty.ToBuilder();
             foreach (var p in req.CreatePdrs)
             {
                 var (resolved, report) = chooser.Resolve(p);
@@ -747,7 +747,7 @@ public sealed partial class PfcpNode : IDisposable
     /// UE address the node chose go in <paramref name="created"/> for the response.
     /// </summary>
     private static void CreateEndpoints(IEnumerable<TrafficEndpoint> creates, IReadOnlyCollection<CreatePdr> users,
-        ImmutableDictionary<byte, TrafficEndpoint>.Builder endpoints, ChooseResolver chooser, List<TrafficEndpoint> created)
+        RuleMap<byte, TrafficEndpoint>.Builder endpoints, ChooseResolver chooser, List<TrafficEndpoint> created)
     {
         foreach (var te in creates)
         {
@@ -779,14 +779,14 @@ public sealed partial class PfcpNode : IDisposable
         UeIpAddresses = WithAddress(te.UeIpAddresses),
     };
 
-    private static ImmutableDictionary<uint, T> Unique<T>(IEnumerable<T> items, Func<T, uint> id, RuleKind kind)
+    private static RuleMap<uint, T> Unique<T>(IEnumerable<T> items, Func<T, uint> id, RuleKind kind)
     {
-        var b = ImmutableDictionary.CreateBuilder<uint, T>();
+        var b = RuleMap<uint, T>.Empty.ToBuilder();
         AddAll(b, items, id, kind);
         return b.ToImmutable();
     }
 
-    private static void AddAll<T>(ImmutableDictionary<uint, T>.Builder b, IEnumerable<T> items, Func<T, uint> id, RuleKind kind)
+    private static void AddAll<T>(RuleMap<uint, T>.Builder b, IEnumerable<T> items, Func<T, uint> id, RuleKind kind)
     {
         foreach (var item in items)
             if (!b.TryAdd(id(item), item))
@@ -794,14 +794,14 @@ public sealed partial class PfcpNode : IDisposable
                     failedRule: new FailedRuleId(kind, id(item)));
     }
 
-    private static void Remove<TKey, T>(ImmutableDictionary<TKey, T>.Builder b, TKey id, RuleKind kind) where TKey : notnull
+    private static void Remove<TKey, T>(RuleMap<TKey, T>.Builder b, TKey id, RuleKind kind) where TKey : struct, IComparable<TKey>
     {
         if (!b.Remove(id))
             throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure, $"{kind.ToString().ToUpperInvariant()} {id} to remove does not exist",
                 failedRule: new FailedRuleId(kind, Convert.ToUInt32(id)));
     }
 
-    private static T Existing<TKey, T>(ImmutableDictionary<TKey, T>.Builder b, TKey id, RuleKind kind) where TKey : notnull =>
+    private static T Existing<TKey, T>(RuleMap<TKey, T>.Builder b, TKey id, RuleKind kind) where TKey : struct, IComparable<TKey> =>
         b.TryGetValue(id, out var v) ? v
             : throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure, $"{kind.ToString().ToUpperInvariant()} {id} to update does not exist",
                 failedRule: new FailedRuleId(kind, Convert.ToUInt32(id)));

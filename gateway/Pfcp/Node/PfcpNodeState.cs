@@ -3,6 +3,7 @@ using System.Net;
 using LoxiLb.Edge5G.Datapath.Compiler;
 using LoxiLb.Edge5G.Pfcp.Ies;
 using LoxiLb.Edge5G.Pfcp.Messages;
+using LoxiLb.Edge5G.Pfcp.Rules;
 
 namespace LoxiLb.Edge5G.Pfcp.Node;
 
@@ -81,11 +82,11 @@ public sealed partial class PfcpNode
                 var session = new NodeSession(record.Seid, rules.CpFSeid, record.Association)
                 {
                     Rules = new PfcpRuleSet(
-                        rules.CreatePdrs.ToDictionary(p => p.PdrId).ToImmutableDictionary(),
-                        rules.CreateFars.ToDictionary(f => f.FarId).ToImmutableDictionary(),
-                        rules.CreateQers.ToDictionary(q => q.QerId).ToImmutableDictionary(),
-                        rules.CreateUrrs.ToDictionary(u => u.UrrId).ToImmutableDictionary(),
-                        rules.CreateTrafficEndpoints.ToDictionary(t => t.TrafficEndpointId).ToImmutableDictionary()),
+                        RuleMap<ushort, CreatePdr>.From(rules.CreatePdrs, p => p.PdrId),
+                        RuleMap<uint, CreateFar>.From(rules.CreateFars, f => f.FarId),
+                        RuleMap<uint, CreateQer>.From(rules.CreateQers, q => q.QerId),
+                        RuleMap<uint, CreateUrr>.From(rules.CreateUrrs, u => u.UrrId),
+                        RuleMap<byte, TrafficEndpoint>.From(rules.CreateTrafficEndpoints, t => t.TrafficEndpointId)),
                 };
                 session.SetInactivityTimer(rules.UserPlaneInactivityTimer, _time.GetUtcNow().UtcDateTime);
                 foreach (var teid in record.Teids)

@@ -52,18 +52,18 @@ public sealed class PfcpRefusal(PfcpCause cause, string message, ushort? offendi
 /// CHOOSE already resolved), and their translation into the datapath's rule model.
 /// </summary>
 public sealed record PfcpRuleSet(
-    ImmutableDictionary<ushort, CreatePdr> Pdrs,
-    ImmutableDictionary<uint, CreateFar> Fars,
-    ImmutableDictionary<uint, CreateQer> Qers,
-    ImmutableDictionary<uint, CreateUrr> Urrs,
-    ImmutableDictionary<byte, TrafficEndpoint>? Endpoints = null)
+    RuleMap<ushort, CreatePdr> Pdrs,
+    RuleMap<uint, CreateFar> Fars,
+    RuleMap<uint, CreateQer> Qers,
+    RuleMap<uint, CreateUrr> Urrs,
+    RuleMap<byte, TrafficEndpoint>? Endpoints = null)
 {
     /// <summary>Traffic endpoints (PDI optimisation) by ID: PDRs name one in their PDI instead of repeating its F-TEID, UE addresses...</summary>
-    public ImmutableDictionary<byte, TrafficEndpoint> TrafficEndpoints => Endpoints ?? ImmutableDictionary<byte, TrafficEndpoint>.Empty;
+    public RuleMap<byte, TrafficEndpoint> TrafficEndpoints => Endpoints ?? RuleMap<byte, TrafficEndpoint>.Empty;
 
     public static PfcpRuleSet Empty { get; } = new(
-        ImmutableDictionary<ushort, CreatePdr>.Empty, ImmutableDictionary<uint, CreateFar>.Empty,
-        ImmutableDictionary<uint, CreateQer>.Empty, ImmutableDictionary<uint, CreateUrr>.Empty);
+        RuleMap<ushort, CreatePdr>.Empty, RuleMap<uint, CreateFar>.Empty,
+        RuleMap<uint, CreateQer>.Empty, RuleMap<uint, CreateUrr>.Empty);
 
     /// <summary>
     /// The rule model of these rules, for the compiler. The PDRs of a URR in
@@ -81,11 +81,11 @@ public sealed record PfcpRuleSet(
         return new(
             seid,
             exhaustedUrrs is { Count: > 0 } exhausted
-                ? ById(Pdrs, p => p.PdrId, p => WithQuotaAction(ToModel(WithEndpoint(p)), exhausted))
-                : ById(Pdrs, p => p.PdrId, p => ToModel(WithEndpoint(p))),
-            ById(Fars, f => f.FarId, f => ToModel(f, QuotaActionOnly(f.FarId))),
-            ById(Qers, q => q.QerId, ToModel),
-            ById(Urrs, u => u.UrrId, ToModel),
+                ? ById(Pdrs, p => WithQuotaAction(ToModel(WithEndpoint(p)), exhausted))
+                : ById(Pdrs, p => ToModel(WithEndpoint(p))),
+            ById(Fars, f => ToModel(f, QuotaActionOnly(f.FarId))),
+            ById(Qers, ToModel),
+            ById(Urrs, ToModel),
             peerSeid, peerAddress);
     }
 
@@ -146,26 +146,14 @@ public sealed record PfcpRuleSet(
         return pdr;
     }
 
-    /// <summary>
-    /// The rules translated in the order of their ids, as OrderBy(id).Select did, with one
-    /// array and one sort instead of LINQ's buffers: this runs for every request.
-    /// </summary>
-    private static ImmutableArray<TModel> ById<TKey, TRule, TModel>(ImmutableDictionary<TKey, TRule> rules, Func<TRule, uint> id,
-        Func<TRule, TModel> translate) where TKey : notnull
+    /// <summary>The rules translated in the order of their ids (the map's own order).</summary>
+    private static ImmutableArray<TModel> ById<TKey, TRule, TModel>(RuleMap<TKey, TRule> rules, Func<TRule, TModel> translate)
+        where TKey : struct, IComparable<TKey>
     {
         if (rules.Count == 0)
             return ImmutableArray<TModel>.Empty;
-        var keys = new uint[rules.Count];
-        var values = new TRule[rules.Count];
-        int n = 0;
-        foreach (var (_, value) in rules)
-        {
-            keys[n] = id(value);
-            values[n++] = value;
-        }
-        Array.Sort(keys, values);
-        var result = ImmutableArray.CreateBuilder<TModel>(n);
-        foreach (var rule in values)
+        var result = ImmutableArray.CreateBuilder<TModel>(rules.Count);
+        foreach (var (_, rule) in rules)
             result.Add(translate(rule));
         return result.MoveToImmutable();
     }
