@@ -375,7 +375,8 @@ public sealed class SessionTable
 
     // ------------------------------------------------------------------ planning (no side effects)
 
-    private sealed record PlannedPdr(Pdr Pdr, Direction Direction, string QerSet, IReadOnlyList<PacketFilter> Filters);
+    /// <summary>A PDR as planned; <paramref name="QerSet"/> indexes the plan's distinct QER sets, -1 for none.</summary>
+    private sealed record PlannedPdr(Pdr Pdr, Direction Direction, int QerSet, IReadOnlyList<PacketFilter> Filters);
 
     /// <summary>
     /// The PDRs one match key leads to. <paramref name="Address"/> is the F-TEID's local address
@@ -407,15 +408,15 @@ public sealed class SessionTable
     private sealed record SessionPlan(
         Session Session,
         IReadOnlyList<PlannedPdr> Pdrs,
-        IReadOnlyDictionary<string, Qer[]> QerSets,
+        IReadOnlyList<Qer[]> QerSets,
         IReadOnlyList<MatchGroup> Groups);
 
     private SessionPlan Plan(Session session, CompiledSession? previous)
     {
-        var fars = UniqueById(session.Fars, f => f.Id, "FAR");
-        var qers = UniqueById(session.QerList, q => q.Id, "QER");
-        var urrs = UniqueById(session.UrrList, u => u.Id, "URR");
-        UniqueById(session.Pdrs, p => p.Id, "PDR");
+        var fars = IdIndex<Far>.Of(session.Fars, f => f.Id, "FAR");
+        var qers = IdIndex<Qer>.Of(session.QerList, q => q.Id, "QER");
+        var urrs = IdIndex<Urr>.Of(session.UrrList, u => u.Id, "URR");
+        IdIndex<Pdr>.Of(session.Pdrs, p => p.Id, "PDR");
         if (session.Pdrs.IsDefaultOrEmpty)
             throw new RuleException(RuleError.Inconsistent, $"session SEID {session.Seid} has no PDR");
 
@@ -434,7 +435,7 @@ public sealed class SessionTable
         }
 
         var planned = new List<PlannedPdr>();
-        var qerSets = new Dictionary<string, Qer[]>();
+        var qerSets = new List<Qer[]>(); // distinct sets, each QER list sorted by id
         foreach (var pdr in session.Pdrs)
         {
             if (!fars.ContainsKey(pdr.FarId))
@@ -453,18 +454,7 @@ public sealed class SessionTable
                 throw new RuleException(RuleError.Invalid, $"PDR {pdr.Id}: UE IPv6 address {u6} is not IPv6", PdrName(pdr));
 
             var direction = pdr.Pdi.SourceInterface == InterfaceType.Access ? Direction.Uplink : Direction.Downlink;
-            var qerSet = "";
-            if (pdr.Qers.Length > 0)
-            {
-                // Sorted once for both the set's name and its QERs.
-                var ids = pdr.Qers.ToArray();
-                Array.Sort(ids);
-                qerSet = string.Join(",", ids);
-                var set = new Qer[ids.Length];
-                for (int i = 0; i < ids.Length; i++)
-                    set[i] = qers[ids[i]];
-                qerSets[qerSet] = set;
-            }
+            var qerSet = pdr.Qers.Length > 0 ? QerSetIndex(qerSets, pdr.Qers, qers) : -1;
             planned.Add(new PlannedPdr(pdr, direction, qerSet,
                 Filters(pdr, direction, pdr.Pdi.UeIpv4 ?? sessionUe4, pdr.Pdi.UeIpv6 ?? sessionUe6)));
         }
@@ -478,13 +468,93 @@ public sealed class SessionTable
     /// <summary>A PDR's name in refusals, formatted only when one is thrown.</summary>
     private static string PdrName(Pdr pdr) => $"PDR {pdr.Id}";
 
-    private static Dictionary<uint, T> UniqueById<T>(ImmutableArray<T> items, Func<T, uint> id, string kind)
+    /// <summary>
+    /// The index in <paramref name="sets"/> of the QERs <paramref name="ids"/> name (in id order),
+    /// added when no PDR before had the same set: PDRs sharing a set share one QER entry.
+    /// </summary>
+    private static int QerSetIndex(List<Qer[]> sets, ImmutableArray<uint> ids, IdIndex<Qer> qers)
     {
-        var map = new Dictionary<uint, T>();
-        foreach (var item in items.IsDefault ? [] : items)
-            if (!map.TryAdd(id(item), item))
-                throw new RuleException(RuleError.Inconsistent, $"{kind} id {id(item)} appears more than once", $"{kind} {id(item)}");
-        return map;
+        var set = new Qer[ids.Length];
+        for (int i = 0; i < ids.Length; i++)
+            set[i] = qers[ids[i]];
+        if (set.Length > 1)
+            Array.Sort(set, (a, b) => a.Id.CompareTo(b.Id));
+        for (int i = 0; i < sets.Count; i++)
+            if (SameIds(sets[i], set))
+                return i;
+        sets.Add(set);
+        return sets.Count - 1;
+    }
+
+    private static bool SameIds(Qer[] a, Qer[] b)
+    {
+        if (a.Length != b.Length)
+            return false;
+        for (int i = 0; i < a.Length; i++)
+            if (a[i].Id != b[i].Id)
+                return false;
+        return true;
+    }
+
+    /// <summary>
+    /// A session's rules of one kind by id, checked unique: a linear scan over the handful most
+    /// sessions have, a dictionary only past <see cref="LinearLimit"/> (this runs per request).
+    /// </summary>
+    private readonly struct IdIndex<T>
+    {
+        private const int LinearLimit = 16;
+        private readonly ImmutableArray<T> _items;
+        private readonly Func<T, uint> _id;
+        private readonly Dictionary<uint, T>? _map;
+
+        private IdIndex(ImmutableArray<T> items, Func<T, uint> id, Dictionary<uint, T>? map)
+        {
+            _items = items;
+            _id = id;
+            _map = map;
+        }
+
+        public static IdIndex<T> Of(ImmutableArray<T> items, Func<T, uint> id, string kind)
+        {
+            items = items.IsDefault ? [] : items;
+            Dictionary<uint, T>? map = null;
+            if (items.Length > LinearLimit)
+            {
+                map = new Dictionary<uint, T>(items.Length);
+                foreach (var item in items)
+                    if (!map.TryAdd(id(item), item))
+                        throw Repeated(kind, id(item));
+            }
+            else
+            {
+                for (int i = 1; i < items.Length; i++)
+                    for (int j = 0; j < i; j++)
+                        if (id(items[i]) == id(items[j]))
+                            throw Repeated(kind, id(items[i]));
+            }
+            return new IdIndex<T>(items, id, map);
+        }
+
+        private static RuleException Repeated(string kind, uint id) =>
+            new(RuleError.Inconsistent, $"{kind} id {id} appears more than once", $"{kind} {id}");
+
+        public bool ContainsKey(uint id) => TryGet(id, out _);
+
+        public T this[uint id] => TryGet(id, out var item) ? item : throw new KeyNotFoundException($"id {id}");
+
+        private bool TryGet(uint id, out T item)
+        {
+            if (_map is not null)
+                return _map.TryGetValue(id, out item!);
+            foreach (var candidate in _items)
+                if (_id(candidate) == id)
+                {
+                    item = candidate;
+                    return true;
+                }
+            item = default!;
+            return false;
+        }
     }
 
     private void CheckFar(Far far)
@@ -512,6 +582,8 @@ public sealed class SessionTable
 
     private static IReadOnlyList<PacketFilter> Filters(Pdr pdr, Direction direction, IPAddress? ue4, IPAddress? ue6)
     {
+        if (pdr.Pdi.Filters.IsDefaultOrEmpty)
+            return []; // most PDRs: nothing to parse, no list to make
         var result = new List<PacketFilter>();
         foreach (var sdf in pdr.Pdi.Filters)
         {
@@ -668,7 +740,7 @@ public sealed class SessionTable
         }
     }
 
-    private void CheckCapacity(Session session, List<PlannedPdr> planned, Dictionary<string, Qer[]> qerSets, List<MatchGroup> groups,
+    private void CheckCapacity(Session session, List<PlannedPdr> planned, List<Qer[]> qerSets, List<MatchGroup> groups,
         CompiledSession? previous)
     {
         void Need(SlotAllocator slots, int count)
@@ -766,15 +838,15 @@ public sealed class SessionTable
         var matches = new List<(MatchGroup, MatchEntry)>();
 
         // QERs (one per distinct QER set of a PDR), with fresh token buckets.
-        var qerSlot = new Dictionary<string, uint>();
-        foreach (var (set, qers) in plan.QerSets)
+        var qerSlot = plan.QerSets.Count == 0 ? [] : new uint[plan.QerSets.Count];
+        for (int i = 0; i < plan.QerSets.Count; i++)
         {
             var slot = Allocate(_qerSlots, compiled.QerSlots);
-            _tables.Qers.Put(slot, QerEntryFor(qers));
+            _tables.Qers.Put(slot, QerEntryFor(plan.QerSets[i]));
             _tables.QerBuckets.Put(slot * 2, default);
             _tables.QerBuckets.Put(slot * 2 + 1, default);
             _tables.QerStats.Reset(slot); // a reused slot must not report its previous QER's drops
-            qerSlot[set] = slot;
+            qerSlot[i] = slot;
         }
 
         // FARs with their next hops.
@@ -806,7 +878,7 @@ public sealed class SessionTable
             _tables.Pdrs.Put(slot, new PdrEntry
             {
                 Far = farSlot[p.Pdr.FarId],
-                Qer = p.QerSet.Length > 0 ? qerSlot[p.QerSet] : AbiConstants.None,
+                Qer = p.QerSet >= 0 ? qerSlot[p.QerSet] : AbiConstants.None,
                 Stats = stats,
                 Direction = p.Direction,
                 OuterHeaderRemoval = p.Pdr.RemoveOuterHeader ? OuterHeaderRemovalKind.Gtpu : OuterHeaderRemovalKind.None,
