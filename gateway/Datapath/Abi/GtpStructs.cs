@@ -88,7 +88,7 @@ public unsafe struct Ue6Key : IEquatable<Ue6Key>
     public static Ue6Key Create(IPAddress ipv6)
     {
         var key = new Ue6Key();
-        ipv6.GetAddressBytes().CopyTo(new Span<byte>(key.Address, 16));
+        ipv6.TryWriteBytes(new Span<byte>(key.Address, 16), out _);
         return key;
     }
 
@@ -106,7 +106,7 @@ public unsafe struct Ue6Key : IEquatable<Ue6Key>
     public static Ue6Key Prefix64(IPAddress ipv6)
     {
         var key = new Ue6Key();
-        ipv6.GetAddressBytes().AsSpan(0, 8).CopyTo(new Span<byte>(key.Address, 8));
+        AddressBytes.WritePrefix64(ipv6, new Span<byte>(key.Address, 8));
         return key;
     }
 }
@@ -436,18 +436,47 @@ public unsafe struct EventRecord
 /// <summary>Address encodings the datapath uses.</summary>
 public static class AddressBytes
 {
+    // The writers below use TryWriteBytes: they run for every key and entry of every request,
+    // and GetAddressBytes (and MapToIPv6) allocate.
+
     /// <summary>IPv6 as is, IPv4 as ::ffff:a.b.c.d (F-TEID keys, local address set).</summary>
     public static void WriteMapped(IPAddress address, Span<byte> destination)
     {
-        var v6 = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? address.MapToIPv6() : address;
-        v6.GetAddressBytes().CopyTo(destination);
+        if (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+        {
+            destination[..10].Clear();
+            destination[10] = 0xff;
+            destination[11] = 0xff;
+            address.TryWriteBytes(destination.Slice(12, 4), out _);
+        }
+        else
+        {
+            address.TryWriteBytes(destination[..16], out _);
+        }
     }
 
     /// <summary>IPv4 in the first four bytes, IPv6 in all sixteen (FAR peer/local, SDF).</summary>
     public static void WritePlain(IPAddress address, Span<byte> destination)
     {
         destination[..16].Clear();
-        address.GetAddressBytes().CopyTo(destination);
+        address.TryWriteBytes(destination, out _);
+    }
+
+    /// <summary>The first eight octets (the /64 prefix) of an IPv6 address.</summary>
+    public static void WritePrefix64(IPAddress ipv6, Span<byte> destination)
+    {
+        Span<byte> all = stackalloc byte[16];
+        ipv6.TryWriteBytes(all, out _);
+        all[..8].CopyTo(destination);
+    }
+
+    /// <summary>An IPv4 address's four octets as a <see cref="uint"/> in memory order (how the maps key it).</summary>
+    public static uint Ipv4Word(IPAddress ipv4)
+    {
+        Span<byte> octets = stackalloc byte[4];
+        if (!ipv4.TryWriteBytes(octets, out var written) || written != 4)
+            throw new ArgumentException($"{ipv4} is not an IPv4 address", nameof(ipv4));
+        return System.Runtime.InteropServices.MemoryMarshal.Read<uint>(octets);
     }
 
     public static IPAddress ReadMapped(ReadOnlySpan<byte> source)

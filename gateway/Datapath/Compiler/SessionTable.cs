@@ -653,17 +653,44 @@ public sealed class SessionTable
         _publishedUe6Exact = _ue6Exact;
     }
 
+    private const int GroupScanLimit = 8;
+
     private List<MatchGroup> Group(Session session, List<PlannedPdr> planned)
     {
-        // Keyed by the match key itself: the list stays in insertion order for the plan.
-        var groups = new Dictionary<(FteidKey?, uint?, Ue6Key?), MatchGroup>();
+        // In insertion order for the plan; found by their match key with a scan while there are
+        // few (a session has one to four keys), through a dictionary past GroupScanLimit.
         var ordered = new List<MatchGroup>();
+        Dictionary<(FteidKey?, uint?, Ue6Key?), MatchGroup>? byKey = null;
         void Add(PlannedPdr p, IPAddress address, FteidKey? f = null, uint? u4 = null, Ue6Key? u6 = null, uint? dense = null, uint teid = 0)
         {
-            if (!groups.TryGetValue((f, u4, u6), out var g))
+            MatchGroup? g = null;
+            if (byKey is not null)
             {
-                groups[(f, u4, u6)] = g = new MatchGroup([], f, u4, u6, teid, address) { DenseIndex = dense };
+                byKey.TryGetValue((f, u4, u6), out g);
+            }
+            else
+            {
+                foreach (var candidate in ordered)
+                    if (Nullable.Equals(candidate.Fteid, f) && candidate.Ue4 == u4 && Nullable.Equals(candidate.Ue6, u6))
+                    {
+                        g = candidate;
+                        break;
+                    }
+            }
+            if (g is null)
+            {
+                g = new MatchGroup([], f, u4, u6, teid, address) { DenseIndex = dense };
                 ordered.Add(g);
+                if (byKey is not null)
+                {
+                    byKey[(f, u4, u6)] = g;
+                }
+                else if (ordered.Count > GroupScanLimit)
+                {
+                    byKey = [];
+                    foreach (var o in ordered)
+                        byKey[(o.Fteid, o.Ue4, o.Ue6)] = o;
+                }
             }
             g.Pdrs.Add(p);
         }
@@ -673,7 +700,7 @@ public sealed class SessionTable
             var pdi = p.Pdr.Pdi;
             if (pdi.LocalFTeid is { } fteid)
             {
-                if (!fteid.Addresses.Any())
+                if (fteid.Ipv4 is null && fteid.Ipv6 is null)
                     throw new RuleException(RuleError.Invalid, $"{PdrName(p.Pdr)}: local F-TEID 0x{fteid.Teid:x8} has no address (CHOOSE must be resolved before compiling)", PdrName(p.Pdr));
                 var first = true;
                 foreach (var address in fteid.Addresses)
@@ -690,7 +717,7 @@ public sealed class SessionTable
             else if (p.Direction == Direction.Downlink && (pdi.UeIpv4 is not null || pdi.UeIpv6 is not null))
             {
                 if (pdi.UeIpv4 is { } v4)
-                    Add(p, v4, u4: (uint)BitConverter.ToInt32(v4.GetAddressBytes()),
+                    Add(p, v4, u4: AddressBytes.Ipv4Word(v4),
                         dense: _tables.Dense.TryUe4(v4, out var index) ? index : null);
                 if (pdi.UeIpv6 is { } v6)
                 {
@@ -902,12 +929,12 @@ public sealed class SessionTable
                     if (only.Pdr.Pdi.UeIpv4 is { } v4)
                     {
                         match.Flags |= MatchFlags.UeV4;
-                        match.UeIpv4 = (uint)BitConverter.ToInt32(v4.GetAddressBytes());
+                        match.UeIpv4 = AddressBytes.Ipv4Word(v4);
                     }
                     if (only.Pdr.Pdi.UeIpv6 is { } v6)
                     {
                         match.Flags |= MatchFlags.UeV6;
-                        v6.GetAddressBytes().AsSpan(0, 8).CopyTo(new Span<byte>(match.UeIpv6Prefix, 8));
+                        AddressBytes.WritePrefix64(v6, new Span<byte>(match.UeIpv6Prefix, 8));
                     }
                 }
             }

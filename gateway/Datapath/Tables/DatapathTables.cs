@@ -20,7 +20,7 @@ public sealed record DenseRanges(uint TeidBase, uint TeidCount, uint Ue4Base, ui
 
     public bool TryUe4(System.Net.IPAddress ue, out uint index)
     {
-        var host = (uint)System.Net.IPAddress.NetworkToHostOrder(BitConverter.ToInt32(ue.GetAddressBytes()));
+        var host = (uint)System.Net.IPAddress.NetworkToHostOrder((int)Abi.AddressBytes.Ipv4Word(ue));
         index = host - Ue4Base;
         return index < Ue4Count;
     }

@@ -59,6 +59,28 @@ public class SessionTableTests
         Assert.Equal(9, Mem(tables.Qers).Entries[pdr.Qer].Qfi);
     }
 
+    /// <summary>Past the scan limit the compiler finds a session's match keys through a dictionary; every key still gets its own PDR.</summary>
+    [Fact]
+    public void ASessionWithElevenMatchKeys_PublishesEachWithItsOwnPdr()
+    {
+        var (table, tables) = NewTable();
+        var basic = Basic();
+        var uplinks = Enumerable.Range(0, 10).Select(i => new Pdr((ushort)(10 + i), 100,
+            new Pdi(InterfaceType.Access, new FTeid(0x1000u + (uint)i, N3), UeIpv4: Ue), FarId: 1, RemoveOuterHeader: true));
+        table.Establish(basic with { Pdrs = [.. uplinks, basic.Pdrs[1]] });
+
+        var fteids = Mem(tables.Fteids).Entries;
+        Assert.Equal(10, fteids.Count);
+        var pdrIds = new HashSet<uint>();
+        for (uint i = 0; i < 10; i++)
+        {
+            var match = fteids[FteidKey.Create(0x1000u + i, N3)];
+            Assert.True(pdrIds.Add(match.Pdr), $"TEID 0x{0x1000 + i:x}: PDR slot {match.Pdr} is shared");
+            Assert.Equal(Direction.Uplink, Mem(tables.Pdrs).Entries[match.Pdr].Direction);
+        }
+        Assert.Single(Mem(tables.Ue4).Entries);
+    }
+
     /// <summary>Several QERs on one PDR (session AMBR and a flow's MBR): one QER entry combining them.</summary>
     [Fact]
     public unsafe void SeveralQersOnOnePdr_CloseWhereAnyIsClosed_TakeTheSmallestMbrPerDirection_AndTheFirstQfi()
