@@ -233,14 +233,26 @@ public sealed partial class PfcpNode : IDisposable
     private void Receive()
     {
         var buffer = new byte[65536];
-        EndPoint any = new IPEndPoint(_settings.Listen.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0);
+        var any = new IPEndPoint(_settings.Listen.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0);
+        // The sender's address is read into one SocketAddress, and the IPEndPoint made for it
+        // is kept while the same peer keeps sending (a node has a few peers): no endpoint
+        // objects per datagram.
+        var address = new SocketAddress(_settings.Listen.AddressFamily);
+        SocketAddress? lastAddress = null;
+        IPEndPoint? last = null;
         while (!_stopping)
         {
             int n;
-            EndPoint from = any;
+            IPEndPoint from;
             try
             {
-                n = _socket!.ReceiveFrom(buffer, ref from);
+                n = _socket!.ReceiveFrom(buffer, SocketFlags.None, address);
+                if (last is null || !address.Equals(lastAddress))
+                {
+                    last = (IPEndPoint)any.Create(address);
+                    lastAddress = last.Serialize();
+                }
+                from = last;
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock or SocketError.ConnectionReset)
             {
@@ -252,12 +264,12 @@ public sealed partial class PfcpNode : IDisposable
             }
             try
             {
-                Handle(buffer.AsSpan(0, n), (IPEndPoint)from);
+                Handle(buffer.AsSpan(0, n), from);
             }
             catch (Exception e)
             {
                 Counters.Dropped("internal-error");
-                LogHandlerFailed(_log, from.ToString() ?? "?", e);
+                LogHandlerFailed(_log, from.ToString(), e);
             }
         }
     }
@@ -313,7 +325,7 @@ public sealed partial class PfcpNode : IDisposable
         // Same peer, same sequence number: the answer again, never the request again. Counted
         // before it is sent, so whoever receives it sees the count.
         Counters.Dropped("retransmission-answered-from-cache");
-        _socket?.SendTo(cached.Bytes, from);
+        SendTo(cached.Bytes, from);
         return true;
     }
 
@@ -1261,8 +1273,24 @@ public sealed partial class PfcpNode : IDisposable
         var bytes = PfcpCodec.Encode(body, sequence, body.MessageType.IsSessionMessage() ? seid ?? 0 : null);
         // Counted first: a peer that reads the counters once it has the message sees it counted.
         Counters.Sent(body.MessageType, CauseOf(body));
-        _socket?.SendTo(bytes, to);
+        SendTo(bytes, to);
         return bytes;
+    }
+
+    /// <summary>The last destination with its SocketAddress, as one object so any thread reads a matching pair.</summary>
+    private sealed record Destination(IPEndPoint To, SocketAddress Address);
+
+    private Destination? _lastDestination;
+
+    /// <summary>Sends; the peer's SocketAddress is kept while datagrams go to the same endpoint object.</summary>
+    private void SendTo(byte[] bytes, IPEndPoint to)
+    {
+        if (_socket is null)
+            return;
+        var destination = _lastDestination;
+        if (destination is null || !ReferenceEquals(destination.To, to))
+            _lastDestination = destination = new Destination(to, to.Serialize());
+        _socket.SendTo(bytes, SocketFlags.None, destination.Address);
     }
 
     private static PfcpCause? CauseOf(IPfcpMessageBody body) => body switch
@@ -1338,7 +1366,7 @@ public sealed partial class PfcpNode : IDisposable
             p.Attempts++;
             p.NextAt = now + Ticks(_settings.T1);
             Counters.Sent(p.Type, null);
-            _socket?.SendTo(p.Bytes, p.To);
+            SendTo(p.Bytes, p.To);
         }
 
         foreach (var a in _associations.Values.ToArray())

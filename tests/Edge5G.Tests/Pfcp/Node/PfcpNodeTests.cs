@@ -196,6 +196,26 @@ public class PfcpNodeTests
         Assert.Empty(((MemoryTable<FteidKey, MatchEntry>)n.Tables.Fteids).Entries);
     }
 
+    /// <summary>The node keeps the last sender's endpoint and address for reuse; peers taking turns must still get their own answers.</summary>
+    [Fact]
+    public void PeersSendingInTurn_EachGetTheirOwnAnswers()
+    {
+        using var n = new NodeUnderTest();
+        using var a = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        using var b = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        a.Client.ReceiveTimeout = b.Client.ReceiveTimeout = 3000;
+        var node = n.Node.LocalEndpoint!;
+        for (uint i = 1; i <= 6; i++)
+        {
+            var (client, other) = i % 3 == 0 ? (b, a) : (a, b); // a, a, b, a, a, b: the cache both hits and misses
+            client.Send(PfcpCodec.Encode(new HeartbeatRequest(DateTime.UtcNow.AddTicks(-(DateTime.UtcNow.Ticks % TimeSpan.TicksPerSecond))), i), node);
+            IPEndPoint? from = null;
+            var answer = Assert.IsType<PfcpDecoded>(PfcpCodec.Decode(client.Receive(ref from)));
+            Assert.Equal((PfcpMessageType.HeartbeatResponse, i), (answer.Header.MessageType, answer.Header.SequenceNumber));
+            Assert.Equal(0, other.Available);
+        }
+    }
+
     [Theory]
     [InlineData(PfcpMessageType.PfdManagementRequest, PfcpMessageType.PfdManagementResponse)]
     [InlineData(PfcpMessageType.SessionSetDeletionRequest, PfcpMessageType.SessionSetDeletionResponse)]
