@@ -366,31 +366,28 @@ public sealed record PfcpRuleSet(
 /// </summary>
 public sealed class ChooseResolver(TeidAllocator teids, UeAddressPool pool, GtpAddresses addresses)
 {
-    private readonly Dictionary<byte, FTeid> _byChooseId = [];
-    private readonly List<uint> _teids = [];
-    private readonly List<IPAddress> _ues = [];
+    // Made on first use: a request with no CHOOSE (every modification, most of the time) needs none.
+    private Dictionary<byte, FTeid>? _byChooseId;
+    private List<uint>? _teids;
+    private List<IPAddress>? _ues;
     private IPAddress? _ue4, _ue6;
 
-    public IReadOnlyList<uint> AllocatedTeids => _teids;
-    public IReadOnlyList<IPAddress> AllocatedUeAddresses => _ues;
+    public IReadOnlyList<uint> AllocatedTeids => (IReadOnlyList<uint>?)_teids ?? [];
+    public IReadOnlyList<IPAddress> AllocatedUeAddresses => (IReadOnlyList<IPAddress>?)_ues ?? [];
 
     /// <summary>The PDR with CHOOSE resolved, and whether it must be reported in a Created PDR.</summary>
     public (CreatePdr Pdr, bool Created) Resolve(CreatePdr pdr)
     {
         var pdi = pdr.Pdi;
-        var created = false;
         var label = new RuleLabel("PDR", pdr.PdrId);
-        if (pdi.LocalFTeid is { Choose: true } choose)
-        {
-            pdi = pdi with { LocalFTeid = ChooseFTeid(choose, pdi.SourceInterface, label, new FailedRuleId(RuleKind.Pdr, pdr.PdrId)) };
-            created = true;
-        }
-        if (ChooseUes(pdi.UeIpAddresses, label) is { } chosen)
-        {
-            pdi = pdi with { UeIpAddresses = chosen };
-            created = true;
-        }
-        return created ? (pdr with { Pdi = pdi }, true) : (pdr, false);
+        var fteid = pdi.LocalFTeid is { Choose: true } choose
+            ? ChooseFTeid(choose, pdi.SourceInterface, label, new FailedRuleId(RuleKind.Pdr, pdr.PdrId))
+            : null;
+        var ues = ChooseUes(pdi.UeIpAddresses, label);
+        if (fteid is null && ues is null)
+            return (pdr, false);
+        // One copy of the PDI and the PDR, whatever was chosen.
+        return (pdr with { Pdi = pdi with { LocalFTeid = fteid ?? pdi.LocalFTeid, UeIpAddresses = ues ?? pdi.UeIpAddresses } }, true);
     }
 
     /// <summary>
@@ -432,7 +429,7 @@ public sealed class ChooseResolver(TeidAllocator teids, UeAddressPool pool, GtpA
 
     private FTeid ChooseFTeid(FTeid choose, SourceInterface source, RuleLabel what, FailedRuleId failed)
     {
-        if (choose.ChooseId is { } id && _byChooseId.TryGetValue(id, out var shared))
+        if (choose.ChooseId is { } id && _byChooseId is not null && _byChooseId.TryGetValue(id, out var shared))
             return shared;
         var destination = source == SourceInterface.Access ? M.InterfaceType.Access : M.InterfaceType.Core;
         var v4 = choose.ChooseIpv4 || !choose.ChooseIpv6 ? addresses.LocalFor(destination, AddressFamily.InterNetwork) : null;
@@ -442,10 +439,10 @@ public sealed class ChooseResolver(TeidAllocator teids, UeAddressPool pool, GtpA
                 $"{what}: CHOOSE asks for an {(choose.ChooseIpv6 ? "IPv6" : "IPv4")} F-TEID and no such GTP-U address is configured",
                 failedRule: failed);
         var teid = teids.Allocate();
-        _teids.Add(teid);
+        (_teids ??= []).Add(teid);
         var fteid = FTeid.Of(teid, v4, v6);
         if (choose.ChooseId is { } cid)
-            _byChooseId[cid] = fteid;
+            (_byChooseId ??= [])[cid] = fteid;
         return fteid;
     }
 
@@ -463,7 +460,7 @@ public sealed class ChooseResolver(TeidAllocator teids, UeAddressPool pool, GtpA
     {
         var a = pool.Allocate(family) ?? throw new PfcpRefusal(PfcpCause.AllDynamicAddressesAreOccupied,
             $"{what}: no free {(family == AddressFamily.InterNetwork ? "IPv4" : "IPv6")} UE address in the configured pools");
-        _ues.Add(a);
+        (_ues ??= []).Add(a);
         return a;
     }
 
@@ -476,9 +473,9 @@ public sealed class ChooseResolver(TeidAllocator teids, UeAddressPool pool, GtpA
     /// <summary>Gives back what this request allocated (it failed).</summary>
     public void Rollback()
     {
-        foreach (var t in _teids)
+        foreach (var t in AllocatedTeids)
             teids.Release(t);
-        foreach (var a in _ues)
+        foreach (var a in AllocatedUeAddresses)
             pool.Release(a);
     }
 }
