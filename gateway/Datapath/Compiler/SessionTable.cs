@@ -876,18 +876,23 @@ public sealed class SessionTable
             qerSlot[i] = slot;
         }
 
-        // FARs with their next hops.
-        var farSlot = new Dictionary<uint, uint>();
+        // FARs with their next hops; compiled.FarSlots[i] is the slot of session.Fars[i].
         foreach (var far in session.Fars)
         {
             var slot = Allocate(_farSlots, compiled.FarSlots);
             var entry = FarEntryFor(far, compiled);
             _tables.Fars.Put(slot, entry);
-            farSlot[far.Id] = slot;
         }
+        uint FarSlot(uint id)
+        {
+            for (int i = 0; i < session.Fars.Length; i++)
+                if (session.Fars[i].Id == id)
+                    return compiled.FarSlots[i];
+            throw new KeyNotFoundException($"FAR {id}"); // the plan checked every PDR's FAR
+        }
+        var pdrSlot = compiled.PdrSlotById;
 
         // PDRs; counters keep their index when the PDR id existed before.
-        var pdrSlot = new Dictionary<ushort, uint>();
         foreach (var p in plan.Pdrs)
         {
             if (previous is not null && previous.StatsIndex.TryGetValue(p.Pdr.Id, out var stats))
@@ -904,7 +909,7 @@ public sealed class SessionTable
             var slot = Allocate(_pdrSlots, compiled.PdrSlots);
             _tables.Pdrs.Put(slot, new PdrEntry
             {
-                Far = farSlot[p.Pdr.FarId],
+                Far = FarSlot(p.Pdr.FarId),
                 Qer = p.QerSet >= 0 ? qerSlot[p.QerSet] : AbiConstants.None,
                 Stats = stats,
                 Direction = p.Direction,
@@ -912,7 +917,6 @@ public sealed class SessionTable
                 Flags = p.Pdr.QuotaExhausted ? PdrFlags.QuotaExhausted : 0,
             });
             pdrSlot[p.Pdr.Id] = slot;
-            compiled.PdrSlotById[p.Pdr.Id] = slot;
         }
 
         // Rule lists and their filters; then the match entries (published later).
