@@ -17,7 +17,7 @@ public sealed record DnsName(OctetString Raw)
     /// FAR of every session, so sessions share one instance (and its text) per name instead of
     /// holding copies; a small direct-mapped cache is enough, and a miss only costs a copy.
     /// </summary>
-    private static readonly DnsName?[] Recent = new DnsName?[64];
+    private static readonly RecentDecodes<DnsName> Recent = new(64);
 
     private string? _text;
 
@@ -25,15 +25,8 @@ public sealed record DnsName(OctetString Raw)
     public OctetString Raw { get; init { field = value; _text = null; } } = Raw;
 
     /// <summary>The shared instance for these octets (a new one when none is cached).</summary>
-    public static DnsName Intern(OctetString raw)
-    {
-        var slot = (int)((uint)raw.GetHashCode() % (uint)Recent.Length);
-        if (Volatile.Read(ref Recent[slot]) is { } cached && cached.Raw.Equals(raw))
-            return cached;
-        var name = new DnsName(raw.Compact()); // kept past the message it came in
-        Volatile.Write(ref Recent[slot], name);
-        return name;
-    }
+    public static DnsName Intern(OctetString raw) =>
+        Recent.Get(raw.Span, raw, static r => new DnsName(r.Compact())); // kept past the message it came in
 
     // Equality is the octets' alone: the cached text is derived from them.
     public bool Equals(DnsName? other) => other is not null && Raw.Equals(other.Raw);

@@ -107,13 +107,16 @@ public sealed class IeSet
         return Many(type, decode);
     }
 
-    /// <summary>IEs not consumed by the typed decoder (unknown, unmodelled or repeated), in wire order.</summary>
+    /// <summary>
+    /// IEs not consumed by the typed decoder (unknown, unmodelled or repeated), in wire order,
+    /// with octets of their own: typed records keep them past the message.
+    /// </summary>
     public ValueList<PfcpIe> Rest()
     {
         List<PfcpIe>? rest = null;
         for (int i = 0; i < _ies.Count; i++)
             if (!Taken(i))
-                (rest ??= []).Add(_ies[i]);
+                (rest ??= []).Add(_ies[i].Compact());
         return rest is null ? ValueList<PfcpIe>.Empty : ValueList.From(rest);
     }
 

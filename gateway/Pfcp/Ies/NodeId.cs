@@ -51,21 +51,9 @@ public sealed record NodeId : IIeValue
     /// the ID's text: recently decoded IDs are shared, so that text (the address's, or the name's)
     /// is formatted once per peer instead of once per request. A miss decodes as before.
     /// </summary>
-    public static NodeId Decode(ReadOnlySpan<byte> value)
-    {
-        var hash = new HashCode();
-        hash.AddBytes(value);
-        var slot = (int)((uint)hash.ToHashCode() % (uint)Recent.Length);
-        if (Volatile.Read(ref Recent[slot]) is { } hit && value.SequenceEqual(hit.Raw))
-            return hit.Id;
-        var id = DecodeNew(value);
-        Volatile.Write(ref Recent[slot], new Decoded(value.ToArray(), id));
-        return id;
-    }
+    public static NodeId Decode(ReadOnlySpan<byte> value) => Recent.Get(value, value, static v => DecodeNew(v));
 
-    private sealed record Decoded(byte[] Raw, NodeId Id);
-
-    private static readonly Decoded?[] Recent = new Decoded?[16];
+    private static readonly RecentDecodes<NodeId> Recent = new(16);
 
     private static NodeId DecodeNew(ReadOnlySpan<byte> value)
     {

@@ -102,6 +102,12 @@ public sealed record PfcpIe
     internal static PfcpIe Decoded(ushort type, ushort? enterpriseId, OctetString value, ValueList<PfcpIe>? children) =>
         new(type, enterpriseId, value, children);
 
+    /// <summary>
+    /// This IE with octets of its own (children re-parsed from them) when it is a slice of a
+    /// received message: for IEs a record keeps past the message, so they do not keep it alive.
+    /// </summary>
+    public PfcpIe Compact() => Value.IsCompact ? this : FromValue(Type, EnterpriseId, Value.ToArray());
+
     public void WriteTo(PfcpWriter writer)
     {
         int mark = writer.BeginIe(Type, EnterpriseId);

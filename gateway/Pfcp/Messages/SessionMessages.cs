@@ -27,10 +27,10 @@ public sealed record SessionEstablishmentRequest(NodeId NodeId, FSeid CpFSeid, V
         new(s.Mandatory(IeType.NodeId, IeDecoders.NodeId),
             s.Mandatory(IeType.FSeid, IeDecoders.FSeid),
             s.AtLeastOne(IeType.CreatePdr, CreatePdr.Decode),
-            s.AtLeastOne(IeType.CreateFar, CreateFar.Decode))
+            s.AtLeastOne(IeType.CreateFar, CreateFar.DecodeShared))
         {
-            CreateUrrs = s.Many(IeType.CreateUrr, CreateUrr.Decode),
-            CreateQers = s.Many(IeType.CreateQer, CreateQer.Decode),
+            CreateUrrs = s.Many(IeType.CreateUrr, CreateUrr.DecodeShared),
+            CreateQers = s.Many(IeType.CreateQer, CreateQer.DecodeShared),
             CreateBar = s.Optional(IeType.CreateBar, Rules.CreateBar.Decode),
             CreateTrafficEndpoints = s.Many(IeType.CreateTrafficEndpoint, TrafficEndpoint.Decode),
             PdnType = s.OptionalValue(IeType.PdnType, IeDecoders.PdnType),
@@ -155,9 +155,9 @@ public sealed record SessionModificationRequest : IPfcpMessageBody
         RemoveBar = s.OptionalValue(IeType.RemoveBar, RuleReferences.BarId),
         RemoveTrafficEndpoints = s.Many(IeType.RemoveTrafficEndpoint, RuleReferences.TrafficEndpointId),
         CreatePdrs = s.Many(IeType.CreatePdr, CreatePdr.Decode),
-        CreateFars = s.Many(IeType.CreateFar, CreateFar.Decode),
-        CreateUrrs = s.Many(IeType.CreateUrr, CreateUrr.Decode),
-        CreateQers = s.Many(IeType.CreateQer, CreateQer.Decode),
+        CreateFars = s.Many(IeType.CreateFar, CreateFar.DecodeShared),
+        CreateUrrs = s.Many(IeType.CreateUrr, CreateUrr.DecodeShared),
+        CreateQers = s.Many(IeType.CreateQer, CreateQer.DecodeShared),
         CreateBar = s.Optional(IeType.CreateBar, Rules.CreateBar.Decode),
         CreateTrafficEndpoints = s.Many(IeType.CreateTrafficEndpoint, TrafficEndpoint.Decode),
         UpdatePdrs = s.Many(IeType.UpdatePdr, UpdatePdr.Decode),

@@ -97,6 +97,14 @@ public sealed record CreateFar(uint FarId, ApplyAction ApplyAction) : IIeValue
     public byte? BarId { get; init; }
     public ValueList<PfcpIe> Other { get; init; } = [];
 
+    private static readonly RecentDecodes<CreateFar> Recent = new(64);
+
+    /// <summary>
+    /// A Create FAR as an SMF repeats it from session to session (the same template per DNN and
+    /// profile): identical octets decode to one shared instance (<see cref="RecentDecodes{T}"/>).
+    /// </summary>
+    public static readonly IeDecoder<CreateFar> DecodeShared = ie => Recent.Get(ie.Value.Span, ie, Decode);
+
     public static CreateFar Decode(PfcpIe ie)
     {
         var s = IeSet.Of(ie);

@@ -16,6 +16,14 @@ public sealed record CreateQer(uint QerId, GateStatus GateStatus) : IIeValue
     public uint? AveragingWindow { get; init; }
     public ValueList<PfcpIe> Other { get; init; } = [];
 
+    private static readonly RecentDecodes<CreateQer> Recent = new(64);
+
+    /// <summary>
+    /// A Create QER as an SMF repeats it from session to session (the same template per DNN and
+    /// profile): identical octets decode to one shared instance (<see cref="RecentDecodes{T}"/>).
+    /// </summary>
+    public static readonly IeDecoder<CreateQer> DecodeShared = ie => Recent.Get(ie.Value.Span, ie, Decode);
+
     public static CreateQer Decode(PfcpIe ie)
     {
         var s = IeSet.Of(ie);

@@ -26,6 +26,14 @@ public sealed record CreateUrr(uint UrrId, MeasurementMethod MeasurementMethod, 
     public uint? FarIdForQuotaAction { get; init; }
     public ValueList<PfcpIe> Other { get; init; } = [];
 
+    private static readonly RecentDecodes<CreateUrr> Recent = new(64);
+
+    /// <summary>
+    /// A Create URR as an SMF repeats it from session to session (the same template per DNN and
+    /// profile): identical octets decode to one shared instance (<see cref="RecentDecodes{T}"/>).
+    /// </summary>
+    public static readonly IeDecoder<CreateUrr> DecodeShared = ie => Recent.Get(ie.Value.Span, ie, Decode);
+
     public static CreateUrr Decode(PfcpIe ie)
     {
         var s = IeSet.Of(ie);

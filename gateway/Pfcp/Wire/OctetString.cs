@@ -54,7 +54,10 @@ public readonly struct OctetString : IEquatable<OctetString>
     /// kept longer than the message they came in (interned names, rules a session holds), so
     /// they do not keep the whole message alive.
     /// </summary>
-    public OctetString Compact() => _bytes is null || (_offset == 0 && _length == _bytes.Length) ? this : new OctetString(Span);
+    public OctetString Compact() => IsCompact ? this : new OctetString(Span);
+
+    /// <summary>True when the octets are a whole array of their own (or empty), not a slice of a larger one.</summary>
+    public bool IsCompact => _bytes is null || (_offset == 0 && _length == _bytes.Length);
 
     /// <summary>The bytes as ASCII/Latin-1 text (one char per byte), for printable identifiers.</summary>
     public string ToLatin1() => System.Text.Encoding.Latin1.GetString(Span);

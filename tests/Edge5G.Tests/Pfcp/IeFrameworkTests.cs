@@ -212,6 +212,55 @@ public class IeFrameworkTests
         Assert.Equal(2, Owner(unknown).Length);
     }
 
+    /// <summary>
+    /// Sessions of one DNN and profile carry the same FAR, QER and URR templates: identical
+    /// octets decode to one shared record; any octet that differs decodes afresh, and a broken
+    /// one still fails as before (nothing is cached for it).
+    /// </summary>
+    [Fact]
+    public void RepeatedRuleTemplates_DecodeToSharedRecords_AndOnlyIdenticalOctetsShare()
+    {
+        static PfcpIe Far(uint id, byte action) => PfcpIe.Group(IeType.CreateFar,
+            PfcpIe.Raw(IeType.FarId, new byte[] { (byte)(id >> 24), (byte)(id >> 16), (byte)(id >> 8), (byte)id }),
+            PfcpIe.Raw(IeType.ApplyAction, new byte[] { action }));
+        // Decoded from received messages, as the node does: each one a fresh copy of the bytes.
+        static CreateFar Received(PfcpIe ie) => CreateFar.DecodeShared(PfcpIe.Parse(ie.ToBytes()));
+
+        var first = Received(Far(0x7e57_0001, 0x01)); // DROP
+        var again = Received(Far(0x7e57_0001, 0x01));
+        var otherAction = Received(Far(0x7e57_0001, 0x0C)); // BUFF, NOCP
+        var otherId = Received(Far(0x7e57_0002, 0x01));
+
+        Assert.Same(first, again);
+        Assert.NotSame(first, otherAction);
+        Assert.Equal((0x7e57_0001u, ApplyActionFlags.Buff | ApplyActionFlags.Nocp), (otherAction.FarId, otherAction.ApplyAction.Flags));
+        Assert.Equal((0x7e57_0002u, ApplyActionFlags.Drop), (otherId.FarId, otherId.ApplyAction.Flags));
+        Assert.Equal(CreateFar.Decode(Far(0x7e57_0001, 0x01)), first);
+
+        // A FAR without its Apply Action fails the same way every time (nothing was cached for it).
+        var broken = PfcpIe.Group(IeType.CreateFar, PfcpIe.Raw(IeType.FarId, new byte[] { 0, 0, 0, 9 }));
+        for (var i = 0; i < 2; i++)
+        {
+            var e = Assert.Throws<PfcpFormatException>(() => Received(broken));
+            Assert.Equal(PfcpCause.MandatoryIeMissing, e.Cause);
+        }
+    }
+
+    [Fact]
+    public void RecentDecodes_ComparesTheOctetsInFull_AndASlotTakenByOtherOctetsDecodesAgain()
+    {
+        var cache = new RecentDecodes<string>(1); // one slot: every key collides
+        var decoded = 0;
+        string Get(byte[] octets) => cache.Get(octets, octets, o => { decoded++; return Convert.ToHexString(o); });
+
+        Assert.Equal("0102", Get([1, 2]));
+        Assert.Same(Get([1, 2]), Get([1, 2]));
+        Assert.Equal(1, decoded);
+        Assert.Equal("0103", Get([1, 3])); // same slot, other octets: decoded, not the cached value
+        Assert.Equal("0102", Get([1, 2]));
+        Assert.Equal(3, decoded);
+    }
+
     [Fact]
     public void OctetStringSlices_CompareByContent_AndRefuseRangesOutsideTheArray()
     {
