@@ -83,11 +83,16 @@ public sealed record PfcpRuleSet(
             exhaustedUrrs is { Count: > 0 } exhausted
                 ? ById(Pdrs, p => WithQuotaAction(ToModel(WithEndpoint(p)), exhausted))
                 : ById(Pdrs, p => ToModel(WithEndpoint(p))),
-            ById(Fars, f => ToModel(f, QuotaActionOnly(f.FarId))),
-            ById(Qers, ToModel),
-            ById(Urrs, ToModel),
+            ById(Fars, f => SharedFars.Get(f, QuotaActionOnly(f.FarId), ToModel)),
+            ById(Qers, q => SharedQers.Get(q, false, static (q, _) => ToModel(q))),
+            ById(Urrs, u => SharedUrrs.Get(u, false, static (u, _) => ToModel(u))),
             peerSeid, peerAddress);
     }
+
+    // Sessions of one template hold the same FAR, QER and URR records; they share the model objects too.
+    private static readonly RecentTranslations<CreateFar, M.Far> SharedFars = new(64);
+    private static readonly RecentTranslations<CreateQer, M.Qer> SharedQers = new(64);
+    private static readonly RecentTranslations<CreateUrr, M.Urr> SharedUrrs = new(64);
 
     /// <summary>A FAR that URRs name for their quota action and no PDR names: used only once a quota is used up.</summary>
     private bool QuotaActionOnly(uint farId)

@@ -1,0 +1,30 @@
+using System.Runtime.CompilerServices;
+
+namespace LoxiLb.Edge5G.Pfcp.Node;
+
+/// <summary>
+/// The datapath-model translations of recently seen rule records, by record identity: sessions
+/// made from one template share its decoded record (<see cref="Wire.RecentDecodes{T}"/>), and
+/// with this they share its model object too instead of each holding a copy.
+/// </summary>
+/// <remarks>
+/// Translating is a pure function of the record and the flag, so a hit returns what a
+/// translation would. A translation that throws is not kept. Slots are replaced whole without
+/// a lock.
+/// </remarks>
+internal sealed class RecentTranslations<TRule, TModel>(int slots) where TRule : class
+{
+    private sealed record Entry(TRule Rule, bool Flag, TModel Model);
+
+    private readonly Entry?[] _slots = new Entry?[slots];
+
+    public TModel Get(TRule rule, bool flag, Func<TRule, bool, TModel> translate)
+    {
+        var slot = (int)((uint)(RuntimeHelpers.GetHashCode(rule) * 2 + (flag ? 1 : 0)) % (uint)_slots.Length);
+        if (Volatile.Read(ref _slots[slot]) is { } hit && ReferenceEquals(hit.Rule, rule) && hit.Flag == flag)
+            return hit.Model;
+        var model = translate(rule, flag);
+        Volatile.Write(ref _slots[slot], new Entry(rule, flag, model));
+        return model;
+    }
+}
