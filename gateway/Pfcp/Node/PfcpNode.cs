@@ -737,7 +737,7 @@ public sealed partial class PfcpNode : IDisposable
     /// <summary>TEIDs the SMF chose itself must not be handed out by CHOOSE later.</summary>
     private void ReserveChosenTeids(PfcpRuleSet rules, ChooseResolver chooser)
     {
-        // Loops over the immutable dictionaries' struct enumerators: this runs per establishment.
+        // Loops over the rule maps' struct enumerators: this runs per establishment.
         foreach (var p in rules.Pdrs)
             Reserve(p.Value.Pdi.LocalFTeid, chooser);
         foreach (var t in rules.TrafficEndpoints)
