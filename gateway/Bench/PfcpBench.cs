@@ -377,18 +377,22 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
         public int Heartbeat(int i, uint sequence, Span<byte> into)
         {
             _heartbeat.CopyTo(into);
-            into[4] = (byte)(sequence >> 16); // no SEID: the sequence number follows the length
-            into[5] = (byte)(sequence >> 8);
-            into[6] = (byte)sequence;
+            Sequence(into[4..], sequence); // no SEID: the sequence number follows the length
             return _heartbeat.Length;
         }
 
         private static void Header(Span<byte> message, ulong seid, uint sequence)
         {
             BinaryPrimitives.WriteUInt64BigEndian(message[4..], seid);
-            message[12] = (byte)(sequence >> 16);
-            message[13] = (byte)(sequence >> 8);
-            message[14] = (byte)sequence;
+            Sequence(message[12..], sequence);
+        }
+
+        /// <summary>The 24-bit sequence number, big-endian.</summary>
+        private static void Sequence(Span<byte> at, uint sequence)
+        {
+            at[0] = (byte)(sequence >> 16);
+            at[1] = (byte)(sequence >> 8);
+            at[2] = (byte)sequence;
         }
 
         public delegate int Builder(int session, uint sequence, Span<byte> into);

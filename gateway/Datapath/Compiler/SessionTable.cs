@@ -653,44 +653,18 @@ public sealed class SessionTable
         _publishedUe6Exact = _ue6Exact;
     }
 
-    private const int GroupScanLimit = 8;
-
     private List<MatchGroup> Group(Session session, List<PlannedPdr> planned)
     {
-        // In insertion order for the plan; found by their match key with a scan while there are
-        // few (a session has one to four keys), through a dictionary past GroupScanLimit.
+        // In insertion order for the plan; found by their match key (a session has one to four:
+        // SmallMap scans them, and moves to a dictionary for sessions with many).
         var ordered = new List<MatchGroup>();
-        Dictionary<(FteidKey?, uint?, Ue6Key?), MatchGroup>? byKey = null;
+        var byKey = new SmallMap<(FteidKey?, uint?, Ue6Key?), MatchGroup>();
         void Add(PlannedPdr p, IPAddress address, FteidKey? f = null, uint? u4 = null, Ue6Key? u6 = null, uint? dense = null, uint teid = 0)
         {
-            MatchGroup? g = null;
-            if (byKey is not null)
+            if (!byKey.TryGetValue((f, u4, u6), out var g))
             {
-                byKey.TryGetValue((f, u4, u6), out g);
-            }
-            else
-            {
-                foreach (var candidate in ordered)
-                    if (Nullable.Equals(candidate.Fteid, f) && candidate.Ue4 == u4 && Nullable.Equals(candidate.Ue6, u6))
-                    {
-                        g = candidate;
-                        break;
-                    }
-            }
-            if (g is null)
-            {
-                g = new MatchGroup([], f, u4, u6, teid, address) { DenseIndex = dense };
+                byKey[(f, u4, u6)] = g = new MatchGroup([], f, u4, u6, teid, address) { DenseIndex = dense };
                 ordered.Add(g);
-                if (byKey is not null)
-                {
-                    byKey[(f, u4, u6)] = g;
-                }
-                else if (ordered.Count > GroupScanLimit)
-                {
-                    byKey = [];
-                    foreach (var o in ordered)
-                        byKey[(o.Fteid, o.Ue4, o.Ue6)] = o;
-                }
             }
             g.Pdrs.Add(p);
         }
