@@ -196,31 +196,6 @@ public class PfcpNodeTests
         Assert.Empty(((MemoryTable<FteidKey, MatchEntry>)n.Tables.Fteids).Entries);
     }
 
-    /// <summary>
-    /// Sessions set up from one template share their FAR, QER and URR records and model objects
-    /// (the held state per session is smaller); what differs per session is not shared.
-    /// </summary>
-    [Fact]
-    public void SessionsFromOneTemplate_ShareTheirRuleRecordsAndModels_AndNotWhatDiffers()
-    {
-        using var n = new NodeUnderTest();
-        n.Associate();
-        var first = Assert.IsType<SessionEstablishmentResponse>(n.Request(n.EstablishmentRequest(0x31)).Body).UpFSeid!.Seid;
-        var second = Assert.IsType<SessionEstablishmentResponse>(n.Request(n.EstablishmentRequest(0x32)).Body).UpFSeid!.Seid;
-        Assert.True(n.Table.TryGet(first, out var a));
-        Assert.True(n.Table.TryGet(second, out var b));
-
-        foreach (var far in a.Session.Fars)
-            Assert.Same(far, b.Session.Fars.Single(f => f.Id == far.Id));
-        Assert.Same(Assert.Single(a.Session.QerList), Assert.Single(b.Session.QerList));
-        // The PDRs carry each session's own TEID and UE address.
-        foreach (var pdr in a.Session.Pdrs)
-        {
-            var other = b.Session.Pdrs.Single(p => p.Id == pdr.Id);
-            Assert.NotSame(pdr, other);
-            Assert.NotEqual(pdr.Pdi.UeIpv4, other.Pdi.UeIpv4);
-        }
-    }
 
     /// <summary>The node keeps the last sender's endpoint and address for reuse; peers taking turns must still get their own answers.</summary>
     [Fact]
