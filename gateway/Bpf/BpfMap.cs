@@ -172,6 +172,24 @@ public sealed unsafe class BpfMap<TKey, TValue> : BpfMapBase<TKey>
                 $"update map '{Name}' ({flags})", $"key {Describe(key)}");
     }
 
+    /// <summary>
+    /// Writes <c>values[i]</c> at <c>keys[i]</c> in one syscall (BPF_MAP_UPDATE_BATCH, any
+    /// existing entry replaced): clearing many array slots costs one syscall, not one each.
+    /// </summary>
+    public void UpdateBatch(ReadOnlySpan<TKey> keys, ReadOnlySpan<TValue> values)
+    {
+        if (values.Length != keys.Length)
+            throw new ArgumentException($"map '{Name}': {keys.Length} keys but {values.Length} values", nameof(values));
+        if (keys.IsEmpty)
+            return;
+        var count = (uint)keys.Length;
+        int rc;
+        fixed (TKey* k = keys)
+        fixed (TValue* v = values)
+            rc = LibBpf.bpf_map_update_batch(Fd, k, v, &count, null);
+        BpfException.ThrowIfNegative(rc, $"batch update map '{Name}'", $"{count} of {keys.Length} keys written, first {Describe(keys[0])}");
+    }
+
     public IEnumerable<KeyValuePair<TKey, TValue>> Entries()
     {
         foreach (var key in Keys())
@@ -304,6 +322,29 @@ public sealed unsafe class BpfPerCpuMap<TKey, TValue> : BpfMapBase<TKey>
         {
             if (rented is not null)
                 ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>Zeroes every CPU's value of every key in one syscall (BPF_MAP_UPDATE_BATCH).</summary>
+    public void ResetBatch(ReadOnlySpan<TKey> keys)
+    {
+        if (keys.IsEmpty)
+            return;
+        var size = keys.Length * Stride * PossibleCpus;
+        var zeros = ArrayPool<byte>.Shared.Rent(size);
+        try
+        {
+            zeros.AsSpan(0, size).Clear();
+            var count = (uint)keys.Length;
+            int rc;
+            fixed (TKey* k = keys)
+            fixed (byte* v = zeros)
+                rc = LibBpf.bpf_map_update_batch(Fd, k, v, &count, null);
+            BpfException.ThrowIfNegative(rc, $"batch reset per-CPU map '{Name}'", $"{count} of {keys.Length} keys written, first {Describe(keys[0])}");
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(zeros);
         }
     }
 

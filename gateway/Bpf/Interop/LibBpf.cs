@@ -106,6 +106,9 @@ internal static unsafe partial class LibBpf
     internal static partial int bpf_map_lookup_batch(int fd, void* inBatch, void* outBatch, void* keys, void* values, uint* count, void* opts);
 
     [LibraryImport(Lib)]
+    internal static partial int bpf_map_update_batch(int fd, void* keys, void* values, uint* count, void* opts);
+
+    [LibraryImport(Lib)]
     internal static partial int bpf_map_get_next_key(int fd, void* key, void* nextKey);
 
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Immutable;
 using System.Net;
 using System.Net.Sockets;
@@ -92,6 +93,11 @@ public sealed class CompiledSession
 /// publish them); a modification is written to fresh slots and switched over per key, so a
 /// packet sees the old session or the new one, never a mix.
 /// </summary>
+/// <remarks>
+/// The maps must be freshly created, or taken over with <see cref="Adopt"/>: a slot's counters
+/// and token buckets are zeroed when it leaves quarantine, not when it is taken, so slots never
+/// used by this table are assumed zero (<see cref="Adopt"/> zeroes every slot it does not adopt).
+/// </remarks>
 public sealed class SessionTable
 {
     private readonly object _gate = new();
@@ -118,11 +124,38 @@ public sealed class SessionTable
         _nextHops = nextHops ?? FibOnlyNextHops.Instance;
         _pdrSlots = new SlotAllocator("pdrs", tables.Pdrs.Capacity, time, quarantine);
         _farSlots = new SlotAllocator("fars", tables.Fars.Capacity, time, quarantine);
-        _qerSlots = new SlotAllocator("qers", Math.Min(tables.Qers.Capacity, tables.QerBuckets.Capacity / 2), time, quarantine);
+        _qerSlots = new SlotAllocator("qers", Math.Min(tables.Qers.Capacity, tables.QerBuckets.Capacity / 2), time, quarantine,
+            clean: CleanQerSlots);
         _sdfSlots = new SlotAllocator("sdf_filters", tables.SdfFilters.Capacity, time, quarantine);
         _ruleListSlots = new SlotAllocator("rule_lists", tables.RuleLists.Capacity, time, quarantine);
         _matchSlots = new SlotAllocator("matches", tables.Matches.Capacity, time, quarantine);
-        _statsSlots = new SlotAllocator("pdr_stats", Math.Min(tables.PdrStats.Capacity, tables.PdrNotified.Capacity), time, quarantine);
+        _statsSlots = new SlotAllocator("pdr_stats", Math.Min(tables.PdrStats.Capacity, tables.PdrNotified.Capacity), time, quarantine,
+            clean: CleanStatsSlots);
+    }
+
+    // A reused slot must not carry its previous rule's counters, drops, token buckets or last
+    // notification time. They are zeroed as slots leave quarantine, in batches (one syscall per
+    // map for all of them), so a new rule's slots need no writes of their own.
+    private void CleanQerSlots(ReadOnlySpan<uint> slots)
+    {
+        var buckets = ArrayPool<uint>.Shared.Rent(slots.Length * 2);
+        try
+        {
+            for (int i = 0; i < slots.Length; i++)
+                (buckets[2 * i], buckets[2 * i + 1]) = (slots[i] * 2, slots[i] * 2 + 1);
+            _tables.QerBuckets.Zero(buckets.AsSpan(0, slots.Length * 2));
+        }
+        finally
+        {
+            ArrayPool<uint>.Shared.Return(buckets);
+        }
+        _tables.QerStats.ResetAll(slots);
+    }
+
+    private void CleanStatsSlots(ReadOnlySpan<uint> slots)
+    {
+        _tables.PdrStats.ResetAll(slots);
+        _tables.PdrNotified.Zero(slots);
     }
 
     public GtpAddresses Addresses => _addresses;
@@ -746,7 +779,7 @@ public sealed class SessionTable
     {
         void Need(SlotAllocator slots, int count)
         {
-            if (count > slots.Available)
+            if (!slots.HasRoomFor(count))
                 throw new RuleException(RuleError.NoResources, $"table {slots.Name} is full: {count} more needed, {slots.Available} free of {slots.Capacity}");
         }
         Need(_pdrSlots, planned.Count);
@@ -838,15 +871,13 @@ public sealed class SessionTable
         var session = plan.Session;
         var matches = new List<(MatchGroup, MatchEntry)>();
 
-        // QERs (one per distinct QER set of a PDR), with fresh token buckets.
+        // QERs (one per distinct QER set of a PDR); their token buckets and drop counters were
+        // zeroed when the slot left quarantine (CleanQerSlots).
         var qerSlot = plan.QerSets.Count == 0 ? [] : new uint[plan.QerSets.Count];
         for (int i = 0; i < plan.QerSets.Count; i++)
         {
             var slot = Allocate(_qerSlots, compiled.QerSlots);
             _tables.Qers.Put(slot, QerEntryFor(plan.QerSets[i]));
-            _tables.QerBuckets.Put(slot * 2, default);
-            _tables.QerBuckets.Put(slot * 2 + 1, default);
-            _tables.QerStats.Reset(slot); // a reused slot must not report its previous QER's drops
             qerSlot[i] = slot;
         }
 
@@ -875,10 +906,8 @@ public sealed class SessionTable
             }
             else
             {
-                stats = Allocate(_statsSlots, owned: null);
+                stats = Allocate(_statsSlots, owned: null); // zeroed by CleanStatsSlots
                 compiled.StatsIndex[p.Pdr.Id] = stats;
-                _tables.PdrStats.Reset(stats);
-                _tables.PdrNotified.Put(stats, 0);
             }
             var slot = Allocate(_pdrSlots, compiled.PdrSlots);
             _tables.Pdrs.Put(slot, new PdrEntry

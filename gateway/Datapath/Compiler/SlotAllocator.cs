@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace LoxiLb.Edge5G.Datapath.Compiler;
 
 /// <summary>
@@ -5,8 +7,19 @@ namespace LoxiLb.Edge5G.Datapath.Compiler;
 /// on another CPU may still be reading the old entry (XDP runs under RCU; user space cannot
 /// wait for a grace period, so it waits a generous fixed time instead).
 /// </summary>
+/// <remarks>
+/// Slots whose maps keep state the datapath writes (counters, token buckets) are given a
+/// <c>clean</c> action: it zeroes slots as they leave quarantine, many at once, so a new rule
+/// starts from zero without a syscall of its own per map. Quarantined slots are thawed only
+/// when no freed slot is left, so thaws come in batches.
+/// </remarks>
 public sealed class SlotAllocator
 {
+    /// <summary>Slots given to <c>clean</c> per call, so its buffers stay small.</summary>
+    public const int CleanBatch = 4096;
+
+    private readonly Action<ReadOnlySpan<uint>>? _clean;
+    private readonly List<uint> _thawing = [];
     public static readonly TimeSpan DefaultQuarantine = TimeSpan.FromMilliseconds(200);
 
     private readonly Stack<uint> _free = new();
@@ -15,9 +28,11 @@ public sealed class SlotAllocator
     private readonly TimeSpan _quarantineTime;
     private uint _next;
 
-    public SlotAllocator(string name, uint capacity, TimeProvider? time = null, TimeSpan? quarantine = null)
+    public SlotAllocator(string name, uint capacity, TimeProvider? time = null, TimeSpan? quarantine = null,
+        Action<ReadOnlySpan<uint>>? clean = null)
     {
         Name = name;
+        _clean = clean;
         Capacity = capacity;
         _time = time ?? TimeProvider.System;
         _quarantineTime = quarantine ?? DefaultQuarantine;
@@ -38,6 +53,13 @@ public sealed class SlotAllocator
     }
 
     /// <summary>
+    /// Whether <paramref name="count"/> slots could be allocated now; thaws the quarantine only
+    /// when the slots already free are too few (so thaws stay batched).
+    /// </summary>
+    public bool HasRoomFor(int count) =>
+        count <= Capacity - _next + (uint)_free.Count || count <= Available;
+
+    /// <summary>
     /// Restarts the allocator with exactly <paramref name="used"/> in use (adopting the state
     /// a previous process left in pinned maps); every other slot below the highest is free.
     /// </summary>
@@ -51,6 +73,25 @@ public sealed class SlotAllocator
             if (!set.Contains(s))
                 _free.Push(s);
         InUse = (uint)set.Count;
+        // A previous process may have left counters in any slot not in use now, fresh ones too.
+        if (_clean is not null)
+        {
+            _thawing.Clear();
+            for (uint s = 0; s < Capacity; s++)
+            {
+                if (set.Contains(s))
+                    continue;
+                _thawing.Add(s);
+                if (_thawing.Count == CleanBatch)
+                {
+                    _clean(CollectionsMarshal.AsSpan(_thawing));
+                    _thawing.Clear();
+                }
+            }
+            if (_thawing.Count > 0)
+                _clean(CollectionsMarshal.AsSpan(_thawing));
+            _thawing.Clear();
+        }
     }
 
     /// <summary>Returns a slot that was allocated but never published: no quarantine needed.</summary>
@@ -62,7 +103,8 @@ public sealed class SlotAllocator
 
     public bool TryAllocate(out uint slot)
     {
-        Thaw();
+        if (_free.Count == 0)
+            Thaw();
         if (!_free.TryPop(out slot))
         {
             if (_next >= Capacity)
@@ -79,9 +121,34 @@ public sealed class SlotAllocator
         _quarantine.Enqueue((slot, _time.GetTimestamp()));
     }
 
+    /// <summary>Frees every slot whose quarantine is over, cleaned first (a failed clean frees none).</summary>
     private void Thaw()
     {
-        while (_quarantine.TryPeek(out var q) && _time.GetElapsedTime(q.ReleasedAt) >= _quarantineTime)
-            _free.Push(_quarantine.Dequeue().Slot);
+        if (_clean is null)
+        {
+            while (_quarantine.TryPeek(out var q) && _time.GetElapsedTime(q.ReleasedAt) >= _quarantineTime)
+                _free.Push(_quarantine.Dequeue().Slot);
+            return;
+        }
+        while (true)
+        {
+            _thawing.Clear();
+            foreach (var (slot, releasedAt) in _quarantine)
+            {
+                if (_thawing.Count == CleanBatch || _time.GetElapsedTime(releasedAt) < _quarantineTime)
+                    break;
+                _thawing.Add(slot);
+            }
+            if (_thawing.Count == 0)
+                return;
+            _clean(CollectionsMarshal.AsSpan(_thawing));
+            foreach (var slot in _thawing)
+            {
+                _quarantine.Dequeue(); // the same slot: callers hold the table's lock
+                _free.Push(slot);
+            }
+            if (_thawing.Count < CleanBatch)
+                return;
+        }
     }
 }

@@ -16,6 +16,13 @@ public interface IMapTable<TKey, TValue> where TKey : unmanaged where TValue : u
     bool TryGet(in TKey key, out TValue value);
     /// <summary>Keys present (hash maps); for array maps every index.</summary>
     IEnumerable<TKey> Keys();
+
+    /// <summary>Writes the zero value at every key (kernel array maps: in one syscall).</summary>
+    void Zero(ReadOnlySpan<TKey> keys)
+    {
+        foreach (var key in keys)
+            Put(key, default);
+    }
 }
 
 /// <summary>A per-CPU counter table: read as one value per CPU, reset to zero.</summary>
@@ -28,6 +35,13 @@ public interface IPerCpuTable<TKey, TValue> where TKey : unmanaged where TValue 
     /// <summary>Like <see cref="Read(in TKey)"/> into <paramref name="values"/> (<see cref="Cpus"/> items), without allocating.</summary>
     void Read(in TKey key, Span<TValue> values);
     void Reset(in TKey key);
+
+    /// <summary>Resets every key's counters (kernel maps: in one syscall).</summary>
+    void ResetAll(ReadOnlySpan<TKey> keys)
+    {
+        foreach (var key in keys)
+            Reset(key);
+    }
 }
 
 /// <summary>A hash map of the kernel.</summary>
@@ -56,6 +70,25 @@ public sealed class BpfArrayTable<TValue>(BpfMap<uint, TValue> map) : IMapTable<
 
     public bool TryGet(in uint key, out TValue value) => map.TryLookup(key, out value);
     public IEnumerable<uint> Keys() => Enumerable.Range(0, (int)map.Info.MaxEntries).Select(i => (uint)i);
+
+    public void Zero(ReadOnlySpan<uint> keys)
+    {
+        if (keys.Length == 1)
+        {
+            map.Update(keys[0], default);
+            return;
+        }
+        var zeros = ArrayPool<TValue>.Shared.Rent(keys.Length);
+        try
+        {
+            zeros.AsSpan(0, keys.Length).Clear();
+            map.UpdateBatch(keys, zeros.AsSpan(0, keys.Length));
+        }
+        finally
+        {
+            ArrayPool<TValue>.Shared.Return(zeros);
+        }
+    }
 }
 
 public sealed class BpfPerCpuTable<TValue>(BpfPerCpuMap<uint, TValue> map) : IPerCpuTable<uint, TValue>
@@ -91,6 +124,8 @@ public sealed class BpfPerCpuTable<TValue>(BpfPerCpuMap<uint, TValue> map) : IPe
     }
 
     public void Reset(in uint key) => map.UpdateAll(key, default);
+
+    public void ResetAll(ReadOnlySpan<uint> keys) => map.ResetBatch(keys);
 }
 
 /// <summary>In-memory table with a capacity, for tests of the compiler without the kernel.</summary>
@@ -110,6 +145,17 @@ public sealed class MemoryTable<TKey, TValue>(uint capacity, bool isArray = fals
     public bool Delete(in TKey key) => Entries.Remove(key);
     public bool TryGet(in TKey key, out TValue value) => Entries.TryGetValue(key, out value);
     public IEnumerable<TKey> Keys() => Entries.Keys.ToArray();
+
+    /// <summary>Counts the calls, so tests can see slots cleaned in batches.</summary>
+    public int ZeroCalls { get; private set; }
+
+    public void Zero(ReadOnlySpan<TKey> keys)
+    {
+        ZeroCalls++;
+        foreach (var key in keys)
+            if (isArray) Entries.Remove(key); // an absent array slot reads as zero, as after Delete
+            else Put(key, default);
+    }
 }
 
 public sealed class MemoryPerCpuTable<TValue>(uint capacity, int cpus = 2) : IPerCpuTable<uint, TValue>
@@ -129,4 +175,14 @@ public sealed class MemoryPerCpuTable<TValue>(uint capacity, int cpus = 2) : IPe
     }
 
     public void Reset(in uint key) => Entries[key] = new TValue[cpus];
+
+    /// <summary>Counts the calls, so tests can see slots cleaned in batches.</summary>
+    public int ResetAllCalls { get; private set; }
+
+    public void ResetAll(ReadOnlySpan<uint> keys)
+    {
+        ResetAllCalls++;
+        foreach (var key in keys)
+            Entries.Remove(key); // reads as zero
+    }
 }

@@ -29,8 +29,10 @@ public sealed class GtpHarness : IDisposable
         // The uplink TEID and the UE address fall in the dense ranges (array lookups, as PFCP
         // allocates them); the N9 TEID does not (hash lookup): both paths are exercised.
         _options = options ?? DefaultOptions;
+        var reused = true;
         if (!Pool.GetOrAdd(_options, _ => []).TryTake(out var datapath))
         {
+            reused = false;
             datapath = GtpDatapath.Load(_options);
             datapath.SetInterface(Ifindex, InterfaceRoles.Access | InterfaceRoles.Core);
             datapath.AddLocalAddress(N3);
@@ -46,6 +48,8 @@ public sealed class GtpHarness : IDisposable
             new StaticRoute("2001:db8:200::/48", Ifindex, GatewayMac, RouterMac),
         ]);
         Sessions = new SessionTable(Datapath.Tables, new GtpAddresses(N3, N3v6), NextHops);
+        if (reused)
+            Sessions.Adopt([]); // as a restarted gateway does: every slot an earlier test used is zeroed
     }
 
     public static GtpDatapathOptions DefaultOptions { get; } = new()

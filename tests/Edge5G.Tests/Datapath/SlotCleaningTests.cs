@@ -1,0 +1,143 @@
+using LoxiLb.Edge5G.Bpf;
+using LoxiLb.Edge5G.Datapath;
+using LoxiLb.Edge5G.Datapath.Abi;
+using LoxiLb.Edge5G.Datapath.Compiler;
+using LoxiLb.Edge5G.Datapath.Tables;
+using LoxiLb.Edge5G.Tests.Support;
+using static LoxiLb.Edge5G.Tests.Support.GtpFrames;
+using static LoxiLb.Edge5G.Tests.Support.TestSessions;
+
+namespace LoxiLb.Edge5G.Tests.Datapath;
+
+/// <summary>
+/// Slots whose maps the datapath writes (PDR counters and notification times, QER drop
+/// counters and token buckets) are zeroed as they leave quarantine, many at once, instead of
+/// one write per map when a rule takes them.
+/// </summary>
+public class SlotCleaningTests
+{
+    [Fact]
+    public void ThawedSlots_AreCleanedInOneCall_BeforeReuse_AndOnlyWhenNoFreedSlotIsLeft()
+    {
+        var time = new ManualTime();
+        var cleaned = new List<uint[]>();
+        var slots = new SlotAllocator("t", 8, time, clean: s => cleaned.Add(s.ToArray()));
+        var taken = Enumerable.Range(0, 4).Select(_ => Take(slots)).ToArray(); // 0..3, never used: not cleaned
+        Assert.Equal([0u, 1u, 2u, 3u], taken);
+        Assert.Empty(cleaned);
+
+        foreach (var s in taken)
+            slots.Release(s);
+        Assert.Equal(4u, Take(slots)); // quarantined: a fresh slot instead
+        time.Advance(SlotAllocator.DefaultQuarantine);
+        slots.Release(4);              // still quarantined when the others thaw
+
+        var reused = Take(slots);      // no freed slot: the aged ones thaw, in one call
+        Assert.Equal([0u, 1u, 2u, 3u], Assert.Single(cleaned));
+        Assert.Contains(reused, taken);
+        Take(slots);
+        Take(slots);
+        Take(slots);
+        Assert.Single(cleaned);        // the rest came from the same thaw
+        Assert.Equal(5u, Take(slots)); // 4 has not aged: fresh again
+    }
+
+    [Fact]
+    public void AFailedClean_FreesNothing_AndTheSlotsThawOnTheNextTry()
+    {
+        var time = new ManualTime();
+        var fail = true;
+        var slots = new SlotAllocator("t", 1, time, clean: _ => { if (fail) throw new BpfException("batch update map 'x'", 28, "0 of 1 keys written"); });
+        slots.Release(Take(slots));
+        time.Advance(SlotAllocator.DefaultQuarantine);
+
+        Assert.Throws<BpfException>(() => slots.TryAllocate(out _));
+        Assert.Equal(0u, slots.InUse);
+        fail = false;
+        Assert.Equal(0u, Take(slots));
+    }
+
+    [Fact]
+    public void Restore_CleansEverySlotNotInUse_FreshOnesToo()
+    {
+        var cleaned = new List<uint>();
+        var slots = new SlotAllocator("t", SlotAllocator.CleanBatch + 3, clean: s => cleaned.AddRange(s.ToArray()));
+        slots.Restore([1, 5]);
+        Assert.Equal(SlotAllocator.CleanBatch + 1, cleaned.Count);
+        Assert.DoesNotContain(1u, cleaned);
+        Assert.DoesNotContain(5u, cleaned);
+        Assert.Equal(cleaned.Count, cleaned.Distinct().Count());
+    }
+
+    [Fact]
+    public void EstablishingASession_WritesNoCountersOrBuckets_TheThawCleansThemPerMapInOneCall()
+    {
+        var time = new ManualTime();
+        var tables = DatapathTables.InMemory(64, 8, 32);
+        var table = new SessionTable(tables, new GtpAddresses(N3, N3v6), time: time);
+        var stats = (MemoryPerCpuTable<Counter>)tables.PdrStats;
+        var qerStats = (MemoryPerCpuTable<QerStats>)tables.QerStats;
+        var buckets = (MemoryTable<uint, BucketEntry>)tables.QerBuckets;
+        var notified = (MemoryTable<uint, ulong>)tables.PdrNotified;
+
+        for (ulong seid = 1; seid <= 3; seid++)
+            table.Establish(Basic(seid, ulTeid: UplinkTeid + (uint)seid, ue: System.Net.IPAddress.Parse($"192.0.2.{seid}")));
+        Assert.Empty(stats.Entries);
+        Assert.Empty(buckets.Entries);
+        Assert.Empty(notified.Entries);
+
+        for (ulong seid = 1; seid <= 3; seid++)
+            table.Delete(seid);
+        time.Advance(SlotAllocator.DefaultQuarantine);
+        table.Establish(Basic(4));
+        // Six PDR stats slots and three QER slots thawed: one call per map.
+        Assert.Equal((1, 1), (stats.ResetAllCalls, notified.ZeroCalls));
+        Assert.Equal((1, 1), (qerStats.ResetAllCalls, buckets.ZeroCalls));
+    }
+
+    /// <summary>In the kernel: what the datapath left in a slot is gone when the slot is taken again.</summary>
+    [SkippableFact]
+    public void InTheKernelMaps_ASlotTakenAfterQuarantine_StartsFromZero()
+    {
+        Privileged.Require();
+        using var h = new GtpHarness();
+        var time = new ManualTime();
+        var table = new SessionTable(h.Datapath.Tables, new GtpAddresses(N3, N3v6), h.NextHops, time);
+        using var pdrStats = h.Datapath.Object.PerCpuMap<uint, Counter>("pdr_stats");
+        using var qerStats = h.Datapath.Object.PerCpuMap<uint, QerStats>("qer_stats");
+        using var buckets = h.Datapath.Object.Map<uint, BucketEntry>("qer_buckets");
+        using var notified = h.Datapath.Object.Map<uint, ulong>("pdr_notified");
+        var cpus = BpfPerCpuMap<uint, Counter>.PossibleCpus;
+
+        var first = table.Establish(Basic());
+        uint[] statsSlots = [.. first.PdrStats.Values];
+        var qer = Assert.Single(table.QerSlots());
+        // What the datapath writes while the session carries traffic.
+        foreach (var s in statsSlots)
+        {
+            pdrStats.Update(s, Enumerable.Repeat(new Counter { Packets = 7, Bytes = 700 }, cpus).ToArray());
+            notified.Update(s, 123_456_789UL);
+        }
+        qerStats.Update(qer, Enumerable.Repeat(new QerStats { GateDrops = 3, MbrDrops = 4 }, cpus).ToArray());
+        buckets.Update(qer * 2, new BucketEntry { Tokens = 1000, LastNs = 99 });
+        buckets.Update(qer * 2 + 1, new BucketEntry { Tokens = 2000, LastNs = 99 });
+
+        table.Delete(1);
+        time.Advance(SlotAllocator.DefaultQuarantine);
+        var second = table.Establish(Basic());
+
+        Assert.Equal(statsSlots.Order(), second.PdrStats.Values.Order()); // the same slots, taken again
+        Assert.Equal(qer, Assert.Single(table.QerSlots()));
+        foreach (var s in statsSlots)
+        {
+            Assert.All(pdrStats.Lookup(s), c => Assert.Equal(default, c));
+            Assert.Equal(0UL, notified.Lookup(s));
+        }
+        Assert.All(qerStats.Lookup(qer), q => Assert.Equal(default, q));
+        Assert.Equal(default, buckets.Lookup(qer * 2));
+        Assert.Equal(default, buckets.Lookup(qer * 2 + 1));
+        table.Delete(1);
+    }
+
+    private static uint Take(SlotAllocator slots) => slots.TryAllocate(out var s) ? s : throw new InvalidOperationException("full");
+}
