@@ -128,6 +128,16 @@ public abstract unsafe class BpfMapBase<TKey> : IDisposable where TKey : unmanag
             return Convert.ToHexString(new ReadOnlySpan<byte>(k, sizeof(TKey)));
     }
 
+    /// <summary>BPF_MAP_UPDATE_BATCH of <paramref name="keys"/> with their values laid out as the kernel reads them.</summary>
+    private protected void UpdateBatch(ReadOnlySpan<TKey> keys, void* values, string operation)
+    {
+        var count = (uint)keys.Length;
+        int rc;
+        fixed (TKey* k = keys)
+            rc = LibBpf.bpf_map_update_batch(Fd, k, values, &count, null);
+        BpfException.ThrowIfNegative(rc, $"{operation} '{Name}'", $"{count} of {keys.Length} keys written, first {Describe(keys[0])}");
+    }
+
     public void Dispose() => Descriptor.Dispose();
 }
 
@@ -182,12 +192,8 @@ public sealed unsafe class BpfMap<TKey, TValue> : BpfMapBase<TKey>
             throw new ArgumentException($"map '{Name}': {keys.Length} keys but {values.Length} values", nameof(values));
         if (keys.IsEmpty)
             return;
-        var count = (uint)keys.Length;
-        int rc;
-        fixed (TKey* k = keys)
         fixed (TValue* v = values)
-            rc = LibBpf.bpf_map_update_batch(Fd, k, v, &count, null);
-        BpfException.ThrowIfNegative(rc, $"batch update map '{Name}'", $"{count} of {keys.Length} keys written, first {Describe(keys[0])}");
+            UpdateBatch(keys, v, "batch update map");
     }
 
     public IEnumerable<KeyValuePair<TKey, TValue>> Entries()
@@ -335,12 +341,8 @@ public sealed unsafe class BpfPerCpuMap<TKey, TValue> : BpfMapBase<TKey>
         try
         {
             zeros.AsSpan(0, size).Clear();
-            var count = (uint)keys.Length;
-            int rc;
-            fixed (TKey* k = keys)
             fixed (byte* v = zeros)
-                rc = LibBpf.bpf_map_update_batch(Fd, k, v, &count, null);
-            BpfException.ThrowIfNegative(rc, $"batch reset per-CPU map '{Name}'", $"{count} of {keys.Length} keys written, first {Describe(keys[0])}");
+                UpdateBatch(keys, v, "batch reset per-CPU map");
         }
         finally
         {

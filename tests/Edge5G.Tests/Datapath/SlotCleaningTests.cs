@@ -139,5 +139,47 @@ public class SlotCleaningTests
         table.Delete(1);
     }
 
+    /// <summary>The batch writes behind the cleaning, in the kernel: exactly the given slots, every CPU, and a precise error.</summary>
+    [SkippableFact]
+    public void BatchZeroing_TouchesExactlyTheGivenSlots_AndAFailureSaysHowManyWereWritten()
+    {
+        Privileged.Require();
+        using var h = new GtpHarness();
+        var stats = Assert.IsType<BpfPerCpuTable<Counter>>(h.Datapath.Tables.PdrStats);
+        var notified = Assert.IsType<BpfArrayTable<ulong>>(h.Datapath.Tables.PdrNotified);
+        using var map = h.Datapath.Object.PerCpuMap<uint, Counter>("pdr_stats");
+        var cpus = stats.Cpus;
+        uint[] slots = [3, 4, 5, 6];
+        try
+        {
+            foreach (var s in slots)
+            {
+                map.Update(s, Enumerable.Repeat(new Counter { Packets = s, Bytes = 10 * s }, cpus).ToArray());
+                notified.Put(s, 1000 + s);
+            }
+
+            stats.ResetAll([4, 6]);
+            notified.Zero([3, 4]);
+
+            Assert.All(map.Lookup(3), c => Assert.Equal(new Counter { Packets = 3, Bytes = 30 }, c));
+            Assert.All(map.Lookup(4), c => Assert.Equal(default, c));
+            Assert.All(map.Lookup(5), c => Assert.Equal(new Counter { Packets = 5, Bytes = 50 }, c));
+            Assert.All(map.Lookup(6), c => Assert.Equal(default, c));
+            Assert.Equal([0UL, 0UL, 1005UL, 1006UL], slots.Select(s => notified.TryGet(s, out var v) ? v : ulong.MaxValue));
+
+            // Past the end of the array: the kernel stops there, and the error says where.
+            var e = Assert.Throws<BpfException>(() => stats.ResetAll([5, stats.Capacity, 3]));
+            Assert.StartsWith("batch reset per-CPU map '", e.Message);
+            Assert.Contains("1 of 3 keys written", e.Message);
+            Assert.All(map.Lookup(5), c => Assert.Equal(default, c));
+            Assert.All(map.Lookup(3), c => Assert.Equal(new Counter { Packets = 3, Bytes = 30 }, c));
+        }
+        finally
+        {
+            stats.ResetAll(slots);
+            notified.Zero(slots);
+        }
+    }
+
     private static uint Take(SlotAllocator slots) => slots.TryAllocate(out var s) ? s : throw new InvalidOperationException("full");
 }
