@@ -15,18 +15,24 @@ namespace LoxiLb.Edge5G.Datapath.Compiler;
 /// </remarks>
 public sealed class SlotAllocator
 {
+    public static readonly TimeSpan DefaultQuarantine = TimeSpan.FromMilliseconds(200);
+
     /// <summary>Slots given to <c>clean</c> per call, so its buffers stay small.</summary>
     public const int CleanBatch = 4096;
 
-    private readonly Action<ReadOnlySpan<uint>>? _clean;
-    private readonly List<uint> _thawing = [];
-    public static readonly TimeSpan DefaultQuarantine = TimeSpan.FromMilliseconds(200);
+    /// <summary>After an adoption, fresh slots are cleaned this many at a time as they are first taken.</summary>
+    public const int FreshCleanBatch = 256;
 
     private readonly Stack<uint> _free = new();
     private readonly Queue<(uint Slot, long ReleasedAt)> _quarantine = new();
     private readonly TimeProvider _time;
     private readonly TimeSpan _quarantineTime;
+    private readonly Action<ReadOnlySpan<uint>>? _clean;
+    private readonly List<uint> _cleaning = [];
     private uint _next;
+    // Fresh slots from here up may hold what a previous process left (after Restore); below it,
+    // and everywhere in maps this process created, they are zero.
+    private uint _cleanUpTo = uint.MaxValue;
 
     public SlotAllocator(string name, uint capacity, TimeProvider? time = null, TimeSpan? quarantine = null,
         Action<ReadOnlySpan<uint>>? clean = null)
@@ -63,35 +69,40 @@ public sealed class SlotAllocator
     /// Restarts the allocator with exactly <paramref name="used"/> in use (adopting the state
     /// a previous process left in pinned maps); every other slot below the highest is free.
     /// </summary>
+    /// <remarks>
+    /// A previous process may have left counters in any slot not in use now. The free ones
+    /// below the highest are cleaned here; fresh ones above it as they are first taken, a batch
+    /// at a time, so a restart does not wait for a whole map to be zeroed.
+    /// </remarks>
     public void Restore(IEnumerable<uint> used)
     {
         var set = used.ToHashSet();
         _free.Clear();
         _quarantine.Clear();
         _next = set.Count == 0 ? 0 : set.Max() + 1;
+        _cleaning.Clear();
         for (uint s = _next; s-- > 0;)
-            if (!set.Contains(s))
-                _free.Push(s);
-        InUse = (uint)set.Count;
-        // A previous process may have left counters in any slot not in use now, fresh ones too.
-        if (_clean is not null)
         {
-            _thawing.Clear();
-            for (uint s = 0; s < Capacity; s++)
+            if (set.Contains(s))
+                continue;
+            _free.Push(s);
+            if (_clean is not null)
             {
-                if (set.Contains(s))
-                    continue;
-                _thawing.Add(s);
-                if (_thawing.Count == CleanBatch)
-                {
-                    _clean(CollectionsMarshal.AsSpan(_thawing));
-                    _thawing.Clear();
-                }
+                _cleaning.Add(s);
+                if (_cleaning.Count == CleanBatch)
+                    CleanAndClear();
             }
-            if (_thawing.Count > 0)
-                _clean(CollectionsMarshal.AsSpan(_thawing));
-            _thawing.Clear();
         }
+        if (_cleaning.Count > 0)
+            CleanAndClear();
+        InUse = (uint)set.Count;
+        _cleanUpTo = _clean is null ? uint.MaxValue : _next;
+    }
+
+    private void CleanAndClear()
+    {
+        _clean!(CollectionsMarshal.AsSpan(_cleaning));
+        _cleaning.Clear();
     }
 
     /// <summary>Returns a slot that was allocated but never published: no quarantine needed.</summary>
@@ -109,10 +120,22 @@ public sealed class SlotAllocator
         {
             if (_next >= Capacity)
                 return false;
+            if (_next >= _cleanUpTo)
+                CleanFresh(); // may fail: then nothing is taken
             slot = _next++;
         }
         InUse++;
         return true;
+    }
+
+    private void CleanFresh()
+    {
+        var end = (uint)Math.Min(Capacity, (ulong)_next + FreshCleanBatch);
+        _cleaning.Clear();
+        for (var s = _next; s < end; s++)
+            _cleaning.Add(s);
+        CleanAndClear();
+        _cleanUpTo = end;
     }
 
     public void Release(uint slot)
@@ -132,22 +155,22 @@ public sealed class SlotAllocator
         }
         while (true)
         {
-            _thawing.Clear();
+            _cleaning.Clear();
             foreach (var (slot, releasedAt) in _quarantine)
             {
-                if (_thawing.Count == CleanBatch || _time.GetElapsedTime(releasedAt) < _quarantineTime)
+                if (_cleaning.Count == CleanBatch || _time.GetElapsedTime(releasedAt) < _quarantineTime)
                     break;
-                _thawing.Add(slot);
+                _cleaning.Add(slot);
             }
-            if (_thawing.Count == 0)
+            if (_cleaning.Count == 0)
                 return;
-            _clean(CollectionsMarshal.AsSpan(_thawing));
-            foreach (var slot in _thawing)
+            _clean(CollectionsMarshal.AsSpan(_cleaning));
+            foreach (var slot in _cleaning)
             {
                 _quarantine.Dequeue(); // the same slot: callers hold the table's lock
                 _free.Push(slot);
             }
-            if (_thawing.Count < CleanBatch)
+            if (_cleaning.Count < CleanBatch)
                 return;
         }
     }

@@ -57,16 +57,45 @@ public class SlotCleaningTests
         Assert.Equal(0u, Take(slots));
     }
 
+    /// <summary>
+    /// After a restart any slot not adopted may hold a previous process's counters: the free
+    /// ones below the highest adopted slot are cleaned at once, fresh ones a batch at a time
+    /// as they are first taken (a restart does not wait for whole maps to be zeroed).
+    /// </summary>
     [Fact]
-    public void Restore_CleansEverySlotNotInUse_FreshOnesToo()
+    public void Restore_CleansTheHolesAtOnce_AndFreshSlotsInBatchesWhenFirstTaken()
     {
-        var cleaned = new List<uint>();
-        var slots = new SlotAllocator("t", SlotAllocator.CleanBatch + 3, clean: s => cleaned.AddRange(s.ToArray()));
+        var cleaned = new List<uint[]>();
+        var slots = new SlotAllocator("t", 1000, clean: s => cleaned.Add(s.ToArray()));
         slots.Restore([1, 5]);
-        Assert.Equal(SlotAllocator.CleanBatch + 1, cleaned.Count);
-        Assert.DoesNotContain(1u, cleaned);
-        Assert.DoesNotContain(5u, cleaned);
-        Assert.Equal(cleaned.Count, cleaned.Distinct().Count());
+        Assert.Equal([4u, 3u, 2u, 0u], Assert.Single(cleaned));
+
+        var taken = Enumerable.Range(0, 5).Select(_ => Take(slots)).ToArray();
+        Assert.Equal([0u, 2u, 3u, 4u, 6u], taken); // the holes, then the first fresh slot
+        Assert.Equal(2, cleaned.Count);
+        Assert.Equal(Enumerable.Range(6, SlotAllocator.FreshCleanBatch).Select(i => (uint)i), cleaned[1]);
+        for (int i = 1; i < SlotAllocator.FreshCleanBatch; i++)
+            Take(slots);
+        Assert.Equal(2, cleaned.Count);
+        Assert.Equal(6u + SlotAllocator.FreshCleanBatch, Take(slots));
+        Assert.Equal(3, cleaned.Count);
+        Assert.Equal(6u + SlotAllocator.FreshCleanBatch, cleaned[2][0]);
+
+        // The last batch stops at the end of the table.
+        while (slots.TryAllocate(out _)) { }
+        Assert.Equal(999u, cleaned[^1][^1]);
+        Assert.Equal(1000 - 6, cleaned.Skip(1).Sum(c => c.Length)); // 6 to 999, each once
+    }
+
+    /// <summary>Maps this process created are zero: fresh slots need no cleaning.</summary>
+    [Fact]
+    public void WithoutARestore_FreshSlotsAreNeverCleaned()
+    {
+        var cleaned = 0;
+        var slots = new SlotAllocator("t", 10, clean: s => cleaned += s.Length);
+        for (int i = 0; i < 10; i++)
+            Take(slots);
+        Assert.Equal(0, cleaned);
     }
 
     [Fact]
