@@ -96,7 +96,7 @@ public sealed class CompiledSession
 /// <remarks>
 /// The maps must be freshly created, or taken over with <see cref="Adopt"/>: a slot's counters
 /// and token buckets are zeroed when it leaves quarantine, not when it is taken, so slots never
-/// used by this table are assumed zero (<see cref="Adopt"/> zeroes every slot it does not adopt).
+/// used by this table are assumed zero (after <see cref="Adopt"/>, slots not adopted are zeroed before their first use).
 /// </remarks>
 public sealed class SessionTable
 {
