@@ -147,12 +147,6 @@ public sealed class SlotAllocator
     /// <summary>Frees every slot whose quarantine is over, cleaned first (a failed clean frees none).</summary>
     private void Thaw()
     {
-        if (_clean is null)
-        {
-            while (_quarantine.TryPeek(out var q) && _time.GetElapsedTime(q.ReleasedAt) >= _quarantineTime)
-                _free.Push(_quarantine.Dequeue().Slot);
-            return;
-        }
         while (true)
         {
             _cleaning.Clear();
@@ -164,7 +158,7 @@ public sealed class SlotAllocator
             }
             if (_cleaning.Count == 0)
                 return;
-            _clean(CollectionsMarshal.AsSpan(_cleaning));
+            _clean?.Invoke(CollectionsMarshal.AsSpan(_cleaning));
             foreach (var slot in _cleaning)
             {
                 _quarantine.Dequeue(); // the same slot: callers hold the table's lock

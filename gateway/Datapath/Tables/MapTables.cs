@@ -153,8 +153,12 @@ public sealed class MemoryTable<TKey, TValue>(uint capacity, bool isArray = fals
     {
         ZeroCalls++;
         foreach (var key in keys)
-            if (isArray) Entries.Remove(key); // an absent array slot reads as zero, as after Delete
-            else Put(key, default);
+        {
+            if (isArray)
+                Entries.Remove(key); // an absent array slot reads as zero, as after Delete
+            else
+                Put(key, default);
+        }
     }
 }
 
