@@ -42,6 +42,26 @@ public class SlotCleaningTests
         Assert.Equal(5u, Take(slots)); // 4 has not aged: fresh again
     }
 
+    /// <summary>The capacity check thaws (and cleans) only when the slots already free are too few.</summary>
+    [Fact]
+    public void HasRoomFor_ThawsOnlyWhenTheFreeSlotsAreTooFew()
+    {
+        var time = new ManualTime();
+        var cleaned = 0;
+        var slots = new SlotAllocator("t", 4, time, clean: s => cleaned += s.Length);
+        for (int i = 0; i < 4; i++)
+            Take(slots);
+        slots.Release(0);
+        slots.Release(1);
+        Assert.False(slots.HasRoomFor(1)); // quarantined, not aged
+        time.Advance(SlotAllocator.DefaultQuarantine);
+        Assert.Equal(0, cleaned);
+        Assert.True(slots.HasRoomFor(2));  // none free: the aged ones thaw
+        Assert.Equal(2, cleaned);
+        Assert.False(slots.HasRoomFor(3));
+        Assert.Equal(2u, slots.Available);
+    }
+
     [Fact]
     public void AFailedClean_FreesNothing_AndTheSlotsThawOnTheNextTry()
     {
