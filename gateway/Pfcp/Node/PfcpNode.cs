@@ -173,6 +173,7 @@ public sealed partial class PfcpNode : IDisposable
     {
         _socket = new Socket(_settings.Listen.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         _socket.Bind(_settings.Listen);
+        _socket.Blocking = true; // recvmmsg waits on it, up to the receive timeout
         _socket.ReceiveTimeout = 200;
         _receiver = new Thread(Receive) { IsBackground = true, Name = "pfcp receive" };
         _ticker = new Thread(Tick) { IsBackground = true, Name = "pfcp timers" };
@@ -232,7 +233,6 @@ public sealed partial class PfcpNode : IDisposable
 
     private void Receive()
     {
-        var buffer = new byte[65536];
         var any = new IPEndPoint(_settings.Listen.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0);
         // The sender's address is read into one SocketAddress, and the IPEndPoint made for it
         // is kept while the same peer keeps sending (a node has a few peers): no endpoint
@@ -242,19 +242,13 @@ public sealed partial class PfcpNode : IDisposable
         IPEndPoint? last = null;
         while (!_stopping)
         {
-            int n;
-            IPEndPoint from;
+            int count;
             try
             {
-                n = _socket!.ReceiveFrom(buffer, SocketFlags.None, address);
-                if (last is null || !address.Equals(lastAddress))
-                {
-                    last = (IPEndPoint)any.Create(address);
-                    lastAddress = last.Serialize();
-                }
-                from = last;
+                count = _datagrams.Receive(_socket!);
             }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock or SocketError.ConnectionReset)
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock
+                or SocketError.ConnectionReset or SocketError.ConnectionRefused)
             {
                 continue;
             }
@@ -262,17 +256,43 @@ public sealed partial class PfcpNode : IDisposable
             {
                 return;
             }
+            // Every request already waiting is handled before their answers go out together.
+            _batching = true;
             try
             {
-                Handle(buffer.AsSpan(0, n), from);
+                for (int i = 0; i < count; i++)
+                {
+                    _datagrams.Sender(i, address);
+                    if (last is null || !address.Equals(lastAddress))
+                    {
+                        last = (IPEndPoint)any.Create(address);
+                        lastAddress = last.Serialize();
+                    }
+                    try
+                    {
+                        Handle(_datagrams.Datagram(i), last);
+                    }
+                    catch (Exception e)
+                    {
+                        Counters.Dropped("internal-error");
+                        LogHandlerFailed(_log, last.ToString(), e);
+                    }
+                }
             }
-            catch (Exception e)
+            finally
             {
-                Counters.Dropped("internal-error");
-                LogHandlerFailed(_log, from.ToString(), e);
+                _batching = false;
+                if (_datagrams.Queued > 0 && _datagrams.Flush(_socket!) is var errno and not 0)
+                    Counters.Dropped("send-failed"); // errno in the batch: the peer retransmits
             }
         }
     }
+
+    /// <summary>Datagrams in and out of the receive thread, a batch at a time.</summary>
+    private readonly DatagramBatch _datagrams = new();
+
+    /// <summary>True on the receive thread while it handles a batch: answers are queued in <see cref="_datagrams"/>.</summary>
+    [ThreadStatic] private static bool _batching;
 
     /// <summary>Processes one datagram from <paramref name="from"/> (public for in-process tests and benchmarks).</summary>
     public void Handle(ReadOnlySpan<byte> datagram, IPEndPoint from)
@@ -1311,6 +1331,8 @@ public sealed partial class PfcpNode : IDisposable
         var destination = _lastDestination;
         if (destination is null || !ReferenceEquals(destination.To, to))
             _lastDestination = destination = new Destination(to, to.Serialize());
+        if (_batching && _datagrams.TryQueue(bytes, destination.Address))
+            return;
         _socket.SendTo(bytes, SocketFlags.None, destination.Address);
     }
 
