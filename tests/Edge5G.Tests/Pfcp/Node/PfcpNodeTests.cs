@@ -217,6 +217,39 @@ public class PfcpNodeTests
         }
     }
 
+    /// <summary>
+    /// Requests that arrive together are handled as a batch and answered together: two peers
+    /// sending bursts, interleaved, each get every answer, in their order, and none of the other's.
+    /// </summary>
+    [Fact]
+    public void BurstsFromTwoPeers_AreAllAnswered_InOrder_EachToItsSender()
+    {
+        using var n = new NodeUnderTest();
+        using var a = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        using var b = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        a.Client.ReceiveTimeout = b.Client.ReceiveTimeout = 3000;
+        var node = n.Node.LocalEndpoint!;
+        var stamp = DateTime.UtcNow.AddTicks(-(DateTime.UtcNow.Ticks % TimeSpan.TicksPerSecond));
+        const uint Burst = 40; // more than one batch
+        for (uint i = 1; i <= Burst; i++)
+        {
+            a.Send(PfcpCodec.Encode(new HeartbeatRequest(stamp), i), node);
+            b.Send(PfcpCodec.Encode(new HeartbeatRequest(stamp), 1000 + i), node);
+        }
+        foreach (var (client, first) in new[] { (a, 1u), (b, 1001u) })
+        {
+            for (uint i = 0; i < Burst; i++)
+            {
+                IPEndPoint? from = null;
+                var answer = Assert.IsType<PfcpDecoded>(PfcpCodec.Decode(client.Receive(ref from)));
+                Assert.Equal((PfcpMessageType.HeartbeatResponse, first + i), (answer.Header.MessageType, answer.Header.SequenceNumber));
+            }
+        }
+        Thread.Sleep(50);
+        Assert.Equal(0, a.Available + b.Available);
+        Assert.Equal(2 * Burst, (uint)n.Node.Counters.Messages[("in", nameof(PfcpMessageType.HeartbeatRequest), "")]);
+    }
+
     [Theory]
     [InlineData(PfcpMessageType.PfdManagementRequest, PfcpMessageType.PfdManagementResponse)]
     [InlineData(PfcpMessageType.SessionSetDeletionRequest, PfcpMessageType.SessionSetDeletionResponse)]
