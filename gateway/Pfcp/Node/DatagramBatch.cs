@@ -123,35 +123,37 @@ internal sealed unsafe partial class DatagramBatch
     }
 
     /// <summary>
-    /// Sends everything queued and empties the queue. Returns the errno of a failure (0: all
-    /// sent); what was not sent is lost, as a datagram the kernel drops would be, and the
-    /// peer's retransmission is answered from the answer cache.
+    /// Sends everything queued and empties the queue. Returns how many datagrams could not be
+    /// sent (0: all sent). A datagram the kernel refuses (say, to an unreachable peer) is
+    /// skipped, not the ones after it: it is lost as a dropped datagram would be, and the peer's
+    /// retransmission is answered from the answer cache.
     /// </summary>
     public int Flush(Socket socket)
     {
-        var errno = 0;
+        var sent = 0;
+        var lost = 0;
         var handle = socket.SafeHandle;
         var added = false;
         try
         {
             handle.DangerousAddRef(ref added);
-            for (var sent = 0; sent < _queued;)
+            while (sent < _queued)
             {
                 var n = sendmmsg((int)handle.DangerousGetHandle(), (Message*)Address(_tx, sent), (uint)(_queued - sent), 0);
                 if (n >= 0)
                 {
                     sent += n;
-                    continue;
                 }
-                errno = Marshal.GetLastPInvokeError();
-                if (errno != EINTR)
-                    break;
-                errno = 0;
+                else if (Marshal.GetLastPInvokeError() != EINTR)
+                {
+                    sent++; // the kernel stops at the first datagram it refuses
+                    lost++;
+                }
             }
         }
         catch (ObjectDisposedException)
         {
-            errno = EBADF;
+            lost += _queued - sent;
         }
         finally
         {
@@ -160,12 +162,12 @@ internal sealed unsafe partial class DatagramBatch
             _queued = 0;
             _queuedBytes = 0;
         }
-        return errno;
+        return lost;
     }
 
     // ------------------------------------------------------------------ libc
 
-    private const int EINTR = 4, EBADF = 9, EAGAIN = 11;
+    private const int EINTR = 4, EAGAIN = 11;
     private const int MsgWaitForOne = 0x10000;
 
     [LibraryImport("libc", SetLastError = true)]

@@ -282,8 +282,9 @@ public sealed partial class PfcpNode : IDisposable
             finally
             {
                 _batching = false;
-                if (_datagrams.Queued > 0 && _datagrams.Flush(_socket!) is var errno and not 0)
-                    Counters.Dropped("send-failed"); // errno in the batch: the peer retransmits
+                if (_datagrams.Queued > 0)
+                    for (var lost = _datagrams.Flush(_socket!); lost > 0; lost--)
+                        Counters.Dropped("send-failed"); // the peer retransmits
             }
         }
     }

@@ -89,6 +89,25 @@ public class DatagramBatchTests
         Assert.Equal(0, a.Available + b.Available);
     }
 
+    /// <summary>A datagram the kernel refuses is counted lost; the ones after it still go.</summary>
+    [Fact]
+    public void ADatagramTheKernelRefuses_IsSkipped_AndTheRestAreSent()
+    {
+        using var node = Bound();
+        using var a = Bound();
+        using var b = Bound();
+        var batch = new DatagramBatch();
+        Assert.True(batch.TryQueue(Payload(1, 10), a.LocalEndPoint!.Serialize()));
+        Assert.True(batch.TryQueue(Payload(2, 10), new IPEndPoint(IPAddress.Loopback, 0).Serialize())); // port 0: EINVAL
+        Assert.True(batch.TryQueue(Payload(3, 10), b.LocalEndPoint!.Serialize()));
+
+        Assert.Equal(1, batch.Flush(node));
+
+        var buffer = new byte[100];
+        Assert.Equal(Payload(1, 10), buffer[..a.Receive(buffer)]);
+        Assert.Equal(Payload(3, 10), buffer[..b.Receive(buffer)]);
+    }
+
     [Fact]
     public void AnswersLargerThanTheQueueHolds_AreRefused()
     {
