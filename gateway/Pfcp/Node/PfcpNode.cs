@@ -175,6 +175,7 @@ public sealed partial class PfcpNode : IDisposable
         _socket.Bind(_settings.Listen);
         _socket.Blocking = true; // recvmmsg waits on it, up to the receive timeout
         _socket.ReceiveTimeout = 200;
+        _datagrams = new DatagramBatch();
         _receiver = new Thread(Receive) { IsBackground = true, Name = "pfcp receive" };
         _ticker = new Thread(Tick) { IsBackground = true, Name = "pfcp timers" };
         _receiver.Start();
@@ -289,8 +290,8 @@ public sealed partial class PfcpNode : IDisposable
         }
     }
 
-    /// <summary>Datagrams in and out of the receive thread, a batch at a time.</summary>
-    private readonly DatagramBatch _datagrams = new();
+    /// <summary>Datagrams in and out of the receive thread, a batch at a time (1 MiB pinned: made by Start).</summary>
+    private DatagramBatch _datagrams = null!;
 
     /// <summary>True on the receive thread while it handles a batch: answers are queued in <see cref="_datagrams"/>.</summary>
     [ThreadStatic] private static bool _batching;
