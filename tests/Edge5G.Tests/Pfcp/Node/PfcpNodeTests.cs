@@ -197,22 +197,36 @@ public class PfcpNodeTests
     }
 
 
+    /// <summary>A socket on loopback standing for an SMF, waiting at most 3 s for an answer.</summary>
+    private static System.Net.Sockets.UdpClient SmfSocket()
+    {
+        var socket = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        socket.Client.ReceiveTimeout = 3000;
+        return socket;
+    }
+
+    /// <summary>The next datagram on <paramref name="socket"/>: a Heartbeat Response; returns its sequence number.</summary>
+    private static uint HeartbeatAnswer(System.Net.Sockets.UdpClient socket)
+    {
+        IPEndPoint? from = null;
+        var answer = Assert.IsType<PfcpDecoded>(PfcpCodec.Decode(socket.Receive(ref from)));
+        Assert.Equal(PfcpMessageType.HeartbeatResponse, answer.Header.MessageType);
+        return answer.Header.SequenceNumber;
+    }
+
     /// <summary>The node keeps the last sender's endpoint and address for reuse; peers taking turns must still get their own answers.</summary>
     [Fact]
     public void PeersSendingInTurn_EachGetTheirOwnAnswers()
     {
         using var n = new NodeUnderTest();
-        using var a = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
-        using var b = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
-        a.Client.ReceiveTimeout = b.Client.ReceiveTimeout = 3000;
+        using var a = SmfSocket();
+        using var b = SmfSocket();
         var node = n.Node.LocalEndpoint!;
         for (uint i = 1; i <= 6; i++)
         {
             var (client, other) = i % 3 == 0 ? (b, a) : (a, b); // a, a, b, a, a, b: the cache both hits and misses
             client.Send(PfcpCodec.Encode(new HeartbeatRequest(DateTime.UtcNow.AddTicks(-(DateTime.UtcNow.Ticks % TimeSpan.TicksPerSecond))), i), node);
-            IPEndPoint? from = null;
-            var answer = Assert.IsType<PfcpDecoded>(PfcpCodec.Decode(client.Receive(ref from)));
-            Assert.Equal((PfcpMessageType.HeartbeatResponse, i), (answer.Header.MessageType, answer.Header.SequenceNumber));
+            Assert.Equal(i, HeartbeatAnswer(client));
             Assert.Equal(0, other.Available);
         }
     }
@@ -225,9 +239,8 @@ public class PfcpNodeTests
     public void BurstsFromTwoPeers_AreAllAnswered_InOrder_EachToItsSender()
     {
         using var n = new NodeUnderTest();
-        using var a = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
-        using var b = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
-        a.Client.ReceiveTimeout = b.Client.ReceiveTimeout = 3000;
+        using var a = SmfSocket();
+        using var b = SmfSocket();
         var node = n.Node.LocalEndpoint!;
         var stamp = DateTime.UtcNow.AddTicks(-(DateTime.UtcNow.Ticks % TimeSpan.TicksPerSecond));
         const uint Burst = 40; // more than one batch
@@ -240,9 +253,7 @@ public class PfcpNodeTests
         {
             for (uint i = 0; i < Burst; i++)
             {
-                IPEndPoint? from = null;
-                var answer = Assert.IsType<PfcpDecoded>(PfcpCodec.Decode(client.Receive(ref from)));
-                Assert.Equal((PfcpMessageType.HeartbeatResponse, first + i), (answer.Header.MessageType, answer.Header.SequenceNumber));
+                Assert.Equal(first + i, HeartbeatAnswer(client));
             }
         }
         Thread.Sleep(50);
