@@ -114,11 +114,17 @@ public sealed class SessionTable
     // IPv6 downlink skips the exact lookup and pays one hash lookup, not two.
     private int _ue6Exact, _publishedUe6Exact = -1;
     private readonly SlotAllocator _pdrSlots, _farSlots, _qerSlots, _sdfSlots, _ruleListSlots, _statsSlots, _matchSlots;
+    // Establishments whose map writes wait for CommitHeldWrites; _holdFor is the SEID whose
+    // apply is running held (0: writes go to the maps at once).
+    private readonly PendingWrites _held;
+    private ulong? _holdFor;
+    private readonly List<ulong> _withdrawn = [];
 
     public SessionTable(DatapathTables tables, GtpAddresses addresses, INextHops? nextHops = null, TimeProvider? time = null,
         TimeSpan? quarantine = null)
     {
         _tables = tables;
+        _held = new PendingWrites(tables);
         _addresses = addresses;
         _localAddresses = [.. addresses.All];
         _nextHops = nextHops ?? FibOnlyNextHops.Instance;
@@ -214,29 +220,88 @@ public sealed class SessionTable
     }
 
     /// <summary>Installs a new session. Throws <see cref="RuleException"/> and changes nothing on refusal.</summary>
-    public CompiledSession Establish(Session session)
+    /// <param name="holdWrites">
+    /// Queue the session's map writes until <see cref="CommitHeldWrites"/>, so a batch of
+    /// establishments writes each map once. Nothing reaches the session until then; any other
+    /// change to the table commits first.
+    /// </param>
+    public CompiledSession Establish(Session session, bool holdWrites = false)
     {
         lock (_gate)
         {
+            if (!holdWrites)
+                CommitHeldLocked();
             if (_sessions.ContainsKey(session.Seid))
                 throw new RuleException(RuleError.Conflict, $"session SEID {session.Seid} already exists");
             var plan = Plan(session, previous: null);
+            _holdFor = holdWrites ? session.Seid : null;
             try
             {
                 return Apply(plan, previous: null);
             }
             finally
             {
+                _holdFor = null;
                 PublishUe6Exact();
             }
         }
     }
+
+    /// <summary>Map writes held back by establishments, not yet committed.</summary>
+    public int HeldWrites
+    {
+        get
+        {
+            lock (_gate)
+                return _held.Count;
+        }
+    }
+
+    /// <summary>
+    /// Writes what the held establishments queued: every slot table in one call each, then
+    /// the keys that publish them. A session with a write the kernel refuses is withdrawn
+    /// (removed as by <see cref="Delete"/>; the others are unaffected). Returns the SEIDs
+    /// withdrawn since the last call, also by the commits other changes make first.
+    /// </summary>
+    public IReadOnlyList<ulong> CommitHeldWrites()
+    {
+        lock (_gate)
+        {
+            CommitHeldLocked();
+            if (_withdrawn.Count == 0)
+                return [];
+            var withdrawn = _withdrawn.ToArray();
+            _withdrawn.Clear();
+            return withdrawn;
+        }
+    }
+
+    private void CommitHeldLocked()
+    {
+        if (_held.Count == 0)
+            return;
+        var (failed, errors) = _held.Flush();
+        if (failed.Count == 0)
+            return;
+        foreach (var seid in failed)
+        {
+            if (_sessions.TryGetValue(seid, out var compiled))
+                Remove(compiled);
+            _withdrawn.Add(seid);
+        }
+        PublishUe6Exact();
+        WithdrawnBecause = errors[^1];
+    }
+
+    /// <summary>Why the last withdrawn session's write failed (for the log).</summary>
+    public Exception? WithdrawnBecause { get; private set; }
 
     /// <summary>Replaces session <c>session.Seid</c> by this new version of it.</summary>
     public CompiledSession Modify(Session session)
     {
         lock (_gate)
         {
+            CommitHeldLocked();
             if (!_sessions.TryGetValue(session.Seid, out var previous))
                 throw new RuleException(RuleError.UnknownSession, $"no session with SEID {session.Seid}");
             var plan = Plan(session, previous);
@@ -256,35 +321,42 @@ public sealed class SessionTable
     {
         lock (_gate)
         {
+            CommitHeldLocked();
             if (!_sessions.TryGetValue(seid, out var compiled))
                 throw new RuleException(RuleError.UnknownSession, $"no session with SEID {seid}");
-            foreach (var k in compiled.FteidKeys)
-            {
-                if (compiled.DenseFteids.TryGetValue(k, out var d))
-                    _tables.TeidSlots.Put(d.Index, default);
-                else
-                    _tables.Fteids.Delete(k);
-                _fteidOwners.Remove(k);
-            }
-            foreach (var k in compiled.Ue4Keys)
-            {
-                if (compiled.DenseUe4.TryGetValue(k, out var d))
-                    _tables.Ue4Slots.Put(d.Index, default);
-                else
-                    _tables.Ue4.Delete(k);
-                _ue4Owners.Remove(k);
-            }
-            foreach (var k in compiled.Ue6KeysRead)
-            {
-                _tables.Ue6.Delete(k);
-                DisownUe6(k);
-            }
+            Remove(compiled);
             PublishUe6Exact();
-            ReleaseSlots(compiled, keepStatsOf: []);
-            _sessions.Remove(seid);
-            Interlocked.Increment(ref _version);
             return compiled.Session;
         }
+    }
+
+    /// <summary>Unpublishes a session's keys, then quarantines its slots.</summary>
+    private void Remove(CompiledSession compiled)
+    {
+        foreach (var k in compiled.FteidKeys)
+        {
+            if (compiled.DenseFteids.TryGetValue(k, out var d))
+                _tables.TeidSlots.Put(d.Index, default);
+            else
+                _tables.Fteids.Delete(k);
+            _fteidOwners.Remove(k);
+        }
+        foreach (var k in compiled.Ue4Keys)
+        {
+            if (compiled.DenseUe4.TryGetValue(k, out var d))
+                _tables.Ue4Slots.Put(d.Index, default);
+            else
+                _tables.Ue4.Delete(k);
+            _ue4Owners.Remove(k);
+        }
+        foreach (var k in compiled.Ue6KeysRead)
+        {
+            _tables.Ue6.Delete(k);
+            DisownUe6(k);
+        }
+        ReleaseSlots(compiled, keepStatsOf: []);
+        _sessions.Remove(compiled.Seid);
+        Interlocked.Increment(ref _version);
     }
 
     // ------------------------------------------------------------------ restart: export and adopt
@@ -293,6 +365,8 @@ public sealed class SessionTable
     public IReadOnlyList<SessionRecord> Export()
     {
         lock (_gate)
+        {
+            CommitHeldLocked();
             return _sessions.Values.OrderBy(s => s.Seid).Select(c => new SessionRecord(
                 Json.RulesJson.FromModel(c.Session),
                 new Dictionary<ushort, uint>(c.PdrSlotById),
@@ -301,6 +375,7 @@ public sealed class SessionTable
                 c.NextHops.Select(n => new NextHopRecord(n, c.NextHopDestinations.GetValueOrDefault(n)?.ToString())).ToArray(),
                 c.DenseFteids.Select(kv => new DenseKeyRecord("fteid", Hex(kv.Key), kv.Value.Index, kv.Value.Match))
                     .Concat(c.DenseUe4.Select(kv => new DenseKeyRecord("ue4", $"{kv.Key:x8}", kv.Value.Index, kv.Value.Match))).ToArray())).ToArray();
+        }
     }
 
     private static unsafe string Hex(FteidKey key)
@@ -318,6 +393,7 @@ public sealed class SessionTable
     {
         lock (_gate)
         {
+            CommitHeldLocked();
             if (_sessions.Count > 0)
                 throw new InvalidOperationException("sessions can only be adopted into an empty table");
             foreach (var record in records)
@@ -830,6 +906,8 @@ public sealed class SessionTable
     {
         var compiled = new CompiledSession(plan.Session);
         var undoKeys = new List<Action>();
+        if (_holdFor is not null)
+            _held.Mark();
         try
         {
             var matches = Write(plan, previous, compiled);
@@ -839,6 +917,8 @@ public sealed class SessionTable
         {
             for (int i = undoKeys.Count - 1; i >= 0; i--)
                 undoKeys[i]();
+            if (_holdFor is not null)
+                _held.RollBack();
             Unallocate(compiled, previous);
             throw;
         }
@@ -877,7 +957,7 @@ public sealed class SessionTable
         for (int i = 0; i < plan.QerSets.Count; i++)
         {
             var slot = Allocate(_qerSlots, compiled.QerSlots);
-            _tables.Qers.Put(slot, QerEntryFor(plan.QerSets[i]));
+            Put(_tables.Qers, slot, QerEntryFor(plan.QerSets[i]));
             qerSlot[i] = slot;
         }
 
@@ -886,7 +966,7 @@ public sealed class SessionTable
         {
             var slot = Allocate(_farSlots, compiled.FarSlots);
             var entry = FarEntryFor(far, compiled);
-            _tables.Fars.Put(slot, entry);
+            Put(_tables.Fars, slot, entry);
         }
         uint FarSlot(uint id)
         {
@@ -910,7 +990,7 @@ public sealed class SessionTable
                 compiled.StatsIndex[p.Pdr.Id] = stats;
             }
             var slot = Allocate(_pdrSlots, compiled.PdrSlots);
-            _tables.Pdrs.Put(slot, new PdrEntry
+            Put(_tables.Pdrs, slot, new PdrEntry
             {
                 Far = FarSlot(p.Pdr.FarId),
                 Qer = p.QerSet >= 0 ? qerSlot[p.QerSet] : AbiConstants.None,
@@ -961,13 +1041,13 @@ public sealed class SessionTable
                     foreach (var f in filters)
                     {
                         var sdf = Allocate(_sdfSlots, compiled.SdfSlots);
-                        _tables.SdfFilters.Put(sdf, SdfEntryFor(f));
+                        Put(_tables.SdfFilters, sdf, SdfEntryFor(f));
                         list.Rules[n++] = new RuleEntry { Pdr = pdrSlot[p.Pdr.Id], Sdf = sdf, Qfi = qfi };
                     }
                 }
                 list.Count = (uint)n;
                 var listSlot = Allocate(_ruleListSlots, compiled.RuleListSlots);
-                _tables.RuleLists.Put(listSlot, list);
+                Put(_tables.RuleLists, listSlot, list);
                 match.RuleList = listSlot;
             }
             matches.Add((g, match));
@@ -979,7 +1059,7 @@ public sealed class SessionTable
     private uint WriteMatch(MatchEntry match, CompiledSession compiled)
     {
         var slot = Allocate(_matchSlots, compiled.MatchSlots);
-        _tables.Matches.Put(slot, match);
+        Put(_tables.Matches, slot, match);
         return slot;
     }
 
@@ -1074,9 +1154,24 @@ public sealed class SessionTable
         return dropped;
     }
 
-    /// <param name="fresh">The slot is known to be empty: its old value is not read (a syscall on the kernel maps).</param>
-    private static void PutSlotWithUndo<T>(IMapTable<uint, T> table, uint index, T value, List<Action> undo, bool fresh = false) where T : unmanaged
+    /// <summary>A write of the apply running: queued when it is held (see <see cref="Establish"/>), else made at once.</summary>
+    private void Put<TKey, TValue>(IMapTable<TKey, TValue> table, in TKey key, in TValue value)
+        where TKey : unmanaged where TValue : unmanaged
     {
+        if (_holdFor is { } seid)
+            _held.Add(table, key, value, seid);
+        else
+            table.Put(key, value);
+    }
+
+    /// <param name="fresh">The slot is known to be empty: its old value is not read (a syscall on the kernel maps).</param>
+    private void PutSlotWithUndo<T>(IMapTable<uint, T> table, uint index, T value, List<Action> undo, bool fresh = false) where T : unmanaged
+    {
+        if (_holdFor is not null && fresh)
+        {
+            Put(table, index, value); // dropped, not undone, when the apply fails
+            return;
+        }
         T old = default;
         if (!fresh)
             table.TryGet(index, out old);
@@ -1085,9 +1180,14 @@ public sealed class SessionTable
     }
 
     /// <param name="fresh">The key is known to be absent: no lookup first.</param>
-    private static void PutWithUndo<TKey>(IMapTable<TKey, MatchEntry> table, TKey key, MatchEntry value, List<Action> undo, bool fresh = false)
+    private void PutWithUndo<TKey>(IMapTable<TKey, MatchEntry> table, TKey key, MatchEntry value, List<Action> undo, bool fresh = false)
         where TKey : unmanaged
     {
+        if (_holdFor is not null && fresh)
+        {
+            Put(table, key, value);
+            return;
+        }
         MatchEntry old = default;
         var existed = !fresh && table.TryGet(key, out old);
         table.Put(key, value);

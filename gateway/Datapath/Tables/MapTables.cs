@@ -23,6 +23,16 @@ public interface IMapTable<TKey, TValue> where TKey : unmanaged where TValue : u
         foreach (var key in keys)
             Put(key, default);
     }
+
+    /// <summary>
+    /// Writes <c>values[i]</c> at <c>keys[i]</c>, in order (kernel maps: in one syscall). On
+    /// failure some leading part may have been written; the exception says how much.
+    /// </summary>
+    void PutMany(ReadOnlySpan<TKey> keys, ReadOnlySpan<TValue> values)
+    {
+        for (int i = 0; i < keys.Length; i++)
+            Put(keys[i], values[i]);
+    }
 }
 
 /// <summary>A per-CPU counter table: read as one value per CPU, reset to zero.</summary>
@@ -53,6 +63,14 @@ public sealed class BpfHashTable<TKey, TValue>(BpfMap<TKey, TValue> map) : IMapT
     public bool Delete(in TKey key) => map.Delete(key);
     public bool TryGet(in TKey key, out TValue value) => map.TryLookup(key, out value);
     public IEnumerable<TKey> Keys() => map.Keys();
+
+    public void PutMany(ReadOnlySpan<TKey> keys, ReadOnlySpan<TValue> values)
+    {
+        if (keys.Length == 1)
+            map.Update(keys[0], values[0]);
+        else
+            map.UpdateBatch(keys, values);
+    }
 }
 
 /// <summary>An array map of the kernel: every slot exists; deleting zeroes it.</summary>
@@ -70,6 +88,14 @@ public sealed class BpfArrayTable<TValue>(BpfMap<uint, TValue> map) : IMapTable<
 
     public bool TryGet(in uint key, out TValue value) => map.TryLookup(key, out value);
     public IEnumerable<uint> Keys() => Enumerable.Range(0, (int)map.Info.MaxEntries).Select(i => (uint)i);
+
+    public void PutMany(ReadOnlySpan<uint> keys, ReadOnlySpan<TValue> values)
+    {
+        if (keys.Length == 1)
+            map.Update(keys[0], values[0]);
+        else
+            map.UpdateBatch(keys, values);
+    }
 
     public void Zero(ReadOnlySpan<uint> keys)
     {
@@ -148,6 +174,16 @@ public sealed class MemoryTable<TKey, TValue>(uint capacity, bool isArray = fals
 
     /// <summary>Counts the calls, so tests can see slots cleaned in batches.</summary>
     public int ZeroCalls { get; private set; }
+
+    /// <summary>Counts the calls, so tests can see writes held back and made in batches.</summary>
+    public int PutManyCalls { get; private set; }
+
+    public void PutMany(ReadOnlySpan<TKey> keys, ReadOnlySpan<TValue> values)
+    {
+        PutManyCalls++;
+        for (int i = 0; i < keys.Length; i++)
+            Put(keys[i], values[i]);
+    }
 
     public void Zero(ReadOnlySpan<TKey> keys)
     {

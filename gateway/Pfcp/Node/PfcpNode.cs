@@ -282,7 +282,14 @@ public sealed partial class PfcpNode : IDisposable
             }
             finally
             {
-                _batching = false;
+                try
+                {
+                    CommitHeld(); // its answers join the batch's
+                }
+                finally
+                {
+                    _batching = false;
+                }
                 if (_datagrams.Queued > 0)
                     for (var lost = _datagrams.Flush(_socket!); lost > 0; lost--)
                         Counters.Dropped("send-failed"); // the peer retransmits
@@ -295,6 +302,46 @@ public sealed partial class PfcpNode : IDisposable
 
     /// <summary>True on the receive thread while it handles a batch: answers are queued in <see cref="_datagrams"/>.</summary>
     [ThreadStatic] private static bool _batching;
+
+    /// <summary>An accepted establishment of the batch whose map writes are held (answered by <see cref="CommitHeld"/>).</summary>
+    private readonly record struct HeldReply(SessionEstablishmentResponse Answer, PfcpHeader Header, IPEndPoint From, ulong CpSeid,
+        CompiledSession Compiled);
+
+    private readonly List<HeldReply> _heldReplies = [];
+
+    /// <summary>
+    /// Writes the batch's held establishments into the maps (one call per map), then answers
+    /// them, in order. A session whose writes the kernel refused was withdrawn from the table:
+    /// it is forgotten here too and answered with System failure, so the SMF never hears of a
+    /// session the datapath does not hold.
+    /// </summary>
+    private void CommitHeld()
+    {
+        lock (_gate)
+        {
+            if (_heldReplies.Count == 0)
+                return;
+            var withdrawn = _table.CommitHeldWrites();
+            var replies = _heldReplies.ToArray();
+            _heldReplies.Clear();
+            foreach (var held in replies)
+            {
+                var seid = held.Compiled.Seid;
+                if (!withdrawn.Contains(seid))
+                {
+                    Reply(held.Answer, held.Header, held.From, held.CpSeid);
+                    AdvertiseWhenReachable(before: null, held.Compiled);
+                    continue;
+                }
+                foreach (var (_, stats) in held.Compiled.PdrStats)
+                    _statsOwner.Remove(stats);
+                DropSession(seid);
+                LogSessionRefused(_log, "establishment", held.CpSeid, nameof(PfcpCause.SystemFailure),
+                    $"the datapath refused its map writes: {_table.WithdrawnBecause?.Message}");
+                Reply(new SessionEstablishmentResponse(_settings.NodeId, PfcpCause.SystemFailure), held.Header, held.From, held.CpSeid);
+            }
+        }
+    }
 
     /// <summary>Processes one datagram from <paramref name="from"/> (public for in-process tests and benchmarks).</summary>
     public void Handle(ReadOnlySpan<byte> datagram, IPEndPoint from)
@@ -343,7 +390,18 @@ public sealed partial class PfcpNode : IDisposable
     private bool Retransmission(IPEndPoint from, uint sequence)
     {
         if (!_answered.TryGetValue((from, sequence), out var cached))
+        {
+            // Received again before the batch answered it: the one answer goes to both.
+            foreach (var held in _heldReplies)
+            {
+                if (held.Header.SequenceNumber == sequence && held.From.Equals(from))
+                {
+                    Counters.Dropped("retransmission-answered-from-cache");
+                    return true;
+                }
+            }
             return false;
+        }
         // Same peer, same sequence number: the answer again, never the request again. Counted
         // before it is sent, so whoever receives it sees the count.
         Counters.Dropped("retransmission-answered-from-cache");
@@ -546,7 +604,11 @@ public sealed partial class PfcpNode : IDisposable
                 Unique(req.CreateUrrs, u => u.UrrId, RuleKind.Urr),
                 endpoints.ToImmutable());
             ReserveChosenTeids(rules, chooser);
-            var compiled = _table.Establish(rules.ToModel(seid, cpSeid, req.CpFSeid.Ipv4 ?? req.CpFSeid.Ipv6, ExhaustedUrrs(rules, session: null)));
+            // In a batch the answer goes out at its end, so the map writes can wait for it too:
+            // the batch's establishments then write each map once (CommitHeld).
+            var hold = _batching;
+            var compiled = _table.Establish(rules.ToModel(seid, cpSeid, req.CpFSeid.Ipv4 ?? req.CpFSeid.Ipv6, ExhaustedUrrs(rules, session: null)),
+                holdWrites: hold);
             _nextSeid++;
             var session = new NodeSession(seid, req.CpFSeid, association.Key) { Rules = rules };
             session.SetInactivityTimer(req.UserPlaneInactivityTimer, _time.GetUtcNow().UtcDateTime);
@@ -555,12 +617,18 @@ public sealed partial class PfcpNode : IDisposable
             SyncUsage(session, compiled, previous: null);
             _sessions[seid] = session;
             association.Sessions.Add(seid);
-            Reply(new SessionEstablishmentResponse(_settings.NodeId, PfcpCause.RequestAccepted)
+            var answer = new SessionEstablishmentResponse(_settings.NodeId, PfcpCause.RequestAccepted)
             {
                 UpFSeid = LocalFSeid(seid),
                 CreatedPdrs = [.. created],
                 CreatedTrafficEndpoints = [.. createdEndpoints],
-            }, header, from, cpSeid);
+            };
+            if (hold)
+            {
+                _heldReplies.Add(new HeldReply(answer, header, from, cpSeid, compiled));
+                return;
+            }
+            Reply(answer, header, from, cpSeid);
             AdvertiseWhenReachable(before: null, compiled);
         }
         catch (Exception e) when (e is PfcpRefusal or RuleException)
