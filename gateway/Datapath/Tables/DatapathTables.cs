@@ -27,7 +27,7 @@ public sealed record DenseRanges(uint TeidBase, uint TeidCount, uint Ue4Base, ui
 }
 
 /// <summary>The GTP-U datapath's maps, as the compiler and the counters reader use them.</summary>
-public sealed class DatapathTables
+public sealed record DatapathTables
 {
     public DenseRanges Dense { get; init; } = DenseRanges.None;
     public required IMapTable<uint, TeidSlot> TeidSlots { get; init; }
