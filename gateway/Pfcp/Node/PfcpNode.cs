@@ -333,7 +333,7 @@ public sealed partial class PfcpNode : IDisposable
                     AdvertiseWhenReachable(before: null, held.Compiled);
                     continue;
                 }
-                foreach (var (_, stats) in held.Compiled.PdrStats)
+                foreach (var (_, stats) in held.Compiled.StatsIndex)
                     _statsOwner.Remove(stats);
                 DropSession(seid);
                 LogSessionRefused(_log, "establishment", held.CpSeid, nameof(PfcpCause.SystemFailure),
@@ -787,7 +787,7 @@ public sealed partial class PfcpNode : IDisposable
         if (!_sessions.Remove(seid, out var session))
             return;
         if (_table.TryGet(seid, out var compiled))
-            foreach (var (_, stats) in compiled.PdrStats)
+            foreach (var (_, stats) in compiled.StatsIndex) // the struct enumerator: nothing boxed
                 _statsOwner.Remove(stats);
         try
         {
@@ -1018,7 +1018,7 @@ public sealed partial class PfcpNode : IDisposable
                     usage.Baseline[pdr] = counter.Counter; // usage starts now
             }
         }
-        foreach (var (pdr, stats) in compiled.PdrStats)
+        foreach (var (pdr, stats) in compiled.StatsIndex)
             _statsOwner[stats] = (session.Seid, pdr);
     }
 

@@ -78,16 +78,28 @@ public sealed record PfcpRuleSet(
                 throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
                     $"URR {id}: the FAR for its quota action, FAR {far}, does not exist", offendingIe: (ushort)IeType.FarId,
                     failedRule: new FailedRuleId(RuleKind.Urr, id));
-        return new(
-            seid,
-            exhaustedUrrs is { Count: > 0 } exhausted
-                ? ById(Pdrs, p => WithQuotaAction(ToModel(WithEndpoint(p)), exhausted))
-                : ById(Pdrs, p => ToModel(WithEndpoint(p))),
-            ById(Fars, f => SharedFars.Get(f, QuotaActionOnly(f.FarId), ToModel)),
-            ById(Qers, q => SharedQers.Get(q, false, static (q, _) => ToModel(q))),
-            ById(Urrs, u => SharedUrrs.Get(u, false, static (u, _) => ToModel(u))),
+        // Plain loops in the order of the ids (the maps' own order): lambdas over this rule set
+        // were a closure and a delegate per rule kind per request.
+        var pdrs = ImmutableArray.CreateBuilder<M.Pdr>(Pdrs.Count);
+        foreach (var (_, p) in Pdrs)
+        {
+            var pdr = ToModel(WithEndpoint(p));
+            pdrs.Add(exhaustedUrrs is { Count: > 0 } exhausted ? WithQuotaAction(pdr, exhausted) : pdr);
+        }
+        var fars = ImmutableArray.CreateBuilder<M.Far>(Fars.Count);
+        foreach (var (_, f) in Fars)
+            fars.Add(SharedFars.Get(f, QuotaActionOnly(f.FarId), FarToModel));
+        var qers = ImmutableArray.CreateBuilder<M.Qer>(Qers.Count);
+        foreach (var (_, q) in Qers)
+            qers.Add(SharedQers.Get(q, false, static (q, _) => ToModel(q)));
+        var urrs = ImmutableArray.CreateBuilder<M.Urr>(Urrs.Count);
+        foreach (var (_, u) in Urrs)
+            urrs.Add(SharedUrrs.Get(u, false, static (u, _) => ToModel(u)));
+        return new(seid, pdrs.MoveToImmutable(), fars.MoveToImmutable(), qers.MoveToImmutable(), urrs.MoveToImmutable(),
             peerSeid, peerAddress);
     }
+
+    private static readonly Func<CreateFar, bool, M.Far> FarToModel = static (f, quotaActionOnly) => ToModel(f, quotaActionOnly);
 
     // Sessions of one template hold the same FAR, QER and URR records; they share the model objects too.
     private static readonly RecentTranslations<CreateFar, M.Far> SharedFars = new(64);
@@ -149,18 +161,6 @@ public sealed record PfcpRuleSet(
                     ? pdr with { FarId = far }
                     : pdr with { QuotaExhausted = true };
         return pdr;
-    }
-
-    /// <summary>The rules translated in the order of their ids (the map's own order).</summary>
-    private static ImmutableArray<TModel> ById<TKey, TRule, TModel>(RuleMap<TKey, TRule> rules, Func<TRule, TModel> translate)
-        where TKey : struct, IComparable<TKey>
-    {
-        if (rules.Count == 0)
-            return ImmutableArray<TModel>.Empty;
-        var result = ImmutableArray.CreateBuilder<TModel>(rules.Count);
-        foreach (var (_, rule) in rules)
-            result.Add(translate(rule));
-        return result.MoveToImmutable();
     }
 
     private static M.Pdr ToModel(CreatePdr p)

@@ -103,7 +103,7 @@ public sealed record CreateFar(uint FarId, ApplyAction ApplyAction) : IIeValue
     /// A Create FAR as an SMF repeats it from session to session (the same template per DNN and
     /// profile): identical octets decode to one shared instance (<see cref="RecentDecodes{T}"/>).
     /// </summary>
-    public static readonly IeDecoder<CreateFar> DecodeShared = ie => Recent.Get(ie.Value.Span, ie, Decode);
+    public static readonly IeDecoder<CreateFar> DecodeShared = ie => Recent.Get(ie.Value.Span, ie, static ie => Decode(ie)); // a static lambda: one delegate, not one per call
 
     public static CreateFar Decode(PfcpIe ie)
     {

@@ -22,7 +22,7 @@ public sealed record CreateQer(uint QerId, GateStatus GateStatus) : IIeValue
     /// A Create QER as an SMF repeats it from session to session (the same template per DNN and
     /// profile): identical octets decode to one shared instance (<see cref="RecentDecodes{T}"/>).
     /// </summary>
-    public static readonly IeDecoder<CreateQer> DecodeShared = ie => Recent.Get(ie.Value.Span, ie, Decode);
+    public static readonly IeDecoder<CreateQer> DecodeShared = ie => Recent.Get(ie.Value.Span, ie, static ie => Decode(ie)); // a static lambda: one delegate, not one per call
 
     public static CreateQer Decode(PfcpIe ie)
     {

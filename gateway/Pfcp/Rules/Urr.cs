@@ -32,7 +32,7 @@ public sealed record CreateUrr(uint UrrId, MeasurementMethod MeasurementMethod, 
     /// A Create URR as an SMF repeats it from session to session (the same template per DNN and
     /// profile): identical octets decode to one shared instance (<see cref="RecentDecodes{T}"/>).
     /// </summary>
-    public static readonly IeDecoder<CreateUrr> DecodeShared = ie => Recent.Get(ie.Value.Span, ie, Decode);
+    public static readonly IeDecoder<CreateUrr> DecodeShared = ie => Recent.Get(ie.Value.Span, ie, static ie => Decode(ie)); // a static lambda: one delegate, not one per call
 
     public static CreateUrr Decode(PfcpIe ie)
     {
