@@ -141,14 +141,19 @@ internal sealed class PendingWrites
 
     /// <summary>
     /// Writes everything held, in the flush order. Returns the SEIDs of the sessions with a
-    /// write the kernel refused (their later writes were skipped), and the errors.
+    /// write the kernel refused (their later writes were skipped), and the errors; both are
+    /// emptied by the next call.
     /// </summary>
     public (HashSet<ulong> Failed, List<Exception> Errors) Flush()
     {
-        var failed = new HashSet<ulong>();
-        var errors = new List<Exception>(0);
+        // Reused from commit to commit (one per receive batch): valid until the next Flush.
+        _failed.Clear();
+        _errors.Clear();
         foreach (var q in _queues)
-            q.Flush(failed, errors);
-        return (failed, errors);
+            q.Flush(_failed, _errors);
+        return (_failed, _errors);
     }
+
+    private readonly HashSet<ulong> _failed = [];
+    private readonly List<Exception> _errors = [];
 }

@@ -322,25 +322,33 @@ public sealed partial class PfcpNode : IDisposable
             if (_heldReplies.Count == 0)
                 return;
             var withdrawn = _table.CommitHeldWrites();
-            var replies = _heldReplies.ToArray();
-            _heldReplies.Clear();
-            foreach (var held in replies)
+            try
             {
-                var seid = held.Compiled.Seid;
-                if (!withdrawn.Contains(seid))
-                {
-                    Reply(held.Answer, held.Header, held.From, held.CpSeid);
-                    AdvertiseWhenReachable(before: null, held.Compiled);
-                    continue;
-                }
-                foreach (var (_, stats) in held.Compiled.StatsIndex)
-                    _statsOwner.Remove(stats);
-                DropSession(seid);
-                LogSessionRefused(_log, "establishment", held.CpSeid, nameof(PfcpCause.SystemFailure),
-                    $"the datapath refused its map writes: {_table.WithdrawnBecause?.Message}");
-                Reply(new SessionEstablishmentResponse(_settings.NodeId, PfcpCause.SystemFailure), held.Header, held.From, held.CpSeid);
+                foreach (var held in _heldReplies) // answering holds nothing back: the list does not change
+                    AnswerHeld(held, withdrawn);
+            }
+            finally
+            {
+                _heldReplies.Clear();
             }
         }
+    }
+
+    private void AnswerHeld(HeldReply held, IReadOnlyList<ulong> withdrawn)
+    {
+        var seid = held.Compiled.Seid;
+        if (!withdrawn.Contains(seid))
+        {
+            Reply(held.Answer, held.Header, held.From, held.CpSeid);
+            AdvertiseWhenReachable(before: null, held.Compiled);
+            return;
+        }
+        foreach (var (_, stats) in held.Compiled.StatsIndex)
+            _statsOwner.Remove(stats);
+        DropSession(seid);
+        LogSessionRefused(_log, "establishment", held.CpSeid, nameof(PfcpCause.SystemFailure),
+            $"the datapath refused its map writes: {_table.WithdrawnBecause?.Message}");
+        Reply(new SessionEstablishmentResponse(_settings.NodeId, PfcpCause.SystemFailure), held.Header, held.From, held.CpSeid);
     }
 
     /// <summary>Processes one datagram from <paramref name="from"/> (public for in-process tests and benchmarks).</summary>
