@@ -283,14 +283,23 @@ public sealed class SessionTable
         var (failed, errors) = _held.Flush();
         if (failed.Count == 0)
             return;
+        WithdrawnBecause = errors[^1];
         foreach (var seid in failed)
         {
-            if (_sessions.TryGetValue(seid, out var compiled))
-                Remove(compiled);
             _withdrawn.Add(seid);
+            if (!_sessions.TryGetValue(seid, out var compiled))
+                continue;
+            try
+            {
+                Remove(compiled);
+            }
+            catch (Exception e)
+            {
+                // Left in the table: Delete can try again (the node does, as it forgets the session).
+                WithdrawnBecause = e;
+            }
         }
         PublishUe6Exact();
-        WithdrawnBecause = errors[^1];
     }
 
     /// <summary>Why the last withdrawn session's write failed (for the log).</summary>

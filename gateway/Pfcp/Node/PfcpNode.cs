@@ -321,11 +321,32 @@ public sealed partial class PfcpNode : IDisposable
         {
             if (_heldReplies.Count == 0)
                 return;
-            var withdrawn = _table.CommitHeldWrites();
+            IReadOnlyList<ulong> withdrawn;
+            try
+            {
+                withdrawn = _table.CommitHeldWrites();
+            }
+            catch (Exception e)
+            {
+                // Not expected (refused writes are handled in the commit): whatever is left of
+                // the batch's sessions is not trusted, and each is refused.
+                LogHandlerFailed(_log, "commit of held establishments", e);
+                withdrawn = [.. _heldReplies.Select(h => h.Compiled.Seid)];
+            }
             try
             {
                 foreach (var held in _heldReplies) // answering holds nothing back: the list does not change
-                    AnswerHeld(held, withdrawn);
+                {
+                    try
+                    {
+                        AnswerHeld(held, withdrawn);
+                    }
+                    catch (Exception e)
+                    {
+                        Counters.Dropped("internal-error");
+                        LogHandlerFailed(_log, held.From.ToString(), e);
+                    }
+                }
             }
             finally
             {

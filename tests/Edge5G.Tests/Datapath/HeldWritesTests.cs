@@ -150,6 +150,33 @@ public class HeldWritesTests
         Assert.Empty(table.CommitHeldWrites()); // reported once
     }
 
+    /// <summary>Withdrawing needs writes too: one the kernel also refuses leaves the session for a later Delete, and the commit goes on.</summary>
+    [Fact]
+    public void AWithdrawalTheKernelAlsoRefuses_DoesNotStopTheCommit_AndDeleteFinishesItLater()
+    {
+        var inner = NewTables();
+        var refused = FteidKey.Create(0x00ab_0002, N3);
+        var refusing = true;
+        var tables = inner with
+        {
+            Fteids = new RefusingTable<FteidKey, MatchEntry>(inner.Fteids, (k, _) => k.Equals(refused), k => refusing && k.Equals(refused)),
+        };
+        var table = NewTable(tables);
+        for (int i = 1; i <= 3; i++)
+            table.Establish(Numbered(i), holdWrites: true);
+
+        Assert.Equal([2UL], table.CommitHeldWrites());
+
+        Assert.StartsWith("delete map 'refusing'", table.WithdrawnBecause!.Message);
+        Assert.True(table.TryGet(2, out _)); // left for a later Delete
+        Assert.True(table.TryGet(3, out _));
+        Assert.True(Mem(inner.Ue4Slots).Entries.ContainsKey(3)); // session 3 published
+        refusing = false;
+        table.Delete(2);
+        Assert.Equal([1UL, 3UL], table.Sessions.Select(s => s.Seid));
+        Assert.False(Mem(inner.Ue4).Entries.ContainsKey(AddressBytes.Ipv4Word(IPAddress.Parse("192.0.2.102"))));
+    }
+
     [Fact]
     public void AHeldEstablishmentThatFails_LeavesNothingHeld_AndTheOthersCommit()
     {

@@ -7,7 +7,8 @@ namespace LoxiLb.Edge5G.Tests.Support;
 /// A table whose writes of some values fail as the kernel's do (ENOMEM). A batch write stops
 /// at the first refused value, with what came before it written, as BPF_MAP_UPDATE_BATCH does.
 /// </summary>
-public sealed class RefusingTable<TKey, TValue>(IMapTable<TKey, TValue> inner, Func<TKey, TValue, bool> refuse) : IMapTable<TKey, TValue>
+public sealed class RefusingTable<TKey, TValue>(IMapTable<TKey, TValue> inner, Func<TKey, TValue, bool> refuse,
+    Func<TKey, bool>? refuseDelete = null) : IMapTable<TKey, TValue>
     where TKey : unmanaged where TValue : unmanaged
 {
     private const int Enomem = 12;
@@ -16,7 +17,9 @@ public sealed class RefusingTable<TKey, TValue>(IMapTable<TKey, TValue> inner, F
     public int PutManyCalls { get; private set; }
 
     public uint Capacity => inner.Capacity;
-    public bool Delete(in TKey key) => inner.Delete(key);
+    public bool Delete(in TKey key) => refuseDelete?.Invoke(key) == true
+        ? throw new BpfException("delete map 'refusing'", Enomem, "refused by the test")
+        : inner.Delete(key);
     public bool TryGet(in TKey key, out TValue value) => inner.TryGet(key, out value);
     public IEnumerable<TKey> Keys() => inner.Keys();
 
