@@ -13,15 +13,15 @@ namespace LoxiLb.Edge5G.Datapath.Compiler;
 /// </summary>
 internal sealed class PendingWrites
 {
-    private interface IQueue
+    private interface IHeldTable
     {
         int Count { get; }
         void Truncate(int count);
-        /// <summary>Writes the queue in one call; on failure one at a time, skipping (and adding to) <paramref name="failed"/>.</summary>
+        /// <summary>Writes the table's queue in one call; on failure one at a time, skipping (and adding to) <paramref name="failed"/>.</summary>
         void Flush(HashSet<ulong> failed, List<Exception> errors);
     }
 
-    private sealed class Queue<TKey, TValue>(IMapTable<TKey, TValue> table) : IQueue
+    private sealed class HeldTable<TKey, TValue>(IMapTable<TKey, TValue> table) : IHeldTable
         where TKey : unmanaged where TValue : unmanaged
     {
         private readonly List<TKey> _keys = [];
@@ -81,22 +81,25 @@ internal sealed class PendingWrites
         }
     }
 
-    private readonly IQueue[] _queues;
+    private readonly IHeldTable[] _tables;
     private readonly int[] _marks;
+    // What a commit found, reused from commit to commit (one per receive batch).
+    private readonly HashSet<ulong> _failed = [];
+    private readonly List<Exception> _errors = [];
 
     public PendingWrites(DatapathTables tables)
     {
         // The flush order: every slot table, then the tables that publish (keys, dense slots).
-        _queues =
+        _tables =
         [
-            new Queue<uint, QerEntry>(tables.Qers), new Queue<uint, FarEntry>(tables.Fars),
-            new Queue<uint, PdrEntry>(tables.Pdrs), new Queue<uint, SdfEntry>(tables.SdfFilters),
-            new Queue<uint, RuleListEntry>(tables.RuleLists), new Queue<uint, MatchEntry>(tables.Matches),
-            new Queue<uint, TeidSlot>(tables.TeidSlots), new Queue<uint, Ue4Slot>(tables.Ue4Slots),
-            new Queue<FteidKey, MatchEntry>(tables.Fteids), new Queue<uint, MatchEntry>(tables.Ue4),
-            new Queue<Ue6Key, MatchEntry>(tables.Ue6),
+            new HeldTable<uint, QerEntry>(tables.Qers), new HeldTable<uint, FarEntry>(tables.Fars),
+            new HeldTable<uint, PdrEntry>(tables.Pdrs), new HeldTable<uint, SdfEntry>(tables.SdfFilters),
+            new HeldTable<uint, RuleListEntry>(tables.RuleLists), new HeldTable<uint, MatchEntry>(tables.Matches),
+            new HeldTable<uint, TeidSlot>(tables.TeidSlots), new HeldTable<uint, Ue4Slot>(tables.Ue4Slots),
+            new HeldTable<FteidKey, MatchEntry>(tables.Fteids), new HeldTable<uint, MatchEntry>(tables.Ue4),
+            new HeldTable<Ue6Key, MatchEntry>(tables.Ue6),
         ];
-        _marks = new int[_queues.Length];
+        _marks = new int[_tables.Length];
     }
 
     /// <summary>Writes held, in all tables.</summary>
@@ -105,7 +108,7 @@ internal sealed class PendingWrites
         get
         {
             int n = 0;
-            foreach (var q in _queues)
+            foreach (var q in _tables)
                 n += q.Count;
             return n;
         }
@@ -114,9 +117,9 @@ internal sealed class PendingWrites
     public void Add<TKey, TValue>(IMapTable<TKey, TValue> table, in TKey key, in TValue value, ulong owner)
         where TKey : unmanaged where TValue : unmanaged
     {
-        foreach (var q in _queues)
+        foreach (var q in _tables)
         {
-            if (q is Queue<TKey, TValue> typed && ReferenceEquals(typed.Table, table))
+            if (q is HeldTable<TKey, TValue> typed && ReferenceEquals(typed.Table, table))
             {
                 typed.Add(key, value, owner);
                 return;
@@ -125,18 +128,18 @@ internal sealed class PendingWrites
         throw new InvalidOperationException("this table's writes are never held back");
     }
 
-    /// <summary>Remembers how far each queue is, for <see cref="RollBack"/> (one session's apply).</summary>
+    /// <summary>Remembers how far each table's queue is, for <see cref="RollBack"/> (one session's apply).</summary>
     public void Mark()
     {
-        for (int i = 0; i < _queues.Length; i++)
-            _marks[i] = _queues[i].Count;
+        for (int i = 0; i < _tables.Length; i++)
+            _marks[i] = _tables[i].Count;
     }
 
     /// <summary>Drops what was held since <see cref="Mark"/> (an apply that failed).</summary>
     public void RollBack()
     {
-        for (int i = 0; i < _queues.Length; i++)
-            _queues[i].Truncate(_marks[i]);
+        for (int i = 0; i < _tables.Length; i++)
+            _tables[i].Truncate(_marks[i]);
     }
 
     /// <summary>
@@ -146,14 +149,10 @@ internal sealed class PendingWrites
     /// </summary>
     public (HashSet<ulong> Failed, List<Exception> Errors) Flush()
     {
-        // Reused from commit to commit (one per receive batch): valid until the next Flush.
         _failed.Clear();
         _errors.Clear();
-        foreach (var q in _queues)
+        foreach (var q in _tables)
             q.Flush(_failed, _errors);
         return (_failed, _errors);
     }
-
-    private readonly HashSet<ulong> _failed = [];
-    private readonly List<Exception> _errors = [];
 }

@@ -115,7 +115,7 @@ public sealed class SessionTable
     private int _ue6Exact, _publishedUe6Exact = -1;
     private readonly SlotAllocator _pdrSlots, _farSlots, _qerSlots, _sdfSlots, _ruleListSlots, _statsSlots, _matchSlots;
     // Establishments whose map writes wait for CommitHeldWrites; _holdFor is the SEID whose
-    // apply is running held (0: writes go to the maps at once).
+    // apply is running held (null: writes go to the maps at once).
     private readonly PendingWrites _held;
     private ulong? _holdFor;
     private readonly List<ulong> _withdrawn = [];
