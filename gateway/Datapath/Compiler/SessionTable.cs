@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Immutable;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using LoxiLb.Edge5G.Datapath.Abi;
 using LoxiLb.Edge5G.Datapath.Model;
 using LoxiLb.Edge5G.Datapath.Sdf;
@@ -587,6 +588,46 @@ public sealed class SessionTable
     private static string PdrName(Pdr pdr) => $"PDR {pdr.Id}";
 
     /// <summary>
+    /// The QER entries a compiled session wrote, with their slots: its QER sets found again the
+    /// way <see cref="Plan"/> found them (their order is the order of its QER slots). Null when
+    /// they do not line up (nothing is kept then).
+    /// </summary>
+    private static List<(uint Slot, QerEntry Entry)>? QerEntriesOf(CompiledSession compiled)
+    {
+        var session = compiled.Session;
+        var qers = IdIndex<Qer>.Of(session.QerList, q => q.Id, "QER");
+        var sets = new List<Qer[]>();
+        foreach (var pdr in session.Pdrs)
+            if (pdr.Qers.Length > 0)
+                QerSetIndex(sets, pdr.Qers, qers);
+        if (sets.Count != compiled.QerSlots.Count)
+            return null;
+        var entries = new List<(uint, QerEntry)>(sets.Count);
+        for (int i = 0; i < sets.Count; i++)
+            entries.Add((compiled.QerSlots[i], QerEntryFor(sets[i])));
+        return entries;
+    }
+
+    /// <summary>Takes (once) a slot of <paramref name="unchanged"/> holding exactly <paramref name="entry"/>.</summary>
+    private static uint? TakeUnchanged(List<(uint Slot, QerEntry Entry)>? unchanged, QerEntry entry)
+    {
+        if (unchanged is null)
+            return null;
+        var wanted = MemoryMarshal.AsBytes(new ReadOnlySpan<QerEntry>(in entry));
+        for (int i = 0; i < unchanged.Count; i++)
+        {
+            var candidate = unchanged[i].Entry;
+            if (MemoryMarshal.AsBytes(new ReadOnlySpan<QerEntry>(in candidate)).SequenceEqual(wanted))
+            {
+                var slot = unchanged[i].Slot;
+                unchanged.RemoveAt(i);
+                return slot;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
     /// The index in <paramref name="sets"/> of the QERs <paramref name="ids"/> name (in id order),
     /// added when no PDR before had the same set: PDRs sharing a set share one QER entry.
     /// </summary>
@@ -933,7 +974,7 @@ public sealed class SessionTable
         }
 
         if (previous is not null)
-            ReleaseSlots(previous, keepStatsOf: KeptStats(compiled));
+            ReleaseSlots(previous, keepStatsOf: KeptStats(compiled), successor: compiled);
         foreach (var k in compiled.FteidKeys)
             _fteidOwners[k] = plan.Session.Seid;
         foreach (var k in compiled.Ue4Keys)
@@ -961,12 +1002,23 @@ public sealed class SessionTable
         var matches = new List<(MatchGroup, MatchEntry)>();
 
         // QERs (one per distinct QER set of a PDR); their token buckets and drop counters were
-        // zeroed when the slot left quarantine (CleanQerSlots).
+        // zeroed when the slot left quarantine (CleanQerSlots). A modification keeps the slot of
+        // a QER whose entry it does not change: its token buckets and drop counts go on, where a
+        // fresh slot would hand the UE a full bucket (a burst above its MBR) on every
+        // modification, such as a handover's new gNB F-TEID.
         var qerSlot = plan.QerSets.Count == 0 ? [] : new uint[plan.QerSets.Count];
+        var unchanged = previous is null || plan.QerSets.Count == 0 ? null : QerEntriesOf(previous);
         for (int i = 0; i < plan.QerSets.Count; i++)
         {
+            var entry = QerEntryFor(plan.QerSets[i]);
+            if (TakeUnchanged(unchanged, entry) is { } kept)
+            {
+                compiled.QerSlots.Add(kept);
+                qerSlot[i] = kept;
+                continue;
+            }
             var slot = Allocate(_qerSlots, compiled.QerSlots);
-            Put(_tables.Qers, slot, QerEntryFor(plan.QerSets[i]));
+            Put(_tables.Qers, slot, entry);
             qerSlot[i] = slot;
         }
 
@@ -1214,7 +1266,9 @@ public sealed class SessionTable
     {
         foreach (var s in failed.PdrSlots) _pdrSlots.Unallocate(s);
         foreach (var s in failed.FarSlots) _farSlots.Unallocate(s);
-        foreach (var s in failed.QerSlots) _qerSlots.Unallocate(s);
+        foreach (var s in failed.QerSlots)
+            if (previous is null || !previous.QerSlots.Contains(s)) // kept from the previous version: still its
+                _qerSlots.Unallocate(s);
         foreach (var s in failed.SdfSlots) _sdfSlots.Unallocate(s);
         foreach (var s in failed.RuleListSlots) _ruleListSlots.Unallocate(s);
         foreach (var s in failed.MatchSlots) _matchSlots.Unallocate(s);
@@ -1235,11 +1289,14 @@ public sealed class SessionTable
         return kept;
     }
 
-    private void ReleaseSlots(CompiledSession old, HashSet<uint> keepStatsOf)
+    /// <param name="successor">The version replacing <paramref name="old"/>: the QER slots it kept stay taken.</param>
+    private void ReleaseSlots(CompiledSession old, HashSet<uint> keepStatsOf, CompiledSession? successor = null)
     {
         foreach (var s in old.PdrSlots) _pdrSlots.Release(s);
         foreach (var s in old.FarSlots) _farSlots.Release(s);
-        foreach (var s in old.QerSlots) _qerSlots.Release(s);
+        foreach (var s in old.QerSlots)
+            if (successor is null || !successor.QerSlots.Contains(s))
+                _qerSlots.Release(s);
         foreach (var s in old.SdfSlots) _sdfSlots.Release(s);
         foreach (var s in old.RuleListSlots) _ruleListSlots.Release(s);
         foreach (var s in old.MatchSlots) _matchSlots.Release(s);
