@@ -636,8 +636,16 @@ public sealed partial class PfcpNode : IDisposable
             // In a batch the answer goes out at its end, so the map writes can wait for it too:
             // the batch's establishments then write each map once (CommitHeld).
             var hold = _batching;
-            var compiled = _table.Establish(rules.ToModel(seid, cpSeid, req.CpFSeid.Ipv4 ?? req.CpFSeid.Ipv6, ExhaustedUrrs(rules, session: null)),
-                holdWrites: hold);
+            var model = rules.ToModel(seid, cpSeid, req.CpFSeid.Ipv4 ?? req.CpFSeid.Ipv6, ExhaustedUrrs(rules, session: null));
+            CompiledSession compiled;
+            try
+            {
+                compiled = _table.Establish(model, holdWrites: hold);
+            }
+            catch (Bpf.BpfException e)
+            {
+                throw PfcpRefusal.From(e);
+            }
             _nextSeid++;
             var session = new NodeSession(seid, req.CpFSeid, association.Key) { Rules = rules };
             session.SetInactivityTimer(req.UserPlaneInactivityTimer, _time.GetUtcNow().UtcDateTime);
@@ -753,7 +761,16 @@ public sealed partial class PfcpNode : IDisposable
             // A new quota (Update URR) or a new URR starts afresh; the others keep their quota state.
             var grants = new QuotaGrants(req);
             _table.TryGet(seid, out var previous);
-            var compiled = _table.Modify(next.ToModel(seid, session.Cp.Seid, session.Cp.Ipv4 ?? session.Cp.Ipv6, ExhaustedUrrs(next, session, grants)));
+            var model = next.ToModel(seid, session.Cp.Seid, session.Cp.Ipv4 ?? session.Cp.Ipv6, ExhaustedUrrs(next, session, grants));
+            CompiledSession compiled;
+            try
+            {
+                compiled = _table.Modify(model);
+            }
+            catch (Bpf.BpfException e)
+            {
+                throw PfcpRefusal.From(e); // the compiler undid its writes: the session is as it was
+            }
             session.Rules = next;
             session.Teids.AddRange(chooser.AllocatedTeids);
             session.UeAddresses.AddRange(chooser.AllocatedUeAddresses);

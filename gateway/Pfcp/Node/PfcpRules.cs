@@ -16,6 +16,13 @@ public sealed class PfcpRefusal(PfcpCause cause, string message, ushort? offendi
     public ushort? OffendingIe { get; } = offendingIe;
     public FailedRuleId? FailedRule { get; } = failedRule;
 
+    /// <summary>
+    /// A map write the kernel refused while the compiler applied a request (it undid what it
+    /// had written): the request is refused with System failure, nothing changed.
+    /// </summary>
+    public static PfcpRefusal From(Bpf.BpfException e) =>
+        new(PfcpCause.SystemFailure, $"the datapath refused a map write: {e.Message}");
+
     /// <summary>The cause a compiler refusal maps to (TS 29.244 7.2.2.4.2 and 8.2.1).</summary>
     public static PfcpRefusal From(RuleException e)
     {

@@ -85,4 +85,25 @@ public class HeldEstablishmentTests
         Assert.Equal(PfcpCause.RequestAccepted, next.Cause);
         Assert.Equal(IPAddress.Parse("192.0.2.2"), next.CreatedPdrs[0].UeIpAddresses[0].Ipv4);
     }
+
+    /// <summary>Modifications are not held: a FAR write the kernel refuses is undone by the compiler and refused with System failure.</summary>
+    [Fact]
+    public void AModificationWhoseMapWriteTheKernelRefuses_IsSystemFailure_AndLeavesTheSessionAsItWas()
+    {
+        var refusedTeid = (uint)IPAddress.HostToNetworkOrder(0xbad0);
+        var inner = DatapathTables.InMemory();
+        var tables = inner with { Fars = new RefusingTable<uint, FarEntry>(inner.Fars, (_, far) => far.Teid == refusedTeid) };
+        using var n = new NodeUnderTest(tables: tables);
+        n.Associate();
+        var seid = Answer(n, Burst(n, 1, 0x300)[0]).UpFSeid!.Seid;
+        Assert.True(n.Table.TryGet(seid, out var before));
+
+        var refused = Assert.IsType<SessionModificationResponse>(n.Request(NodeUnderTest.GnbKnown(0xbad0), seid).Body);
+
+        Assert.Equal(PfcpCause.SystemFailure, refused.Cause);
+        Assert.True(n.Table.TryGet(seid, out var current));
+        Assert.Same(before, current);
+        var accepted = Assert.IsType<SessionModificationResponse>(n.Request(NodeUnderTest.GnbKnown(0x900d), seid).Body);
+        Assert.Equal(PfcpCause.RequestAccepted, accepted.Cause);
+    }
 }
