@@ -82,6 +82,38 @@ public class HeldWritesTests
         Assert.Equal(1, Mem(heldTables.Fars).PutManyCalls);
     }
 
+    /// <summary>Two dual-stack sessions in one /64 (as Open5GS assigns them): the second is matched by its exact address.</summary>
+    [Fact]
+    public void HeldDualStackSessions_CommitTheSameIpv6KeysAsDirectWrites_IncludingAnExactAddress()
+    {
+        static Session DualStack(int i)
+        {
+            var v6 = IPAddress.Parse($"2001:db8:10:1::{i}");
+            var basic = Numbered(i);
+            return basic with
+            {
+                Pdrs = [.. basic.Pdrs, new Pdr(3, 100, new Pdi(InterfaceType.Core, UeIpv6: v6), FarId: 2, QerIds: [1])],
+            };
+        }
+        var heldTables = NewTables();
+        var held = NewTable(heldTables);
+        var directTables = NewTables();
+        var direct = NewTable(directTables);
+        foreach (var i in new[] { 1, 2 })
+        {
+            held.Establish(DualStack(i), holdWrites: true);
+            direct.Establish(DualStack(i));
+        }
+        Assert.Empty(Mem(heldTables.Ue6).Entries);
+
+        held.CommitHeldWrites();
+
+        Assert.Equal(2, Mem(heldTables.Ue6).Entries.Count);
+        Assert.Equal(Dump(directTables), Dump(heldTables));
+        Assert.Equal(Dump(directTables.Ue6Exact!), Dump(heldTables.Ue6Exact!));
+        Assert.Equal(1u, Mem(heldTables.Ue6Exact!).Entries[0]);
+    }
+
     [Fact]
     public void TheCommit_WritesEverySlotOfEverySession_BeforeAnyKeyThatPublishesOne()
     {
