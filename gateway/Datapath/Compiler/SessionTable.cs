@@ -292,7 +292,7 @@ public sealed class SessionTable
                 continue;
             try
             {
-                Remove(compiled);
+                Remove(compiled, published: false);
             }
             catch (Exception e)
             {
@@ -340,33 +340,75 @@ public sealed class SessionTable
         }
     }
 
-    /// <summary>Unpublishes a session's keys, then quarantines its slots.</summary>
-    private void Remove(CompiledSession compiled)
+    /// <summary>
+    /// Unpublishes a session's keys, then quarantines its slots. When the kernel refuses a key
+    /// the session stays as it was (see <see cref="Unpublish"/>) and the error is thrown.
+    /// </summary>
+    /// <param name="published">The keys are in the maps: a refused one puts back those already
+    /// taken out. False for a withdrawn session, some of whose keys were never written: the
+    /// others are taken out all the same, nothing is put back.</param>
+    private void Remove(CompiledSession compiled, bool published = true)
     {
+        Unpublish(compiled, published);
+        foreach (var k in compiled.FteidKeys)
+            _fteidOwners.Remove(k);
+        foreach (var k in compiled.Ue4Keys)
+            _ue4Owners.Remove(k);
+        foreach (var k in compiled.Ue6KeysRead)
+            DisownUe6(k);
+        ReleaseSlots(compiled, keepStatsOf: []);
+        _sessions.Remove(compiled.Seid);
+        Interlocked.Increment(ref _version);
+    }
+
+    /// <summary>Takes a session's keys out of the maps; see <see cref="Remove"/> for a refusal.</summary>
+    private void Unpublish(CompiledSession compiled, bool published)
+    {
+        var undo = new List<Action>(0);
+        Exception? refused = null;
+        void Each(Action take)
+        {
+            if (refused is not null && published)
+                return;
+            try
+            {
+                take();
+            }
+            catch (Exception e)
+            {
+                refused ??= e;
+            }
+        }
         foreach (var k in compiled.FteidKeys)
         {
             if (compiled.DenseFteids.TryGetValue(k, out var d))
-                _tables.TeidSlots.Put(d.Index, default);
+                Each(() => PutSlotWithUndo(_tables.TeidSlots, d.Index, default, undo, old: TeidSlotFor(k, d.Match)));
             else
-                _tables.Fteids.Delete(k);
-            _fteidOwners.Remove(k);
+                Each(() => DeleteWithUndo(_tables.Fteids, k, undo));
         }
         foreach (var k in compiled.Ue4Keys)
         {
             if (compiled.DenseUe4.TryGetValue(k, out var d))
-                _tables.Ue4Slots.Put(d.Index, default);
+                Each(() => PutSlotWithUndo(_tables.Ue4Slots, d.Index, default, undo, old: new Ue4Slot { Ue = k, Match = d.Match }));
             else
-                _tables.Ue4.Delete(k);
-            _ue4Owners.Remove(k);
+                Each(() => DeleteWithUndo(_tables.Ue4, k, undo));
         }
         foreach (var k in compiled.Ue6KeysRead)
-        {
-            _tables.Ue6.Delete(k);
-            DisownUe6(k);
-        }
-        ReleaseSlots(compiled, keepStatsOf: []);
-        _sessions.Remove(compiled.Seid);
-        Interlocked.Increment(ref _version);
+            Each(() => DeleteWithUndo(_tables.Ue6, k, undo));
+        if (refused is null)
+            return;
+        if (published)
+            for (int i = undo.Count - 1; i >= 0; i--)
+                undo[i]();
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(refused);
+    }
+
+    /// <summary>A dense TEID slot publishing match slot <paramref name="match"/> for <paramref name="key"/>.</summary>
+    private static unsafe TeidSlot TeidSlotFor(FteidKey key, uint match)
+    {
+        var entry = new TeidSlot { Teid = key.Teid, Match = match };
+        new ReadOnlySpan<byte>(key.Address, 16).CopyTo(new Span<byte>(entry.Address, 16));
+        return entry;
     }
 
     // ------------------------------------------------------------------ restart: export and adopt
@@ -1143,12 +1185,7 @@ public sealed class SessionTable
                 if (g.DenseIndex is { } index)
                 {
                     var slot = WriteMatch(match, compiled);
-                    var entry = new TeidSlot { Teid = fk.Teid, Match = slot };
-                    unsafe
-                    {
-                        new ReadOnlySpan<byte>(fk.Address, 16).CopyTo(new Span<byte>(entry.Address, 16));
-                    }
-                    PutSlotWithUndo(_tables.TeidSlots, index, entry, undo, fresh);
+                    PutSlotWithUndo(_tables.TeidSlots, index, TeidSlotFor(fk, slot), undo, fresh);
                     compiled.DenseFteids[fk] = (index, slot);
                 }
                 else
@@ -1226,18 +1263,20 @@ public sealed class SessionTable
     }
 
     /// <param name="fresh">The slot is known to be empty: its old value is not read (a syscall on the kernel maps).</param>
-    private void PutSlotWithUndo<T>(IMapTable<uint, T> table, uint index, T value, List<Action> undo, bool fresh = false) where T : unmanaged
+    /// <param name="old">The value the slot holds, when the caller knows it (no read then).</param>
+    private void PutSlotWithUndo<T>(IMapTable<uint, T> table, uint index, T value, List<Action> undo, bool fresh = false, T? old = null)
+        where T : unmanaged
     {
         if (_holdFor is not null && fresh)
         {
             Put(table, index, value); // dropped, not undone, when the apply fails
             return;
         }
-        T old = default;
-        if (!fresh)
-            table.TryGet(index, out old);
+        var was = old ?? default;
+        if (!fresh && old is null)
+            table.TryGet(index, out was);
         table.Put(index, value);
-        undo.Add(() => table.Put(index, old));
+        undo.Add(() => table.Put(index, was));
     }
 
     /// <param name="fresh">The key is known to be absent: no lookup first.</param>

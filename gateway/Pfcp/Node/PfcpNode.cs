@@ -366,7 +366,7 @@ public sealed partial class PfcpNode : IDisposable
         }
         foreach (var (_, stats) in held.Compiled.StatsIndex)
             _statsOwner.Remove(stats);
-        DropSession(seid);
+        TryDropSession(seid); // the SMF is told it failed either way: it will not use the SEID
         LogSessionRefused(_log, "establishment", held.CpSeid, nameof(PfcpCause.SystemFailure),
             $"the datapath refused its map writes: {_table.WithdrawnBecause?.Message}");
         Reply(new SessionEstablishmentResponse(_settings.NodeId, PfcpCause.SystemFailure), held.Header, held.From, held.CpSeid);
@@ -583,7 +583,7 @@ public sealed partial class PfcpNode : IDisposable
     {
         LogPeerRestarted(_log, a.Key, a.Sessions.Count);
         foreach (var seid in a.Sessions.ToArray())
-            DropSession(seid);
+            TryDropSession(seid);
         a.PeerRecovery = recovery;
         a.RecoveryWasClock = IsClock(recovery);
     }
@@ -594,7 +594,20 @@ public sealed partial class PfcpNode : IDisposable
         LogAssociationRemoved(_log, a.Key, why, purge ? a.Sessions.Count : 0);
         if (purge)
             foreach (var seid in a.Sessions.ToArray())
-                DropSession(seid);
+                TryDropSession(seid);
+    }
+
+    /// <summary><see cref="DropSession"/> for purges: a session the kernel will not let go of is logged and kept.</summary>
+    private void TryDropSession(ulong seid)
+    {
+        try
+        {
+            DropSession(seid);
+        }
+        catch (Bpf.BpfException e)
+        {
+            LogHandlerFailed(_log, $"purge of session {seid}", e);
+        }
     }
 
     private Association? FindByEndpoint(IPEndPoint from) =>
@@ -823,18 +836,30 @@ public sealed partial class PfcpNode : IDisposable
         }
         var now = _time.GetUtcNow().UtcDateTime;
         var reports = session.Usage.Values.Select(u => u.Report(UsageReportTriggerFlags.Termr, UsageCounters(session, u), now)).ToArray();
-        DropSession(seid);
+        try
+        {
+            DropSession(seid);
+        }
+        catch (Bpf.BpfException e)
+        {
+            var refusal = PfcpRefusal.From(e); // the session is still installed, whole
+            LogSessionRefused(_log, "deletion", session.Cp.Seid, refusal.Cause.ToString(), refusal.Message);
+            Reply(new SessionDeletionResponse(refusal.Cause), header, from, session.Cp.Seid);
+            return;
+        }
         Reply(new SessionDeletionResponse(PfcpCause.RequestAccepted) { UsageReports = [.. reports] }, header, from, session.Cp.Seid);
     }
 
-    /// <summary>Removes a session from the datapath and gives back its TEIDs and UE addresses.</summary>
+    /// <summary>
+    /// Removes a session from the datapath and gives back its TEIDs and UE addresses. When the
+    /// kernel refuses to unpublish it, the <see cref="Bpf.BpfException"/> is thrown and the
+    /// session stays, in the maps and here.
+    /// </summary>
     private void DropSession(ulong seid)
     {
-        if (!_sessions.Remove(seid, out var session))
+        if (!_sessions.TryGetValue(seid, out var session))
             return;
-        if (_table.TryGet(seid, out var compiled))
-            foreach (var (_, stats) in compiled.StatsIndex) // the struct enumerator: nothing boxed
-                _statsOwner.Remove(stats);
+        _table.TryGet(seid, out var compiled);
         try
         {
             _table.Delete(seid);
@@ -843,6 +868,10 @@ public sealed partial class PfcpNode : IDisposable
         {
             // already gone from the table
         }
+        _sessions.Remove(seid);
+        if (compiled is not null)
+            foreach (var (_, stats) in compiled.StatsIndex) // the struct enumerator: nothing boxed
+                _statsOwner.Remove(stats);
         foreach (var t in session.Teids)
             _teids.Release(t);
         foreach (var a in session.UeAddresses)

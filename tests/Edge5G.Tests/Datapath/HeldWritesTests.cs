@@ -182,16 +182,22 @@ public class HeldWritesTests
         Assert.Empty(table.CommitHeldWrites()); // reported once
     }
 
-    /// <summary>Withdrawing needs writes too: one the kernel also refuses leaves the session for a later Delete, and the commit goes on.</summary>
+    /// <summary>
+    /// Withdrawing needs writes too: session 2's UE key is refused after its F-TEID key went in,
+    /// and taking that F-TEID key out again is refused as well. The commit goes on; the session
+    /// is left in the table for a later Delete.
+    /// </summary>
     [Fact]
     public void AWithdrawalTheKernelAlsoRefuses_DoesNotStopTheCommit_AndDeleteFinishesItLater()
     {
         var inner = NewTables();
-        var refused = FteidKey.Create(0x00ab_0002, N3);
+        var fteid = FteidKey.Create(0x00ab_0002, N3);
+        var ue = AddressBytes.Ipv4Word(IPAddress.Parse("192.0.2.102"));
         var refusing = true;
         var tables = inner with
         {
-            Fteids = new RefusingTable<FteidKey, MatchEntry>(inner.Fteids, (k, _) => k.Equals(refused), k => refusing && k.Equals(refused)),
+            Fteids = new RefusingTable<FteidKey, MatchEntry>(inner.Fteids, (_, _) => false, k => refusing && k.Equals(fteid)),
+            Ue4 = new RefusingTable<uint, MatchEntry>(inner.Ue4, (k, _) => k == ue),
         };
         var table = NewTable(tables);
         for (int i = 1; i <= 3; i++)
@@ -206,7 +212,31 @@ public class HeldWritesTests
         refusing = false;
         table.Delete(2);
         Assert.Equal([1UL, 3UL], table.Sessions.Select(s => s.Seid));
-        Assert.False(Mem(inner.Ue4).Entries.ContainsKey(AddressBytes.Ipv4Word(IPAddress.Parse("192.0.2.102"))));
+        Assert.False(Mem(inner.Fteids).Entries.ContainsKey(fteid));
+        Assert.False(Mem(inner.Ue4).Entries.ContainsKey(ue));
+    }
+
+    /// <summary>A deletion is whole or nothing too: the keys already taken out are put back when the kernel refuses one.</summary>
+    [Fact]
+    public void ADeletionTheKernelRefuses_LeavesTheSessionPublishedAndOwned()
+    {
+        var inner = NewTables();
+        var ue = AddressBytes.Ipv4Word(IPAddress.Parse("192.0.2.102"));
+        var refusing = true;
+        var tables = inner with { Ue4 = new RefusingTable<uint, MatchEntry>(inner.Ue4, (_, _) => false, k => refusing && k == ue) };
+        var table = NewTable(tables);
+        table.Establish(Numbered(2)); // hashed F-TEID and UE address: both keys are hash entries
+        var before = Dump(inner);
+
+        Assert.Throws<BpfException>(() => table.Delete(2));
+
+        Assert.True(table.TryGet(2, out _));
+        Assert.Equal(before, Dump(inner)); // the F-TEID key, taken out first, is back
+        Assert.Equal(RuleError.Conflict, Assert.Throws<RuleException>(() => table.Establish(Numbered(2) with { Seid = 9 })).Error);
+        refusing = false;
+        table.Delete(2);
+        Assert.Empty(Mem(inner.Fteids).Entries);
+        Assert.Empty(Mem(inner.Ue4).Entries);
     }
 
     [Fact]

@@ -4,8 +4,9 @@ using LoxiLb.Edge5G.Datapath.Tables;
 namespace LoxiLb.Edge5G.Tests.Support;
 
 /// <summary>
-/// A table whose writes of some values fail as the kernel's do (ENOMEM). A batch write stops
-/// at the first refused value, with what came before it written, as BPF_MAP_UPDATE_BATCH does.
+/// A table whose writes of some values (and deletes of some keys) fail as the kernel's do
+/// (ENOMEM). A batch write stops at the first refused value, with what came before it written,
+/// as BPF_MAP_UPDATE_BATCH does.
 /// </summary>
 public sealed class RefusingTable<TKey, TValue>(IMapTable<TKey, TValue> inner, Func<TKey, TValue, bool> refuse,
     Func<TKey, bool>? refuseDelete = null) : IMapTable<TKey, TValue>

@@ -106,4 +106,28 @@ public class HeldEstablishmentTests
         var accepted = Assert.IsType<SessionModificationResponse>(n.Request(NodeUnderTest.GnbKnown(0x900d), seid).Body);
         Assert.Equal(PfcpCause.RequestAccepted, accepted.Cause);
     }
+
+    [Fact]
+    public void ADeletionTheKernelRefuses_IsSystemFailure_AndTheSessionStaysUntilADeletionSucceeds()
+    {
+        var refusing = false;
+        var inner = DatapathTables.InMemory();
+        var tables = inner with { Ue4 = new RefusingTable<uint, MatchEntry>(inner.Ue4, (_, _) => false, _ => refusing) };
+        using var n = new NodeUnderTest(tables: tables);
+        n.Associate();
+        var seid = Answer(n, Burst(n, 1, 0x400)[0]).UpFSeid!.Seid;
+
+        refusing = true;
+        var refused = Assert.IsType<SessionDeletionResponse>(n.Request(new SessionDeletionRequest(), seid).Body);
+
+        Assert.Equal(PfcpCause.SystemFailure, refused.Cause);
+        Assert.Single(n.Node.Sessions());
+        Assert.Equal(1, n.Table.Count);
+        Assert.Single(((MemoryTable<FteidKey, MatchEntry>)inner.Fteids).Entries);
+        refusing = false;
+        var deleted = Assert.IsType<SessionDeletionResponse>(n.Request(new SessionDeletionRequest(), seid).Body);
+        Assert.Equal(PfcpCause.RequestAccepted, deleted.Cause);
+        Assert.Empty(n.Node.Sessions());
+        Assert.Equal(0, n.Table.Count);
+    }
 }
