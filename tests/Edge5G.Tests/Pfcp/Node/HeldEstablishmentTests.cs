@@ -61,27 +61,29 @@ public class HeldEstablishmentTests
         using var n = new NodeUnderTest(tables: tables);
         n.Associate();
 
-        var sequences = Burst(n, 3, 0x200);
+        // Two requests, the second taking 192.0.2.2. (A third in the same burst could land in the
+        // next batch and take 192.0.2.2 again once it is given back: the table-level tests cover
+        // refused and accepted sessions in one commit.)
+        var sequences = Burst(n, 2, 0x200);
 
         Assert.Equal(PfcpCause.RequestAccepted, Answer(n, sequences[0]).Cause);
         var failed = Answer(n, sequences[1]);
         Assert.Equal(PfcpCause.SystemFailure, failed.Cause);
         Assert.Null(failed.UpFSeid);
         Assert.Empty(failed.CreatedPdrs);
-        Assert.Equal(PfcpCause.RequestAccepted, Answer(n, sequences[2]).Cause);
-        Assert.Equal(2, n.Table.Count);
-        Assert.Equal([0x200UL, 0x202UL], n.Node.Sessions().Select(s => s.CpSeid).Order());
+        Assert.Equal(1, n.Table.Count);
+        Assert.Equal([0x200UL], n.Node.Sessions().Select(s => s.CpSeid));
         Assert.False(((MemoryTable<uint, MatchEntry>)inner.Ue4).Entries.ContainsKey(refused));
-        Assert.Equal(2, ((MemoryTable<FteidKey, MatchEntry>)inner.Fteids).Entries.Count);
+        Assert.Single(((MemoryTable<FteidKey, MatchEntry>)inner.Fteids).Entries);
 
         // A retransmission of the refused request gets the same answer from the cache.
         n.SendRaw(PfcpCodec.Encode(n.EstablishmentRequest(0x201), sequences[1], 0));
         Assert.Equal(PfcpCause.SystemFailure, Answer(n, sequences[1]).Cause);
-        Assert.Equal(2, n.Table.Count);
+        Assert.Equal(1, n.Table.Count);
 
         // Its UE address went back to the pool: the next establishment gets it.
         refuse = false;
-        var next = Answer(n, Burst(n, 1, 0x203)[0]);
+        var next = Answer(n, Burst(n, 1, 0x202)[0]);
         Assert.Equal(PfcpCause.RequestAccepted, next.Cause);
         Assert.Equal(IPAddress.Parse("192.0.2.2"), next.CreatedPdrs[0].UeIpAddresses[0].Ipv4);
     }
