@@ -366,35 +366,53 @@ public sealed class SessionTable
     {
         var undo = new List<Action>(0);
         Exception? refused = null;
-        void Each(Action take)
+        // Plain loops with a catch each (no lambda per key: this runs for every deletion); a
+        // published session stops at the first refusal, a withdrawn one goes on.
+        foreach (var k in compiled.FteidKeys)
         {
             if (refused is not null && published)
-                return;
+                break;
             try
             {
-                take();
+                if (compiled.DenseFteids.TryGetValue(k, out var d))
+                    PutSlotWithUndo(_tables.TeidSlots, d.Index, default, undo, old: TeidSlotFor(k, d.Match));
+                else
+                    DeleteWithUndo(_tables.Fteids, k, undo);
             }
             catch (Exception e)
             {
                 refused ??= e;
             }
         }
-        foreach (var k in compiled.FteidKeys)
-        {
-            if (compiled.DenseFteids.TryGetValue(k, out var d))
-                Each(() => PutSlotWithUndo(_tables.TeidSlots, d.Index, default, undo, old: TeidSlotFor(k, d.Match)));
-            else
-                Each(() => DeleteWithUndo(_tables.Fteids, k, undo));
-        }
         foreach (var k in compiled.Ue4Keys)
         {
-            if (compiled.DenseUe4.TryGetValue(k, out var d))
-                Each(() => PutSlotWithUndo(_tables.Ue4Slots, d.Index, default, undo, old: new Ue4Slot { Ue = k, Match = d.Match }));
-            else
-                Each(() => DeleteWithUndo(_tables.Ue4, k, undo));
+            if (refused is not null && published)
+                break;
+            try
+            {
+                if (compiled.DenseUe4.TryGetValue(k, out var d))
+                    PutSlotWithUndo(_tables.Ue4Slots, d.Index, default, undo, old: new Ue4Slot { Ue = k, Match = d.Match });
+                else
+                    DeleteWithUndo(_tables.Ue4, k, undo);
+            }
+            catch (Exception e)
+            {
+                refused ??= e;
+            }
         }
         foreach (var k in compiled.Ue6KeysRead)
-            Each(() => DeleteWithUndo(_tables.Ue6, k, undo));
+        {
+            if (refused is not null && published)
+                break;
+            try
+            {
+                DeleteWithUndo(_tables.Ue6, k, undo);
+            }
+            catch (Exception e)
+            {
+                refused ??= e;
+            }
+        }
         if (refused is null)
             return;
         if (published)
