@@ -95,7 +95,7 @@ public sealed record PfcpRuleSet(
         }
         var fars = ImmutableArray.CreateBuilder<M.Far>(Fars.Count);
         foreach (var (_, f) in Fars)
-            fars.Add(SharedFars.Get(f, QuotaActionOnly(f.FarId), FarToModel));
+            fars.Add(SharedFars.Get(f, QuotaActionOnly(f.FarId), static (f, quotaActionOnly) => ToModel(f, quotaActionOnly)));
         var qers = ImmutableArray.CreateBuilder<M.Qer>(Qers.Count);
         foreach (var (_, q) in Qers)
             qers.Add(SharedQers.Get(q, false, static (q, _) => ToModel(q)));
@@ -105,8 +105,6 @@ public sealed record PfcpRuleSet(
         return new(seid, pdrs.MoveToImmutable(), fars.MoveToImmutable(), qers.MoveToImmutable(), urrs.MoveToImmutable(),
             peerSeid, peerAddress);
     }
-
-    private static readonly Func<CreateFar, bool, M.Far> FarToModel = static (f, quotaActionOnly) => ToModel(f, quotaActionOnly);
 
     // Sessions of one template hold the same FAR, QER and URR records; they share the model objects too.
     private static readonly RecentTranslations<CreateFar, M.Far> SharedFars = new(64);
