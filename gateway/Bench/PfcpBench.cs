@@ -48,6 +48,8 @@ public sealed record PfcpPhaseResult(string Name, int Requests, int Accepted, IR
     public int Gen1 { get; init; }
     public int Gen2 { get; init; }
     public TimeSpan GcPause { get; init; }
+    /// <summary>The collections by generation, kind and trigger, as the runtime reported them.</summary>
+    public string GcTriggers { get; init; } = "";
     /// <summary>CPU time (user + system) of the whole process per request: node, generator, GC.</summary>
     public double CpuMicrosecondsPerRequest { get; init; }
 
@@ -207,7 +209,8 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
     private static string Line(PfcpPhaseResult p) =>
         $"{p.Name}: {p.Requests:N0} in {p.Elapsed.TotalSeconds:0.00} s = {p.PerSecond:N0}/s, p50 {p.P50Ms:0.000} ms, p99 {p.P99Ms:0.000} ms, p99.9 {p.P999Ms:0.000} ms, max {p.MaxMs:0.0} ms, " +
         $"CPU {p.CpuMicrosecondsPerRequest:N0} us/request, GC {p.Gen0}/{p.Gen1}/{p.Gen2} pause {p.GcPause.TotalMilliseconds:N0} ms, {p.AllocatedPerRequest:N0} B allocated/request, " +
-        $"accepted {p.Accepted:N0}{string.Concat(p.Refused.Select(r => $", cause {r.Key} x{r.Value}"))}{(p.Retransmissions > 0 ? $", {p.Retransmissions} retransmitted" : "")}";
+        $"accepted {p.Accepted:N0}{string.Concat(p.Refused.Select(r => $", cause {r.Key} x{r.Value}"))}{(p.Retransmissions > 0 ? $", {p.Retransmissions} retransmitted" : "")}; " +
+        $"collections: {p.GcTriggers}";
 
     private static long Heap()
     {
@@ -232,6 +235,7 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
         private readonly DateTime _recovery = DateTime.UtcNow.AddTicks(-(DateTime.UtcNow.Ticks % TimeSpan.TicksPerSecond));
         private readonly int _cpSeidAt, _teidAt;
         private uint _sequenceBase = 1;
+        private readonly GcTriggers _gcTriggers = new();
 
         public Generator(IPEndPoint node, PfcpBenchOptions options)
         {
@@ -412,6 +416,7 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
             var refused = new Dictionary<byte, int>();
             int next = 0, completed = 0, accepted = 0, retransmissions = 0;
             var t1 = (long)(_options.T1.TotalSeconds * Stopwatch.Frequency);
+            _gcTriggers.TakeSummary();
             var allocated = GC.GetTotalAllocatedBytes(precise: false);
             var (gen0, gen1, gen2, pause) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
@@ -482,6 +487,7 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
                 Gen2 = GC.CollectionCount(2) - gen2,
                 GcPause = GC.GetTotalPauseDuration() - pause,
                 CpuMicrosecondsPerRequest = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / n,
+                GcTriggers = _gcTriggers.TakeSummary(),
             };
         }
 
@@ -517,6 +523,10 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
             return true;
         }
 
-        public void Dispose() => _socket.Dispose();
+        public void Dispose()
+        {
+            _socket.Dispose();
+            _gcTriggers.Dispose();
+        }
     }
 }
