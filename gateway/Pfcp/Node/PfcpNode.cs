@@ -60,9 +60,7 @@ public sealed partial class PfcpNode : IDisposable
     private readonly Dictionary<string, Association> _associations = [];
     private readonly Dictionary<ulong, NodeSession> _sessions = [];
     private readonly Dictionary<uint, (ulong Seid, ushort Pdr)> _statsOwner = [];
-    private readonly Dictionary<(IPEndPoint, uint), (byte[] Bytes, long At)> _answered = [];
-    /// <summary>Answers in the order they were cached: expiry looks at the oldest only (not the whole cache every tick).</summary>
-    private readonly Queue<((IPEndPoint, uint) Key, long At)> _answeredOrder = new();
+    private readonly AnswerCache _answered;
     private readonly Dictionary<uint, Pending> _pending = [];
     private readonly TeidAllocator _teids;
     private readonly UeAddressPool _uePool;
@@ -83,6 +81,7 @@ public sealed partial class PfcpNode : IDisposable
         _log = log;
         _time = time ?? TimeProvider.System;
         _gtpu = gtpu;
+        _answered = new AnswerCache(_time, settings.ResponseCacheTime);
         _uePool = new UeAddressPool(settings.UePools);
         // CHOOSE hands out TEIDs from the datapath's dense range: they are looked up by index.
         _teids = new TeidAllocator(tables.Dense.TeidCount > 0 ? tables.Dense.TeidBase : 0x1000);
@@ -418,7 +417,7 @@ public sealed partial class PfcpNode : IDisposable
 
     private bool Retransmission(IPEndPoint from, uint sequence)
     {
-        if (!_answered.TryGetValue((from, sequence), out var cached))
+        if (!_answered.TryGet(from, sequence, out var cached))
         {
             // Received again before the batch answered it: the one answer goes to both.
             foreach (var held in _heldReplies)
@@ -434,7 +433,7 @@ public sealed partial class PfcpNode : IDisposable
         // Same peer, same sequence number: the answer again, never the request again. Counted
         // before it is sent, so whoever receives it sees the count.
         Counters.Dropped("retransmission-answered-from-cache");
-        SendTo(cached.Bytes, from);
+        SendTo(cached, from);
         return true;
     }
 
@@ -1449,9 +1448,7 @@ public sealed partial class PfcpNode : IDisposable
     private void Reply(IPfcpMessageBody body, PfcpHeader request, IPEndPoint to, ulong? seid)
     {
         var bytes = Send(body, request.SequenceNumber, seid, to);
-        var at = _time.GetTimestamp();
-        _answered[(to, request.SequenceNumber)] = (bytes, at);
-        _answeredOrder.Enqueue(((to, request.SequenceNumber), at));
+        _answered.Add(to, request.SequenceNumber, bytes);
     }
 
     private byte[] Send(IPfcpMessageBody body, uint sequence, ulong? seid, IPEndPoint to)
@@ -1469,7 +1466,7 @@ public sealed partial class PfcpNode : IDisposable
     private Destination? _lastDestination;
 
     /// <summary>Sends; the peer's SocketAddress is kept while datagrams go to the same endpoint object.</summary>
-    private void SendTo(byte[] bytes, IPEndPoint to)
+    private void SendTo(ReadOnlySpan<byte> bytes, IPEndPoint to)
     {
         if (_socket is null)
             return;
@@ -1594,13 +1591,7 @@ public sealed partial class PfcpNode : IDisposable
         }
 
 
-        while (_answeredOrder.TryPeek(out var oldest) && _time.GetElapsedTime(oldest.At) > _settings.ResponseCacheTime)
-        {
-            _answeredOrder.Dequeue();
-            // Unless the same peer and sequence number were answered again since (a newer entry).
-            if (_answered.TryGetValue(oldest.Key, out var cached) && cached.At == oldest.At)
-                _answered.Remove(oldest.Key);
-        }
+        _answered.Expire();
     }
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "PFCP node {NodeId} listening on {Endpoint}")]
