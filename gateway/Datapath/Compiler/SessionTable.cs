@@ -65,16 +65,20 @@ public sealed class CompiledSession
     public IReadOnlyDictionary<ushort, uint> PdrStats => StatsIndex;
 
     internal SmallMap<ushort, uint> StatsIndex => Lazy(ref field);
-    internal SmallList<uint> PdrSlots => Lazy(ref field);
-    internal SmallList<uint> FarSlots => Lazy(ref field);
-    internal SmallList<uint> QerSlots => Lazy(ref field);
-    internal SmallList<uint> SdfSlots => Lazy(ref field);
-    internal SmallList<uint> RuleListSlots => Lazy(ref field);
-    internal SmallList<uint> NextHops => Lazy(ref field);
+    /// <summary>The slots and IPv4 keys below, all in one array.</summary>
+    internal ref SlotStore Slots => ref _slots;
+    private SlotStore _slots;
+
+    internal SlotList PdrSlots => new(this, SlotKind.Pdr);
+    internal SlotList FarSlots => new(this, SlotKind.Far);
+    internal SlotList QerSlots => new(this, SlotKind.Qer);
+    internal SlotList SdfSlots => new(this, SlotKind.Sdf);
+    internal SlotList RuleListSlots => new(this, SlotKind.RuleList);
+    internal SlotList NextHops => new(this, SlotKind.NextHop);
     /// <summary>Next-hop slot -> its destination (null: the data network), to adopt them after a restart.</summary>
     internal Dictionary<uint, IPAddress?> NextHopDestinations => Lazy(ref field);
     internal SmallList<FteidKey> FteidKeys => Lazy(ref field);
-    internal SmallList<uint> Ue4Keys => Lazy(ref field);
+    internal SlotList Ue4Keys => new(this, SlotKind.Ue4Key);
     internal SmallList<Ue6Key> Ue6Keys => Lazy(ref _ue6Keys);
     /// <summary>The IPv6 keys without creating the list: most sessions have none.</summary>
     internal IReadOnlyList<Ue6Key> Ue6KeysRead => _ue6Keys ?? (IReadOnlyList<Ue6Key>)[];
@@ -82,7 +86,7 @@ public sealed class CompiledSession
     /// <summary>Keys published through the dense arrays: key -> (array index, match slot).</summary>
     internal SmallMap<FteidKey, (uint Index, uint Match)> DenseFteids => Lazy(ref field);
     internal SmallMap<uint, (uint Index, uint Match)> DenseUe4 => Lazy(ref field);
-    internal SmallList<uint> MatchSlots => Lazy(ref field);
+    internal SlotList MatchSlots => new(this, SlotKind.Match);
     /// <summary>PDR id -> its slot in pdrs (changes on every modification).</summary>
     internal SmallMap<ushort, uint> PdrSlotById => Lazy(ref field);
 }
@@ -1047,7 +1051,7 @@ public sealed class SessionTable
     }
 
     /// <summary>Takes a slot and records it in <paramref name="owned"/> (null: the caller records it itself).</summary>
-    private uint Allocate(SlotAllocator slots, SmallList<uint>? owned)
+    private uint Allocate(SlotAllocator slots, SlotList? owned)
     {
         if (!slots.TryAllocate(out var slot))
             throw new RuleException(RuleError.NoResources, $"table {slots.Name} is full ({slots.Capacity})");

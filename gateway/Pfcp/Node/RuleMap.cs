@@ -1,31 +1,29 @@
 using System.Collections;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.InteropServices;
 
 namespace LoxiLb.Edge5G.Pfcp.Node;
 
 /// <summary>
-/// The rules of one kind that a session holds, by id: immutable, sorted by id, in two arrays.
+/// The rules of one kind that a session holds, by id: immutable, sorted by id, in one array.
 /// </summary>
 /// <remarks>
 /// A session holds a handful of rules of each kind for its whole life. An ImmutableDictionary
 /// kept a tree node and a hash bucket per rule, and needed a builder and a sort per request.
-/// Here the arrays are found by binary search and enumerated in id order, which is the order
-/// the datapath model wants. A builder that changed nothing gives back the map it came from,
-/// so a modification shares the maps of the rule kinds it does not touch.
+/// Here the entries are found by binary search and enumerated in id order, which is the order
+/// the datapath model wants; ids and rules share one array, so a held map is two objects (one
+/// fewer for every collection to copy, per rule kind and session). A builder that changed
+/// nothing gives back the map it came from, so a modification shares the maps of the rule
+/// kinds it does not touch.
 /// </remarks>
 public sealed class RuleMap<TKey, TValue> : IReadOnlyDictionary<TKey, TValue>
     where TKey : struct, IComparable<TKey>
 {
-    private readonly TKey[] _keys;
-    private readonly TValue[] _values;
+    private readonly KeyValuePair<TKey, TValue>[] _entries;
 
-    private RuleMap(TKey[] keys, TValue[] values)
-    {
-        _keys = keys;
-        _values = values;
-    }
+    private RuleMap(KeyValuePair<TKey, TValue>[] entries) => _entries = entries;
 
-    public static RuleMap<TKey, TValue> Empty { get; } = new([], []);
+    public static RuleMap<TKey, TValue> Empty { get; } = new([]);
 
     /// <summary>A map of <paramref name="items"/> keyed by <paramref name="key"/>; a repeated key throws.</summary>
     public static RuleMap<TKey, TValue> From(IEnumerable<TValue> items, Func<TValue, TKey> key)
@@ -37,44 +35,59 @@ public sealed class RuleMap<TKey, TValue> : IReadOnlyDictionary<TKey, TValue>
         return b.ToImmutable();
     }
 
-    public int Count => _keys.Length;
-    public IEnumerable<TKey> Keys => _keys;
-    public IEnumerable<TValue> Values => _values;
+    public int Count => _entries.Length;
+    public IEnumerable<TKey> Keys => _entries.Select(e => e.Key);
+    public IEnumerable<TValue> Values => _entries.Select(e => e.Value);
 
     public TValue this[TKey key] => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException($"no rule with id {key}");
 
-    public bool ContainsKey(TKey key) => Array.BinarySearch(_keys, key) >= 0;
+    public bool ContainsKey(TKey key) => Search(_entries, key) >= 0;
 
     public bool TryGetValue(TKey key, [MaybeNullWhen(false)] out TValue value)
     {
-        var i = Array.BinarySearch(_keys, key);
+        var i = Search(_entries, key);
         if (i < 0)
         {
             value = default;
             return false;
         }
-        value = _values[i];
+        value = _entries[i].Value;
         return true;
+    }
+
+    /// <summary>The index of <paramref name="key"/> in entries sorted by key, or the complement of where it would go.</summary>
+    private static int Search(ReadOnlySpan<KeyValuePair<TKey, TValue>> entries, TKey key)
+    {
+        int low = 0, high = entries.Length - 1;
+        while (low <= high)
+        {
+            var mid = (low + high) >>> 1;
+            var order = entries[mid].Key.CompareTo(key);
+            if (order == 0)
+                return mid;
+            if (order < 0)
+                low = mid + 1;
+            else
+                high = mid - 1;
+        }
+        return ~low;
     }
 
     public Builder ToBuilder() => new(this);
 
     /// <summary>Entries in id order, without boxing an enumerator.</summary>
     public Enumerator GetEnumerator() => new(this);
-    IEnumerator<KeyValuePair<TKey, TValue>> IEnumerable<KeyValuePair<TKey, TValue>>.GetEnumerator()
-    {
-        for (int i = 0; i < _keys.Length; i++)
-            yield return new(_keys[i], _values[i]);
-    }
+    IEnumerator<KeyValuePair<TKey, TValue>> IEnumerable<KeyValuePair<TKey, TValue>>.GetEnumerator() =>
+        ((IEnumerable<KeyValuePair<TKey, TValue>>)_entries).GetEnumerator();
 
-    IEnumerator IEnumerable.GetEnumerator() => ((IEnumerable<KeyValuePair<TKey, TValue>>)this).GetEnumerator();
+    IEnumerator IEnumerable.GetEnumerator() => _entries.GetEnumerator();
 
     public struct Enumerator(RuleMap<TKey, TValue> map)
     {
         private int _index = -1;
 
-        public readonly KeyValuePair<TKey, TValue> Current => new(map._keys[_index], map._values[_index]);
-        public bool MoveNext() => ++_index < map._keys.Length;
+        public readonly KeyValuePair<TKey, TValue> Current => map._entries[_index];
+        public bool MoveNext() => ++_index < map._entries.Length;
     }
 
     /// <summary>
@@ -84,30 +97,24 @@ public sealed class RuleMap<TKey, TValue> : IReadOnlyDictionary<TKey, TValue>
     public sealed class Builder
     {
         private readonly RuleMap<TKey, TValue> _source;
-        private List<TKey>? _keys;
-        private List<TValue>? _values;
+        private List<KeyValuePair<TKey, TValue>>? _entries;
 
         internal Builder(RuleMap<TKey, TValue> source) => _source = source;
 
-        public int Count => _keys?.Count ?? _source.Count;
-        public IEnumerable<TValue> Values => _values ?? (IEnumerable<TValue>)_source._values;
+        public int Count => _entries?.Count ?? _source.Count;
+        public IEnumerable<TValue> Values => (_entries ?? (IEnumerable<KeyValuePair<TKey, TValue>>)_source._entries).Select(e => e.Value);
 
         public TValue this[TKey key]
         {
             get => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException($"no rule with id {key}");
             set
             {
-                var (keys, values) = Writable();
-                var i = keys.BinarySearch(key);
+                var entries = Writable();
+                var i = Find(key);
                 if (i >= 0)
-                {
-                    values[i] = value;
-                }
+                    entries[i] = new(key, value);
                 else
-                {
-                    keys.Insert(~i, key);
-                    values.Insert(~i, value);
-                }
+                    entries.Insert(~i, new(key, value));
             }
         }
 
@@ -121,7 +128,7 @@ public sealed class RuleMap<TKey, TValue> : IReadOnlyDictionary<TKey, TValue>
                 value = default;
                 return false;
             }
-            value = _values is null ? _source._values[i] : _values[i];
+            value = _entries is null ? _source._entries[i].Value : _entries[i].Value;
             return true;
         }
 
@@ -136,28 +143,21 @@ public sealed class RuleMap<TKey, TValue> : IReadOnlyDictionary<TKey, TValue>
 
         public bool Remove(TKey key)
         {
-            if (Find(key) < 0)
+            var i = Find(key);
+            if (i < 0)
                 return false;
-            var (keys, values) = Writable();
-            var i = keys.BinarySearch(key);
-            keys.RemoveAt(i);
-            values.RemoveAt(i);
+            Writable().RemoveAt(i);
             return true;
         }
 
         /// <summary>The map as changed; the map it came from when nothing changed.</summary>
         public RuleMap<TKey, TValue> ToImmutable() =>
-            _keys is null ? _source
-            : _keys.Count == 0 ? Empty
-            : new RuleMap<TKey, TValue>([.. _keys], [.. _values!]);
+            _entries is null ? _source
+            : _entries.Count == 0 ? Empty
+            : new RuleMap<TKey, TValue>([.. _entries]);
 
-        private int Find(TKey key) => _keys is null ? Array.BinarySearch(_source._keys, key) : _keys.BinarySearch(key);
+        private int Find(TKey key) => Search(_entries is null ? _source._entries : CollectionsMarshal.AsSpan(_entries), key);
 
-        private (List<TKey> Keys, List<TValue> Values) Writable()
-        {
-            _keys ??= [.. _source._keys];
-            _values ??= [.. _source._values];
-            return (_keys, _values);
-        }
+        private List<KeyValuePair<TKey, TValue>> Writable() => _entries ??= [.. _source._entries];
     }
 }

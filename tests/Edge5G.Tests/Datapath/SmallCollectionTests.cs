@@ -30,6 +30,39 @@ public class SmallCollectionTests
         Assert.Throws<ArgumentOutOfRangeException>(() => list[count]);
     }
 
+    [Fact]
+    public void SlotLists_OfOneSession_KeepEachKindInOrder_ThoughTheyShareOneArray()
+    {
+        var session = new CompiledSession(null!); // the slot lists do not look at the model
+        var expected = new Dictionary<SlotKind, List<uint>>();
+        foreach (var kind in Enum.GetValues<SlotKind>())
+            expected[kind] = [];
+        // Interleaved as the compiler adds them, with values using all 32 bits (IPv4 keys).
+        var rng = new Random(7);
+        for (int i = 0; i < 40; i++)
+        {
+            var kind = (SlotKind)rng.Next(Enum.GetValues<SlotKind>().Length);
+            var value = i % 5 == 0 ? 0xC000_0200u + (uint)i : (uint)rng.Next();
+            new SlotList(session, kind).Add(value);
+            expected[kind].Add(value);
+        }
+
+        foreach (var (kind, values) in expected)
+        {
+            var list = new SlotList(session, kind);
+            Assert.Equal(values.Count, list.Count);
+            Assert.Equal(values, list.ToList());
+            Assert.Equal(values, Enumerable.Range(0, values.Count).Select(i => list[i]));
+            foreach (var v in values)
+                Assert.True(list.Contains(v));
+            Assert.Throws<ArgumentOutOfRangeException>(() => list[values.Count]);
+        }
+        Assert.Equal(expected[SlotKind.Far], session.FarSlots.ToList());
+        Assert.Equal(expected[SlotKind.Ue4Key], session.Ue4Keys.ToList());
+        Assert.False(session.QerSlots.Contains(expected[SlotKind.Far].FirstOrDefault(v => !expected[SlotKind.Qer].Contains(v), 12345u)));
+        Assert.Empty(new SlotList(new CompiledSession(null!), SlotKind.Pdr));
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(8)]
