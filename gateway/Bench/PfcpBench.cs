@@ -36,6 +36,8 @@ public sealed record PfcpBenchOptions
     public int Warmup { get; init; } = 20_000;
     /// <summary>How long the held sessions are watched with no request, for the idle CPU (zero: not measured).</summary>
     public TimeSpan IdleWindow { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>The node's usage check period (its default, 1 s); a long one shows what the checks cost.</summary>
+    public TimeSpan UsageTick { get; init; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>One phase: every request of one type, pipelined.</summary>
@@ -136,6 +138,7 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
                 UePools = [Cidr.Parse("10.0.0.0/8")],
                 HeartbeatInterval = TimeSpan.FromHours(1),
                 ResponseCacheTime = options.ResponseCacheTime,
+                UsageTick = options.UsageTick,
             };
             using var node = new PfcpNode(settings, table, tables, NullLogger.Instance);
             node.Start();

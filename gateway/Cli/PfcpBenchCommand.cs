@@ -14,9 +14,15 @@ public static class PfcpBenchCommand
         var inMemory = new Option<bool>("--in-memory") { Description = "in-memory datapath tables instead of the kernel maps (no BPF)" };
         var noSteady = new Option<bool>("--no-steady-heap") { Description = "skip waiting for the response cache to expire before measuring the heap again" };
         var warmup = new Option<int>("--warmup") { Description = "sessions established, modified and deleted once before measuring (JIT tiers settle); 0 for a cold start", DefaultValueFactory = _ => 20_000 };
+        var usageTick = new Option<double>("--usage-tick") { Description = "seconds between the node's usage checks (3600: see what the checks cost)", DefaultValueFactory = _ => 1 };
+        usageTick.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double>() is not (> 0 and <= 86_400))
+                r.AddError("--usage-tick: a number of seconds, more than 0 and at most 86400");
+        });
         var command = new Command("bench-pfcp", "Measure the PFCP N4 node: session establishment/modification/deletion rate and latency, memory per session")
         {
-            sessions, window, inMemory, noSteady, warmup,
+            sessions, window, inMemory, noSteady, warmup, usageTick,
         };
         command.SetAction(parse =>
         {
@@ -30,6 +36,7 @@ public static class PfcpBenchCommand
                     InMemory = parse.GetValue(inMemory),
                     MeasureSteadyHeap = !parse.GetValue(noSteady),
                     Warmup = parse.GetValue(warmup),
+                    UsageTick = TimeSpan.FromSeconds(parse.GetValue(usageTick)),
                 };
                 reports.Add(new PfcpBench(options, Console.Error).Run());
             }
