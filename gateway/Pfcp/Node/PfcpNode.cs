@@ -764,12 +764,15 @@ public sealed partial class PfcpNode : IDisposable
 
             var next = new PfcpRuleSet(pdrs.ToImmutable(), fars.ToImmutable(), qers.ToImmutable(), urrs.ToImmutable(), endpoints.ToImmutable());
             ReserveChosenTeids(next, chooser);
-            // Usage of URRs that go away, measured before their PDRs lose their counters.
+            // Usage of URRs that go away, read before their PDRs lose their counters; reported
+            // (which moves the tracker on: UR-SEQN, baseline) only once the change is in place,
+            // so a refused request leaves it for a later report.
             var now = _time.GetUtcNow().UtcDateTime;
             var reports = new List<UsageReport>();
+            var removed = new List<(UrrUsage Usage, Dictionary<ushort, (Counter, bool)> Counters)>();
             foreach (var id in req.RemoveUrrs)
                 if (session.Usage.TryGetValue(id, out var usage))
-                    reports.Add(usage.Report(UsageReportTriggerFlags.Termr, UsageCounters(session, usage), now));
+                    removed.Add((usage, UsageCounters(session, usage)));
             // A new quota (Update URR) or a new URR starts afresh; the others keep their quota state.
             var grants = new QuotaGrants(req);
             _table.TryGet(seid, out var previous);
@@ -783,6 +786,8 @@ public sealed partial class PfcpNode : IDisposable
             {
                 throw PfcpRefusal.From(e); // the compiler undid its writes: the session is as it was
             }
+            foreach (var (usage, counters) in removed)
+                reports.Add(usage.Report(UsageReportTriggerFlags.Termr, counters, now));
             session.Rules = next;
             session.Teids.AddRange(chooser.AllocatedTeids);
             session.UeAddresses.AddRange(chooser.AllocatedUeAddresses);
@@ -834,7 +839,9 @@ public sealed partial class PfcpNode : IDisposable
             return;
         }
         var now = _time.GetUtcNow().UtcDateTime;
-        var reports = session.Usage.Values.Select(u => u.Report(UsageReportTriggerFlags.Termr, UsageCounters(session, u), now)).ToArray();
+        // Read before the session leaves the table, reported (UR-SEQN and baseline moved on)
+        // only once it has: a refused deletion leaves the usage for the one that succeeds.
+        var final = session.Usage.Values.Select(u => (Usage: u, Counters: UsageCounters(session, u))).ToArray();
         try
         {
             DropSession(seid);
@@ -846,6 +853,7 @@ public sealed partial class PfcpNode : IDisposable
             Reply(new SessionDeletionResponse(refusal.Cause), header, from, session.Cp.Seid);
             return;
         }
+        var reports = final.Select(f => f.Usage.Report(UsageReportTriggerFlags.Termr, f.Counters, now)).ToArray();
         Reply(new SessionDeletionResponse(PfcpCause.RequestAccepted) { UsageReports = [.. reports] }, header, from, session.Cp.Seid);
     }
 
