@@ -63,6 +63,9 @@ public sealed partial class PfcpNode : IDisposable
     private readonly AnswerCache _answered;
     private readonly Dictionary<uint, Pending> _pending = [];
     private readonly TeidAllocator _teids;
+    private RuleMap<uint, CreateFar>? _recentFars;
+    private RuleMap<uint, CreateQer>? _recentQers;
+    private RuleMap<uint, CreateUrr>? _recentUrrs;
     private readonly UeAddressPool _uePool;
     private Socket? _socket;
     private Thread? _receiver, _ticker;
@@ -639,11 +642,11 @@ public sealed partial class PfcpNode : IDisposable
                 if (report)
                     created.Add(CreatedFor(resolved));
             }
-            var rules = new PfcpRuleSet(pdrs.ToImmutable(),
-                Unique(req.CreateFars, f => f.FarId, RuleKind.Far),
-                Unique(req.CreateQers, q => q.QerId, RuleKind.Qer),
-                Unique(req.CreateUrrs, u => u.UrrId, RuleKind.Urr),
-                endpoints.ToImmutable());
+            // Sessions of one template share their FAR, QER and URR maps (their rules already are).
+            _recentFars = Unique(req.CreateFars, f => f.FarId, RuleKind.Far).SharedWith(_recentFars);
+            _recentQers = Unique(req.CreateQers, q => q.QerId, RuleKind.Qer).SharedWith(_recentQers);
+            _recentUrrs = Unique(req.CreateUrrs, u => u.UrrId, RuleKind.Urr).SharedWith(_recentUrrs);
+            var rules = new PfcpRuleSet(pdrs.ToImmutable(), _recentFars, _recentQers, _recentUrrs, endpoints.ToImmutable());
             ReserveChosenTeids(rules, chooser);
             // In a batch the answer goes out at its end, so the map writes can wait for it too:
             // the batch's establishments then write each map once (CommitHeld).

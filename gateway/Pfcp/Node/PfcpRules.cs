@@ -102,14 +102,17 @@ public sealed record PfcpRuleSet(
         var urrs = ImmutableArray.CreateBuilder<M.Urr>(Urrs.Count);
         foreach (var (_, u) in Urrs)
             urrs.Add(SharedUrrs.Get(u, false, static (u, _) => ToModel(u)));
-        return new(seid, pdrs.MoveToImmutable(), fars.MoveToImmutable(), qers.MoveToImmutable(), urrs.MoveToImmutable(),
-            peerSeid, peerAddress);
+        return new(seid, pdrs.MoveToImmutable(), SharedFarLists.Share(fars.MoveToImmutable()), SharedQerLists.Share(qers.MoveToImmutable()),
+            SharedUrrLists.Share(urrs.MoveToImmutable()), peerSeid, peerAddress);
     }
 
     // Sessions of one template hold the same FAR, QER and URR records; they share the model objects too.
     private static readonly RecentTranslations<CreateFar, M.Far> SharedFars = new(64);
     private static readonly RecentTranslations<CreateQer, M.Qer> SharedQers = new(64);
     private static readonly RecentTranslations<CreateUrr, M.Urr> SharedUrrs = new(64);
+    private static readonly RecentList<M.Far> SharedFarLists = new();
+    private static readonly RecentList<M.Qer> SharedQerLists = new();
+    private static readonly RecentList<M.Urr> SharedUrrLists = new();
 
     /// <summary>A FAR that URRs name for their quota action and no PDR names: used only once a quota is used up.</summary>
     private bool QuotaActionOnly(uint farId)

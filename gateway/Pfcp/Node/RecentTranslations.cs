@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
 
 namespace LoxiLb.Edge5G.Pfcp.Node;
@@ -26,5 +27,31 @@ internal sealed class RecentTranslations<TRule, TModel>(int slots) where TRule :
         var model = translate(rule, flag);
         Volatile.Write(ref _slots[slot], new Entry(rule, flag, model));
         return model;
+    }
+}
+
+/// <summary>
+/// The last list of model rules handed out: sessions made from one template build lists of the
+/// very same shared model objects, and with this they hold one list between them instead of an
+/// array each. Replaced whole without a lock (an <see cref="ImmutableArray{T}"/>
+/// is one reference).
+/// </summary>
+internal sealed class RecentList<T> where T : class
+{
+    private ImmutableArray<T> _recent = [];
+
+    public ImmutableArray<T> Share(ImmutableArray<T> built)
+    {
+        var recent = _recent;
+        if (recent.Length == built.Length)
+        {
+            var same = true;
+            for (int i = 0; i < built.Length && same; i++)
+                same = ReferenceEquals(recent[i], built[i]);
+            if (same)
+                return recent;
+        }
+        _recent = built;
+        return built;
     }
 }

@@ -75,6 +75,21 @@ public sealed class RuleMap<TKey, TValue> : IReadOnlyDictionary<TKey, TValue>
 
     public Builder ToBuilder() => new(this);
 
+    /// <summary>
+    /// <paramref name="recent"/> when it holds the same ids and the very same rules (as sessions
+    /// set up from one template do: their decoded rules are shared), else this map. Kept, the
+    /// shared map is two objects fewer per session for the GC.
+    /// </summary>
+    public RuleMap<TKey, TValue> SharedWith(RuleMap<TKey, TValue>? recent)
+    {
+        if (recent is null || recent._entries.Length != _entries.Length || ReferenceEquals(recent, this))
+            return this;
+        for (int i = 0; i < _entries.Length; i++)
+            if (!recent._entries[i].Key.Equals(_entries[i].Key) || !ReferenceEquals(recent._entries[i].Value, _entries[i].Value))
+                return this;
+        return recent;
+    }
+
     /// <summary>Entries in id order, without boxing an enumerator.</summary>
     public Enumerator GetEnumerator() => new(this);
     IEnumerator<KeyValuePair<TKey, TValue>> IEnumerable<KeyValuePair<TKey, TValue>>.GetEnumerator() =>

@@ -60,6 +60,31 @@ public class PfcpNodeTests
     }
 
     [Fact]
+    public void SessionsFromOneTemplate_ShareTheirFarQerAndUrrLists_UntilOneIsModified()
+    {
+        using var n = new NodeUnderTest();
+        n.Associate();
+        ulong Establish(ulong cpSeid) =>
+            Assert.IsType<SessionEstablishmentResponse>(n.Request(n.EstablishmentRequest(cpSeid)).Body).UpFSeid!.Seid;
+        var (first, second) = (Establish(0x61), Establish(0x62));
+        Assert.True(n.Table.TryGet(first, out var a));
+        Assert.True(n.Table.TryGet(second, out var b));
+
+        Assert.True(a.Session.Fars == b.Session.Fars, "FAR lists not shared");
+        Assert.True(a.Session.Qers == b.Session.Qers, "QER lists not shared");
+        Assert.True(a.Session.Urrs == b.Session.Urrs, "URR lists not shared");
+        Assert.False(a.Session.Pdrs == b.Session.Pdrs); // their own F-TEIDs and UE addresses
+
+        // The second session's gNB arrives: its FARs are its own from then on, the first's unchanged.
+        Assert.Equal(PfcpCause.RequestAccepted, Assert.IsType<SessionModificationResponse>(n.Request(NodeUnderTest.GnbKnown(0x4242), second).Body).Cause);
+        Assert.True(n.Table.TryGet(first, out var firstNow));
+        Assert.True(n.Table.TryGet(second, out var secondNow));
+        Assert.False(firstNow.Session.Fars == secondNow.Session.Fars);
+        Assert.Equal(LoxiLb.Edge5G.Datapath.Model.ApplyAction.Buffer | LoxiLb.Edge5G.Datapath.Model.ApplyAction.NotifyCp, firstNow.Session.Fars[1].Action);
+        Assert.Equal(0x4242u, secondNow.Session.Fars[1].Forwarding!.OuterHeader!.Teid);
+    }
+
+    [Fact]
     public void SessionModification_WithTheGnbFTeid_SwitchesFar2ToForwardingWithGtpu()
     {
         using var n = new NodeUnderTest();
