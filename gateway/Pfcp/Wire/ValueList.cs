@@ -7,54 +7,69 @@ namespace LoxiLb.Edge5G.Pfcp.Wire;
 /// Immutable list with structural equality, so records holding repeated IEs compare by content.
 /// Supports collection expressions: <c>CreatePdrs = [pdr1, pdr2]</c>.
 /// </summary>
+/// <remarks>
+/// A list of one item (most repeated IEs: a PDR's one UE IP address, QER ID, URR ID) holds it
+/// in itself rather than in an array: one object instead of two, for every session that keeps it.
+/// </remarks>
 [CollectionBuilder(typeof(ValueList), nameof(ValueList.Create))]
 public sealed class ValueList<T> : IReadOnlyList<T>, IEquatable<ValueList<T>>
 {
-    private readonly T[] _items;
+    private readonly T[]? _items;
+    private readonly T _single = default!;
 
-    internal ValueList(T[] items) => _items = items;
+    internal ValueList(T[] items)
+    {
+        if (items.Length == 1)
+            _single = items[0];
+        else
+            _items = items;
+    }
+
+    private ValueList(T single) => _single = single;
 
     public static ValueList<T> Empty { get; } = new([]);
 
-    public int Count => _items.Length;
-    public T this[int index] => _items[index];
-    public bool IsEmpty => _items.Length == 0;
+    public int Count => _items?.Length ?? 1;
+    public T this[int index] => _items is null ? (index == 0 ? _single : throw new IndexOutOfRangeException()) : _items[index];
+    public bool IsEmpty => Count == 0;
 
-    public ReadOnlySpan<T> AsSpan() => _items;
+    public ReadOnlySpan<T> AsSpan() => _items ?? new ReadOnlySpan<T>(in _single);
 
     /// <summary>Same answer as Enumerable.Contains (default equality), without boxing an enumerator: usage checks ask per PDR per second.</summary>
-    public bool Contains(T item) => Array.IndexOf(_items, item) >= 0;
+    public bool Contains(T item) => AsSpan().IndexOf(item, EqualityComparer<T>.Default) >= 0;
 
     public ValueList<T> Add(T item)
     {
-        var copy = new T[_items.Length + 1];
-        _items.CopyTo(copy, 0);
+        if (IsEmpty)
+            return new ValueList<T>(item);
+        var copy = new T[Count + 1];
+        AsSpan().CopyTo(copy);
         copy[^1] = item;
         return new ValueList<T>(copy);
     }
 
     /// <summary>A struct enumerator, so a foreach over a ValueList allocates nothing.</summary>
-    public Enumerator GetEnumerator() => new(_items);
-    IEnumerator<T> IEnumerable<T>.GetEnumerator() => ((IEnumerable<T>)_items).GetEnumerator();
-    IEnumerator IEnumerable.GetEnumerator() => _items.GetEnumerator();
+    public Enumerator GetEnumerator() => new(this);
+    IEnumerator<T> IEnumerable<T>.GetEnumerator() => ((IEnumerable<T>)(_items ?? [_single])).GetEnumerator();
+    IEnumerator IEnumerable.GetEnumerator() => ((IEnumerable<T>)this).GetEnumerator();
 
-    public struct Enumerator(T[] items)
+    public struct Enumerator(ValueList<T> list)
     {
         private int _index = -1;
 
-        public readonly T Current => items[_index];
-        public bool MoveNext() => ++_index < items.Length;
+        public readonly T Current => list[_index];
+        public bool MoveNext() => ++_index < list.Count;
     }
 
     public bool Equals(ValueList<T>? other) =>
-        other is not null && (ReferenceEquals(this, other) || _items.AsSpan().SequenceEqual(other._items, EqualityComparer<T>.Default));
+        other is not null && (ReferenceEquals(this, other) || AsSpan().SequenceEqual(other.AsSpan(), EqualityComparer<T>.Default));
 
     public override bool Equals(object? obj) => obj is ValueList<T> other && Equals(other);
 
     public override int GetHashCode()
     {
         var hash = new HashCode();
-        foreach (var item in _items)
+        foreach (var item in AsSpan())
             hash.Add(item);
         return hash.ToHashCode();
     }
@@ -62,7 +77,7 @@ public sealed class ValueList<T> : IReadOnlyList<T>, IEquatable<ValueList<T>>
     public static bool operator ==(ValueList<T>? left, ValueList<T>? right) => left is null ? right is null : left.Equals(right);
     public static bool operator !=(ValueList<T>? left, ValueList<T>? right) => !(left == right);
 
-    public override string ToString() => "[" + string.Join(", ", _items) + "]";
+    public override string ToString() => "[" + string.Join(", ", (IEnumerable<T>)this) + "]";
 }
 
 public static class ValueList
