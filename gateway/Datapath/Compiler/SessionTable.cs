@@ -62,9 +62,9 @@ public sealed class CompiledSession
         field ?? Interlocked.CompareExchange(ref field, new T(), null) ?? field;
 
     /// <summary>PDR id -> index of its counters in pdr_stats (stable across modifications).</summary>
-    public IReadOnlyDictionary<ushort, uint> PdrStats => StatsIndex;
+    public SlotMap PdrStats => new(this, SlotKind.PdrStats);
 
-    internal SmallMap<ushort, uint> StatsIndex => Lazy(ref field);
+    internal SlotMap StatsIndex => PdrStats;
     /// <summary>The slots and IPv4 keys below, all in one array.</summary>
     internal ref SlotStore Slots => ref _slots;
     private SlotStore _slots;
@@ -88,7 +88,7 @@ public sealed class CompiledSession
     internal SmallMap<uint, (uint Index, uint Match)> DenseUe4 => Lazy(ref field);
     internal SlotList MatchSlots => new(this, SlotKind.Match);
     /// <summary>PDR id -> its slot in pdrs (changes on every modification).</summary>
-    internal SmallMap<ushort, uint> PdrSlotById => Lazy(ref field);
+    internal SlotMap PdrSlotById => new(this, SlotKind.PdrSlotById);
 }
 
 /// <summary>
@@ -477,11 +477,11 @@ public sealed class SessionTable
                 var compiled = new CompiledSession(session);
                 foreach (var (id, slot) in record.PdrSlots)
                 {
-                    compiled.PdrSlotById[id] = slot;
+                    compiled.PdrSlotById.Set(id, slot);
                     compiled.PdrSlots.Add(slot);
                 }
                 foreach (var (id, stats) in record.Stats)
-                    compiled.StatsIndex[id] = stats;
+                    compiled.StatsIndex.Set(id, stats);
                 compiled.FarSlots.AddRange(record.FarSlots);
                 compiled.QerSlots.AddRange(record.QerSlots);
                 compiled.SdfSlots.AddRange(record.SdfSlots);
@@ -1107,12 +1107,12 @@ public sealed class SessionTable
         {
             if (previous is not null && previous.StatsIndex.TryGetValue(p.Pdr.Id, out var stats))
             {
-                compiled.StatsIndex[p.Pdr.Id] = stats;
+                compiled.StatsIndex.Set(p.Pdr.Id, stats);
             }
             else
             {
                 stats = Allocate(_statsSlots, owned: null); // zeroed by CleanStatsSlots
-                compiled.StatsIndex[p.Pdr.Id] = stats;
+                compiled.StatsIndex.Set(p.Pdr.Id, stats);
             }
             var slot = Allocate(_pdrSlots, compiled.PdrSlots);
             Put(_tables.Pdrs, slot, new PdrEntry
@@ -1124,7 +1124,7 @@ public sealed class SessionTable
                 OuterHeaderRemoval = p.Pdr.RemoveOuterHeader ? OuterHeaderRemovalKind.Gtpu : OuterHeaderRemovalKind.None,
                 Flags = p.Pdr.QuotaExhausted ? PdrFlags.QuotaExhausted : 0,
             });
-            pdrSlot[p.Pdr.Id] = slot;
+            pdrSlot.Set(p.Pdr.Id, slot);
         }
 
         // Rule lists and their filters; then the match entries (published later).

@@ -66,6 +66,7 @@ public sealed partial class PfcpNode : IDisposable
     private RuleMap<uint, CreateFar>? _recentFars;
     private RuleMap<uint, CreateQer>? _recentQers;
     private RuleMap<uint, CreateUrr>? _recentUrrs;
+    private readonly RecentModelLists _recentModelLists = new();
     private readonly UeAddressPool _uePool;
     private Socket? _socket;
     private Thread? _receiver, _ticker;
@@ -651,7 +652,7 @@ public sealed partial class PfcpNode : IDisposable
             // In a batch the answer goes out at its end, so the map writes can wait for it too:
             // the batch's establishments then write each map once (CommitHeld).
             var hold = _batching;
-            var model = rules.ToModel(seid, cpSeid, req.CpFSeid.Ipv4 ?? req.CpFSeid.Ipv6, ExhaustedUrrs(rules, session: null));
+            var model = rules.ToModel(seid, cpSeid, req.CpFSeid.Ipv4 ?? req.CpFSeid.Ipv6, ExhaustedUrrs(rules, session: null), _recentModelLists);
             CompiledSession compiled;
             try
             {
@@ -779,7 +780,7 @@ public sealed partial class PfcpNode : IDisposable
             // A new quota (Update URR) or a new URR starts afresh; the others keep their quota state.
             var grants = new QuotaGrants(req);
             _table.TryGet(seid, out var previous);
-            var model = next.ToModel(seid, session.Cp.Seid, session.Cp.Ipv4 ?? session.Cp.Ipv6, ExhaustedUrrs(next, session, grants));
+            var model = next.ToModel(seid, session.Cp.Seid, session.Cp.Ipv4 ?? session.Cp.Ipv6, ExhaustedUrrs(next, session, grants), _recentModelLists, rememberLists: false);
             CompiledSession compiled;
             try
             {

@@ -78,7 +78,10 @@ public sealed record PfcpRuleSet(
     /// stops take the URR's FAR for the quota action, or are dropped when it names none
     /// (TS 29.244 5.2.2.2.1).
     /// </summary>
-    public M.Session ToModel(ulong seid, ulong peerSeid, IPAddress? peerAddress, IReadOnlyDictionary<uint, QuotaStop>? exhaustedUrrs = null)
+    /// <param name="recentLists">the node's last FAR, QER and URR lists, to share when this set's are the same</param>
+    /// <param name="rememberLists">whether new lists become the ones to share (establishments, not modifications)</param>
+    internal M.Session ToModel(ulong seid, ulong peerSeid, IPAddress? peerAddress, IReadOnlyDictionary<uint, QuotaStop>? exhaustedUrrs = null,
+        RecentModelLists? recentLists = null, bool rememberLists = true)
     {
         foreach (var (id, urr) in Urrs)
             if (urr.FarIdForQuotaAction is { } far && !Fars.ContainsKey(far))
@@ -102,17 +105,17 @@ public sealed record PfcpRuleSet(
         var urrs = ImmutableArray.CreateBuilder<M.Urr>(Urrs.Count);
         foreach (var (_, u) in Urrs)
             urrs.Add(SharedUrrs.Get(u, false, static (u, _) => ToModel(u)));
-        return new(seid, pdrs.MoveToImmutable(), SharedFarLists.Share(fars.MoveToImmutable()), SharedQerLists.Share(qers.MoveToImmutable()),
-            SharedUrrLists.Share(urrs.MoveToImmutable()), peerSeid, peerAddress);
+        return recentLists is null
+            ? new(seid, pdrs.MoveToImmutable(), fars.MoveToImmutable(), qers.MoveToImmutable(), urrs.MoveToImmutable(), peerSeid, peerAddress)
+            : new(seid, pdrs.MoveToImmutable(), recentLists.Fars.Share(fars.MoveToImmutable(), rememberLists),
+                recentLists.Qers.Share(qers.MoveToImmutable(), rememberLists), recentLists.Urrs.Share(urrs.MoveToImmutable(), rememberLists),
+                peerSeid, peerAddress);
     }
 
     // Sessions of one template hold the same FAR, QER and URR records; they share the model objects too.
     private static readonly RecentTranslations<CreateFar, M.Far> SharedFars = new(64);
     private static readonly RecentTranslations<CreateQer, M.Qer> SharedQers = new(64);
     private static readonly RecentTranslations<CreateUrr, M.Urr> SharedUrrs = new(64);
-    private static readonly RecentList<M.Far> SharedFarLists = new();
-    private static readonly RecentList<M.Qer> SharedQerLists = new();
-    private static readonly RecentList<M.Urr> SharedUrrLists = new();
 
     /// <summary>A FAR that URRs name for their quota action and no PDR names: used only once a quota is used up.</summary>
     private bool QuotaActionOnly(uint farId)

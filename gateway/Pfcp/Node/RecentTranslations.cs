@@ -30,6 +30,14 @@ internal sealed class RecentTranslations<TRule, TModel>(int slots) where TRule :
     }
 }
 
+/// <summary>The last FAR, QER and URR lists one node handed out (<see cref="RecentList{T}"/>).</summary>
+internal sealed class RecentModelLists
+{
+    public RecentList<Datapath.Model.Far> Fars { get; } = new();
+    public RecentList<Datapath.Model.Qer> Qers { get; } = new();
+    public RecentList<Datapath.Model.Urr> Urrs { get; } = new();
+}
+
 /// <summary>
 /// The last list of model rules handed out: sessions made from one template build lists of the
 /// very same shared model objects, and with this they hold one list between them instead of an
@@ -40,7 +48,10 @@ internal sealed class RecentList<T> where T : class
 {
     private ImmutableArray<T> _recent = [];
 
-    public ImmutableArray<T> Share(ImmutableArray<T> built)
+    /// <param name="remember">keep <paramref name="built"/> as the list to share when it is new
+    /// (establishments: the next session of the template shares it; not a modification's
+    /// lists, which are that session's own and would push the template's out)</param>
+    public ImmutableArray<T> Share(ImmutableArray<T> built, bool remember = true)
     {
         var recent = _recent;
         if (recent.Length == built.Length)
@@ -51,7 +62,8 @@ internal sealed class RecentList<T> where T : class
             if (same)
                 return recent;
         }
-        _recent = built;
+        if (remember)
+            _recent = built;
         return built;
     }
 }

@@ -63,6 +63,33 @@ public class SmallCollectionTests
         Assert.Empty(new SlotList(new CompiledSession(null!), SlotKind.Pdr));
     }
 
+    [Fact]
+    public void SlotMaps_OfOneSession_AnswerAsDictionaries_BesideItsLists()
+    {
+        var session = new CompiledSession(null!);
+        session.FarSlots.Add(7);
+        session.PdrStats.Set(2, 0xFFFF_FFF0);
+        session.PdrSlotById.Set(2, 40);
+        session.PdrStats.Set(1, 11);
+        session.FarSlots.Add(8);
+        session.PdrStats.Set(2, 12); // replaced in place
+
+        Assert.Equal([new KeyValuePair<ushort, uint>(2, 12), new(1, 11)], session.PdrStats.ToList());
+        Assert.Equal(2, session.PdrStats.Count);
+        Assert.Equal(11u, session.PdrStats[1]);
+        Assert.True(session.PdrStats.TryGetValue(2, out var two) && two == 12);
+        Assert.False(session.PdrStats.TryGetValue(3, out _));
+        Assert.False(session.PdrStats.ContainsKey(3));
+        Assert.Throws<KeyNotFoundException>(() => session.PdrStats[3]);
+        Assert.Equal([(ushort)2], session.PdrSlotById.Keys);
+        Assert.Equal([40u], session.PdrSlotById.Values);
+        Assert.Equal([7u, 8u], session.FarSlots.ToList()); // the lists are not disturbed
+        var sum = 0u;
+        foreach (var (_, stats) in session.PdrStats)
+            sum += stats;
+        Assert.Equal(23u, sum);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(8)]

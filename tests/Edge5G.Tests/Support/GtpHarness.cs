@@ -62,6 +62,8 @@ public sealed class GtpHarness : IDisposable
     public StaticNextHops NextHops { get; }
     public SessionTable Sessions { get; }
 
+    private static uint[] Keys(uint count) => Enumerable.Range(0, (int)count).Select(i => (uint)i).ToArray();
+
     public XdpRunResult Run(byte[] frame) => ProgramTestRun.RunXdp(Datapath.Program, frame, Ifindex);
 
     public ulong StatPackets(DatapathStat stat) => Datapath.Stat(stat).Packets;
@@ -74,6 +76,14 @@ public sealed class GtpHarness : IDisposable
         foreach (var s in Sessions.Sessions)
             Sessions.Delete(s.Seid);
         Datapath.ResetCounters();
+        // The next test may compile into these maps through a session table of its own, not
+        // adopted (a PFCP node's): leave every slot's counters, token buckets and notification
+        // times zero, as a fresh load has them.
+        var t = Datapath.Tables;
+        t.PdrStats.ResetAll(Keys(t.PdrStats.Capacity));
+        t.QerStats.ResetAll(Keys(t.QerStats.Capacity));
+        t.QerBuckets.PutMany(Keys(t.QerBuckets.Capacity), new BucketEntry[t.QerBuckets.Capacity]);
+        t.PdrNotified.PutMany(Keys(t.PdrNotified.Capacity), new ulong[t.PdrNotified.Capacity]);
         using (var ring = new BpfRingBuffer<EventRecord>(Datapath.Object.MapDescriptor("events"), _ => { }))
             ring.Poll(TimeSpan.Zero);
         Pool[_options].Add(Datapath);

@@ -82,6 +82,10 @@ public class PfcpNodeTests
         Assert.False(firstNow.Session.Fars == secondNow.Session.Fars);
         Assert.Equal(LoxiLb.Edge5G.Datapath.Model.ApplyAction.Buffer | LoxiLb.Edge5G.Datapath.Model.ApplyAction.NotifyCp, firstNow.Session.Fars[1].Action);
         Assert.Equal(0x4242u, secondNow.Session.Fars[1].Forwarding!.OuterHeader!.Teid);
+        Assert.True(firstNow.Session.Qers == secondNow.Session.Qers, "the QERs it left alone are still shared");
+        // The modification's own FARs did not push the template's out: the next session shares them.
+        Assert.True(n.Table.TryGet(Establish(0x63), out var third));
+        Assert.True(third.Session.Fars == firstNow.Session.Fars, "the next session of the template does not share its FARs");
     }
 
     [Fact]
