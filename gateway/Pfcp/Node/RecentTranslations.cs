@@ -39,9 +39,9 @@ internal sealed class RecentModelLists
 }
 
 /// <summary>
-/// The last list of model rules handed out: sessions made from one template build lists of the
-/// very same shared model objects, and with this they hold one list between them instead of an
-/// array each. Replaced whole without a lock (an <see cref="ImmutableArray{T}"/>
+/// The last list of model rules handed out: sessions made from one template build lists of
+/// equal (usually the very same, shared) immutable model records, and with this they hold one
+/// list between them instead of an array each. Replaced whole without a lock (an <see cref="ImmutableArray{T}"/>
 /// is one reference).
 /// </summary>
 internal sealed class RecentList<T> where T : class
@@ -57,8 +57,9 @@ internal sealed class RecentList<T> where T : class
         if (recent.Length == built.Length)
         {
             var same = true;
+            // Usually the very same objects (shared translations); equal records do as well.
             for (int i = 0; i < built.Length && same; i++)
-                same = ReferenceEquals(recent[i], built[i]);
+                same = EqualityComparer<T>.Default.Equals(recent[i], built[i]);
             if (same)
                 return recent;
         }

@@ -76,8 +76,9 @@ public sealed class RuleMap<TKey, TValue> : IReadOnlyDictionary<TKey, TValue>
     public Builder ToBuilder() => new(this);
 
     /// <summary>
-    /// <paramref name="recent"/> when it holds the same ids and the very same rules (as sessions
-    /// set up from one template do: their decoded rules are shared), else this map. Kept, the
+    /// <paramref name="recent"/> when it holds the same ids and equal rules (as sessions set up
+    /// from one template do: their decoded rules are usually the very same shared records), else
+    /// this map. Rules are immutable records, so equal ones are interchangeable; kept, the
     /// shared map is two objects fewer per session for the GC.
     /// </summary>
     public RuleMap<TKey, TValue> SharedWith(RuleMap<TKey, TValue>? recent)
@@ -85,7 +86,7 @@ public sealed class RuleMap<TKey, TValue> : IReadOnlyDictionary<TKey, TValue>
         if (recent is null || recent._entries.Length != _entries.Length || ReferenceEquals(recent, this))
             return this;
         for (int i = 0; i < _entries.Length; i++)
-            if (!recent._entries[i].Key.Equals(_entries[i].Key) || !ReferenceEquals(recent._entries[i].Value, _entries[i].Value))
+            if (!recent._entries[i].Key.Equals(_entries[i].Key) || !EqualityComparer<TValue>.Default.Equals(recent._entries[i].Value, _entries[i].Value))
                 return this;
         return recent;
     }

@@ -6,17 +6,19 @@ namespace LoxiLb.Edge5G.Tests.Pfcp.Node;
 public class RuleMapTests
 {
     [Fact]
-    public void SharedWith_GivesTheRecentMap_OnlyForTheSameIdsAndTheVerySameRules()
+    public void SharedWith_GivesTheRecentMap_OnlyForTheSameIdsAndEqualRules()
     {
         string a = "a", b = "b";
         var recent = RuleMap<uint, string>.From([a, b], s => (uint)(s[0] - 'a' + 1));
         var same = RuleMap<uint, string>.From([b, a], s => (uint)(s[0] - 'a' + 1));
         var equalButCopied = RuleMap<uint, string>.From([new string('a', 1), b], s => (uint)(s[0] - 'a' + 1));
+        var otherRule = RuleMap<uint, string>.From(["a2", b], s => (uint)(s[0] - 'a' + 1));
         var fewer = RuleMap<uint, string>.From([a], s => 1);
         var otherIds = RuleMap<uint, string>.From([a, b], s => (uint)(s[0] - 'a' + 5));
 
         Assert.Same(recent, same.SharedWith(recent));
-        Assert.Same(equalButCopied, equalButCopied.SharedWith(recent));
+        Assert.Same(recent, equalButCopied.SharedWith(recent));
+        Assert.Same(otherRule, otherRule.SharedWith(recent));
         Assert.Same(fewer, fewer.SharedWith(recent));
         Assert.Same(otherIds, otherIds.SharedWith(recent));
         Assert.Same(same, same.SharedWith(null));
