@@ -792,13 +792,14 @@ public sealed partial class PfcpNode : IDisposable
             }
             foreach (var (usage, counters) in removed)
                 reports.Add(usage.Report(UsageReportTriggerFlags.Termr, counters, now));
+            var usageAsItWas = req.UserPlaneInactivityTimer is null && UsageUnchanged(session.Rules, next, previous, compiled);
             session.Rules = next;
             session.Teids.AddRange(chooser.AllocatedTeids);
             session.UeAddresses.AddRange(chooser.AllocatedUeAddresses);
             var query = req.QueryUrrs.ToHashSet();
             if (req.Flags is { } f && (f & PfcpSmReqFlags.Qaurr) != 0)
                 query.UnionWith(next.Urrs.Keys);
-            SyncUsage(session, compiled, previous);
+            SyncUsage(session, compiled, previous, recheck: !usageAsItWas);
             if (req.UserPlaneInactivityTimer is { } inactivity)
                 session.SetInactivityTimer(inactivity, now);
             foreach (var u in req.UpdateUrrs)
@@ -1074,10 +1075,41 @@ public sealed partial class PfcpNode : IDisposable
     /// they start at zero, and reading them would only cost two syscalls per PDR (and drop
     /// the packets counted in between).
     /// </summary>
-    private void SyncUsage(NodeSession session, CompiledSession compiled, CompiledSession? previous)
+    /// <summary>
+    /// Whether a modification leaves the usage checks as they were: the same URRs, every PDR
+    /// naming the same URRs and counting into the same counters. Then the session's last check
+    /// still holds (a handover's new gNB F-TEID, say), and the next tick need not look at it
+    /// unless its counters move. Checking early is harmless, late is not: anything else forces it.
+    /// </summary>
+    private static bool UsageUnchanged(PfcpRuleSet before, PfcpRuleSet after, CompiledSession? previous, CompiledSession compiled)
+    {
+        if (previous is null || !ReferenceEquals(before.Urrs, after.Urrs) || before.Pdrs.Count != after.Pdrs.Count)
+            return false;
+        if (ReferenceEquals(before.Pdrs, after.Pdrs))
+            return SameStats(previous, compiled);
+        foreach (var (id, pdr) in after.Pdrs)
+            if (!before.Pdrs.TryGetValue(id, out var was) || !was.UrrIds.Equals(pdr.UrrIds))
+                return false;
+        return SameStats(previous, compiled);
+    }
+
+    private static bool SameStats(CompiledSession previous, CompiledSession compiled)
+    {
+        if (previous.PdrStats.Count != compiled.PdrStats.Count)
+            return false;
+        foreach (var (id, stats) in compiled.PdrStats)
+            if (!previous.PdrStats.TryGetValue(id, out var was) || was != stats)
+                return false;
+        return true;
+    }
+
+    /// <param name="recheck">the next usage tick looks at the session whatever its counters say
+    /// (new rules or counters); false only when <see cref="UsageUnchanged"/> said so</param>
+    private void SyncUsage(NodeSession session, CompiledSession compiled, CompiledSession? previous, bool recheck = true)
     {
         var now = _time.GetUtcNow().UtcDateTime;
-        session.CheckedTotal = NodeSession.Unchecked; // new rules or counters: the next check looks
+        if (recheck)
+            session.CheckedTotal = NodeSession.Unchecked; // new rules or counters: the next check looks
         if (session.Usage.Count > 0) // a new session has none
         {
             List<uint>? gone = null;

@@ -101,4 +101,39 @@ public class UsageTriggerTests
         Assert.Equal(1000UL, usage.VolumeMeasurement!.UplinkVolume);
         Assert.Equal(3000UL, usage.VolumeMeasurement.DownlinkVolume);
     }
+
+    [Fact]
+    public void AHandoverModification_LeavesTheUsageChecksAsTheyWere_AndTheThresholdIsStillSeen()
+    {
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
+        var seid = Establish(n, VolumeThresholdUrr(new Volume(Total: 1000)));
+        n.AddTraffic(seid, pdr: 2, packets: 2, bytes: 600);
+        Thread.Sleep(200); // checked: under the threshold
+        Assert.Empty(n.UsageReports());
+
+        // A new gNB F-TEID: a FAR changes, the URR and the PDRs' counters do not.
+        Assert.Equal(PfcpCause.RequestAccepted, Assert.IsType<SessionModificationResponse>(n.Request(NodeUnderTest.GnbKnown(0x5151), seid).Body).Cause);
+        Thread.Sleep(200);
+        Assert.Empty(n.UsageReports());
+        n.AddTraffic(seid, pdr: 2, packets: 2, bytes: 600);
+
+        var usage = SingleThresholdReport(n, "the threshold crossed after a handover was not reported");
+        Assert.Equal(1200UL, usage.VolumeMeasurement!.DownlinkVolume);
+    }
+
+    [Fact]
+    public void AModificationLoweringTheThreshold_BelowWhatWasAlreadyCounted_IsReportedWithoutNewTraffic()
+    {
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
+        var seid = Establish(n, VolumeThresholdUrr(new Volume(Total: 1000)));
+        n.AddTraffic(seid, pdr: 2, packets: 2, bytes: 600);
+        Thread.Sleep(200); // checked, and idle from then on
+        Assert.Empty(n.UsageReports());
+
+        var lowered = new SessionModificationRequest { UpdateUrrs = [new UpdateUrr(1) { VolumeThreshold = new Volume(Total: 500) }] };
+        Assert.Equal(PfcpCause.RequestAccepted, Assert.IsType<SessionModificationResponse>(n.Request(lowered, seid).Body).Cause);
+
+        var usage = SingleThresholdReport(n, "a threshold lowered under the counted volume was not reported");
+        Assert.Equal(600UL, usage.VolumeMeasurement!.DownlinkVolume);
+    }
 }
