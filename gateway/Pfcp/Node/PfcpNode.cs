@@ -1069,13 +1069,6 @@ public sealed partial class PfcpNode : IDisposable
     }
 
     /// <summary>
-    /// Keeps the URR trackers and the stats-index owners in step with the installed session.
-    /// A new URR's baseline is read only from counters the session already had
-    /// (<paramref name="previous"/>): a PDR's fresh counters were just reset by the compiler, so
-    /// they start at zero, and reading them would only cost two syscalls per PDR (and drop
-    /// the packets counted in between).
-    /// </summary>
-    /// <summary>
     /// Whether a modification leaves the usage checks as they were: the same URRs, every PDR
     /// naming the same URRs and counting into the same counters. Then the session's last check
     /// still holds (a handover's new gNB F-TEID, say), and the next tick need not look at it
@@ -1103,6 +1096,13 @@ public sealed partial class PfcpNode : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// Keeps the URR trackers and the stats-index owners in step with the installed session.
+    /// A new URR's baseline is read only from counters the session already had
+    /// (<paramref name="previous"/>): a PDR's fresh counters were just reset by the compiler, so
+    /// they start at zero, and reading them would only cost two syscalls per PDR (and drop
+    /// the packets counted in between).
+    /// </summary>
     /// <param name="recheck">the next usage tick looks at the session whatever its counters say
     /// (new rules or counters); false only when <see cref="UsageUnchanged"/> said so</param>
     private void SyncUsage(NodeSession session, CompiledSession compiled, CompiledSession? previous, bool recheck = true)
