@@ -69,11 +69,17 @@ public sealed class IeSet
     /// <summary>Every instance of a repeatable IE, in order.</summary>
     public ValueList<T> Many<T>(IeType type, IeDecoder<T> decode)
     {
-        List<T>? items = null;
-        int n = 0;
-        for (int i = IndexOf(type, 0); i >= 0; i = IndexOf(type, i + 1))
-            (items ??= []).Add(DecodeAt(i, decode, type, n++));
-        return items is null ? ValueList<T>.Empty : ValueList.From(items);
+        var first = IndexOf(type, 0);
+        if (first < 0)
+            return ValueList<T>.Empty;
+        var one = DecodeAt(first, decode, type, 0);
+        var next = IndexOf(type, first + 1);
+        if (next < 0)
+            return ValueList.Of(one); // the usual case: no list or array to build it from
+        var items = new List<T> { one };
+        for (int i = next, n = 1; i >= 0; i = IndexOf(type, i + 1))
+            items.Add(DecodeAt(i, decode, type, n++));
+        return ValueList.From(items);
     }
 
     /// <summary>

@@ -25,7 +25,7 @@ public sealed class ValueList<T> : IReadOnlyList<T>, IEquatable<ValueList<T>>
             _items = items;
     }
 
-    private ValueList(T single) => _single = single;
+    internal ValueList(T single) => _single = single;
 
     public static ValueList<T> Empty { get; } = new([]);
 
@@ -82,7 +82,11 @@ public sealed class ValueList<T> : IReadOnlyList<T>, IEquatable<ValueList<T>>
 
 public static class ValueList
 {
-    public static ValueList<T> Create<T>(ReadOnlySpan<T> items) => items.IsEmpty ? ValueList<T>.Empty : new ValueList<T>(items.ToArray());
+    public static ValueList<T> Create<T>(ReadOnlySpan<T> items) =>
+        items.Length switch { 0 => ValueList<T>.Empty, 1 => new ValueList<T>(items[0]), _ => new ValueList<T>(items.ToArray()) };
+
+    /// <summary>A list of one item.</summary>
+    public static ValueList<T> Of<T>(T item) => new(item);
 
     public static ValueList<T> From<T>(IEnumerable<T> items)
     {

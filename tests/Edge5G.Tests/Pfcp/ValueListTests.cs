@@ -41,6 +41,8 @@ public class ValueListTests
         var added = ValueList<uint>.Empty.Add(7);
 
         Assert.Equal(one, fromArray);
+        Assert.Equal(one, ValueList.Of(7u));
+        Assert.Equal([7u], ValueList.Of(7u).AsSpan().ToArray());
         Assert.Equal(one, added);
         Assert.True(one == added);
         Assert.Equal(one.GetHashCode(), added.GetHashCode());
