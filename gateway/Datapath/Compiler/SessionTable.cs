@@ -64,7 +64,6 @@ public sealed class CompiledSession
     /// <summary>PDR id -> index of its counters in pdr_stats (stable across modifications).</summary>
     public SlotMap PdrStats => new(this, SlotKind.PdrStats);
 
-    internal SlotMap StatsIndex => PdrStats;
     /// <summary>The slots and IPv4 keys below, all in one array.</summary>
     internal ref SlotStore Slots => ref _slots;
     private SlotStore _slots;
@@ -444,7 +443,7 @@ public sealed class SessionTable
             return _sessions.Values.OrderBy(s => s.Seid).Select(c => new SessionRecord(
                 Json.RulesJson.FromModel(c.Session),
                 new Dictionary<ushort, uint>(c.PdrSlotById),
-                new Dictionary<ushort, uint>(c.StatsIndex),
+                new Dictionary<ushort, uint>(c.PdrStats),
                 [.. c.FarSlots], [.. c.QerSlots], [.. c.SdfSlots], [.. c.RuleListSlots],
                 c.NextHops.Select(n => new NextHopRecord(n, c.NextHopDestinations.GetValueOrDefault(n)?.ToString())).ToArray(),
                 c.DenseFteids.Select(kv => new DenseKeyRecord("fteid", Hex(kv.Key), kv.Value.Index, kv.Value.Match))
@@ -481,7 +480,7 @@ public sealed class SessionTable
                     compiled.PdrSlots.Add(slot);
                 }
                 foreach (var (id, stats) in record.Stats)
-                    compiled.StatsIndex.Set(id, stats);
+                    compiled.PdrStats.Set(id, stats);
                 compiled.FarSlots.AddRange(record.FarSlots);
                 compiled.QerSlots.AddRange(record.QerSlots);
                 compiled.SdfSlots.AddRange(record.SdfSlots);
@@ -526,7 +525,7 @@ public sealed class SessionTable
             _qerSlots.Restore(all.SelectMany(c => c.QerSlots));
             _sdfSlots.Restore(all.SelectMany(c => c.SdfSlots));
             _ruleListSlots.Restore(all.SelectMany(c => c.RuleListSlots));
-            _statsSlots.Restore(all.SelectMany(c => c.StatsIndex.Values));
+            _statsSlots.Restore(all.SelectMany(c => c.PdrStats.Values));
             _matchSlots.Restore(all.SelectMany(c => c.MatchSlots));
 
             var orphans = 0;
@@ -996,7 +995,7 @@ public sealed class SessionTable
                 ue6Keys++;
         }
         foreach (var p in planned)
-            if (previous is null || !previous.StatsIndex.ContainsKey(p.Pdr.Id))
+            if (previous is null || !previous.PdrStats.ContainsKey(p.Pdr.Id))
                 stats++;
         Need(_sdfSlots, sdfFilters);
         Need(_ruleListSlots, ruleLists);
@@ -1105,14 +1104,14 @@ public sealed class SessionTable
         // PDRs; counters keep their index when the PDR id existed before.
         foreach (var p in plan.Pdrs)
         {
-            if (previous is not null && previous.StatsIndex.TryGetValue(p.Pdr.Id, out var stats))
+            if (previous is not null && previous.PdrStats.TryGetValue(p.Pdr.Id, out var stats))
             {
-                compiled.StatsIndex.Set(p.Pdr.Id, stats);
+                compiled.PdrStats.Set(p.Pdr.Id, stats);
             }
             else
             {
                 stats = Allocate(_statsSlots, owned: null); // zeroed by CleanStatsSlots
-                compiled.StatsIndex.Set(p.Pdr.Id, stats);
+                compiled.PdrStats.Set(p.Pdr.Id, stats);
             }
             var slot = Allocate(_pdrSlots, compiled.PdrSlots);
             Put(_tables.Pdrs, slot, new PdrEntry
@@ -1333,8 +1332,8 @@ public sealed class SessionTable
         foreach (var s in failed.SdfSlots) _sdfSlots.Unallocate(s);
         foreach (var s in failed.RuleListSlots) _ruleListSlots.Unallocate(s);
         foreach (var s in failed.MatchSlots) _matchSlots.Unallocate(s);
-        foreach (var (id, stats) in failed.StatsIndex)
-            if (previous is null || !previous.StatsIndex.ContainsKey(id))
+        foreach (var (id, stats) in failed.PdrStats)
+            if (previous is null || !previous.PdrStats.ContainsKey(id))
                 _statsSlots.Unallocate(stats);
         foreach (var nh in failed.NextHops)
             _nextHops.Release(nh);
@@ -1345,7 +1344,7 @@ public sealed class SessionTable
     private static HashSet<uint> KeptStats(CompiledSession c)
     {
         var kept = new HashSet<uint>();
-        foreach (var (_, stats) in c.StatsIndex)
+        foreach (var (_, stats) in c.PdrStats)
             kept.Add(stats);
         return kept;
     }
@@ -1361,7 +1360,7 @@ public sealed class SessionTable
         foreach (var s in old.SdfSlots) _sdfSlots.Release(s);
         foreach (var s in old.RuleListSlots) _ruleListSlots.Release(s);
         foreach (var s in old.MatchSlots) _matchSlots.Release(s);
-        foreach (var (_, stats) in old.StatsIndex)
+        foreach (var (_, stats) in old.PdrStats)
             if (!keepStatsOf.Contains(stats))
                 _statsSlots.Release(stats);
         foreach (var nh in old.NextHops)

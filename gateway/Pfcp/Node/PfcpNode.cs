@@ -367,7 +367,7 @@ public sealed partial class PfcpNode : IDisposable
             AdvertiseWhenReachable(before: null, held.Compiled);
             return;
         }
-        foreach (var (_, stats) in held.Compiled.StatsIndex)
+        foreach (var (_, stats) in held.Compiled.PdrStats)
             _statsOwner.Remove(stats);
         TryDropSession(seid); // the SMF is told it failed either way: it will not use the SEID
         LogSessionRefused(_log, "establishment", held.CpSeid, nameof(PfcpCause.SystemFailure),
@@ -882,7 +882,7 @@ public sealed partial class PfcpNode : IDisposable
         }
         _sessions.Remove(seid);
         if (compiled is not null)
-            foreach (var (_, stats) in compiled.StatsIndex) // the struct enumerator: nothing boxed
+            foreach (var (_, stats) in compiled.PdrStats) // the struct enumerator: nothing boxed
                 _statsOwner.Remove(stats);
         foreach (var t in session.Teids)
             _teids.Release(t);
@@ -1136,7 +1136,7 @@ public sealed partial class PfcpNode : IDisposable
                     usage.Baseline[pdr] = counter.Counter; // usage starts now
             }
         }
-        foreach (var (pdr, stats) in compiled.StatsIndex)
+        foreach (var (pdr, stats) in compiled.PdrStats)
             _statsOwner[stats] = (session.Seid, pdr);
     }
 
@@ -1308,7 +1308,7 @@ public sealed partial class PfcpNode : IDisposable
             if (!_table.TryGet(sessions[i].Seid, out var c))
                 continue;
             compiled[i - start] = c;
-            foreach (var (_, stats) in c.StatsIndex) // the map itself: no boxed enumerator
+            foreach (var (_, stats) in c.PdrStats) // the map itself: no boxed enumerator
             {
                 first = Math.Min(first, stats);
                 last = Math.Max(last, stats);
@@ -1330,7 +1330,7 @@ public sealed partial class PfcpNode : IDisposable
                 kernel.ReadRange(first, values.AsSpan(0, (int)span * cpus));
                 for (int i = start; i < end; i++)
                     if (compiled[i - start] is { } c)
-                        foreach (var (_, stats) in c.StatsIndex)
+                        foreach (var (_, stats) in c.PdrStats)
                             readings[stats] = Counter.Sum(values.AsSpan((int)(stats - first) * cpus, cpus));
             }
             finally
@@ -1341,7 +1341,7 @@ public sealed partial class PfcpNode : IDisposable
         }
         for (int i = start; i < end; i++)
             if (compiled[i - start] is { } c)
-                foreach (var (_, stats) in c.StatsIndex)
+                foreach (var (_, stats) in c.PdrStats)
                     readings[stats] = ReadCounter(stats);
     }
 
@@ -1361,7 +1361,7 @@ public sealed partial class PfcpNode : IDisposable
     private static ulong TotalOf(CompiledSession compiled, Dictionary<uint, Counter> readings)
     {
         ulong total = 0;
-        foreach (var (_, stats) in compiled.StatsIndex) // the map itself: no boxed enumerator
+        foreach (var (_, stats) in compiled.PdrStats) // the map itself: no boxed enumerator
             if (readings.TryGetValue(stats, out var c))
                 total += c.Packets + c.Bytes;
         return total;
