@@ -38,6 +38,8 @@ public sealed record PfcpBenchOptions
     public TimeSpan IdleWindow { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>The node's usage check period (its default, 1 s); a long one shows what the checks cost.</summary>
     public TimeSpan UsageTick { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>Sample what each phase allocates, by type (verbose runtime events: slows the run).</summary>
+    public bool Allocations { get; init; }
 }
 
 /// <summary>One phase: every request of one type, pipelined.</summary>
@@ -52,6 +54,8 @@ public sealed record PfcpPhaseResult(string Name, int Requests, int Accepted, IR
     public TimeSpan GcPause { get; init; }
     /// <summary>The collections by generation, kind and trigger, as the runtime reported them.</summary>
     public string GcTriggers { get; init; } = "";
+    /// <summary>Sampled allocations by type (only with <see cref="PfcpBenchOptions.Allocations"/>).</summary>
+    public string? AllocationsByType { get; init; }
     /// <summary>CPU time (user + system) of the whole process per request: node, generator, GC.</summary>
     public double CpuMicrosecondsPerRequest { get; init; }
 
@@ -213,7 +217,7 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
         $"{p.Name}: {p.Requests:N0} in {p.Elapsed.TotalSeconds:0.00} s = {p.PerSecond:N0}/s, p50 {p.P50Ms:0.000} ms, p99 {p.P99Ms:0.000} ms, p99.9 {p.P999Ms:0.000} ms, max {p.MaxMs:0.0} ms, " +
         $"CPU {p.CpuMicrosecondsPerRequest:N0} us/request, GC {p.Gen0}/{p.Gen1}/{p.Gen2} pause {p.GcPause.TotalMilliseconds:N0} ms, {p.AllocatedPerRequest:N0} B allocated/request, " +
         $"accepted {p.Accepted:N0}{string.Concat(p.Refused.Select(r => $", cause {r.Key} x{r.Value}"))}{(p.Retransmissions > 0 ? $", {p.Retransmissions} retransmitted" : "")}; " +
-        $"collections: {p.GcTriggers}";
+        $"collections: {p.GcTriggers}" + (p.AllocationsByType is { } a ? $"; allocated by type: {a}" : "");
 
     private static long Heap()
     {
@@ -239,10 +243,12 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
         private readonly int _cpSeidAt, _teidAt;
         private uint _sequenceBase = 1;
         private readonly GcTriggers _gcTriggers = new();
+        private readonly AllocationSampler? _allocations;
 
         public Generator(IPEndPoint node, PfcpBenchOptions options)
         {
             _options = options;
+            _allocations = options.Allocations ? new AllocationSampler() : null;
             _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
             _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             _socket.Connect(node);
@@ -420,6 +426,7 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
             int next = 0, completed = 0, accepted = 0, retransmissions = 0;
             var t1 = (long)(_options.T1.TotalSeconds * Stopwatch.Frequency);
             _gcTriggers.TakeSummary();
+            _allocations?.TakeSummary(1);
             var allocated = GC.GetTotalAllocatedBytes(precise: false);
             var (gen0, gen1, gen2, pause) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
@@ -491,6 +498,7 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
                 GcPause = GC.GetTotalPauseDuration() - pause,
                 CpuMicrosecondsPerRequest = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / n,
                 GcTriggers = _gcTriggers.TakeSummary(),
+                AllocationsByType = _allocations?.TakeSummary(n),
             };
         }
 
@@ -530,6 +538,7 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
         {
             _socket.Dispose();
             _gcTriggers.Dispose();
+            _allocations?.Dispose();
         }
     }
 }

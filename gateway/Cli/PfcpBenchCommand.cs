@@ -15,6 +15,7 @@ public static class PfcpBenchCommand
         var noSteady = new Option<bool>("--no-steady-heap") { Description = "skip waiting for the response cache to expire before measuring the heap again" };
         var warmup = new Option<int>("--warmup") { Description = "sessions established, modified and deleted once before measuring (JIT tiers settle); 0 for a cold start", DefaultValueFactory = _ => 20_000 };
         var usageTick = new Option<double>("--usage-tick") { Description = "seconds between the node's usage checks (3600: see what the checks cost)", DefaultValueFactory = _ => 1 };
+        var allocations = new Option<bool>("--allocations") { Description = "sample what each phase allocates, by type (runtime events; slows the run)" };
         usageTick.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<double>() is not (> 0 and <= 86_400))
@@ -22,7 +23,7 @@ public static class PfcpBenchCommand
         });
         var command = new Command("bench-pfcp", "Measure the PFCP N4 node: session establishment/modification/deletion rate and latency, memory per session")
         {
-            sessions, window, inMemory, noSteady, warmup, usageTick,
+            sessions, window, inMemory, noSteady, warmup, usageTick, allocations,
         };
         command.SetAction(parse =>
         {
@@ -37,6 +38,7 @@ public static class PfcpBenchCommand
                     MeasureSteadyHeap = !parse.GetValue(noSteady),
                     Warmup = parse.GetValue(warmup),
                     UsageTick = TimeSpan.FromSeconds(parse.GetValue(usageTick)),
+                    Allocations = parse.GetValue(allocations),
                 };
                 reports.Add(new PfcpBench(options, Console.Error).Run());
             }
