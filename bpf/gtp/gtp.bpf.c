@@ -130,11 +130,18 @@ static __always_inline void count_interface(__u32 slot, int action, __u32 bytes)
 static __always_inline void count_pdr(__u32 pdr, __u32 bytes)
 {
 	struct edge5g_counter *c = bpf_map_lookup_elem(&pdr_stats, &pdr);
+	__u32 zero = 0;
+	__u64 *epoch = bpf_map_lookup_elem(&usage_epoch, &zero);
+	__u64 *seen = bpf_map_lookup_elem(&pdr_seen, &pdr);
 
 	if (c) {
 		c->packets++;
 		c->bytes += bytes;
 	}
+	/* Marks the PDR active in this usage-check epoch: a store once per PDR per check, so
+	 * the control side reads the counters of active PDRs only. */
+	if (epoch && seen && *seen != *epoch)
+		*seen = *epoch;
 }
 
 /* ---------- parsing ---------- */

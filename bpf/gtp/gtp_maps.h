@@ -89,6 +89,23 @@ struct {
 	__type(value, struct edge5g_counter);
 } pdr_stats SEC(".maps");
 
+/* Usage activity (see edge5g_abi.h): the check epoch, and per stats index the epoch of the
+ * last packet counted. pdr_seen is mmap-able so that the control side reads it in place. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} usage_epoch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4 * GTP_DEFAULT_SESSIONS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} pdr_seen SEC(".maps");
+
 /* Last downlink-data notification per PDR (ns), to notify at most once a second. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

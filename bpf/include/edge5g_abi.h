@@ -131,12 +131,21 @@ enum edge5g_ohr {
 struct edge5g_pdr {
 	__u32 far;   /* index in fars */
 	__u32 qer;   /* index in qers, EDGE5G_NONE = no QoS enforcement */
-	__u32 stats; /* index in pdr_stats and pdr_notified, stable for the PDR's lifetime */
+	__u32 stats; /* index in pdr_stats, pdr_notified and pdr_seen, stable for the PDR's lifetime */
 	__u8 direction;            /* enum edge5g_direction */
 	__u8 outer_header_removal; /* enum edge5g_ohr */
 	__u8 flags;                /* enum edge5g_pdr_flags bits */
 	__u8 pad;
 };
+
+/*
+ * Usage activity. Map usage_epoch holds one __u64, the epoch the control side's usage check
+ * last started (it advances it before reading any counter); map pdr_seen holds, per stats
+ * index, the epoch in which the PDR last counted a packet (a __u64 each, which is also the
+ * stride of the mmap-able array the control side reads in place). A PDR whose seen epoch is
+ * older than its session's last check (less one, for a packet counted while the epoch moved)
+ * has counted nothing since: its counters need no reading.
+ */
 
 /* Flags of a PDR. */
 enum edge5g_pdr_flags {

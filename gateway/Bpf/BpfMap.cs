@@ -155,6 +155,9 @@ public sealed unsafe class BpfMap<TKey, TValue> : BpfMapBase<TKey>
 
     private static string TypeName => $"BpfMap<{typeof(TKey).Name}, {typeof(TValue).Name}>";
 
+    /// <summary>The values, mapped read-only into this process (the map must be an array made with BPF_F_MMAPABLE).</summary>
+    public BpfMapMemory MapMemory() => BpfMapMemory.Map(Descriptor, Name, Info);
+
     public bool TryLookup(in TKey key, out TValue value)
     {
         TValue v;

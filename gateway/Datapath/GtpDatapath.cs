@@ -142,6 +142,7 @@ public sealed class GtpDatapath : IDisposable
         spec.SetMaxEntries("pdrs", rules);
         spec.SetMaxEntries("pdr_stats", rules);
         spec.SetMaxEntries("pdr_notified", rules);
+        spec.SetMaxEntries("pdr_seen", rules);
         spec.SetMaxEntries("fars", rules);
         spec.SetMaxEntries("qers", s);
         spec.SetMaxEntries("qer_buckets", 2 * s);
@@ -301,6 +302,7 @@ public sealed class GtpDatapath : IDisposable
         _ifStats.Dispose();
         _errorIndications.Dispose();
         _icmpErrors.Dispose();
+        (Tables.UsageActivity as IDisposable)?.Dispose();
         Object.Dispose();
     }
 }

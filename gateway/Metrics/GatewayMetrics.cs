@@ -19,7 +19,7 @@ public sealed class GatewayMetrics
     private readonly GatewayRuntime _runtime;
     private readonly PfcpService _pfcp;
     private readonly GtpuPathService _paths;
-    private readonly Counter _packets, _bytes, _ifPackets, _ifBytes, _qerDrops, _pfcpMessages, _pfcpDropped, _userPlane;
+    private readonly Counter _packets, _bytes, _ifPackets, _ifBytes, _qerDrops, _pfcpMessages, _pfcpDropped, _userPlane, _usageChecks;
     private readonly Gauge _gtpuPaths, _sessions, _pfcpSessions, _associations, _tableUsed, _tableCapacity, _attached, _programLoaded, _build;
 
     public GatewayMetrics(GatewayRuntime runtime, PfcpService pfcp, GtpuPathService paths, CollectorRegistry registry)
@@ -40,6 +40,8 @@ public sealed class GatewayMetrics
             "GTP-U the control side handles or sends itself: end-marker-sent, router-advertisement-sent (answering a solicitation), router-advertisement-unsolicited (when a session's IPv6 downlink gets its tunnel), router-solicitation-unanswered, quota enforcement, unsupported URR triggers, gtpu-path-failed and gtpu-path-recovered (Echo Requests to a peer unanswered / answered again).", "event");
         foreach (var e in Pfcp.Node.PfcpCounters.UserPlaneEventNames)
             _userPlane.WithLabels(e); // a fixed set: exported from the start, at 0
+        _usageChecks = f.CreateCounter("edge5g_pfcp_usage_checks_total",
+            "Per-session usage checks (every UsageTick): read (the session's counters were read: it counted packets since its last check, was due or changed) or idle (passed over on the datapath's activity marks).", "outcome");
         _gtpuPaths = f.CreateGauge("edge5g_gtpu_paths", "GTP-U peers of the sessions watched with Echo Requests, by state (up, failed).", "state");
         _sessions = f.CreateGauge("edge5g_sessions", "Sessions installed in the datapath (PFCP, REST and LoxiLB front ends).");
         _pfcpSessions = f.CreateGauge("edge5g_pfcp_sessions", "PFCP sessions.");
@@ -112,6 +114,8 @@ public sealed class GatewayMetrics
                 _pfcpDropped.WithLabels(reason).IncTo(value);
             foreach (var (what, value) in node.Counters.UserPlaneEvents)
                 _userPlane.WithLabels(what).IncTo(value);
+            _usageChecks.WithLabels("read").IncTo(node.Counters.UsageChecksRead);
+            _usageChecks.WithLabels("idle").IncTo(node.Counters.UsageChecksIdle);
         }
     }
 }

@@ -32,6 +32,12 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int unlink(string path);
 
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial void* mmap(void* address, nuint length, int protection, int flags, int fd, nint offset);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int munmap(void* address, nuint length);
+
     [LibraryImport(Lib)]
     internal static partial int vsnprintf(byte* buffer, nuint size, byte* format, nint args);
 
@@ -39,4 +45,7 @@ internal static unsafe partial class LibC
     public const int O_CLOEXEC = 0x80000;
     public const int CLONE_NEWNET = 0x40000000;
     public const int F_DUPFD_CLOEXEC = 1030;
+    public const int PROT_READ = 1;
+    public const int MAP_SHARED = 1;
+    public static readonly nint MAP_FAILED = -1;
 }

@@ -48,6 +48,8 @@ public sealed record DatapathTables
     public required IPerCpuTable<uint, Counter> PdrStats { get; init; }
     public required IPerCpuTable<uint, QerStats> QerStats { get; init; }
     public required IMapTable<uint, ulong> PdrNotified { get; init; }
+    /// <summary>Which PDRs counted since a usage check; null: every check reads every counter.</summary>
+    public IUsageActivity? UsageActivity { get; init; }
 
     /// <summary>Tables over the maps of a loaded gtp.bpf.o.</summary>
     public static DatapathTables FromObject(BpfObject gtp, DenseRanges dense) => new()
@@ -70,6 +72,7 @@ public sealed record DatapathTables
         PdrStats = new BpfPerCpuTable<Counter>(gtp.PerCpuMap<uint, Counter>("pdr_stats")),
         QerStats = new BpfPerCpuTable<QerStats>(gtp.PerCpuMap<uint, QerStats>("qer_stats")),
         PdrNotified = new BpfArrayTable<ulong>(gtp.Map<uint, ulong>("pdr_notified")),
+        UsageActivity = new BpfUsageActivity(gtp.Map<uint, ulong>("usage_epoch"), gtp.Map<uint, ulong>("pdr_seen")),
     };
 
     /// <summary>In-memory tables with the given capacities, for compiler tests.</summary>
@@ -93,5 +96,6 @@ public sealed record DatapathTables
         PdrStats = new MemoryPerCpuTable<Counter>(4 * sessions),
         QerStats = new MemoryPerCpuTable<QerStats>(sessions),
         PdrNotified = new MemoryTable<uint, ulong>(4 * sessions, isArray: true),
+        UsageActivity = new MemoryUsageActivity(4 * sessions),
     };
 }

@@ -142,6 +142,8 @@ public sealed partial class PfcpNode : IDisposable
         public ulong CheckedTotal { get; set; } = Unchecked;
         public DateTime NextTimeDue { get; set; }
         public const ulong Unchecked = ulong.MaxValue;
+        /// <summary>The datapath's usage epoch when the counters were last read (0: never; see <see cref="IUsageActivity"/>).</summary>
+        public ulong CheckedEpoch { get; set; }
 
         /// <summary>
         /// User Plane Inactivity Timer (TS 29.244 5.11; seconds, 0: none): with no traffic on
@@ -1162,6 +1164,8 @@ public sealed partial class PfcpNode : IDisposable
     /// alone): at 100,000 sessions a fresh one was 800 KB on the large-object heap every second.
     /// </summary>
     private NodeSession[] _tickSessions = [];
+    /// <summary>The datapath's usage epoch this tick advanced to (0: no activity marks; every counter is read).</summary>
+    private ulong _tickEpoch;
 
     /// <summary>Sessions checked per hold of the node's lock by the usage tick.</summary>
     private const int LockedChecks = 32;
@@ -1195,6 +1199,11 @@ public sealed partial class PfcpNode : IDisposable
         }
         // In-memory tables (tests) are plain dictionaries: read them under the lock.
         var unlockedReads = _tables.PdrStats is BpfPerCpuTable<Counter>;
+        // A new epoch before any counter is read: what the datapath counts from here on is
+        // stamped with it, so the next tick knows which sessions counted since this one.
+        var activity = _tables.UsageActivity;
+        if (activity is not null)
+            _tickEpoch = activity.Advance();
         const int Chunk = 256;
         var readings = new Dictionary<uint, Counter>();
         // One scratch dictionary for every URR of every session: Due and Report only read it
@@ -1206,6 +1215,14 @@ public sealed partial class PfcpNode : IDisposable
         for (int start = 0; start < count && !_stopping; start += Chunk)
         {
             var end = Math.Min(start + Chunk, count);
+            if (activity is not null)
+            {
+                // Sessions that counted nothing since their last check, are not due and have
+                // not changed are passed over without reading a counter.
+                var chunk = end - start;
+                end = start + MayHaveCounted(sessions, start, end, activity, _time.GetUtcNow().UtcDateTime);
+                Counters.UsageChecked(end - start, chunk - (end - start));
+            }
             readings.Clear();
             int checks = 0;
             if (unlockedReads)
@@ -1216,8 +1233,14 @@ public sealed partial class PfcpNode : IDisposable
                 // a session modified meanwhile is checked next tick.
                 var now = _time.GetUtcNow().UtcDateTime;
                 for (int i = start; i < end; i++)
-                    if (compiled[i - start] is { } read && (TotalOf(read, readings) != sessions[i].CheckedTotal || now >= sessions[i].NextTimeDue))
+                {
+                    if (compiled[i - start] is not { } read)
+                        continue;
+                    if (TotalOf(read, readings) != sessions[i].CheckedTotal || now >= sessions[i].NextTimeDue)
                         toCheck[checks++] = i;
+                    else
+                        sessions[i].CheckedEpoch = _tickEpoch; // read, and nothing changed
+                }
             }
             else
             {
@@ -1241,6 +1264,37 @@ public sealed partial class PfcpNode : IDisposable
         Array.Clear(sessions, 0, count);
     }
 
+    /// <summary>
+    /// Moves to the front of [start, end) the sessions whose counters a check must read: never
+    /// checked or changed since (<see cref="NodeSession.Unchecked"/>), due (a time trigger or
+    /// inactivity), or stamped by the datapath since their last check; returns how many.
+    /// </summary>
+    private int MayHaveCounted(NodeSession[] sessions, int start, int end, IUsageActivity activity, DateTime now)
+    {
+        int kept = start;
+        for (int i = start; i < end; i++)
+        {
+            var s = sessions[i];
+            if (s.CheckedTotal == NodeSession.Unchecked || now >= s.NextTimeDue || CountedSince(s, activity))
+                sessions[kept++] = s;
+        }
+        return kept - start;
+    }
+
+    /// <summary>Did the datapath count a packet on one of the session's PDRs since its last check?</summary>
+    private bool CountedSince(NodeSession session, IUsageActivity activity)
+    {
+        if (!_table.TryGet(session.Seid, out var compiled))
+            return false; // deleted meanwhile: nothing to check
+        // One epoch of margin: a packet the program counted just after the counters were read
+        // may carry the epoch before (it read the epoch before the check advanced it).
+        var since = session.CheckedEpoch == 0 ? 0 : session.CheckedEpoch - 1;
+        foreach (var (_, stats) in compiled.PdrStats) // the map itself: no boxed enumerator
+            if (activity.LastCounted(stats) >= since)
+                return true;
+        return false;
+    }
+
     /// <summary>One session's usage check (under the lock): reports due, quotas used up, inactivity.</summary>
     private void CheckUsage(NodeSession session, CompiledSession? read, Dictionary<uint, Counter> readings,
         Dictionary<ushort, (Counter, bool)> counters, DateTime now)
@@ -1251,6 +1305,7 @@ public sealed partial class PfcpNode : IDisposable
             return;
         // An idle session (most of them, most of the time) costs one sum here.
         var total = TotalOf(read, readings);
+        session.CheckedEpoch = _tickEpoch;
         if (total == session.CheckedTotal && now < session.NextTimeDue)
             return;
         if (total != session.CheckedTotal)

@@ -96,6 +96,19 @@ public sealed class PfcpCounters
     public IReadOnlyDictionary<string, long> UserPlaneEvents => _userPlane;
 
     public long UserPlaneCount(string what) => _userPlane.GetValueOrDefault(what);
+
+    private long _usageRead, _usageIdle;
+
+    /// <summary>Usage checks that read a session's counters (it counted packets, was due, or was new or changed).</summary>
+    public long UsageChecksRead => Volatile.Read(ref _usageRead);
+    /// <summary>Usage checks that passed a session over on the datapath's activity marks, reading nothing.</summary>
+    public long UsageChecksIdle => Volatile.Read(ref _usageIdle);
+
+    internal void UsageChecked(int read, int idle)
+    {
+        Interlocked.Add(ref _usageRead, read);
+        Interlocked.Add(ref _usageIdle, idle);
+    }
 }
 
 /// <summary>TEIDs handed out on our GTP-U addresses (one space for all of them).</summary>

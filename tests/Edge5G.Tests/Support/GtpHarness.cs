@@ -71,6 +71,20 @@ public sealed class GtpHarness : IDisposable
     public Counter PdrCounter(ulong seid, ushort pdr) =>
         Sessions.TryGet(seid, out var s) ? Counter.Sum(Datapath.Tables.PdrStats.Read(s.PdrStats[pdr])) : default;
 
+    /// <summary>
+    /// Writes a stats slot's per-CPU counters as the program does when it counts packets: the
+    /// counters, and the slot's activity stamp (pdr_seen) with the current usage epoch, which
+    /// tells the PFCP node's usage check to read the slot.
+    /// </summary>
+    public void CountOnStatsSlot(uint slot, Counter[] perCpu)
+    {
+        using var stats = Datapath.Object.PerCpuMap<uint, Counter>("pdr_stats");
+        using var epoch = Datapath.Object.Map<uint, ulong>("usage_epoch");
+        using var seen = Datapath.Object.Map<uint, ulong>("pdr_seen");
+        stats.Update(slot, perCpu);
+        seen.Update(slot, epoch.Lookup(0));
+    }
+
     public void Dispose()
     {
         foreach (var s in Sessions.Sessions)

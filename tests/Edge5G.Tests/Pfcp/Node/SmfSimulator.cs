@@ -119,7 +119,10 @@ public sealed class NodeUnderTest : IDisposable
 
     public uint NextSequence() => ++_sequence;
 
-    /// <summary>Traffic as the datapath would count it: adds to the first CPU's counters of the session's PDR.</summary>
+    /// <summary>
+    /// Traffic as the datapath would count it: adds to the first CPU's counters of the session's
+    /// PDR and stamps the slot with the usage epoch, as the program does.
+    /// </summary>
     public void AddTraffic(ulong seid, ushort pdr, ulong packets, ulong bytes)
     {
         Assert.True(Table.TryGet(seid, out var s), $"no session {seid}");
@@ -127,6 +130,7 @@ public sealed class NodeUnderTest : IDisposable
         var current = stats.Read(s!.PdrStats[pdr]);
         current[0] = new LoxiLb.Edge5G.Datapath.Abi.Counter { Packets = current[0].Packets + packets, Bytes = current[0].Bytes + bytes };
         stats.Entries[s.PdrStats[pdr]] = current;
+        (Tables.UsageActivity as MemoryUsageActivity)?.Count(s.PdrStats[pdr]);
     }
 
     /// <summary>Sends raw bytes to the node.</summary>

@@ -38,7 +38,7 @@ public class UsageOnKernelMapsTests
             slots.Add(slot);
             var perCpu = new Counter[stats.Lookup(slot).Length];
             perCpu[^1] = new Counter { Packets = 10, Bytes = 1500 }; // the last CPU: the sum must cover every CPU
-            stats.Update(slot, perCpu);
+            h.CountOnStatsSlot(slot, perCpu);
 
             Assert.True(n.WaitFor(r => r.Any(d => d.Body is SessionReportRequest), TimeSpan.FromSeconds(3)));
             Thread.Sleep(200); // a few more ticks: no other session may report
@@ -87,7 +87,7 @@ public class UsageOnKernelMapsTests
             slot = compiled.PdrStats[1];
             var perCpu = stats.Lookup(slot.Value);
             perCpu[0] = new Counter { Packets = perCpu[0].Packets + 10, Bytes = perCpu[0].Bytes + 1000 };
-            stats.Update(slot.Value, perCpu);
+            h.CountOnStatsSlot(slot.Value, perCpu);
 
             Assert.True(n.WaitFor(r => r.Any(d => d.Body is SessionReportRequest), TimeSpan.FromSeconds(3)), "no quota report");
             Assert.True(SpinWait.SpinUntil(() => h.Run(frame).Verdict == XdpAction.Drop, TimeSpan.FromSeconds(2)), "the program still forwards");
