@@ -28,11 +28,12 @@ public sealed class NodeUnderTest : IDisposable
 
     /// <param name="tables">The datapath tables to compile into (default: in-memory ones).</param>
     /// <param name="gtpu">Where the node's own GTP-U goes (End Markers, Router Advertisements).</param>
+    /// <param name="nextHops">Next hops for the FARs (default: none; a kernel program then passes forwarded packets to the stack).</param>
     public NodeUnderTest(Func<PfcpNodeSettings, PfcpNodeSettings>? adjust = null, bool answerNodeRequests = true, DatapathTables? tables = null,
-        IGtpuSender? gtpu = null)
+        IGtpuSender? gtpu = null, INextHops? nextHops = null)
     {
         Tables = tables ?? DatapathTables.InMemory();
-        Table = new SessionTable(Tables, new GtpAddresses(N3), quarantine: TimeSpan.Zero);
+        Table = new SessionTable(Tables, new GtpAddresses(N3), nextHops, quarantine: TimeSpan.Zero);
         _smf = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         _smf.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _smf.ReceiveTimeout = 100;

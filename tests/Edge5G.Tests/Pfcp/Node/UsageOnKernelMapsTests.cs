@@ -105,4 +105,78 @@ public class UsageOnKernelMapsTests
                 h.Datapath.Tables.PdrStats.Reset(s2);
         }
     }
+
+    /// <summary>
+    /// Ten held sessions, idle: after their first check no tick reads a counter (the program
+    /// stamped none of their PDRs). Traffic through the program on one of them gets it read
+    /// (in the next tick, and in the one after for the epoch margin) and its threshold reported;
+    /// then it is passed over again.
+    /// </summary>
+    [SkippableFact]
+    public void IdleSessions_AreNotRead_TheOneWithTraffic_IsRead_AndReported()
+    {
+        Privileged.Require();
+        using var h = new GtpHarness();
+        var n = new NodeUnderTest(s => s with { UsageTick = TimeSpan.FromMilliseconds(50) }, tables: h.Datapath.Tables, nextHops: h.NextHops);
+        var activity = h.Datapath.Tables.UsageActivity!;
+        try
+        {
+            n.Associate();
+            var created = new List<SessionEstablishmentResponse>();
+            for (ulong cp = 0x300; cp < 0x30a; cp++)
+            {
+                var est = Assert.IsType<SessionEstablishmentResponse>(n.Request(n.EstablishmentRequest(cp, volumeThreshold: 1000)).Body);
+                Assert.Equal(PfcpCause.RequestAccepted, est.Cause);
+                created.Add(est);
+            }
+            // Each new session is read once (its first check), then passed over.
+            WaitForTicks(activity, 3);
+            var read = n.Node.Counters.UsageChecksRead;
+            var idle = n.Node.Counters.UsageChecksIdle;
+            Assert.True(read >= 10, $"{read} reads: each new session is read once");
+            WaitForTicks(activity, 3);
+            Assert.Equal(read, n.Node.Counters.UsageChecksRead);
+            Assert.True(n.Node.Counters.UsageChecksIdle >= idle + 20, "the idle sessions were passed over");
+
+            // 8 uplink packets of 148 octets through the program on the fifth session: 1,184 > 1,000.
+            var fifth = created[4];
+            var uplink = fifth.CreatedPdrs.Single(p => p.PdrId == 1);
+            var ue = uplink.UeIpAddresses.Single().Ipv4!;
+            var frame = GtpFrames.Uplink(uplink.LocalFTeid!.Teid, GtpFrames.InnerUdp4(ue, GtpFrames.LocalServer, 40000, 5001, payload: 120), qfi: 9);
+            for (int i = 0; i < 8; i++)
+                Assert.Equal(XdpAction.Tx, h.Run(frame).Verdict); // decapsulated towards the data network
+            Assert.True(n.Table.TryGet(fifth.UpFSeid!.Seid, out var compiled));
+            var counted = Counter.Sum(h.Datapath.Tables.PdrStats.Read(compiled.PdrStats[1]));
+            Assert.Equal(8UL, counted.Packets);
+
+            Assert.True(n.WaitFor(r => r.Any(d => d.Body is SessionReportRequest), TimeSpan.FromSeconds(3)), "no usage report");
+            var report = Assert.Single(n.NodeRequests, d => d.Body is SessionReportRequest);
+            Assert.Equal(0x304UL, report.Header.Seid);
+            var usage = Assert.Single(((SessionReportRequest)report.Body).UsageReports);
+            Assert.True(usage.Trigger.Has(UsageReportTriggerFlags.Volth));
+            Assert.Equal(counted.Bytes, usage.VolumeMeasurement!.UplinkVolume);
+            Assert.Equal(8UL, usage.VolumeMeasurement.UplinkPackets);
+
+            // Read in the tick after the traffic and, for the margin, the one after that (the
+            // traffic may have fallen in either of two epochs, so two or three reads): then idle.
+            WaitForTicks(activity, 3);
+            var readAfter = n.Node.Counters.UsageChecksRead - read;
+            Assert.InRange(readAfter, 2, 3);
+            WaitForTicks(activity, 3);
+            Assert.Equal(read + readAfter, n.Node.Counters.UsageChecksRead);
+        }
+        finally
+        {
+            n.Dispose();
+            foreach (var s in n.Table.Sessions)
+                n.Table.Delete(s.Seid);
+        }
+    }
+
+    /// <summary>Waits until the node's usage check has started <paramref name="ticks"/> more times, and finished the last but one.</summary>
+    private static void WaitForTicks(LoxiLb.Edge5G.Datapath.Tables.IUsageActivity activity, int ticks)
+    {
+        var target = activity.Epoch + (ulong)ticks;
+        Assert.True(SpinWait.SpinUntil(() => activity.Epoch >= target, TimeSpan.FromSeconds(5)), "the usage check stopped ticking");
+    }
 }
