@@ -42,6 +42,8 @@ public sealed class GatewayMetrics
             _userPlane.WithLabels(e); // a fixed set: exported from the start, at 0
         _usageChecks = f.CreateCounter("edge5g_pfcp_usage_checks_total",
             "Per-session usage checks (every UsageTick): read (the session's counters were read: it counted packets since its last check, was due or changed) or idle (passed over on the datapath's activity marks).", "outcome");
+        _usageChecks.WithLabels("read");
+        _usageChecks.WithLabels("idle");
         _gtpuPaths = f.CreateGauge("edge5g_gtpu_paths", "GTP-U peers of the sessions watched with Echo Requests, by state (up, failed).", "state");
         _sessions = f.CreateGauge("edge5g_sessions", "Sessions installed in the datapath (PFCP, REST and LoxiLB front ends).");
         _pfcpSessions = f.CreateGauge("edge5g_pfcp_sessions", "PFCP sessions.");

@@ -93,6 +93,7 @@ public class MetricsTests(LoopbackDaemonFixture fixture) : IClassFixture<Loopbac
         ["edge5g_pfcp_messages"] = ("counter", ["direction", "type", "cause"]),
         ["edge5g_pfcp_dropped"] = ("counter", ["reason"]),
         ["edge5g_control_user_plane"] = ("counter", ["event"]),
+        ["edge5g_pfcp_usage_checks"] = ("counter", ["outcome"]),
         ["edge5g_gtpu_paths"] = ("gauge", ["state"]),
         ["edge5g_sessions"] = ("gauge", []),
         ["edge5g_pfcp_sessions"] = ("gauge", []),
@@ -179,6 +180,7 @@ public class MetricsTests(LoopbackDaemonFixture fixture) : IClassFixture<Loopbac
             Assert.Contains(s.Labels["verdict"], new[] { "aborted", "drop", "pass", "tx", "redirect" });
         });
         Assert.Equal(["gate-closed", "mbr-exceeded"], families["edge5g_qer_drops"].Samples.Select(s => s.Labels["cause"]).Order());
+        Assert.Equal(["idle", "read"], families["edge5g_pfcp_usage_checks"].Samples.Select(s => s.Labels["outcome"]).Order());
         Assert.Equal(Tables.Order(), families["edge5g_table_entries"].Samples.Select(s => s.Labels["table"]).Order());
         Assert.Equal(Tables.Order(), families["edge5g_table_capacity"].Samples.Select(s => s.Labels["table"]).Order());
         Assert.All(families["edge5g_table_capacity"].Samples, s => Assert.True(s.Value > 0));
