@@ -223,6 +223,16 @@ public sealed class SessionTable
             return _sessions.TryGetValue(seid, out session!);
     }
 
+    /// <summary>The sessions of <paramref name="seids"/> (null where there is none), under one lock: for walks over many.</summary>
+    public void GetMany(ReadOnlySpan<ulong> seids, Span<CompiledSession?> into)
+    {
+        if (into.Length < seids.Length)
+            throw new ArgumentException($"room for {into.Length} sessions, {seids.Length} asked for", nameof(into));
+        lock (_gate)
+            for (int i = 0; i < seids.Length; i++)
+                into[i] = _sessions.GetValueOrDefault(seids[i]);
+    }
+
     /// <summary>Installs a new session. Throws <see cref="RuleException"/> and changes nothing on refusal.</summary>
     /// <param name="holdWrites">
     /// Queue the session's map writes until <see cref="CommitHeldWrites"/>, so a batch of

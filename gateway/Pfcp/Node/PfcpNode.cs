@@ -1211,23 +1211,28 @@ public sealed partial class PfcpNode : IDisposable
         // URR per tick was 100,000 dictionaries a second of garbage.
         var counters = new Dictionary<ushort, (Counter, bool)>();
         var compiled = new CompiledSession?[Chunk];
+        var seids = new ulong[Chunk];
         var toCheck = new int[Chunk];
         for (int start = 0; start < count && !_stopping; start += Chunk)
         {
             var end = Math.Min(start + Chunk, count);
+            // The chunk's compiled sessions with one lock of the table, not one per session.
+            for (int i = start; i < end; i++)
+                seids[i - start] = sessions[i].Seid;
+            _table.GetMany(seids.AsSpan(0, end - start), compiled);
             if (activity is not null)
             {
                 // Sessions that counted nothing since their last check, are not due and have
                 // not changed are passed over without reading a counter.
                 var chunk = end - start;
-                end = start + MayHaveCounted(sessions, start, end, activity, _time.GetUtcNow().UtcDateTime);
+                end = start + MayHaveCounted(sessions, compiled, start, end, activity, _time.GetUtcNow().UtcDateTime);
                 Counters.UsageChecked(end - start, chunk - (end - start));
             }
             readings.Clear();
             int checks = 0;
             if (unlockedReads)
             {
-                ReadCounters(sessions, start, end, compiled, readings);
+                ReadCounters(start, end, compiled, readings);
                 // Idle sessions (most of them, most of the time) are passed over without the
                 // lock, which request handling waits for. Their fields may be a moment stale:
                 // a session modified meanwhile is checked next tick.
@@ -1245,7 +1250,7 @@ public sealed partial class PfcpNode : IDisposable
             else
             {
                 lock (_gate)
-                    ReadCounters(sessions, start, end, compiled, readings);
+                    ReadCounters(start, end, compiled, readings);
                 for (int i = start; i < end; i++)
                     toCheck[checks++] = i;
             }
@@ -1269,23 +1274,27 @@ public sealed partial class PfcpNode : IDisposable
     /// checked or changed since (<see cref="NodeSession.Unchecked"/>), due (a time trigger or
     /// inactivity), or stamped by the datapath since their last check; returns how many.
     /// </summary>
-    private int MayHaveCounted(NodeSession[] sessions, int start, int end, IUsageActivity activity, DateTime now)
+    private static int MayHaveCounted(NodeSession[] sessions, CompiledSession?[] compiled, int start, int end, IUsageActivity activity, DateTime now)
     {
         int kept = start;
         for (int i = start; i < end; i++)
         {
-            var s = sessions[i];
-            if (s.CheckedTotal == NodeSession.Unchecked || now >= s.NextTimeDue || CountedSince(s, activity))
-                sessions[kept++] = s;
+            var (s, c) = (sessions[i], compiled[i - start]);
+            if (c is null)
+                continue; // deleted meanwhile: nothing to check
+            if (s.CheckedTotal == NodeSession.Unchecked || now >= s.NextTimeDue || CountedSince(s, c, activity))
+            {
+                sessions[kept] = s;
+                compiled[kept - start] = c;
+                kept++;
+            }
         }
         return kept - start;
     }
 
     /// <summary>Did the datapath count a packet on one of the session's PDRs since its last check?</summary>
-    private bool CountedSince(NodeSession session, IUsageActivity activity)
+    private static bool CountedSince(NodeSession session, CompiledSession compiled, IUsageActivity activity)
     {
-        if (!_table.TryGet(session.Seid, out var compiled))
-            return false; // deleted meanwhile: nothing to check
         // One epoch of margin: a packet the program counted just after the counters were read
         // may carry the epoch before (it read the epoch before the check advanced it).
         var since = session.CheckedEpoch == 0 ? 0 : session.CheckedEpoch - 1;
@@ -1353,16 +1362,15 @@ public sealed partial class PfcpNode : IDisposable
             EnforceQuota(session, read);
     }
 
-    private void ReadCounters(NodeSession[] sessions, int start, int end, CompiledSession?[] compiled, Dictionary<uint, Counter> readings)
+    /// <summary>Reads the PDR counters of the chunk's compiled sessions (null: deleted, skipped) into <paramref name="readings"/>.</summary>
+    private void ReadCounters(int start, int end, CompiledSession?[] compiled, Dictionary<uint, Counter> readings)
     {
         uint first = uint.MaxValue, last = 0;
         int wanted = 0;
         for (int i = start; i < end; i++)
         {
-            compiled[i - start] = null;
-            if (!_table.TryGet(sessions[i].Seid, out var c))
+            if (compiled[i - start] is not { } c)
                 continue;
-            compiled[i - start] = c;
             foreach (var (_, stats) in c.PdrStats) // the map itself: no boxed enumerator
             {
                 first = Math.Min(first, stats);

@@ -28,6 +28,24 @@ public class SessionTableTests
         string.Join(",", Mem(t.Ue4).Entries.Select(kv => $"{kv.Key}:{kv.Value.Pdr}")));
 
     [Fact]
+    public void GetMany_FindsEachSessionAsTryGetDoes_AndNullForTheMissing()
+    {
+        var (table, _) = NewTable();
+        table.Establish(Basic());
+        Assert.True(table.TryGet(1, out var one));
+
+        var found = new CompiledSession?[4];
+        table.GetMany([1, 99, 1], found);
+        Assert.Same(one, found[0]);
+        Assert.Null(found[1]);
+        Assert.Same(one, found[2]);
+        Assert.Null(found[3]); // not asked for: untouched
+
+        var e = Assert.Throws<ArgumentException>(() => table.GetMany([1, 2, 3], new CompiledSession?[2]));
+        Assert.Contains("room for 2 sessions, 3 asked for", e.Message);
+    }
+
+    [Fact]
     public void Establish_OneCatchAllUplinkPdr_PublishesADirectMatchWithTheUeSourceCheck()
     {
         var (table, tables) = NewTable();
