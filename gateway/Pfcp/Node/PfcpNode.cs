@@ -144,6 +144,12 @@ public sealed partial class PfcpNode : IDisposable
         public const ulong Unchecked = ulong.MaxValue;
         /// <summary>The datapath's usage epoch when the counters were last read (0: never; see <see cref="IUsageActivity"/>).</summary>
         public ulong CheckedEpoch { get; set; }
+        /// <summary>
+        /// The compiled session the last check read, while nothing has changed since (null
+        /// after any change of rules, <see cref="SyncUsage"/>): where the check looks for the
+        /// datapath's stamps, so an idle session costs no table lookup.
+        /// </summary>
+        public CompiledSession? Verified { get; set; }
 
         /// <summary>
         /// User Plane Inactivity Timer (TS 29.244 5.11; seconds, 0: none): with no traffic on
@@ -1110,6 +1116,9 @@ public sealed partial class PfcpNode : IDisposable
     private void SyncUsage(NodeSession session, CompiledSession compiled, CompiledSession? previous, bool recheck = true)
     {
         var now = _time.GetUtcNow().UtcDateTime;
+        // Other PDRs, other stats slots, maybe. (Today a change that keeps every slot is the only
+        // one without a recheck, so this is for changes to come.)
+        session.Verified = null;
         if (recheck)
             session.CheckedTotal = NodeSession.Unchecked; // new rules or counters: the next check looks
         if (session.Usage.Count > 0) // a new session has none
@@ -1225,18 +1234,18 @@ public sealed partial class PfcpNode : IDisposable
         for (int start = 0; start < count && !_stopping; start += Chunk)
         {
             var end = Math.Min(start + Chunk, count);
-            // The chunk's compiled sessions with one lock of the table, not one per session.
-            for (int i = start; i < end; i++)
-                seids[i - start] = sessions[i].Seid;
-            _table.GetMany(seids.AsSpan(0, end - start), compiled);
             if (activity is not null)
             {
                 // Sessions that counted nothing since their last check, are not due and have
                 // not changed are passed over without reading a counter.
                 var chunk = end - start;
-                end = start + MayHaveCounted(sessions, compiled, start, end, activity, _time.GetUtcNow().UtcDateTime);
+                end = start + MayHaveCounted(sessions, start, end, activity, _time.GetUtcNow().UtcDateTime);
                 Counters.UsageChecked(end - start, chunk - (end - start));
             }
+            // The rest's compiled sessions with one lock of the table, not one per session.
+            for (int i = start; i < end; i++)
+                seids[i - start] = sessions[i].Seid;
+            _table.GetMany(seids.AsSpan(0, end - start), compiled);
             readings.Clear();
             int checks = 0;
             if (unlockedReads)
@@ -1250,7 +1259,8 @@ public sealed partial class PfcpNode : IDisposable
                 {
                     if (compiled[i - start] is not { } read)
                         continue;
-                    if (TotalOf(read, readings) != sessions[i].CheckedTotal || now >= sessions[i].NextTimeDue)
+                    // One not verified since a change goes through the check, which verifies it.
+                    if (TotalOf(read, readings) != sessions[i].CheckedTotal || now >= sessions[i].NextTimeDue || sessions[i].Verified != read)
                         toCheck[checks++] = i;
                     else
                         sessions[i].CheckedEpoch = _tickEpoch; // read, and nothing changed
@@ -1283,20 +1293,16 @@ public sealed partial class PfcpNode : IDisposable
     /// checked or changed since (<see cref="NodeSession.Unchecked"/>), due (a time trigger or
     /// inactivity), or stamped by the datapath since their last check; returns how many.
     /// </summary>
-    private static int MayHaveCounted(NodeSession[] sessions, CompiledSession?[] compiled, int start, int end, IUsageActivity activity, DateTime now)
+    private static int MayHaveCounted(NodeSession[] sessions, int start, int end, IUsageActivity activity, DateTime now)
     {
         int kept = start;
         for (int i = start; i < end; i++)
         {
-            var (s, c) = (sessions[i], compiled[i - start]);
-            if (c is null)
-                continue; // deleted meanwhile: nothing to check
-            if (s.CheckedTotal == NodeSession.Unchecked || now >= s.NextTimeDue || CountedSince(s, c, activity))
-            {
-                sessions[kept] = s;
-                compiled[kept - start] = c;
-                kept++;
-            }
+            var s = sessions[i];
+            // Changed since its last check (no verified compiled session to look in): read.
+            if (s.CheckedTotal == NodeSession.Unchecked || now >= s.NextTimeDue || s.Verified is not { } verified
+                || CountedSince(s, verified, activity))
+                sessions[kept++] = s;
         }
         return kept - start;
     }
@@ -1324,6 +1330,7 @@ public sealed partial class PfcpNode : IDisposable
         // An idle session (most of them, most of the time) costs one sum here.
         var total = TotalOf(read, readings);
         session.CheckedEpoch = _tickEpoch;
+        session.Verified = read; // the table's current one (checked above, under the lock)
         if (total == session.CheckedTotal && now < session.NextTimeDue)
             return;
         if (total != session.CheckedTotal)
