@@ -188,9 +188,14 @@ public sealed class PfcpBench(PfcpBenchOptions options, TextWriter log)
             if (options.IdleWindow > TimeSpan.Zero)
             {
                 var idleFrom = Process.GetCurrentProcess().TotalProcessorTime;
+                var (ticksFrom, tickTimeFrom) = (node.Counters.UsageTicks, node.Counters.UsageTickTime);
+                node.Counters.TakeLongestUsageTick();
                 Thread.Sleep(options.IdleWindow);
                 idleCpu = (Process.GetCurrentProcess().TotalProcessorTime - idleFrom) / options.IdleWindow * 100;
-                log.WriteLine($"[bench-pfcp] idle with {n:N0} sessions held: {idleCpu:N1} % of one core");
+                var ticks = node.Counters.UsageTicks - ticksFrom;
+                var tickTime = node.Counters.UsageTickTime - tickTimeFrom;
+                log.WriteLine($"[bench-pfcp] idle with {n:N0} sessions held: {idleCpu:N1} % of one core; " +
+                    $"{ticks} usage checks of {(ticks == 0 ? 0 : tickTime.TotalMilliseconds / ticks):N1} ms on average, the longest {node.Counters.TakeLongestUsageTick().TotalMilliseconds:N1} ms");
             }
             log.WriteLine($"[bench-pfcp] {nodeSessions:N0} sessions in the node, {installed:N0} installed; heap +{(heapAtPeak - heapBaseline) / (double)n:N0} B/session at peak" +
                 (heapSteady is { } s ? $", +{(s - heapBaseline) / (double)n:N0} B/session steady" : "") + (datapath is null ? "" : $"; maps {mapMemory / 1048576.0:N1} MiB"));

@@ -1675,7 +1675,9 @@ public sealed partial class PfcpNode : IDisposable
                 if (_time.GetElapsedTime(_lastUsageTick) >= _settings.UsageTick)
                 {
                     _lastUsageTick = _time.GetTimestamp();
+                    var started = System.Diagnostics.Stopwatch.GetTimestamp();
                     UsageTick();
+                    Counters.UsageTickTook(System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 }
             }
             catch (Exception e)

@@ -104,6 +104,26 @@ public sealed class PfcpCounters
     /// <summary>Usage checks that passed a session over on the datapath's activity marks, reading nothing.</summary>
     public long UsageChecksIdle => Volatile.Read(ref _usageIdle);
 
+    private long _usageTicks, _usageTickTicks, _usageTickLongest;
+
+    /// <summary>Usage checks run (one a UsageTick), and the time they took in all.</summary>
+    public long UsageTicks => Volatile.Read(ref _usageTicks);
+    public TimeSpan UsageTickTime => TimeSpan.FromTicks(Volatile.Read(ref _usageTickTicks));
+
+    /// <summary>The longest usage check since the last call, and a fresh start.</summary>
+    public TimeSpan TakeLongestUsageTick() => TimeSpan.FromTicks(Interlocked.Exchange(ref _usageTickLongest, 0));
+
+    internal void UsageTickTook(TimeSpan took)
+    {
+        Interlocked.Increment(ref _usageTicks);
+        Interlocked.Add(ref _usageTickTicks, took.Ticks);
+        long longest;
+        while (took.Ticks > (longest = Volatile.Read(ref _usageTickLongest))
+            && Interlocked.CompareExchange(ref _usageTickLongest, took.Ticks, longest) != longest)
+        {
+        }
+    }
+
     internal void UsageChecked(int read, int idle)
     {
         Interlocked.Add(ref _usageRead, read);
