@@ -1,4 +1,5 @@
 using LoxiLb.Edge5G.Bpf;
+using LoxiLb.Edge5G.Datapath;
 using LoxiLb.Edge5G.Datapath.Abi;
 using LoxiLb.Edge5G.Datapath.Tables;
 using LoxiLb.Edge5G.Tests.Support;
@@ -58,6 +59,34 @@ public class UsageActivityTests
         Assert.Equal(0UL, h.PdrCounter(1, 1).Packets);
         Assert.True(activity.LastCounted(session.PdrStats[1]) < now);
         Assert.True(activity.LastCounted(session.PdrStats[2]) < now);
+    }
+
+    [SkippableFact]
+    public void ADatapathAdoptingTheMaps_GoesOnFromTheirEpoch_NeverBack()
+    {
+        Privileged.Require();
+        var pins = $"/sys/fs/bpf/e5g-test-epoch-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        Directory.CreateDirectory(pins);
+        try
+        {
+            ulong reached;
+            using (var first = GtpDatapath.Load(GtpHarness.DefaultOptions))
+            {
+                var a = first.Tables.UsageActivity!;
+                a.Advance();
+                a.Advance();
+                reached = a.Advance();
+                first.PinMaps(pins);
+            }
+            using var second = GtpDatapath.Load(GtpHarness.DefaultOptions, adoptMapsFrom: pins);
+            var b = second.Tables.UsageActivity!;
+            Assert.Equal(reached, b.Epoch);
+            Assert.Equal(reached + 1, b.Advance());
+        }
+        finally
+        {
+            BpfPins.RemoveTree(pins);
+        }
     }
 
     [SkippableFact]
