@@ -19,6 +19,15 @@ public interface IUsageActivity
 
     /// <summary>The epoch of the last packet counted on a stats slot (0: none, or none since the maps were made).</summary>
     ulong LastCounted(uint statsSlot);
+
+    /// <summary>Was a packet counted on one of these stats slots in epoch <paramref name="since"/> or later?</summary>
+    bool AnyCountedSince(Compiler.SlotMap statsSlots, ulong since)
+    {
+        foreach (var (_, slot) in statsSlots) // the map itself: no boxed enumerator
+            if (LastCounted(slot) >= since)
+                return true;
+        return false;
+    }
 }
 
 /// <summary>The kernel maps: the epoch written with one update, the stamps read in place from the mmap-ed array.</summary>

@@ -149,7 +149,31 @@ public sealed partial class PfcpNode : IDisposable
         /// after any change of rules, <see cref="SyncUsage"/>): where the check looks for the
         /// datapath's stamps, so an idle session costs no table lookup.
         /// </summary>
-        public CompiledSession? Verified { get; set; }
+        public CompiledSession? Verified
+        {
+            get;
+            set
+            {
+                field = value;
+                // Most sessions have one or two PDRs: their stats slots kept here spare the walk
+                // two more objects to load (the compiled session and its slot list).
+                _statsCount = value is null || value.PdrStats.Count > 2 ? (byte)0 : (byte)value.PdrStats.Count;
+                int i = 0;
+                if (_statsCount > 0)
+                    foreach (var (_, slot) in value!.PdrStats)
+                        (i++ == 0 ? ref _stats0 : ref _stats1) = slot;
+            }
+        }
+        private uint _stats0, _stats1;
+        private byte _statsCount;
+
+        /// <summary>Did the datapath stamp one of the verified PDRs in epoch <paramref name="since"/> or later?</summary>
+        public bool CountedSince(IUsageActivity activity, ulong since) => _statsCount switch
+        {
+            0 => Verified is not { } c || activity.AnyCountedSince(c.PdrStats, since),
+            1 => activity.LastCounted(_stats0) >= since,
+            _ => activity.LastCounted(_stats0) >= since || activity.LastCounted(_stats1) >= since,
+        };
 
         /// <summary>
         /// User Plane Inactivity Timer (TS 29.244 5.11; seconds, 0: none): with no traffic on
@@ -1300,23 +1324,13 @@ public sealed partial class PfcpNode : IDisposable
         {
             var s = sessions[i];
             // Changed since its last check (no verified compiled session to look in): read.
-            if (s.CheckedTotal == NodeSession.Unchecked || now >= s.NextTimeDue || s.Verified is not { } verified
-                || CountedSince(s, verified, activity))
+            // One epoch of margin: a packet the program counted just after the counters were
+            // read may carry the epoch before (it read the epoch before the check advanced it).
+            if (s.CheckedTotal == NodeSession.Unchecked || now >= s.NextTimeDue || s.Verified is null
+                || s.CountedSince(activity, s.CheckedEpoch == 0 ? 0 : s.CheckedEpoch - 1))
                 sessions[kept++] = s;
         }
         return kept - start;
-    }
-
-    /// <summary>Did the datapath count a packet on one of the session's PDRs since its last check?</summary>
-    private static bool CountedSince(NodeSession session, CompiledSession compiled, IUsageActivity activity)
-    {
-        // One epoch of margin: a packet the program counted just after the counters were read
-        // may carry the epoch before (it read the epoch before the check advanced it).
-        var since = session.CheckedEpoch == 0 ? 0 : session.CheckedEpoch - 1;
-        foreach (var (_, stats) in compiled.PdrStats) // the map itself: no boxed enumerator
-            if (activity.LastCounted(stats) >= since)
-                return true;
-        return false;
     }
 
     /// <summary>One session's usage check (under the lock): reports due, quotas used up, inactivity.</summary>
