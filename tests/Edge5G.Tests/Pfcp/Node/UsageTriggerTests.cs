@@ -56,6 +56,26 @@ public class UsageTriggerTests
         Assert.True(Assert.Single(n.UsageReports()[0].UsageReports).Trigger.Has(UsageReportTriggerFlags.Timth));
     }
 
+    /// <summary>
+    /// A session of three PDRs (more than the two whose stats slots a checked session keeps in
+    /// itself): traffic counted, after idle checks, on the third alone is still seen, through the
+    /// datapath's stamp on that PDR.
+    /// </summary>
+    [Fact]
+    public void VolumeThreshold_CrossedOnTheThirdOfThreePdrs_AfterIdleChecks_IsReported()
+    {
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
+        var request = n.EstablishmentRequest(0x77) with { CreateUrrs = [VolumeThresholdUrr(new Volume(Total: 1000))] };
+        var third = request.CreatePdrs[1] with { PdrId = 3, Precedence = 300 };
+        var seid = Assert.IsType<SessionEstablishmentResponse>(n.Request(request with { CreatePdrs = [.. request.CreatePdrs, third] }).Body).UpFSeid!.Seid;
+        var idleBefore = n.Node.Counters.UsageChecksIdle;
+        Assert.True(SpinWait.SpinUntil(() => n.Node.Counters.UsageChecksIdle >= idleBefore + 3, TimeSpan.FromSeconds(3)), "no idle checks");
+
+        n.AddTraffic(seid, 3, packets: 2, bytes: 1200);
+        var usage = SingleThresholdReport(n, "the third PDR's traffic was not seen");
+        Assert.Equal(1200UL, usage.VolumeMeasurement!.DownlinkVolume);
+    }
+
     [Fact]
     public void VolumeThreshold_CrossedAfterManyIdleChecks_IsStillReported()
     {
