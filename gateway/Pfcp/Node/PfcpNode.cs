@@ -188,14 +188,7 @@ public sealed partial class PfcpNode : IDisposable
             InactivityTimer = seconds ?? 0;
             LastTraffic = now;
             InactivityReported = false;
-            Remeasure();
         }
-
-        /// <summary>Has URRs or an inactivity timer: what the usage checks look at (kept here, so
-        /// that the check passes the others over without loading their URR map).</summary>
-        public bool Measured { get; private set; }
-
-        public void Remeasure() => Measured = Usage.Count > 0 || InactivityTimer > 0;
     }
 
     private sealed class Pending(byte[] bytes, IPEndPoint to, PfcpMessageType type, int retries, Action<PfcpDecoded?> done)
@@ -1180,7 +1173,6 @@ public sealed partial class PfcpNode : IDisposable
         }
         foreach (var (pdr, stats) in compiled.PdrStats)
             _statsOwner[stats] = (session.Seid, pdr);
-        session.Remeasure();
     }
 
     private Dictionary<ushort, (Counter Counter, bool Uplink)> UsageCounters(NodeSession session, UrrUsage usage, CompiledSession? compiled = null,
@@ -1243,7 +1235,7 @@ public sealed partial class PfcpNode : IDisposable
         // given URRs meanwhile is new to the checks, and the next tick has it).
         int measured = 0;
         for (int i = 0; i < count; i++)
-            if (sessions[i] is { Measured: true } s)
+            if (sessions[i] is { } s && (s.Usage.Count > 0 || s.InactivityTimer > 0))
                 sessions[measured++] = s;
         Array.Clear(sessions, measured, count - measured);
         count = measured;
