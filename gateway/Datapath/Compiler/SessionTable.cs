@@ -166,6 +166,7 @@ public sealed class SessionTable
     {
         _tables.PdrStats.ResetAll(slots);
         _tables.PdrNotified.Zero(slots);
+        _tables.UsageActivity?.Forget(slots); // a fresh PDR's session is not read until it counts
     }
 
     public GtpAddresses Addresses => _addresses;

@@ -11,7 +11,7 @@ namespace LoxiLb.Edge5G.Datapath.Tables;
 /// </summary>
 public interface IUsageActivity
 {
-    /// <summary>The epoch packets are stamped with now.</summary>
+    /// <summary>The epoch packets are stamped with now (1 or more: a stamp of 0 is "never counted").</summary>
     ulong Epoch { get; }
 
     /// <summary>Starts a new epoch (before the counters of a check are read) and returns it.</summary>
@@ -19,6 +19,9 @@ public interface IUsageActivity
 
     /// <summary>The epoch of the last packet counted on a stats slot (0: none, or none since the maps were made).</summary>
     ulong LastCounted(uint statsSlot);
+
+    /// <summary>Clears the stamps of stats slots made fresh (zeroed counters, for their next PDR).</summary>
+    void Forget(ReadOnlySpan<uint> statsSlots);
 
     /// <summary>Was a packet counted on one of these stats slots in epoch <paramref name="since"/> or later?</summary>
     bool AnyCountedSince(Compiler.SlotMap statsSlots, ulong since)
@@ -45,6 +48,9 @@ public sealed class BpfUsageActivity : IUsageActivity, IDisposable
         _seen = seen.MapMemory();
         // Maps adopted from an earlier process keep its epochs: go on from there, never back.
         Epoch = epoch.TryLookup(0, out var current) ? current : 0;
+        // Epochs start at 1, before any session exists: a stamp of 0 is "never counted".
+        if (Epoch == 0)
+            Advance();
     }
 
     public ulong Epoch { get; private set; }
@@ -56,6 +62,8 @@ public sealed class BpfUsageActivity : IUsageActivity, IDisposable
     }
 
     public ulong LastCounted(uint statsSlot) => statsSlot < _seen.Entries ? _seen.ReadUInt64(statsSlot) : ulong.MaxValue;
+
+    public void Forget(ReadOnlySpan<uint> statsSlots) => new BpfArrayTable<ulong>(_seenMap).Zero(statsSlots);
 
     public void Dispose()
     {
@@ -70,11 +78,18 @@ public sealed class MemoryUsageActivity(uint slots) : IUsageActivity
 {
     private readonly ulong[] _seen = new ulong[slots];
 
-    public ulong Epoch { get; private set; }
+    /// <summary>From 1, as the kernel's: a stamp of 0 is "never counted".</summary>
+    public ulong Epoch { get; private set; } = 1;
 
     public ulong Advance() => ++Epoch;
 
     public ulong LastCounted(uint statsSlot) => statsSlot < _seen.Length ? Volatile.Read(ref _seen[statsSlot]) : ulong.MaxValue;
+
+    public void Forget(ReadOnlySpan<uint> statsSlots)
+    {
+        foreach (var slot in statsSlots)
+            Volatile.Write(ref _seen[slot], 0);
+    }
 
     /// <summary>What the program does on every packet it counts on the slot.</summary>
     public void Count(uint statsSlot) => Volatile.Write(ref _seen[statsSlot], Epoch);

@@ -1173,6 +1173,17 @@ public sealed partial class PfcpNode : IDisposable
         }
         foreach (var (pdr, stats) in compiled.PdrStats)
             _statsOwner[stats] = (session.Seid, pdr);
+        // A new session's counters start at zero (its stats slots are fresh): the first check,
+        // which would read zeros, is made here, and the datapath's stamps tell the checks when
+        // there is more to read. (At 100,000 establishments a second's new sessions made the
+        // next check 0.2 s long.)
+        if (previous is null && recheck && _tables.UsageActivity is { } activity)
+        {
+            session.CheckedTotal = 0;
+            session.CheckedEpoch = activity.Epoch;
+            session.Verified = compiled;
+            session.NextTimeDue = NextDue(session);
+        }
     }
 
     private Dictionary<ushort, (Counter Counter, bool Uplink)> UsageCounters(NodeSession session, UrrUsage usage, CompiledSession? compiled = null,
@@ -1326,8 +1337,9 @@ public sealed partial class PfcpNode : IDisposable
             // Changed since its last check (no verified compiled session to look in): read.
             // One epoch of margin: a packet the program counted just after the counters were
             // read may carry the epoch before (it read the epoch before the check advanced it).
+            // Epochs start at 1, so a session checked in epoch 1 has no epoch before.
             if (s.CheckedTotal == NodeSession.Unchecked || now >= s.NextTimeDue || s.Verified is null
-                || s.CountedSince(activity, s.CheckedEpoch == 0 ? 0 : s.CheckedEpoch - 1))
+                || s.CountedSince(activity, s.CheckedEpoch <= 1 ? s.CheckedEpoch : s.CheckedEpoch - 1))
                 sessions[kept++] = s;
         }
         return kept - start;
@@ -1353,7 +1365,6 @@ public sealed partial class PfcpNode : IDisposable
             session.InactivityReported = false;
         }
         List<UsageReport>? reports = null;
-        var nextTimeDue = DateTime.MaxValue;
         var quotaUsedUp = false;
         foreach (var (_, usage) in session.Usage)
         {
@@ -1368,21 +1379,13 @@ public sealed partial class PfcpNode : IDisposable
                 usage.MarkQuotaExhausted(volume, time);
                 quotaUsedUp = true;
             }
-            var next = usage.NextTimeDue();
-            if (next < nextTimeDue)
-                nextTimeDue = next;
         }
-        var inactive = false;
-        if (session.InactivityTimer > 0 && !session.InactivityReported)
-        {
-            var at = session.LastTraffic.AddSeconds(session.InactivityTimer);
-            if (now >= at)
-                inactive = session.InactivityReported = true;
-            else if (at < nextTimeDue)
-                nextTimeDue = at;
-        }
+        var inactive = session.InactivityTimer > 0 && !session.InactivityReported
+            && now >= session.LastTraffic.AddSeconds(session.InactivityTimer);
+        if (inactive)
+            session.InactivityReported = true;
         session.CheckedTotal = total;
-        session.NextTimeDue = nextTimeDue;
+        session.NextTimeDue = NextDue(session);
         if (reports is not null || inactive)
             Report(session, new SessionReportRequest((reports is null ? 0 : ReportType.Usar) | (inactive ? ReportType.Upir : 0))
             {
@@ -1390,6 +1393,21 @@ public sealed partial class PfcpNode : IDisposable
             });
         if (quotaUsedUp)
             EnforceQuota(session, read);
+    }
+
+    /// <summary>
+    /// The first instant a session's check can find something with no traffic: its URRs' time
+    /// triggers and quotas, and its inactivity timer unless already reported.
+    /// </summary>
+    private static DateTime NextDue(NodeSession session)
+    {
+        var next = DateTime.MaxValue;
+        foreach (var (_, usage) in session.Usage)
+            if (usage.NextTimeDue() is var due && due < next)
+                next = due;
+        if (session.InactivityTimer > 0 && !session.InactivityReported && session.LastTraffic.AddSeconds(session.InactivityTimer) is var at && at < next)
+            next = at;
+        return next;
     }
 
     /// <summary>Reads the PDR counters of the chunk's compiled sessions (null: deleted, skipped) into <paramref name="readings"/>.</summary>

@@ -105,12 +105,15 @@ public class UsageActivityTests
     public void InMemory_AnAdvancedEpoch_IsWhatTheNextCountCarries()
     {
         var activity = new MemoryUsageActivity(8);
+        Assert.Equal(1UL, activity.Epoch); // from 1: a stamp of 0 is "never counted"
         Assert.Equal(0UL, activity.LastCounted(3));
         activity.Advance();
         activity.Count(3);
-        Assert.Equal(1UL, activity.LastCounted(3));
-        Assert.Equal(2UL, activity.Advance());
-        Assert.Equal(1UL, activity.LastCounted(3));
+        Assert.Equal(2UL, activity.LastCounted(3));
+        Assert.Equal(3UL, activity.Advance());
+        Assert.Equal(2UL, activity.LastCounted(3));
+        activity.Forget([3]);
+        Assert.Equal(0UL, activity.LastCounted(3));
         Assert.Equal(ulong.MaxValue, activity.LastCounted(8)); // outside the table: always read
     }
 }

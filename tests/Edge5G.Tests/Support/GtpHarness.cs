@@ -98,6 +98,7 @@ public sealed class GtpHarness : IDisposable
         t.QerStats.ResetAll(Keys(t.QerStats.Capacity));
         t.QerBuckets.PutMany(Keys(t.QerBuckets.Capacity), new BucketEntry[t.QerBuckets.Capacity]);
         t.PdrNotified.PutMany(Keys(t.PdrNotified.Capacity), new ulong[t.PdrNotified.Capacity]);
+        t.UsageActivity?.Forget(Keys(t.PdrNotified.Capacity));
         using (var ring = new BpfRingBuffer<EventRecord>(Datapath.Object.MapDescriptor("events"), _ => { }))
             ring.Poll(TimeSpan.Zero);
         Pool[_options].Add(Datapath);
