@@ -99,7 +99,7 @@ public sealed class PfcpCounters
 
     private long _usageRead, _usageIdle;
 
-    /// <summary>Usage checks that read a session's counters (it counted packets, was due, or was new or changed).</summary>
+    /// <summary>Usage checks that read a session's counters (it counted packets, was due, or changed).</summary>
     public long UsageChecksRead => Volatile.Read(ref _usageRead);
     /// <summary>Usage checks that passed a session over on the datapath's activity marks, reading nothing.</summary>
     public long UsageChecksIdle => Volatile.Read(ref _usageIdle);
