@@ -38,6 +38,7 @@ public sealed class BpfUsageActivity : IUsageActivity, IDisposable
 {
     private readonly BpfMap<uint, ulong> _epoch;
     private readonly BpfMap<uint, ulong> _seenMap;
+    private readonly BpfArrayTable<ulong> _seenTable;
     private readonly BpfMapMemory _seen;
 
     /// <summary>Takes both maps (disposed with this).</summary>
@@ -45,6 +46,7 @@ public sealed class BpfUsageActivity : IUsageActivity, IDisposable
     {
         _epoch = epoch;
         _seenMap = seen;
+        _seenTable = new BpfArrayTable<ulong>(seen);
         _seen = seen.MapMemory();
         // Maps adopted from an earlier process keep its epochs: go on from there, never back.
         Epoch = epoch.TryLookup(0, out var current) ? current : 0;
@@ -63,7 +65,7 @@ public sealed class BpfUsageActivity : IUsageActivity, IDisposable
 
     public ulong LastCounted(uint statsSlot) => statsSlot < _seen.Entries ? _seen.ReadUInt64(statsSlot) : ulong.MaxValue;
 
-    public void Forget(ReadOnlySpan<uint> statsSlots) => new BpfArrayTable<ulong>(_seenMap).Zero(statsSlots);
+    public void Forget(ReadOnlySpan<uint> statsSlots) => _seenTable.Zero(statsSlots);
 
     public void Dispose()
     {
