@@ -63,7 +63,9 @@
 
 /* What the parser learnt about one packet. */
 struct packet {
+	struct edge5g_if_stats *ctrs; /* the ingress interface's row of if_stats (see count()) */
 	__u32 len;      /* frame length at entry */
+	__u32 row;      /* the index of that row */
 	__u32 l3_off;   /* outer (or only) IP header */
 	__u32 l4_off;   /* transport header after the outer IP header */
 	__u8 family;    /* 4 or 6 */
@@ -100,31 +102,54 @@ struct flow {
 
 /* ---------- counters ---------- */
 
-static __always_inline int count(enum edge5g_stat stat, __u32 bytes, int action)
+/*
+ * Counts the packet on its interface's row of if_stats, looked up once at entry (pkt->ctrs):
+ * one per-CPU lookup per packet serves both the reason and the verdict.
+ */
+static __always_inline int count(struct packet *pkt, enum edge5g_stat stat, int action)
 {
-	__u32 key = stat;
-	struct edge5g_counter *c = bpf_map_lookup_elem(&stats, &key);
+	__u32 i = stat;
+	struct edge5g_counter *c;
 
-	if (c) {
-		c->packets++;
-		c->bytes += bytes;
-	}
+	/* One register for the check and the index: with a copy checked and another used, the
+	 * verifier would see an unbounded index. */
+	barrier_var(i);
+	if (i >= EDGE5G_STAT_COUNT)
+		return action;
+	c = &pkt->ctrs->reason[i];
+	c->packets++;
+	c->bytes += pkt->len;
 	return action;
 }
 
-static __always_inline void count_interface(__u32 slot, int action, __u32 bytes)
+/*
+ * count() for GLOBAL functions, and after a call to one that took the packet: the verifier
+ * treats memory passed to a global function as rewritten (pkt->ctrs is no longer a pointer to
+ * it), so these look the row up again. Only slow paths (signalling, ICMP errors) take them.
+ */
+static __always_inline int count_by_row(struct packet *pkt, enum edge5g_stat stat, int action)
 {
-	__u32 key;
-	struct edge5g_counter *c;
+	__u32 row = pkt->row;
+	__u32 i = stat;
+	struct edge5g_if_stats *s = bpf_map_lookup_elem(&if_stats, &row);
 
-	if (slot >= EDGE5G_MAX_INTERFACES || action < 0 || action >= EDGE5G_XDP_ACTIONS)
+	barrier_var(i);
+	if (!s || i >= EDGE5G_STAT_COUNT)
+		return action;
+	s->reason[i].packets++;
+	s->reason[i].bytes += pkt->len;
+	return action;
+}
+
+static __always_inline void count_verdict(struct edge5g_if_stats *s, __u32 len, int action)
+{
+	__u32 i = action;
+
+	barrier_var(i); /* as in count() */
+	if (i >= EDGE5G_XDP_ACTIONS)
 		return;
-	key = slot * EDGE5G_XDP_ACTIONS + action;
-	c = bpf_map_lookup_elem(&if_stats, &key);
-	if (c) {
-		c->packets++;
-		c->bytes += bytes;
-	}
+	s->verdict[i].packets++;
+	s->verdict[i].bytes += len;
 }
 
 static __always_inline void count_pdr(__u32 pdr, __u32 bytes)
@@ -678,33 +703,33 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt, struc
 	keep_off = pkt->inner_off;
 	qfi = pkt->qfi;
 	if (pdr_index == EDGE5G_NONE)
-		return count(EDGE5G_STAT_DROP_NO_RULE, pkt->len, XDP_DROP);
+		return count(pkt, EDGE5G_STAT_DROP_NO_RULE, XDP_DROP);
 	pdr = bpf_map_lookup_elem(&pdrs, &pdr_index);
 	if (!pdr)
-		return count(EDGE5G_STAT_DROP_NO_RULE, pkt->len, XDP_DROP);
+		return count(pkt, EDGE5G_STAT_DROP_NO_RULE, XDP_DROP);
 	if (pdr->flags & EDGE5G_PDR_QUOTA_EXHAUSTED)
-		return count(EDGE5G_STAT_DROP_QUOTA, pkt->len, XDP_DROP);
+		return count(pkt, EDGE5G_STAT_DROP_QUOTA, XDP_DROP);
 	far_index = pdr->far;
 	far = bpf_map_lookup_elem(&fars, &far_index);
 	if (!far)
-		return count(EDGE5G_STAT_DROP_NO_RULE, pkt->len, XDP_DROP);
+		return count(pkt, EDGE5G_STAT_DROP_NO_RULE, XDP_DROP);
 
 	rc = apply_qer(pdr, keep_len, &qfi);
 	if (rc)
-		return count(rc, pkt->len, XDP_DROP);
+		return count(pkt, rc, XDP_DROP);
 
 	if (!(far->action & EDGE5G_FAR_FORW)) {
 		if (far->action & (EDGE5G_FAR_BUFF | EDGE5G_FAR_NOCP)) {
 			if (far->action & EDGE5G_FAR_NOCP)
 				notify_pdr(EDGE5G_EVENT_DOWNLINK_DATA, pdr->stats, qfi);
-			return count(EDGE5G_STAT_DROP_BUFFERED, pkt->len, XDP_DROP);
+			return count(pkt, EDGE5G_STAT_DROP_BUFFERED, XDP_DROP);
 		}
-		return count(EDGE5G_STAT_DROP_FAR, pkt->len, XDP_DROP);
+		return count(pkt, EDGE5G_STAT_DROP_FAR, XDP_DROP);
 	}
 
 	/* The inner packet is routed: an expiring TTL is the stack's to answer. */
 	if (f->ttl <= 1)
-		return count(EDGE5G_STAT_PASS_TTL, pkt->len, XDP_PASS);
+		return count(pkt, EDGE5G_STAT_PASS_TTL, XDP_PASS);
 
 	if (far->ohc != EDGE5G_OHC_NONE) {
 		route_family = far->ohc == EDGE5G_OHC_GTPU_IPV6 ? 6 : 4;
@@ -722,11 +747,13 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt, struc
 	if (rc == EDGE5G_STAT_DROP_MTU && pkt->plain && far->ohc != EDGE5G_OHC_NONE && nh->mtu > new_l3_len - keep_len) {
 		int verdict = packet_too_big(ctx, pkt, nh->mtu - (new_l3_len - keep_len));
 
+		/* pkt->ctrs is unusable after the call (see count_by_row). */
 		if (verdict >= 0)
-			return count(EDGE5G_STAT_ICMP_TOO_BIG_SENT, pkt->len, verdict);
+			return count_by_row(pkt, EDGE5G_STAT_ICMP_TOO_BIG_SENT, verdict);
+		return count_by_row(pkt, EDGE5G_STAT_DROP_MTU, XDP_DROP);
 	}
 	if (rc)
-		return count(rc, pkt->len, rc == EDGE5G_STAT_PASS_NO_ROUTE ? XDP_PASS : XDP_DROP);
+		return count(pkt, rc, rc == EDGE5G_STAT_PASS_NO_ROUTE ? XDP_PASS : XDP_DROP);
 
 	/* Decrement TTL / hop limit of the forwarded IP packet in place. */
 	{
@@ -737,13 +764,13 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt, struc
 			struct iphdr *iph = pkt_at(data, data_end, keep_off, sizeof(*iph));
 
 			if (!iph)
-				return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+				return count(pkt, EDGE5G_STAT_DROP_MALFORMED, XDP_DROP);
 			ipv4_decrement_ttl(iph);
 		} else {
 			struct ipv6hdr *ip6 = pkt_at(data, data_end, keep_off, sizeof(*ip6));
 
 			if (!ip6)
-				return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+				return count(pkt, EDGE5G_STAT_DROP_MALFORMED, XDP_DROP);
 			ip6->hop_limit--;
 		}
 	}
@@ -751,14 +778,14 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt, struc
 	pdu_type = far->dest_interface == EDGE5G_IF_ACCESS ? PSC_DL_PDU_SESSION_INFORMATION : PSC_UL_PDU_SESSION_INFORMATION;
 	if (rebuild_for(ctx, nh, far, keep_off, keep_len, pkt->len, GTP_TPDU, far->ohc != EDGE5G_OHC_NONE ? qfi : 0, pdu_type,
 		    f->family == 4 ? ETH_P_IP_BE : ETH_P_IPV6_BE))
-		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+		return count(pkt, EDGE5G_STAT_DROP_MALFORMED, XDP_DROP);
 
 	count_pdr(pdr->stats, keep_len);
 	if (far->ohc == EDGE5G_OHC_NONE)
-		return count(EDGE5G_STAT_FORWARD_UPLINK, pkt->len, transmit(ctx, nh));
+		return count(pkt, EDGE5G_STAT_FORWARD_UPLINK, transmit(ctx, nh));
 	if (far->dest_interface == EDGE5G_IF_ACCESS)
-		return count(EDGE5G_STAT_FORWARD_DOWNLINK, pkt->len, transmit(ctx, nh));
-	return count(EDGE5G_STAT_FORWARD_N9, pkt->len, transmit(ctx, nh));
+		return count(pkt, EDGE5G_STAT_FORWARD_DOWNLINK, transmit(ctx, nh));
+	return count(pkt, EDGE5G_STAT_FORWARD_N9, transmit(ctx, nh));
 }
 
 /* ---------- GTP-U signalling ---------- */
@@ -875,15 +902,15 @@ static __always_inline int echo_write(struct xdp_md *ctx, const struct edge5g_co
 	__u8 *ie;
 
 	if (!udp)
-		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+		return count(pkt, EDGE5G_STAT_DROP_MALFORMED, XDP_DROP);
 	ie = reply_frame(ctx, pkt, L2, GTP_ECHO_RESPONSE, 0, pkt->seq, udp->source, 2);
 	if (!ie)
-		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+		return count(pkt, EDGE5G_STAT_DROP_MALFORMED, XDP_DROP);
 	ie[0] = GTP_IE_RECOVERY;
 	ie[1] = cfg->recovery;
 	if (pkt->family == 6)
 		reply_udp6_checksum(ctx, L2, 2);
-	return count(EDGE5G_STAT_ECHO_REPLIED, pkt->len, XDP_TX);
+	return count(pkt, EDGE5G_STAT_ECHO_REPLIED, XDP_TX);
 }
 
 /* One more Error Indication within the configured rate: a stray G-PDU flood must not become
@@ -918,7 +945,7 @@ static __always_inline int error_indication_write(struct xdp_md *ctx, struct pac
 	__u8 *ie = reply_frame(ctx, pkt, L2, GTP_ERROR_INDICATION, 0, 0, bpf_htons(GTPU_PORT), 5 + 3 + addr_len);
 
 	if (!ie)
-		return count(EDGE5G_STAT_DROP_NO_SESSION, pkt->len, XDP_DROP);
+		return count(pkt, EDGE5G_STAT_DROP_NO_SESSION, XDP_DROP);
 	ie[0] = GTP_IE_TEID_DATA_I;
 	__builtin_memcpy(&ie[1], &pkt->teid, 4);
 	ie[5] = GTP_IE_PEER_ADDRESS;
@@ -927,7 +954,7 @@ static __always_inline int error_indication_write(struct xdp_md *ctx, struct pac
 	__builtin_memcpy(&ie[8], &pkt->local[16 - addr_len], addr_len);
 	if (addr_len == 16)
 		reply_udp6_checksum(ctx, L2, 5 + 3 + addr_len);
-	return count(EDGE5G_STAT_ERROR_INDICATION_SENT, pkt->len, XDP_TX);
+	return count(pkt, EDGE5G_STAT_ERROR_INDICATION_SENT, XDP_TX);
 }
 
 /* A G-PDU (not signalling, not TEID 0) to one of our addresses with an unknown TEID: answered
@@ -935,7 +962,7 @@ static __always_inline int error_indication_write(struct xdp_md *ctx, struct pac
 static __always_inline int no_session(struct xdp_md *ctx, const struct edge5g_config *cfg, struct packet *pkt)
 {
 	if (pkt->gtp_type != GTP_TPDU || !pkt->teid || !error_indication_allowed(cfg))
-		return count(EDGE5G_STAT_DROP_NO_SESSION, pkt->len, XDP_DROP);
+		return count(pkt, EDGE5G_STAT_DROP_NO_SESSION, XDP_DROP);
 	if (pkt->l3_off == L2_UNTAGGED)
 		return pkt->family == 4 ? error_indication_write(ctx, pkt, L2_UNTAGGED, 4)
 					: error_indication_write(ctx, pkt, L2_UNTAGGED, 16);
@@ -1147,11 +1174,11 @@ GLOBAL int error_indication(struct xdp_md *ctx, struct packet *pkt, __u32 ie_off
 	if (!pkt)
 		return XDP_ABORTED;
 	if (!teid_ie || teid_ie[0] != GTP_IE_TEID_DATA_I || !peer_ie || peer_ie[0] != GTP_IE_PEER_ADDRESS)
-		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+		return count_by_row(pkt, EDGE5G_STAT_DROP_MALFORMED, XDP_DROP);
 	peer_len = ((__u16)peer_ie[1] << 8) | peer_ie[2];
 	/* Both IEs must lie inside the message, not merely inside the frame. */
 	if ((peer_len != 4 && peer_len != 16) || ie_off + 8 + peer_len > pkt->gtp_end)
-		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+		return count_by_row(pkt, EDGE5G_STAT_DROP_MALFORMED, XDP_DROP);
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (ev) {
 		__u8 *addr;
@@ -1170,7 +1197,7 @@ GLOBAL int error_indication(struct xdp_md *ctx, struct packet *pkt, __u32 ie_off
 		}
 		bpf_ringbuf_submit(ev, 0);
 	}
-	return count(EDGE5G_STAT_ERROR_INDICATION, pkt->len, XDP_DROP);
+	return count_by_row(pkt, EDGE5G_STAT_ERROR_INDICATION, XDP_DROP);
 }
 
 /* End Marker on one of our tunnels: follows the FAR of the tunnel's PDR (re-encapsulated
@@ -1190,24 +1217,24 @@ GLOBAL int end_marker(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index, _
 		struct edge5g_rule_list *list = bpf_map_lookup_elem(&rule_lists, &list_index);
 
 		if (!list || list->count == 0)
-			return count(EDGE5G_STAT_DROP_NO_RULE, pkt->len, XDP_DROP);
+			return count_by_row(pkt, EDGE5G_STAT_DROP_NO_RULE, XDP_DROP);
 		pdr_index = list->rules[0].pdr;
 	}
 	pdr = bpf_map_lookup_elem(&pdrs, &pdr_index);
 	if (!pdr)
-		return count(EDGE5G_STAT_DROP_NO_RULE, pkt->len, XDP_DROP);
+		return count_by_row(pkt, EDGE5G_STAT_DROP_NO_RULE, XDP_DROP);
 	/* A used-up quota stops user data, not the End Marker: the path switch still completes. */
 	far_index = pdr->far;
 	far = bpf_map_lookup_elem(&fars, &far_index);
 	if (!far || !(far->action & EDGE5G_FAR_FORW) || far->ohc == EDGE5G_OHC_NONE)
-		return count(EDGE5G_STAT_END_MARKER, pkt->len, XDP_DROP);
+		return count_by_row(pkt, EDGE5G_STAT_END_MARKER, XDP_DROP);
 	l3_len = (far->ohc == EDGE5G_OHC_GTPU_IPV6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) +
 		 sizeof(struct udphdr) + sizeof(struct gtp1_hdr);
 	if (find_nexthop(ctx, far, far->ohc == EDGE5G_OHC_GTPU_IPV6 ? 6 : 4, far->peer, l3_len, &fib, &nh))
-		return count(EDGE5G_STAT_PASS_NO_ROUTE, pkt->len, XDP_PASS);
+		return count_by_row(pkt, EDGE5G_STAT_PASS_NO_ROUTE, XDP_PASS);
 	if (rebuild_for(ctx, nh, far, pkt->gtp_end, 0, pkt->len, GTP_END_MARKER, 0, 0, 0))
-		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
-	return count(EDGE5G_STAT_END_MARKER, pkt->len, transmit(ctx, nh));
+		return count_by_row(pkt, EDGE5G_STAT_DROP_MALFORMED, XDP_DROP);
+	return count_by_row(pkt, EDGE5G_STAT_END_MARKER, transmit(ctx, nh));
 }
 
 /* ---------- GTP-U ingress ---------- */
@@ -1247,8 +1274,8 @@ static __always_inline int is_local(const struct edge5g_config *cfg, const __u8 
 static __always_inline int refuse(const struct edge5g_config *cfg, struct packet *pkt, enum edge5g_stat stat)
 {
 	if (!is_local(cfg, pkt->local))
-		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
-	return count(stat, pkt->len, XDP_DROP);
+		return count(pkt, EDGE5G_STAT_PASS_NOT_OURS, XDP_PASS);
+	return count(pkt, stat, XDP_DROP);
 }
 
 /* The match entry of the packet's F-TEID: the dense array for TEIDs we allocated, the hash
@@ -1292,6 +1319,16 @@ static __always_inline struct edge5g_match *lookup_ue4(const struct edge5g_confi
 /* Marks "matched: forward with pkt->pdr" as the result of the ingress paths. */
 #define DO_FORWARD -1
 
+/*
+ * The verdict of a GLOBAL function that took the packet. To the verifier it may be any int,
+ * DO_FORWARD too, and forward() after it would read the packet the call is taken to have
+ * rewritten (pkt->ctrs no longer a pointer); they return XDP verdicts only.
+ */
+static __always_inline int global_verdict(int verdict)
+{
+	return verdict < 0 ? XDP_ABORTED : verdict;
+}
+
 #define ICMPV6_ROUTER_SOLICITATION 133
 
 /*
@@ -1326,7 +1363,7 @@ static __always_inline int router_solicitation(struct xdp_md *ctx, struct packet
 	if (!pdr)
 		return DO_FORWARD;
 	notify_pdr(EDGE5G_EVENT_ROUTER_SOLICITATION, pdr->stats, pkt->qfi);
-	return count(EDGE5G_STAT_ROUTER_SOLICITATION, pkt->len, XDP_DROP);
+	return count(pkt, EDGE5G_STAT_ROUTER_SOLICITATION, XDP_DROP);
 }
 
 /* The PDR of a G-PDU matched to m, or the answer to a Router Solicitation none takes. */
@@ -1352,7 +1389,7 @@ static __always_inline int gtp_ingress(struct xdp_md *ctx, const struct edge5g_c
 
 	udp = pkt_at(data, data_end, pkt->l4_off, sizeof(*udp));
 	if (!udp)
-		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+		return count(pkt, EDGE5G_STAT_PASS_NOT_OURS, XDP_PASS);
 
 	udp_len = bpf_ntohs(udp->len);
 	pkt->gtp_off = pkt->l4_off + sizeof(*udp);
@@ -1430,7 +1467,7 @@ static __always_inline int gtp_ingress(struct xdp_md *ctx, const struct edge5g_c
 	 * or End Marker hitting an F-TEID (keyed with our address) needs no separate check. */
 	m = (pkt->gtp_type == GTP_TPDU || pkt->gtp_type == GTP_END_MARKER) ? lookup_fteid(cfg, pkt) : NULL;
 	if (!m && !is_local(cfg, pkt->local))
-		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+		return count(pkt, EDGE5G_STAT_PASS_NOT_OURS, XDP_PASS);
 
 	switch (pkt->gtp_type) {
 	case GTP_TPDU:
@@ -1438,23 +1475,23 @@ static __always_inline int gtp_ingress(struct xdp_md *ctx, const struct edge5g_c
 	case GTP_ECHO_REQUEST:
 		return echo_reply(ctx, cfg, pkt);
 	case GTP_ERROR_INDICATION:
-		return error_indication(ctx, pkt, off);
+		return global_verdict(error_indication(ctx, pkt, off));
 	case GTP_ECHO_RESPONSE:
 	case GTP_SUPPORTED_EXT_NOTIFICATION:
-		return count(EDGE5G_STAT_PASS_SIGNALLING, pkt->len, XDP_PASS);
+		return count(pkt, EDGE5G_STAT_PASS_SIGNALLING, XDP_PASS);
 	case GTP_END_MARKER:
 		break;
 	default:
-		return count(EDGE5G_STAT_DROP_UNSUPPORTED, pkt->len, XDP_DROP);
+		return count(pkt, EDGE5G_STAT_DROP_UNSUPPORTED, XDP_DROP);
 	}
 
 	if (!m)
 		return no_session(ctx, cfg, pkt);
 	if (pkt->gtp_type == GTP_END_MARKER)
-		return end_marker(ctx, pkt, m->pdr, m->rule_list);
+		return global_verdict(end_marker(ctx, pkt, m->pdr, m->rule_list));
 
 	if (parse_flow(data, data_end, off, pkt->gtp_end - off, f))
-		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+		return count(pkt, EDGE5G_STAT_DROP_MALFORMED, XDP_DROP);
 	return match_gpdu(ctx, pkt, f, m);
 }
 
@@ -1488,7 +1525,7 @@ static __always_inline int fast_echo4(struct xdp_md *ctx, const struct edge5g_co
 	if (data + ETH_MIN_FRAME > data_end)
 		return FAST_MISS;
 	if (!is_local4(cfg, iph->daddr))
-		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+		return count(pkt, EDGE5G_STAT_PASS_NOT_OURS, XDP_PASS);
 	copy6(mac, eth->h_source);
 	copy6(eth->h_source, eth->h_dest);
 	copy6(eth->h_dest, mac);
@@ -1506,7 +1543,7 @@ static __always_inline int fast_echo4(struct xdp_md *ctx, const struct edge5g_co
 	gtp[12] = GTP_IE_RECOVERY;
 	gtp[13] = cfg->recovery;
 	*(__u32 *)&gtp[14] = 0; /* the padding after the 56-byte reply */
-	return count(EDGE5G_STAT_ECHO_REPLIED, pkt->len, XDP_TX);
+	return count(pkt, EDGE5G_STAT_ECHO_REPLIED, XDP_TX);
 }
 
 /*
@@ -1558,7 +1595,7 @@ static __always_inline int fast_gtp4(struct xdp_md *ctx, const struct edge5g_con
 			return fast_echo4(ctx, cfg, pkt);
 		ipv4_mapped(pkt->local, iph->daddr);
 		if (!is_local(cfg, pkt->local))
-			return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+			return count(pkt, EDGE5G_STAT_PASS_NOT_OURS, XDP_PASS);
 		ipv4_mapped(pkt->peer, iph->saddr);
 		pkt->family = 4;
 		pkt->l3_off = FAST4_IP;
@@ -1575,7 +1612,7 @@ static __always_inline int fast_gtp4(struct xdp_md *ctx, const struct edge5g_con
 	if (!m)
 		return FAST_MISS; /* not ours, or an unknown TEID: the general path answers it */
 	if (parse_flow(data, data_end, inner, FAST4_OPT + gtp_len - inner, f))
-		return count(EDGE5G_STAT_DROP_MALFORMED, pkt->len, XDP_DROP);
+		return count(pkt, EDGE5G_STAT_DROP_MALFORMED, XDP_DROP);
 	pkt->inner_off = inner;
 	pkt->qfi = qfi;
 	return match_gpdu(ctx, pkt, f, m);
@@ -1617,7 +1654,7 @@ static __always_inline int downlink(struct xdp_md *ctx, const struct edge5g_conf
 	struct edge5g_match *m;
 
 	if (parse_flow(data, data_end, pkt->l3_off, pkt->len - pkt->l3_off, f))
-		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+		return count(pkt, EDGE5G_STAT_PASS_NOT_OURS, XDP_PASS);
 	if (f->family == 4) {
 		m = lookup_ue4(cfg, &f->dst[0]);
 	} else {
@@ -1635,7 +1672,7 @@ static __always_inline int downlink(struct xdp_md *ctx, const struct edge5g_conf
 		}
 	}
 	if (!m)
-		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+		return count(pkt, EDGE5G_STAT_PASS_NOT_OURS, XDP_PASS);
 	pkt->inner_off = pkt->l3_off;
 	pkt->qfi = 0;
 	pkt->plain = 1;
@@ -1678,7 +1715,7 @@ static __always_inline int process(struct xdp_md *ctx, const struct edge5g_iface
 	int gtp_role = iface->roles & (EDGE5G_ROLE_ACCESS | EDGE5G_ROLE_N9);
 
 	if (!eth)
-		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+		return count(pkt, EDGE5G_STAT_PASS_NOT_OURS, XDP_PASS);
 	if (gtp_role) {
 		int rc = fast_gtp4(ctx, cfg, pkt, f);
 
@@ -1693,10 +1730,13 @@ static __always_inline int process(struct xdp_md *ctx, const struct edge5g_iface
 	}
 	/* The general walk starts from a clean slate (the fast paths set only what they use). */
 	{
-		__u32 len = pkt->len;
+		struct edge5g_if_stats *ctrs = pkt->ctrs;
+		__u32 len = pkt->len, row = pkt->row;
 
 		__builtin_memset(pkt, 0, sizeof(*pkt));
+		pkt->ctrs = ctrs;
 		pkt->len = len;
+		pkt->row = row;
 	}
 	proto = eth->h_proto;
 	pkt->l3_off = sizeof(*eth);
@@ -1708,7 +1748,7 @@ static __always_inline int process(struct xdp_md *ctx, const struct edge5g_iface
 			break;
 		vlan = pkt_at(data, data_end, pkt->l3_off, sizeof(*vlan));
 		if (!vlan)
-			return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+			return count(pkt, EDGE5G_STAT_PASS_NOT_OURS, XDP_PASS);
 		proto = vlan->proto;
 		pkt->l3_off += sizeof(*vlan);
 	}
@@ -1717,7 +1757,7 @@ static __always_inline int process(struct xdp_md *ctx, const struct edge5g_iface
 		struct iphdr *iph = pkt_at(data, data_end, pkt->l3_off, sizeof(*iph));
 
 		if (!iph || iph->version != 4 || iph->ihl < 5)
-			return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+			return count(pkt, EDGE5G_STAT_PASS_NOT_OURS, XDP_PASS);
 		pkt->family = 4;
 		pkt->ip_proto = iph->protocol;
 		pkt->l3_len = bpf_ntohs(iph->tot_len);
@@ -1731,7 +1771,7 @@ static __always_inline int process(struct xdp_md *ctx, const struct edge5g_iface
 
 				ipv4_mapped(dst, iph->daddr);
 				if (is_local(cfg, dst))
-					return count(EDGE5G_STAT_PASS_FRAGMENT, pkt->len, XDP_PASS);
+					return count(pkt, EDGE5G_STAT_PASS_FRAGMENT, XDP_PASS);
 			} else if (udp && udp->dest == bpf_htons(GTPU_PORT)) {
 				ipv4_mapped(pkt->local, iph->daddr);
 				ipv4_mapped(pkt->peer, iph->saddr);
@@ -1742,14 +1782,14 @@ static __always_inline int process(struct xdp_md *ctx, const struct edge5g_iface
 		struct ipv6hdr *ip6 = pkt_at(data, data_end, pkt->l3_off, sizeof(*ip6));
 
 		if (!ip6 || ip6->version != 6)
-			return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+			return count(pkt, EDGE5G_STAT_PASS_NOT_OURS, XDP_PASS);
 		pkt->family = 6;
 		pkt->ip_proto = ip6->nexthdr;
 		pkt->l3_len = (__u32)bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
 		pkt->l4_off = pkt->l3_off + sizeof(*ip6);
 		if (gtp_role && ip6->nexthdr != IPPROTO_UDP && ipv6_is_fragment(data, data_end, pkt->l4_off, ip6->nexthdr)) {
 			if (is_local(cfg, (const __u8 *)&ip6->daddr))
-				return count(EDGE5G_STAT_PASS_FRAGMENT, pkt->len, XDP_PASS);
+				return count(pkt, EDGE5G_STAT_PASS_FRAGMENT, XDP_PASS);
 		} else if (gtp_role && ip6->nexthdr == IPPROTO_UDP) {
 			struct udphdr *udp = pkt_at(data, data_end, pkt->l4_off, sizeof(*udp));
 
@@ -1760,12 +1800,12 @@ static __always_inline int process(struct xdp_md *ctx, const struct edge5g_iface
 			}
 		}
 	} else {
-		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+		return count(pkt, EDGE5G_STAT_PASS_NOT_OURS, XDP_PASS);
 	}
 
 	if (iface->roles & EDGE5G_ROLE_CORE)
 		return downlink(ctx, cfg, pkt, f);
-	return count(EDGE5G_STAT_PASS_NOT_OURS, pkt->len, XDP_PASS);
+	return count(pkt, EDGE5G_STAT_PASS_NOT_OURS, XDP_PASS);
 }
 
 SEC("xdp")
@@ -1775,6 +1815,8 @@ int xdp_gtp(struct xdp_md *ctx)
 	struct edge5g_iface *iface = bpf_map_lookup_elem(&ifaces, &ifindex);
 	__u32 zero = 0;
 	struct edge5g_config *cfg = bpf_map_lookup_elem(&config, &zero);
+	__u32 row = EDGE5G_IF_ROW_OTHER;
+	struct edge5g_if_stats *ctrs;
 	/* Not zeroed here: each path writes what it reads (parse_flow zeroes the flow, the
 	 * general walk the packet), which keeps the stores off the fast paths. */
 	struct packet pkt;
@@ -1782,13 +1824,22 @@ int xdp_gtp(struct xdp_md *ctx)
 	int action;
 
 	pkt.len = ctx->data_end - ctx->data;
-	/* Interfaces without a role are not ours to touch. */
+	if (iface && iface->roles && iface->stats_slot < EDGE5G_MAX_INTERFACES)
+		row = iface->stats_slot;
+	pkt.row = row;
+	/* Kept here too: pkt->ctrs does not survive the calls that take the packet (count_by_row). */
+	ctrs = bpf_map_lookup_elem(&if_stats, &row);
+	if (!ctrs)
+		return XDP_PASS; /* the row is always in the map: not reached */
+	pkt.ctrs = ctrs;
+	/* Interfaces without a role are not ours to touch (counted on the row of the rest). */
 	if (!iface || !iface->roles || !cfg)
-		return count(EDGE5G_STAT_PASS_NOT_OURS, pkt.len, XDP_PASS);
-	action = process(ctx, iface, cfg, &pkt, &f);
+		action = count(&pkt, EDGE5G_STAT_PASS_NOT_OURS, XDP_PASS);
+	else
+		action = process(ctx, iface, cfg, &pkt, &f);
 	if (action == DO_FORWARD)
 		action = forward(ctx, &pkt, &f);
-	count_interface(iface->stats_slot, action, pkt.len);
+	count_verdict(ctrs, pkt.len, action);
 	return action;
 }
 

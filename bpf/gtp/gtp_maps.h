@@ -149,19 +149,13 @@ struct {
 	__type(value, struct edge5g_nexthop);
 } nexthops SEC(".maps");
 
+/* Row = the interface's stats_slot, or EDGE5G_IF_ROW_OTHER for interfaces without a role:
+ * packets/bytes received by verdict and by reason. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, EDGE5G_STAT_COUNT);
+	__uint(max_entries, EDGE5G_IF_ROWS);
 	__type(key, __u32);
-	__type(value, struct edge5g_counter);
-} stats SEC(".maps");
-
-/* Row = stats_slot * EDGE5G_XDP_ACTIONS + XDP action: packets/bytes received per verdict. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, EDGE5G_MAX_INTERFACES * EDGE5G_XDP_ACTIONS);
-	__type(key, __u32);
-	__type(value, struct edge5g_counter);
+	__type(value, struct edge5g_if_stats);
 } if_stats SEC(".maps");
 
 struct {

@@ -30,7 +30,9 @@ struct edge5g_if_counters {
 
 /* Bounds the program and the compiler agree on. */
 #define EDGE5G_RULES_PER_LIST 16 /* PDR/filter pairs tried per F-TEID or UE address */
-#define EDGE5G_MAX_INTERFACES 64 /* rows of if_stats */
+#define EDGE5G_MAX_INTERFACES 64 /* interfaces with roles, each with its row of if_stats */
+#define EDGE5G_IF_ROW_OTHER EDGE5G_MAX_INTERFACES /* if_stats row of interfaces without a role */
+#define EDGE5G_IF_ROWS (EDGE5G_MAX_INTERFACES + 1)
 #define EDGE5G_XDP_ACTIONS 5     /* XDP_ABORTED..XDP_REDIRECT */
 #define EDGE5G_MAX_IFINDEX 4096  /* ifaces is an array indexed by ifindex: no hashing per packet */
 
@@ -233,14 +235,14 @@ struct edge5g_nexthop {
 	__be16 vlan_tci;   /* VLAN id (priority 0), network order */
 };
 
-/* Per-CPU packet/byte pair (pdr_stats, if_stats, stats). */
+/* Per-CPU packet/byte pair (pdr_stats, and the cells of if_stats). */
 struct edge5g_counter {
 	__u64 packets;
 	__u64 bytes;
 };
 
-/* Why a packet went where it went: index of per-CPU map stats. PASS_* go to the kernel
- * stack, DROP_* are dropped, the rest are handled in the datapath. */
+/* Why a packet went where it went: index of edge5g_if_stats.reason. PASS_* go to the
+ * kernel stack, DROP_* are dropped, the rest are handled in the datapath. */
 enum edge5g_stat {
 	EDGE5G_STAT_FORWARD_UPLINK = 0,   /* decapsulated towards the data network */
 	EDGE5G_STAT_FORWARD_DOWNLINK = 1, /* encapsulated towards a gNB */
@@ -267,6 +269,17 @@ enum edge5g_stat {
 	EDGE5G_STAT_DROP_QUOTA = 22,      /* the PDR's usage quota is used up */
 	EDGE5G_STAT_ICMP_TOO_BIG_SENT = 23, /* too big to encapsulate: ICMP Fragmentation Needed / Packet Too Big sent back */
 	EDGE5G_STAT_COUNT = 24,
+};
+
+/*
+ * Value of per-CPU array if_stats: what one interface received, by XDP verdict and by reason
+ * (row = its stats_slot; EDGE5G_IF_ROW_OTHER for interfaces without a role). Both in one
+ * value so that a packet costs one lookup, made at entry; the totals per reason are the sums
+ * over the rows.
+ */
+struct edge5g_if_stats {
+	struct edge5g_counter verdict[EDGE5G_XDP_ACTIONS]; /* index: XDP action */
+	struct edge5g_counter reason[EDGE5G_STAT_COUNT];   /* index: enum edge5g_stat */
 };
 
 #define EDGE5G_MAX_LOCAL_ADDRS 4 /* our GTP-U addresses per family */

@@ -79,8 +79,7 @@ public sealed class GtpDatapath : IDisposable
 
     private readonly BpfMap<uint, IfaceEntry> _ifaces;
     private readonly BpfMap<uint, GtpConfigEntry> _config;
-    private readonly BpfPerCpuMap<uint, Counter> _stats;
-    private readonly BpfPerCpuMap<uint, Counter> _ifStats;
+    private readonly BpfPerCpuMap<uint, IfStats> _ifStats;
     private readonly BpfMap<uint, RateWindow> _errorIndications, _icmpErrors;
     private readonly Dictionary<int, uint> _ifSlots = [];
 
@@ -92,8 +91,7 @@ public sealed class GtpDatapath : IDisposable
         Tables = DatapathTables.FromObject(obj, options.Dense);
         _ifaces = obj.Map<uint, IfaceEntry>("ifaces");
         _config = obj.Map<uint, GtpConfigEntry>("config");
-        _stats = obj.PerCpuMap<uint, Counter>("stats");
-        _ifStats = obj.PerCpuMap<uint, Counter>("if_stats");
+        _ifStats = obj.PerCpuMap<uint, IfStats>("if_stats");
         _errorIndications = obj.Map<uint, RateWindow>("error_indications");
         _icmpErrors = obj.Map<uint, RateWindow>("icmp_errors");
         WriteConfig((ref GtpConfigEntry c) =>
@@ -252,23 +250,75 @@ public sealed class GtpDatapath : IDisposable
         _config.Update(0, current);
     }
 
-    /// <summary>Packets and bytes per reason, summed over CPUs.</summary>
+    /// <summary>Packets and bytes per reason, summed over interfaces and CPUs.</summary>
     public IReadOnlyDictionary<DatapathStat, Counter> Stats()
     {
-        var result = new Dictionary<DatapathStat, Counter>();
-        for (uint i = 0; i < (uint)DatapathStat.Count; i++)
-            result[(DatapathStat)i] = Counter.Sum(_stats.Lookup(i));
+        var totals = new Counter[(int)DatapathStat.Count];
+        foreach (var row in RowsInUse())
+            if (_ifStats.TryLookup(row, out var perCpu))
+                foreach (ref readonly var cpu in perCpu.AsSpan())
+                    for (int i = 0; i < totals.Length; i++)
+                        Add(ref totals[i], cpu.Reason[i]);
+        var result = new Dictionary<DatapathStat, Counter>(totals.Length);
+        for (int i = 0; i < totals.Length; i++)
+            result[(DatapathStat)i] = totals[i];
         return result;
     }
 
-    public Counter Stat(DatapathStat stat) => Counter.Sum(_stats.Lookup((uint)stat));
+    public Counter Stat(DatapathStat stat)
+    {
+        if (stat >= DatapathStat.Count)
+            throw new ArgumentOutOfRangeException(nameof(stat), stat, "not a datapath reason");
+        Counter total = default;
+        foreach (var row in RowsInUse())
+            if (_ifStats.TryLookup(row, out var perCpu))
+                foreach (ref readonly var cpu in perCpu.AsSpan())
+                    Add(ref total, cpu.Reason[(int)stat]);
+        return total;
+    }
 
     /// <summary>Packets and bytes an interface received, by the verdict they got.</summary>
     public Counter InterfaceStat(int ifindex, XdpAction action)
     {
-        if (!_ifSlots.TryGetValue(ifindex, out var slot))
+        if (!_ifSlots.TryGetValue(ifindex, out var slot) || (uint)action >= AbiConstants.XdpActions
+            || !_ifStats.TryLookup(slot, out var perCpu))
             return default;
-        return Counter.Sum(_ifStats.Lookup(slot * AbiConstants.XdpActions + (uint)action));
+        Counter total = default;
+        foreach (ref readonly var cpu in perCpu.AsSpan())
+            Add(ref total, cpu.Verdict[(int)action]);
+        return total;
+    }
+
+    /// <summary>
+    /// Packets and bytes an interface received, by reason (what <see cref="Stats"/> sums over
+    /// interfaces), indexed by <see cref="DatapathStat"/>: one lookup of the interface's row.
+    /// </summary>
+    public Counter[] InterfaceReasons(int ifindex)
+    {
+        var result = new Counter[(int)DatapathStat.Count];
+        if (_ifSlots.TryGetValue(ifindex, out var slot) && _ifStats.TryLookup(slot, out var perCpu))
+            foreach (ref readonly var cpu in perCpu.AsSpan())
+                for (int i = 0; i < result.Length; i++)
+                    Add(ref result[i], cpu.Reason[i]);
+        return result;
+    }
+
+    public Counter InterfaceStat(int ifindex, DatapathStat stat) =>
+        stat < DatapathStat.Count ? InterfaceReasons(ifindex)[(int)stat] : throw new ArgumentOutOfRangeException(nameof(stat), stat, "not a datapath reason");
+
+    private static void Add(ref Counter total, in Counter c)
+    {
+        total.Packets += c.Packets;
+        total.Bytes += c.Bytes;
+    }
+
+    /// <summary>The rows given to interfaces so far (slots are handed out in order) and the row of the rest.</summary>
+    private IEnumerable<uint> RowsInUse()
+    {
+        var rows = _ifSlots.Count == 0 ? 0 : _ifSlots.Values.Max() + 1;
+        for (uint row = 0; row < rows; row++)
+            yield return row;
+        yield return AbiConstants.IfRowOther;
     }
 
     public IReadOnlyDictionary<int, uint> InterfaceSlots => _ifSlots;
@@ -281,8 +331,6 @@ public sealed class GtpDatapath : IDisposable
     {
         _errorIndications.Update(0, default);
         _icmpErrors.Update(0, default);
-        for (uint i = 0; i < (uint)DatapathStat.Count; i++)
-            _stats.UpdateAll(i, default);
         for (uint i = 0; i < _ifStats.Info.MaxEntries; i++)
             _ifStats.UpdateAll(i, default);
     }
@@ -298,7 +346,6 @@ public sealed class GtpDatapath : IDisposable
     {
         _ifaces.Dispose();
         _config.Dispose();
-        _stats.Dispose();
         _ifStats.Dispose();
         _errorIndications.Dispose();
         _icmpErrors.Dispose();

@@ -19,7 +19,7 @@ public sealed class GatewayMetrics
     private readonly GatewayRuntime _runtime;
     private readonly PfcpService _pfcp;
     private readonly GtpuPathService _paths;
-    private readonly Counter _packets, _bytes, _ifPackets, _ifBytes, _qerDrops, _pfcpMessages, _pfcpDropped, _userPlane, _usageChecks;
+    private readonly Counter _packets, _bytes, _ifPackets, _ifBytes, _ifReasonPackets, _ifReasonBytes, _qerDrops, _pfcpMessages, _pfcpDropped, _userPlane, _usageChecks;
     private readonly Gauge _gtpuPaths, _sessions, _pfcpSessions, _associations, _tableUsed, _tableCapacity, _attached, _programLoaded, _build;
 
     public GatewayMetrics(GatewayRuntime runtime, PfcpService pfcp, GtpuPathService paths, CollectorRegistry registry)
@@ -33,6 +33,9 @@ public sealed class GatewayMetrics
         _bytes = f.CreateCounter("edge5g_datapath_bytes_total", "Bytes by what the GTP-U datapath did with them and why.", "reason", "verdict");
         _ifPackets = f.CreateCounter("edge5g_interface_packets_total", "Packets received per interface and XDP verdict.", "interface", "role", "verdict");
         _ifBytes = f.CreateCounter("edge5g_interface_bytes_total", "Bytes received per interface and XDP verdict.", "interface", "role", "verdict");
+        _ifReasonPackets = f.CreateCounter("edge5g_interface_reason_packets_total",
+            "Packets received per interface by what the GTP-U datapath did with them and why (edge5g_datapath_packets_total per interface): where malformed or unknown-TEID traffic comes in.", "interface", "role", "reason");
+        _ifReasonBytes = f.CreateCounter("edge5g_interface_reason_bytes_total", "Bytes received per interface by reason.", "interface", "role", "reason");
         _qerDrops = f.CreateCounter("edge5g_qer_drops_total", "Packets QERs dropped, by cause (closed gate, MBR exceeded), summed over QERs.", "cause");
         _pfcpMessages = f.CreateCounter("edge5g_pfcp_messages_total", "PFCP messages received (in) and sent (out), by type and cause.", "direction", "type", "cause");
         _pfcpDropped = f.CreateCounter("edge5g_pfcp_dropped_total", "PFCP datagrams not processed as new requests, by reason.", "reason");
@@ -89,6 +92,13 @@ public sealed class GatewayMetrics
                 var verdict = action.ToString().ToLowerInvariant();
                 _ifPackets.WithLabels(i.Name, i.Role, verdict).IncTo(c.Packets);
                 _ifBytes.WithLabels(i.Name, i.Role, verdict).IncTo(c.Bytes);
+            }
+            var reasons = _runtime.Datapath.InterfaceReasons(i.Ifindex);
+            for (int r = 0; r < reasons.Length; r++)
+            {
+                var reason = ReplayRunner.Kebab((DatapathStat)r);
+                _ifReasonPackets.WithLabels(i.Name, i.Role, reason).IncTo(reasons[r].Packets);
+                _ifReasonBytes.WithLabels(i.Name, i.Role, reason).IncTo(reasons[r].Bytes);
             }
         }
         ulong gate = 0, mbr = 0;

@@ -13,6 +13,8 @@ public static class AbiConstants
     public const uint None = 0xffffffff;
     public const int RulesPerList = 16;
     public const int MaxInterfaces = 64;
+    /// <summary>The if_stats row of packets on interfaces without a role (after the rows of those with).</summary>
+    public const uint IfRowOther = MaxInterfaces;
     public const int XdpActions = 5;
     public const int MaxLocalAddresses = 4;
 }
@@ -326,7 +328,31 @@ public struct Counter
     }
 }
 
-/// <summary>Why a packet went where it went (index of the per-CPU map stats).</summary>
+/// <summary>
+/// One CPU's row of the per-CPU map if_stats: what one interface received, by XDP verdict and
+/// by reason (one value, so the program looks it up once per packet).
+/// </summary>
+[AbiStruct("edge5g_if_stats")]
+[StructLayout(LayoutKind.Sequential)]
+public struct IfStats
+{
+    public VerdictCounters Verdict;
+    public ReasonCounters Reason;
+
+    [InlineArray(AbiConstants.XdpActions)]
+    public struct VerdictCounters
+    {
+        private Counter _first;
+    }
+
+    [InlineArray((int)DatapathStat.Count)]
+    public struct ReasonCounters
+    {
+        private Counter _first;
+    }
+}
+
+/// <summary>Why a packet went where it went (index of <see cref="IfStats.Reason"/>).</summary>
 [AbiEnum("EDGE5G_STAT_")]
 public enum DatapathStat : uint
 {

@@ -89,6 +89,8 @@ public class MetricsTests(LoopbackDaemonFixture fixture) : IClassFixture<Loopbac
         ["edge5g_datapath_bytes"] = ("counter", ["reason", "verdict"]),
         ["edge5g_interface_packets"] = ("counter", ["interface", "role", "verdict"]),
         ["edge5g_interface_bytes"] = ("counter", ["interface", "role", "verdict"]),
+        ["edge5g_interface_reason_packets"] = ("counter", ["interface", "role", "reason"]),
+        ["edge5g_interface_reason_bytes"] = ("counter", ["interface", "role", "reason"]),
         ["edge5g_qer_drops"] = ("counter", ["cause"]),
         ["edge5g_pfcp_messages"] = ("counter", ["direction", "type", "cause"]),
         ["edge5g_pfcp_dropped"] = ("counter", ["reason"]),
@@ -179,6 +181,11 @@ public class MetricsTests(LoopbackDaemonFixture fixture) : IClassFixture<Loopbac
             Assert.Contains((s.Labels["interface"], s.Labels["role"]), new[] { ("n3", "access"), ("n6", "core") });
             Assert.Contains(s.Labels["verdict"], new[] { "aborted", "drop", "pass", "tx", "redirect" });
         });
+        // Per interface, every reason (the datapath's totals are their sums over interfaces).
+        foreach (var (iface, role) in new[] { ("n3", "access"), ("n6", "core") })
+            Assert.Equal(Reasons.Order(), families["edge5g_interface_reason_packets"].Samples
+                .Where(s => s.Labels["interface"] == iface && s.Labels["role"] == role).Select(s => s.Labels["reason"]).Order());
+        Assert.Equal(2 * Reasons.Length, families["edge5g_interface_reason_packets"].Samples.Count);
         Assert.Equal(["gate-closed", "mbr-exceeded"], families["edge5g_qer_drops"].Samples.Select(s => s.Labels["cause"]).Order());
         Assert.Equal(["idle", "read"], families["edge5g_pfcp_usage_checks"].Samples.Select(s => s.Labels["outcome"]).Order());
         Assert.Equal(Tables.Order(), families["edge5g_table_entries"].Samples.Select(s => s.Labels["table"]).Order());
