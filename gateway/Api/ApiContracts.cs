@@ -21,7 +21,12 @@ public sealed record PdrCounterJson(ushort Pdr, ulong Packets, ulong Bytes);
 
 public sealed record SessionCountersJson(ulong Seid, string? Name, IReadOnlyList<PdrCounterJson> Pdrs);
 
-public sealed record CountersJson(IReadOnlyList<CounterJson> Datapath, IReadOnlyList<CounterJson> Interfaces, IReadOnlyList<SessionCountersJson> Sessions);
+/// <summary>
+/// Datapath reasons (totals), interface verdicts ("n3/tx"), interface reasons ("n3/drop-malformed":
+/// the totals per interface) and each session's PDR counters.
+/// </summary>
+public sealed record CountersJson(IReadOnlyList<CounterJson> Datapath, IReadOnlyList<CounterJson> Interfaces, IReadOnlyList<SessionCountersJson> Sessions,
+    IReadOnlyList<CounterJson> InterfaceReasons);
 
 /// <summary>A GTP-U peer watched with Echo Requests: failed when its last requests went unanswered.</summary>
 public sealed record GtpuPathJson(string Peer, bool Failed, DateTimeOffset? LastAnswer);

@@ -110,13 +110,18 @@ public static class ApiEndpoints
             var c = rt.Datapath.InterfaceStat(i.Ifindex, a);
             return new CounterJson($"{i.Name}/{a.ToString().ToLowerInvariant()}", c.Packets, c.Bytes);
         })).ToArray();
+        var interfaceReasons = rt.Status().Interfaces.SelectMany(i =>
+        {
+            var reasons = rt.Datapath.InterfaceReasons(i.Ifindex);
+            return reasons.Select((c, r) => new CounterJson($"{i.Name}/{ReplayRunner.Kebab((DatapathStat)r)}", c.Packets, c.Bytes));
+        }).ToArray();
         var sessions = rt.Sessions.Sessions.Select(s => new SessionCountersJson(s.Seid, s.Session.Name,
             s.PdrStats.OrderBy(p => p.Key).Select(p =>
             {
                 var c = Counter.Sum(rt.Datapath.Tables.PdrStats.Read(p.Value));
                 return new PdrCounterJson(p.Key, c.Packets, c.Bytes);
             }).ToArray())).ToArray();
-        return new CountersJson(datapath, interfaces, sessions);
+        return new CountersJson(datapath, interfaces, sessions, interfaceReasons);
     }
 
     /// <summary>Runs a change; refusals become problem details and nothing is changed (the layers below guarantee it).</summary>

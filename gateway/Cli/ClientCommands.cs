@@ -327,12 +327,12 @@ public static class ClientCommands
             c.Out.WriteLine();
             c.Out.WriteLine("Interfaces:");
             c.Out.Write(TextTable.Render(["INTERFACE", "VERDICT", "PACKETS", "BYTES"],
-                Items(counters.GetProperty("interfaces")).Select(x =>
-                {
-                    var name = Str(x, "name");
-                    var slash = name.LastIndexOf('/');
-                    return (IReadOnlyList<string>)[slash < 0 ? name : name[..slash], slash < 0 ? "" : name[(slash + 1)..], Str(x, "packets"), Str(x, "bytes")];
-                })));
+                Items(counters.GetProperty("interfaces")).Select(SplitInterface)));
+            c.Out.WriteLine();
+            // Per interface, the reasons that counted something (all of them are in --json).
+            c.Out.WriteLine("Interfaces by reason:");
+            c.Out.Write(TextTable.Render(["INTERFACE", "REASON", "PACKETS", "BYTES"],
+                (counters.TryGetProperty("interfaceReasons", out var reasons) ? Items(reasons) : []).Where(x => Str(x, "packets") != "0").Select(SplitInterface)));
             c.Out.WriteLine();
             c.Out.WriteLine("Sessions:");
             c.Out.Write(TextTable.Render(["SEID", "NAME", "PDR", "PACKETS", "BYTES"],
@@ -421,6 +421,14 @@ public static class ClientCommands
     /// <summary>An IPv6 address or a dotted quad (IPAddress.TryParse alone takes "1.2.3" for 1.2.0.3).</summary>
     private static bool TryParseAddress(string text, out IPAddress address) =>
         IPAddress.TryParse(text, out address!) && (text.Contains(':') || text.Count(ch => ch == '.') == 3);
+
+    /// <summary>"n3/tx" as a row: interface, what follows the slash, packets, bytes.</summary>
+    private static IReadOnlyList<string> SplitInterface(JsonElement x)
+    {
+        var name = Str(x, "name");
+        var slash = name.LastIndexOf('/');
+        return [slash < 0 ? name : name[..slash], slash < 0 ? "" : name[(slash + 1)..], Str(x, "packets"), Str(x, "bytes")];
+    }
 
     private static IEnumerable<JsonElement> Items(JsonElement array) =>
         array.ValueKind == JsonValueKind.Array ? array.EnumerateArray() : [];

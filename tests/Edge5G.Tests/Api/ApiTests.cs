@@ -267,6 +267,18 @@ public class ApiTests(LoopbackDaemonFixture fixture) : IClassFixture<LoopbackDae
             foreach (var i in new[] { "n3", "n6" })
                 foreach (var verdict in new[] { "aborted", "drop", "pass", "tx", "redirect" })
                     Assert.Contains($"{i}/{verdict}", interfaces);
+            // Per interface every reason, in the order of the totals. Their sums are the totals
+            // (the program runs only on n3 and n6, both with roles, so the row of interfaces
+            // without one stays empty); the totals were read first, and traffic since can only
+            // have added to the sums.
+            var perInterface = counters.GetProperty("interfaceReasons").EnumerateArray().ToArray();
+            Assert.Equal(new[] { "n3", "n6" }.SelectMany(i => reasons.Select(r => $"{i}/{r}")), perInterface.Select(c => c.GetProperty("name").GetString()));
+            foreach (var total in counters.GetProperty("datapath").EnumerateArray())
+            {
+                var name = total.GetProperty("name").GetString();
+                var sum = perInterface.Where(c => c.GetProperty("name").GetString()!.EndsWith("/" + name, StringComparison.Ordinal)).Sum(c => (decimal)c.GetProperty("packets").GetUInt64());
+                Assert.True(sum >= total.GetProperty("packets").GetUInt64(), $"{name}: the interfaces' {sum} packets fall short of the total");
+            }
             Assert.All(counters.GetProperty("datapath").EnumerateArray().Concat(counters.GetProperty("interfaces").EnumerateArray()), c =>
                 Assert.True(c.GetProperty("packets").GetUInt64() <= c.GetProperty("bytes").GetUInt64()));
             var session = Assert.Single(counters.GetProperty("sessions").EnumerateArray(), s => s.GetProperty("name").GetString() == "api-counted");

@@ -249,9 +249,16 @@ public class ClientCommandTests(LoopbackDaemonFixture fixture) : IClassFixture<L
             Assert.Contains(lines, l => Regex.IsMatch(l, $@"^\| {i} +\| {verdict} +\| \d+ +\| \d+ +\|$"));
         Assert.Contains("Interfaces:", lines);
         Assert.Contains("Sessions:", lines);
+        // Per interface, only the reasons that counted something; --json has them all.
+        var byReason = Array.IndexOf(lines, "Interfaces by reason:");
+        Assert.True(byReason > 0, counters);
+        Assert.Matches(@"^\| INTERFACE +\| REASON +\| PACKETS +\| BYTES +\|$", lines[byReason + 1]);
+        foreach (var row in lines.Skip(byReason + 3).TakeWhile(l => l.StartsWith('|')))
+            Assert.Matches(@"^\| n[36] +\| [a-z0-9-]+ +\| [1-9]\d* +\| \d+ +\|$", row);
         var countersJson = Json(d.Cli("get", "counters", "-o", "json"));
         Assert.Equal((int)DatapathStat.Count, countersJson.GetProperty("datapath").GetArrayLength()); // every reason
         Assert.Equal(10, countersJson.GetProperty("interfaces").GetArrayLength());
+        Assert.Equal(2 * (int)DatapathStat.Count, countersJson.GetProperty("interfaceReasons").GetArrayLength());
     }
 
     [Fact]
