@@ -163,7 +163,10 @@ public sealed unsafe class BpfObjectSpec : IDisposable
 
     /// <summary>
     /// Makes the object use an existing pinned map instead of creating a new one, so that a
-    /// restarted gateway adopts the state (sessions, counters) of the one before it.
+    /// restarted gateway adopts the state (sessions, counters) of the one before it. A pin left
+    /// by another build (a map it did not have, or one of another type, key or value size) is
+    /// refused with both shapes named before anything is created: adopting it would either fail
+    /// in the verifier or read the old layout as the new one.
     /// </summary>
     public void ReusePinnedMap(string map, string pinPath)
     {
@@ -171,9 +174,19 @@ public sealed unsafe class BpfObjectSpec : IDisposable
         var m = FindMap(map, operation);
         var fd = LibBpf.bpf_obj_get(pinPath);
         if (fd < 0)
-            throw new BpfException(operation, -fd, "cannot open the pin");
+            throw new BpfException(operation, -fd, -fd == 2 /* ENOENT */
+                ? $"nothing is pinned there: the pinned state is from a build without map '{map}' (remove it to start empty, losing its sessions, or run the build that pinned it)"
+                : "cannot open the pin");
         try
         {
+            BpfMapInfoHead info = default;
+            uint length = (uint)sizeof(BpfMapInfoHead);
+            BpfException.ThrowIfNegative(LibBpf.bpf_obj_get_info_by_fd(fd, &info, &length), operation, "BPF_OBJ_GET_INFO_BY_FD failed");
+            var (type, keySize, valueSize) = ((uint)LibBpf.bpf_map__type(m), LibBpf.bpf_map__key_size(m), LibBpf.bpf_map__value_size(m));
+            if (info.Type != type || info.KeySize != keySize || info.ValueSize != valueSize)
+                throw new BpfException(operation, 22 /* EINVAL */,
+                    $"the pin is {Shape(info.Type, info.KeySize, info.ValueSize)} but this build's map is {Shape(type, keySize, valueSize)}: " +
+                    "pinned by another build of the datapath (remove the pinned state to start empty, losing its sessions, or run the build that pinned it)");
             BpfException.ThrowIfNegative(LibBpf.bpf_map__reuse_fd(m, fd), operation,
                 "the pinned map does not match the object's definition (type, key, value or size)");
         }
@@ -183,6 +196,9 @@ public sealed unsafe class BpfObjectSpec : IDisposable
         }
         _reusedPins[map] = pinPath;
     }
+
+    private static string Shape(uint type, uint keySize, uint valueSize) =>
+        $"{(Enum.IsDefined((BpfMapType)type) ? ((BpfMapType)type).ToString() : $"type {type}")} with {keySize}-byte keys and {valueSize}-byte values";
 
     /// <summary>Creates the maps and loads every program into the kernel.</summary>
     public BpfObject Load()
