@@ -34,7 +34,15 @@ public sealed record BenchOptions
 /// trivial program and the case back to back), which cancels most of a shared VM's drift.
 /// </summary>
 public sealed record BenchRow(string Case, int Sessions, double MedianNs, double TrivialNs, double ProgramNs, double TrivialProgramNs,
-    double AboveTrivial, double ProgramAboveTrivial, double VerdictShare, double DeliveredShare);
+    double AboveTrivial, double ProgramAboveTrivial, double VerdictShare, double DeliveredShare)
+{
+    /// <summary>A difference with its sign, to one decimal: "+12.3", "-4.0", "+0.0" (never "-+0.0" or "+-4.0").</summary>
+    public static string Signed(double ns)
+    {
+        var r = Math.Round(ns, 1);
+        return (r < 0 ? "-" : "+") + Math.Abs(r).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
 
 public sealed record BenchReport(IReadOnlyList<BenchRow> Rows, IReadOnlyDictionary<int, double> MapBytesPerSession, IReadOnlyDictionary<int, TimeSpan> InstallTime);
 
@@ -260,8 +268,8 @@ public sealed class DatapathBench
             var row = new BenchRow(c.Name + subjects[i].Label, sessions, Median(s.Wall), Median(s.TrivialWall), Median(s.Program),
                 Median(s.TrivialProgram), Median(s.WallAbove), Median(s.ProgramAbove), (double)s.Counted / s.Expected,
                 (double)s.Delivered / s.Expected);
-            _log.WriteLine($"[bench] {row.Case,-22} {sessions,9} sessions: wall {row.MedianNs,6:0.0} ns (trivial {row.TrivialNs,6:0.0}, +{row.AboveTrivial:0.0}); " +
-                           $"program {row.ProgramNs,5:0.0} ns (trivial {row.TrivialProgramNs,4:0.0}, +{row.ProgramAboveTrivial:0.0}); verdicts {row.VerdictShare:P1}, delivered {row.DeliveredShare:P1}");
+            _log.WriteLine($"[bench] {row.Case,-22} {sessions,9} sessions: wall {row.MedianNs,6:0.0} ns (trivial {row.TrivialNs,6:0.0}, {BenchRow.Signed(row.AboveTrivial)}); " +
+                           $"program {row.ProgramNs,5:0.0} ns (trivial {row.TrivialProgramNs,4:0.0}, {BenchRow.Signed(row.ProgramAboveTrivial)}); verdicts {row.VerdictShare:P1}, delivered {row.DeliveredShare:P1}");
             rows.Add(row);
         }
         return rows;

@@ -66,7 +66,7 @@ public static class BenchCommand
             var one = report.Rows.FirstOrDefault(r => r.Case == row.Case && r.Sessions == report.Rows.Min(x => x.Sessions));
             var target = Peer.TryGetValue(row.Case, out var peer) ? (row.Case == "echo reply" ? $"<= {peer:0}" : $"<= {peer / 2:0.#}") : "-";
             var ratio = one is null || one.ProgramAboveTrivial <= 0 ? "-" : $"{row.ProgramAboveTrivial / one.ProgramAboveTrivial:0.00}x";
-            w.WriteLine($"| {row.Case} | {row.Sessions:N0} | {row.MedianNs:0.0} | {row.TrivialNs:0.0} | {row.AboveTrivial:+0.0;-0.0} | {row.ProgramNs:0.0} | {row.ProgramAboveTrivial:+0.0;-0.0} | {target} | {ratio} | {row.VerdictShare:P1} | {row.DeliveredShare:P1} |");
+            w.WriteLine($"| {row.Case} | {row.Sessions:N0} | {row.MedianNs:0.0} | {row.TrivialNs:0.0} | {BenchRow.Signed(row.AboveTrivial)} | {row.ProgramNs:0.0} | {BenchRow.Signed(row.ProgramAboveTrivial)} | {target} | {ratio} | {row.VerdictShare:P1} | {row.DeliveredShare:P1} |");
         }
         w.WriteLine();
         w.WriteLine("| sessions | kernel map memory per session | install time |");
