@@ -14,7 +14,8 @@
  * Frames may carry up to two VLAN tags (802.1Q, 802.1ad, or QinQ); replies to signalling
  * keep them, forwarded packets get the next hop's Ethernet header (with its tag when the
  * next hop is on a VLAN device).
- * Everything else goes to the kernel stack. Every verdict is counted by reason (stats).
+ * Everything else goes to the kernel stack. Every verdict is counted by reason, on the
+ * ingress interface's row of if_stats.
  * The control side computes all entries; this program only looks them up.
  */
 #include <linux/bpf.h>
