@@ -24,16 +24,20 @@ public class InterfaceCountersTests
         using var h = new GtpHarness(new GtpDatapathOptions { Sessions = 12 });
         var echo = Gtp(GnbMac, GatewayMac, Gnb, N3, GtpuMessage.EchoRequest(7));
         var notOurs = Gtp(GnbMac, GatewayMac, Gnb, IPAddress.Parse("198.51.100.77"), GtpuMessage.EchoRequest(8));
+        // Counted inside a GLOBAL function, which looks the row up again (count_by_row).
+        var errorIndication = Gtp(GnbMac, GatewayMac, Gnb, N3, GtpuMessage.ErrorIndication(TestSessions.DownlinkTeid, Gnb));
         var d = h.Datapath;
         try
         {
             Assert.Equal(XdpAction.Tx, h.Run(echo).Verdict);
             Assert.Equal(XdpAction.Tx, h.Run(echo).Verdict);
             Assert.Equal(XdpAction.Pass, h.Run(notOurs).Verdict);
+            Assert.Equal(XdpAction.Drop, h.Run(errorIndication).Verdict);
 
             Assert.Equal(Count(2, 2 * echo.Length), d.InterfaceStat(GtpHarness.Ifindex, XdpAction.Tx));
             Assert.Equal(Count(1, notOurs.Length), d.InterfaceStat(GtpHarness.Ifindex, XdpAction.Pass));
-            Assert.Equal(default, d.InterfaceStat(GtpHarness.Ifindex, XdpAction.Drop));
+            Assert.Equal(Count(1, errorIndication.Length), d.InterfaceStat(GtpHarness.Ifindex, XdpAction.Drop));
+            Assert.Equal(Count(1, errorIndication.Length), d.InterfaceStat(GtpHarness.Ifindex, DatapathStat.ErrorIndication));
             Assert.Equal(Count(2, 2 * echo.Length), d.InterfaceStat(GtpHarness.Ifindex, DatapathStat.EchoReplied));
             Assert.Equal(Count(1, notOurs.Length), d.InterfaceStat(GtpHarness.Ifindex, DatapathStat.PassNotOurs));
             Assert.Equal(Count(2, 2 * echo.Length), d.Stat(DatapathStat.EchoReplied));
@@ -48,7 +52,7 @@ public class InterfaceCountersTests
             Assert.Equal(Count(2, notOurs.Length + echo.Length), d.Stat(DatapathStat.PassNotOurs));
             Assert.Equal(Count(2, 2 * echo.Length), d.Stat(DatapathStat.EchoReplied));
             var totals = d.Stats();
-            Assert.Equal(4UL, totals.Values.Aggregate(0UL, (sum, c) => sum + c.Packets));
+            Assert.Equal(5UL, totals.Values.Aggregate(0UL, (sum, c) => sum + c.Packets));
         }
         finally
         {
