@@ -243,11 +243,18 @@ public sealed class GtpDatapath : IDisposable
 
     private delegate void ConfigChange(ref GtpConfigEntry config);
 
+    // Read-modify-write of the one config value: the ICMP sources change from the rtnetlink
+    // monitor's thread while other settings may be written elsewhere.
+    private readonly Lock _configGate = new();
+
     private void WriteConfig(ConfigChange change)
     {
-        var current = _config.Lookup(0);
-        change(ref current);
-        _config.Update(0, current);
+        lock (_configGate)
+        {
+            var current = _config.Lookup(0);
+            change(ref current);
+            _config.Update(0, current);
+        }
     }
 
     /// <summary>Packets and bytes per reason, summed over interfaces and CPUs.</summary>

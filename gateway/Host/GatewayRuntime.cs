@@ -108,7 +108,20 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
         foreach (var (name, role, _) in roles)
             _links.Add(AttachOrReplace(name, role, ifindexes[name], mode, linksDir));
 
-        _nextHops = new KernelNextHops(NextHopTable.Create((int)Datapath.Options.NextHops), Datapath.Tables.Nexthops,
+        var resolver = new RouteResolver();
+        RouteMonitor monitor;
+        try
+        {
+            monitor = new RouteMonitor();
+        }
+        catch
+        {
+            resolver.Dispose();
+            throw;
+        }
+        var table = new NextHopTable(resolver, monitor, (int)Datapath.Options.NextHops, ownsSources: true);
+        FollowCoreAddresses(monitor, o.Interfaces.Core, o.Interfaces.Core is { Length: > 0 } coreName ? ifindexes[coreName] : 0, (icmp4, icmp6));
+        _nextHops = new KernelNextHops(table, Datapath.Tables.Nexthops,
             o.Gtp.DataNetworkNextHop is { Length: > 0 } dn ? IPAddress.Parse(dn) : null);
         Sessions = new SessionTable(Datapath.Tables, Addresses, _nextHops, _time);
         _state = new SessionStateStore(Path.Combine(o.Datapath.StateDirectory, "sessions.json"), _log);
@@ -121,6 +134,44 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
         Started = true;
         LogStarted(_log, string.Join(", ", _links.Select(l => $"{l.State.Name}({l.State.Role})")), Adopted);
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// ICMP errors to the data network come from the core interface's address: when its
+    /// addresses change (or notifications were lost), the datapath's sources follow. Runs on the
+    /// monitor thread, which next hops share: nothing may escape from here.
+    /// </summary>
+    private void FollowCoreAddresses(RouteMonitor monitor, string? core, int ifindex, (IPAddress? Ipv4, IPAddress? Ipv6) current)
+    {
+        if (ifindex <= 0)
+            return;
+        var gate = new object();
+        void Refresh()
+        {
+            try
+            {
+                lock (gate)
+                {
+                    var now = InterfaceAddresses(core);
+                    if (Equals(now.Ipv4, current.Ipv4) && Equals(now.Ipv6, current.Ipv6))
+                        return;
+                    Datapath.SetIcmpSources(now.Ipv4, now.Ipv6);
+                    LogIcmpSources(_log, core!, now.Ipv4?.ToString() ?? "none", now.Ipv6?.ToString() ?? "none");
+                    current = now;
+                }
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                LogIcmpSourcesFailed(_log, core!, e);
+            }
+        }
+        monitor.Changed += change =>
+        {
+            if ((change.Kinds & RouteChangeKinds.Lost) != 0
+                || ((change.Kinds & (RouteChangeKinds.Address | RouteChangeKinds.Link)) != 0 && change.Interfaces.Contains(ifindex)))
+                Refresh();
+        };
+        Refresh(); // a change between the first read and the subscription
     }
 
     /// <summary>The first IPv4 and the first global IPv6 address of an interface (null when it has none).</summary>
@@ -243,6 +294,12 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
         _nextHops?.Dispose();
         Datapath?.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "ICMP errors to the data network now come from {Interface}'s addresses: {Ipv4}, {Ipv6}")]
+    private static partial void LogIcmpSources(ILogger logger, string @interface, string ipv4, string ipv6);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "could not update the ICMP source addresses from {Interface}")]
+    private static partial void LogIcmpSourcesFailed(ILogger logger, string @interface, Exception exception);
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "datapath running on {Interfaces} (adopted pinned state: {Adopted})")]
     private static partial void LogStarted(ILogger logger, string interfaces, bool adopted);
