@@ -177,28 +177,20 @@ public sealed unsafe class BpfObjectSpec : IDisposable
             throw new BpfException(operation, -fd, -fd == 2 /* ENOENT */
                 ? $"nothing is pinned there: the pinned state is from a build without map '{map}' (remove it to start empty, losing its sessions, or run the build that pinned it)"
                 : "cannot open the pin");
-        try
-        {
-            BpfMapInfoHead info = default;
-            uint length = (uint)sizeof(BpfMapInfoHead);
-            BpfException.ThrowIfNegative(LibBpf.bpf_obj_get_info_by_fd(fd, &info, &length), operation, "BPF_OBJ_GET_INFO_BY_FD failed");
-            var (type, keySize, valueSize) = ((uint)LibBpf.bpf_map__type(m), LibBpf.bpf_map__key_size(m), LibBpf.bpf_map__value_size(m));
-            if (info.Type != type || info.KeySize != keySize || info.ValueSize != valueSize)
-                throw new BpfException(operation, 22 /* EINVAL */,
-                    $"the pin is {Shape(info.Type, info.KeySize, info.ValueSize)} but this build's map is {Shape(type, keySize, valueSize)}: " +
-                    "pinned by another build of the datapath (remove the pinned state to start empty, losing its sessions, or run the build that pinned it)");
-            BpfException.ThrowIfNegative(LibBpf.bpf_map__reuse_fd(m, fd), operation,
-                "the pinned map does not match the object's definition (type, key, value or size)");
-        }
-        finally
-        {
-            LibC.close(fd); // reuse_fd duplicates the descriptor
-        }
+        using var pin = new BpfFdHandle(fd); // reuse_fd duplicates the descriptor
+        var info = BpfMapInfo.Read(pin, pinPath);
+        var (type, keySize, valueSize) = ((BpfMapType)LibBpf.bpf_map__type(m), LibBpf.bpf_map__key_size(m), LibBpf.bpf_map__value_size(m));
+        if (info.Type != type || info.KeySize != keySize || info.ValueSize != valueSize)
+            throw new BpfException(operation, 22 /* EINVAL */,
+                $"the pin is {Shape(info.Type, info.KeySize, info.ValueSize)} but this build's map is {Shape(type, keySize, valueSize)}: " +
+                "pinned by another build of the datapath (remove the pinned state to start empty, losing its sessions, or run the build that pinned it)");
+        BpfException.ThrowIfNegative(LibBpf.bpf_map__reuse_fd(m, pin.Fd), operation,
+            "the pinned map does not match the object's definition (type, key, value or size)");
         _reusedPins[map] = pinPath;
     }
 
-    private static string Shape(uint type, uint keySize, uint valueSize) =>
-        $"{(Enum.IsDefined((BpfMapType)type) ? ((BpfMapType)type).ToString() : $"type {type}")} with {keySize}-byte keys and {valueSize}-byte values";
+    private static string Shape(BpfMapType type, uint keySize, uint valueSize) =>
+        $"{(Enum.IsDefined(type) ? type.ToString() : $"type {(uint)type}")} with {keySize}-byte keys and {valueSize}-byte values";
 
     /// <summary>Creates the maps and loads every program into the kernel.</summary>
     public BpfObject Load()

@@ -260,28 +260,32 @@ public sealed class GtpDatapath : IDisposable
     /// <summary>Packets and bytes per reason, summed over interfaces and CPUs.</summary>
     public IReadOnlyDictionary<DatapathStat, Counter> Stats()
     {
-        var totals = new Counter[(int)DatapathStat.Count];
-        foreach (var row in RowsInUse())
-            if (_ifStats.TryLookup(row, out var perCpu))
-                foreach (ref readonly var cpu in perCpu.AsSpan())
-                    for (int i = 0; i < totals.Length; i++)
-                        Add(ref totals[i], cpu.Reason[i]);
+        var totals = ReasonTotals();
         var result = new Dictionary<DatapathStat, Counter>(totals.Length);
         for (int i = 0; i < totals.Length; i++)
             result[(DatapathStat)i] = totals[i];
         return result;
     }
 
-    public Counter Stat(DatapathStat stat)
+    public Counter Stat(DatapathStat stat) =>
+        stat < DatapathStat.Count ? ReasonTotals()[(int)stat] : throw new ArgumentOutOfRangeException(nameof(stat), stat, "not a datapath reason");
+
+    /// <summary>Per reason (index: <see cref="DatapathStat"/>), the sum over the rows in use and the CPUs.</summary>
+    private Counter[] ReasonTotals()
     {
-        if (stat >= DatapathStat.Count)
-            throw new ArgumentOutOfRangeException(nameof(stat), stat, "not a datapath reason");
-        Counter total = default;
+        var totals = new Counter[(int)DatapathStat.Count];
         foreach (var row in RowsInUse())
-            if (_ifStats.TryLookup(row, out var perCpu))
-                foreach (ref readonly var cpu in perCpu.AsSpan())
-                    Add(ref total, cpu.Reason[(int)stat]);
-        return total;
+            AddReasons(row, totals);
+        return totals;
+    }
+
+    private void AddReasons(uint row, Counter[] totals)
+    {
+        if (!_ifStats.TryLookup(row, out var perCpu))
+            return;
+        foreach (ref readonly var cpu in perCpu.AsSpan())
+            for (int i = 0; i < totals.Length; i++)
+                Add(ref totals[i], cpu.Reason[i]);
     }
 
     /// <summary>Packets and bytes an interface received, by the verdict they got.</summary>
@@ -303,10 +307,8 @@ public sealed class GtpDatapath : IDisposable
     public Counter[] InterfaceReasons(int ifindex)
     {
         var result = new Counter[(int)DatapathStat.Count];
-        if (_ifSlots.TryGetValue(ifindex, out var slot) && _ifStats.TryLookup(slot, out var perCpu))
-            foreach (ref readonly var cpu in perCpu.AsSpan())
-                for (int i = 0; i < result.Length; i++)
-                    Add(ref result[i], cpu.Reason[i]);
+        if (_ifSlots.TryGetValue(ifindex, out var slot))
+            AddReasons(slot, result);
         return result;
     }
 
