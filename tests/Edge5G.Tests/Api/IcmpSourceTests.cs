@@ -31,6 +31,10 @@ public class IcmpSourceTests
         while (!Source().Equals(renumbered) && clock.Elapsed < TimeSpan.FromSeconds(5))
             Thread.Sleep(20);
         Assert.Equal(renumbered, Source());
-        Assert.Contains("ICMP errors to the data network now come from n6's addresses: 203.0.113.9", d.Log);
+        // The daemon logs it just after the write; its output reaches d.Log a moment later.
+        const string Logged = "ICMP errors to the data network now come from n6's addresses: 203.0.113.9";
+        while (!d.Log.Contains(Logged, StringComparison.Ordinal) && clock.Elapsed < TimeSpan.FromSeconds(10))
+            Thread.Sleep(20);
+        Assert.Contains(Logged, d.Log);
     }
 }
