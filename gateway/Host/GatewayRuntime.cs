@@ -108,19 +108,8 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
         foreach (var (name, role, _) in roles)
             _links.Add(AttachOrReplace(name, role, ifindexes[name], mode, linksDir));
 
-        var resolver = new RouteResolver();
-        RouteMonitor monitor;
-        try
-        {
-            monitor = new RouteMonitor();
-        }
-        catch
-        {
-            resolver.Dispose();
-            throw;
-        }
-        var table = new NextHopTable(resolver, monitor, (int)Datapath.Options.NextHops, ownsSources: true);
-        FollowCoreAddresses(monitor, o.Interfaces.Core, o.Interfaces.Core is { Length: > 0 } coreName ? ifindexes[coreName] : 0, (icmp4, icmp6));
+        var table = NextHopTable.Create((int)Datapath.Options.NextHops);
+        FollowCoreAddresses(table.Monitor!, o.Interfaces.Core, o.Interfaces.Core is { Length: > 0 } coreName ? ifindexes[coreName] : 0, (icmp4, icmp6));
         _nextHops = new KernelNextHops(table, Datapath.Tables.Nexthops,
             o.Gtp.DataNetworkNextHop is { Length: > 0 } dn ? IPAddress.Parse(dn) : null);
         Sessions = new SessionTable(Datapath.Tables, Addresses, _nextHops, _time);

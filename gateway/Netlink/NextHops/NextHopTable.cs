@@ -70,6 +70,9 @@ public sealed class NextHopTable : IDisposable
         }
     }
 
+    /// <summary>The rtnetlink monitor the table re-resolves on (null for tables fed by hand): others may listen to it too.</summary>
+    public RouteMonitor? Monitor => _monitor;
+
     /// <summary>
     /// Entries whose resolution changed, with their new resolution. Raised on the monitor thread
     /// (or the thread calling <see cref="Refresh"/>), in order, never concurrently.
