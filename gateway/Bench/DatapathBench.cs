@@ -20,10 +20,12 @@ public sealed record BenchOptions
     public IReadOnlyList<int> SessionCounts { get; init; } = [1, 10_000, 1_000_000];
     /// <summary>Folder with the benchmark packets (../shared/bench); built in code when absent.</summary>
     public string? PacketDirectory { get; init; }
-    /// <summary>Cases to run, by key (uplink, downlink, echo, ulcl); empty: all.</summary>
+    /// <summary>Cases to run, by key (<see cref="CaseKeys"/>); empty: <see cref="DefaultCaseKeys"/>.</summary>
     public IReadOnlyList<string> Cases { get; init; } = [];
 
-    public static readonly string[] CaseKeys = ["uplink", "downlink", "echo", "ulcl"];
+    /// <summary>Every case; the spread ones (each frame to another session) run only when asked for.</summary>
+    public static readonly string[] CaseKeys = ["uplink", "downlink", "echo", "ulcl", "uplink-spread", "downlink-spread"];
+    public static readonly string[] DefaultCaseKeys = ["uplink", "downlink", "echo", "ulcl"];
 }
 
 /// <summary>
@@ -36,6 +38,12 @@ public sealed record BenchOptions
 public sealed record BenchRow(string Case, int Sessions, double MedianNs, double TrivialNs, double ProgramNs, double TrivialProgramNs,
     double AboveTrivial, double ProgramAboveTrivial, double VerdictShare, double DeliveredShare)
 {
+    /// <summary>Spread rows: the share of sampled sessions whose PDR counted packets (null for one flow).</summary>
+    public double? SessionsReached { get; init; }
+
+    /// <summary>Spread rows: the single-flow case they are compared with ("uplink decap").</summary>
+    public string? SpreadOf { get; init; }
+
     /// <summary>A difference with its sign, to one decimal: "+12.3", "-4.0", "+0.0" (never "-+0.0" or "+-4.0").</summary>
     public static string Signed(double ns)
     {
@@ -82,7 +90,14 @@ public sealed class DatapathBench
     private readonly BpfObject? _experiment;
     private readonly string? _experimentProgram;
 
-    private sealed record Case(string Name, byte[] Frame, DatapathStat Expected);
+    /// <summary>
+    /// One measured case. Spread cases patch every frame to reach another of the subject's
+    /// sessions (<see cref="SpreadPlan"/>); Pdr is the PDR id each session's packets count on.
+    /// </summary>
+    private sealed record Case(string Name, byte[] Frame, DatapathStat Expected, Func<int, SpreadPlan>? Spread = null, ushort Pdr = 0)
+    {
+        public string? SpreadOf { get; init; }
+    }
 
     public BenchReport Run()
     {
@@ -93,9 +108,15 @@ public sealed class DatapathBench
             new("downlink encap", frames.Downlink, DatapathStat.ForwardDownlink),
             new("echo reply", frames.Echo, DatapathStat.EchoReplied),
             new("ULCL N9 re-encap", BenchFrames.WithTeid(frames.Uplink, UlclTeid), DatapathStat.ForwardN9),
+            new("uplink decap, spread", frames.Uplink, DatapathStat.ForwardUplink,
+                n => SpreadPlan.Uplink(frames.Uplink, SpreadSessions(n).Select(s => s.Teid).ToArray(), SpreadSessions(n).Select(s => s.Ue).ToArray()),
+                Pdr: 1) { SpreadOf = "uplink decap" },
+            new("downlink encap, spread", frames.Downlink, DatapathStat.ForwardDownlink,
+                n => SpreadPlan.Downlink(frames.Downlink, SpreadSessions(n).Select(s => s.Ue).ToArray()),
+                Pdr: 2) { SpreadOf = "downlink encap" },
         ];
-        if (_options.Cases.Count > 0)
-            cases = cases.Where((_, i) => _options.Cases.Contains(BenchOptions.CaseKeys[i])).ToArray();
+        var keys = _options.Cases.Count > 0 ? _options.Cases : BenchOptions.DefaultCaseKeys;
+        cases = cases.Where((_, i) => keys.Contains(BenchOptions.CaseKeys[i])).ToArray();
         var rows = new List<BenchRow>();
         var memory = new Dictionary<int, double>();
         var install = new Dictionary<int, TimeSpan>();
@@ -158,14 +179,14 @@ public sealed class DatapathBench
                 install[sessions] = clock.Elapsed;
                 memory[sessions] = (double)datapath.MapMemory() / sessions;
                 _log.WriteLine($"[bench] {sessions} sessions installed in {clock.Elapsed.TotalSeconds:0.0} s; maps {datapath.MapMemory() / 1024.0 / 1024.0:0.0} MiB");
-                subjects.Add(new Subject("", sessions, datapath, _experiment?.Program(_experimentProgram!) ?? datapath.Program));
+                subjects.Add(new Subject("", sessions, datapath, _experiment?.Program(_experimentProgram!) ?? datapath.Program, table));
 
                 // Developer A/B: EDGE5G_BENCH_COMPARE=/path/gtp.bpf.o loads a second build of the
                 // program over the same (pinned) maps and measures it in the same runs.
                 if (LoadComparison(datapath, sessions) is { } compare)
                 {
                     loaded.Add(compare);
-                    subjects.Add(new Subject(" [B]", sessions, compare, compare.Program));
+                    subjects.Add(new Subject(" [B]", sessions, compare, compare.Program, table));
                 }
             }
             foreach (var c in cases)
@@ -183,7 +204,7 @@ public sealed class DatapathBench
     }
 
     /// <summary>A program measured: the datapath holding the sessions, and the build that runs over its maps.</summary>
-    private sealed record Subject(string Label, int Sessions, GtpDatapath Datapath, BpfProgram Program);
+    private sealed record Subject(string Label, int Sessions, GtpDatapath Datapath, BpfProgram Program, SessionTable Table);
 
     private static string ComparePins(int sessions) => $"/sys/fs/bpf/e5g-bench-{Environment.ProcessId}-{sessions}";
 
@@ -202,63 +223,139 @@ public sealed class DatapathBench
         public long Expected, Counted, Delivered;
     }
 
+    /// <summary>
+    /// A wrapper instance: the restore wrapper, the trivial program behind it and the slot the
+    /// program under test goes in. Spread cases load one per session count, with that count's
+    /// patches, and measure the trivial program behind each (the patching cancels too).
+    /// </summary>
+    private sealed class Harness : IDisposable
+    {
+        private readonly BpfObject _wrapper;
+        public BpfMap<uint, uint> Target { get; }
+        public BpfProgram Bench { get; }
+        public BpfProgram Trivial { get; }
+        public List<int> Subjects { get; } = [];
+
+        public Harness(byte[] frame, SpreadPlan? plan)
+        {
+            using var spec = BpfObjectSpec.OpenEmbedded("common/bench.bpf.o");
+            spec.SetConstant("frame_len", (uint)frame.Length);
+            if (plan is not null)
+            {
+                spec.SetMaxEntries("bench_spread", (uint)plan.Patches.Length);
+                spec.SetConstant("spread_count", (uint)plan.Patches.Length);
+                spec.SetConstant("spread_off", (uint)plan.Offset);
+                spec.SetConstant("spread_len", (uint)plan.Length);
+            }
+            _wrapper = spec.Load();
+            using (var frameMap = _wrapper.Map<uint, BenchFrameValue>("bench_frame"))
+                frameMap.Update(0, BenchFrameValue.From(frame));
+            if (plan is not null)
+            {
+                using var patches = _wrapper.Map<uint, BenchPatch>("bench_spread");
+                var keys = Enumerable.Range(0, plan.Patches.Length).Select(i => (uint)i).ToArray();
+                const int chunk = 65_536;
+                for (int i = 0; i < keys.Length; i += chunk)
+                {
+                    int n = Math.Min(chunk, keys.Length - i);
+                    patches.UpdateBatch(keys.AsSpan(i, n), plan.Patches.AsSpan(i, n));
+                }
+            }
+            Target = _wrapper.Map<uint, uint>("bench_target");
+            Bench = _wrapper.Program("xdp_bench");
+            Trivial = _wrapper.Program("xdp_trivial_tx");
+        }
+
+        public void Dispose()
+        {
+            Target.Dispose();
+            _wrapper.Dispose();
+        }
+    }
+
     private List<BenchRow> Measure(Case c, List<Subject> subjects, NetworkNamespace ns, int ingress, int receiver, BpfPerCpuMap<uint, Counter> received)
     {
-        using var spec = BpfObjectSpec.OpenEmbedded("common/bench.bpf.o");
-        spec.SetConstant("frame_len", (uint)c.Frame.Length);
-        using var wrapper = spec.Load();
-        using (var frameMap = wrapper.Map<uint, BenchFrameValue>("bench_frame"))
-            frameMap.Update(0, BenchFrameValue.From(c.Frame));
-        using var target = wrapper.Map<uint, uint>("bench_target");
-        var bench = wrapper.Program("xdp_bench");
-        var trivial = wrapper.Program("xdp_trivial_tx");
+        // A spread needs sessions to spread over.
+        var measured = c.Spread is null ? subjects : subjects.Where(s => s.Sessions > 1).ToList();
+        if (measured.Count == 0)
+            return [];
+        var harnesses = new List<Harness>();
+        try
+        {
+            if (c.Spread is null)
+            {
+                harnesses.Add(new Harness(c.Frame, null));
+                harnesses[0].Subjects.AddRange(Enumerable.Range(0, measured.Count));
+            }
+            else
+            {
+                foreach (var group in measured.Select((s, i) => (s, i)).GroupBy(x => x.s.Sessions))
+                {
+                    var harness = new Harness(c.Frame, c.Spread(group.Key));
+                    harnesses.Add(harness);
+                    harness.Subjects.AddRange(group.Select(x => x.i));
+                }
+            }
+            return Measure(c, measured, harnesses, ns, ingress, receiver, received);
+        }
+        finally
+        {
+            foreach (var h in harnesses)
+                h.Dispose();
+        }
+    }
 
+    private List<BenchRow> Measure(Case c, List<Subject> subjects, List<Harness> harnesses, NetworkNamespace ns, int ingress, int receiver,
+        BpfPerCpuMap<uint, Counter> received)
+    {
+        // The slots of a run: each harness's trivial program (subject -1), then its subjects.
+        var slots = harnesses.SelectMany(h => new[] { (Harness: h, Subject: -1) }.Concat(h.Subjects.Select(i => (Harness: h, Subject: i)))).ToArray();
         var series = subjects.Select(_ => new Series()).ToArray();
+        var spreadFrom = subjects.Select(s => ReachedBefore(c, s)).ToArray();
         // One unmeasured run of each first: page pools, caches and the CPU's clock warm up
         // (the first case of a bench otherwise reads slower than the same case later).
-        target.Update(0, (uint)trivial.Fd);
-        Time(bench, c.Frame, ns, ingress);
-        foreach (var subject in subjects)
+        foreach (var (h, i) in slots)
         {
-            target.Update(0, (uint)subject.Program.Fd);
-            Time(bench, c.Frame, ns, ingress);
+            h.Target.Update(0, (uint)(i < 0 ? h.Trivial : subjects[i].Program).Fd);
+            Time(h.Bench, c.Frame, ns, ingress);
         }
         for (int run = 0; run < _options.Runs; run++)
         {
-            // Each run measures the trivial program and every subject back to back, starting
+            // Each run measures every trivial program and every subject back to back, starting
             // with a different one each run, so drift within a run favours none of them.
-            int slots = subjects.Count + 1;
-            double trivialWall = 0, trivialProg = 0;
+            var trivial = new Dictionary<Harness, (double Wall, double Program)>();
             var results = new (double Wall, double Program)[subjects.Count];
-            for (int k = 0; k < slots; k++)
+            for (int k = 0; k < slots.Length; k++)
             {
-                int slot = (run + k) % slots;
-                if (slot == 0)
+                var (h, i) = slots[(run + k) % slots.Length];
+                if (i < 0)
                 {
-                    target.Update(0, (uint)trivial.Fd);
-                    (trivialWall, trivialProg) = Time(bench, c.Frame, ns, ingress);
+                    h.Target.Update(0, (uint)h.Trivial.Fd);
+                    trivial[h] = Time(h.Bench, c.Frame, ns, ingress);
                     continue;
                 }
-                var s = series[slot - 1];
-                var subject = subjects[slot - 1];
-                target.Update(0, (uint)subject.Program.Fd);
+                var s = series[i];
+                var subject = subjects[i];
+                h.Target.Update(0, (uint)subject.Program.Fd);
                 var statBefore = subject.Datapath.Stat(c.Expected).Packets;
                 var receivedBefore = Total(received, receiver);
-                results[slot - 1] = Time(bench, c.Frame, ns, ingress);
+                results[i] = Time(h.Bench, c.Frame, ns, ingress);
                 s.Expected += _options.Packets;
                 s.Counted += (long)(subject.Datapath.Stat(c.Expected).Packets - statBefore);
                 s.Delivered += (long)(Total(received, receiver) - receivedBefore);
             }
-            for (int i = 0; i < subjects.Count; i++)
-            {
-                var s = series[i];
-                s.TrivialWall.Add(trivialWall);
-                s.TrivialProgram.Add(trivialProg);
-                s.Wall.Add(results[i].Wall);
-                s.Program.Add(results[i].Program);
-                s.WallAbove.Add(results[i].Wall - trivialWall);
-                s.ProgramAbove.Add(results[i].Program - trivialProg);
-            }
+            foreach (var h in harnesses)
+                foreach (var i in h.Subjects)
+                {
+                    var s = series[i];
+                    var (trivialWall, trivialProg) = trivial[h];
+                    s.TrivialWall.Add(trivialWall);
+                    s.TrivialProgram.Add(trivialProg);
+                    s.Wall.Add(results[i].Wall);
+                    s.Program.Add(results[i].Program);
+                    s.WallAbove.Add(results[i].Wall - trivialWall);
+                    s.ProgramAbove.Add(results[i].Program - trivialProg);
+                }
         }
         var rows = new List<BenchRow>();
         for (int i = 0; i < subjects.Count; i++)
@@ -267,12 +364,41 @@ public sealed class DatapathBench
             var sessions = subjects[i].Sessions;
             var row = new BenchRow(c.Name + subjects[i].Label, sessions, Median(s.Wall), Median(s.TrivialWall), Median(s.Program),
                 Median(s.TrivialProgram), Median(s.WallAbove), Median(s.ProgramAbove), (double)s.Counted / s.Expected,
-                (double)s.Delivered / s.Expected);
+                (double)s.Delivered / s.Expected)
+            {
+                SpreadOf = c.SpreadOf,
+                SessionsReached = c.Spread is null ? null : Reached(c, subjects[i], spreadFrom[i]),
+            };
+            var reached = row.SessionsReached is { } r ? $", sessions reached {r:P1} of {spreadFrom[i].Length} sampled" : "";
             _log.WriteLine($"[bench] {row.Case,-22} {sessions,9} sessions: wall {row.MedianNs,6:0.0} ns (trivial {row.TrivialNs,6:0.0}, {BenchRow.Signed(row.AboveTrivial)}); " +
-                           $"program {row.ProgramNs,5:0.0} ns (trivial {row.TrivialProgramNs,4:0.0}, {BenchRow.Signed(row.ProgramAboveTrivial)}); verdicts {row.VerdictShare:P1}, delivered {row.DeliveredShare:P1}");
+                           $"program {row.ProgramNs,5:0.0} ns (trivial {row.TrivialProgramNs,4:0.0}, {BenchRow.Signed(row.ProgramAboveTrivial)}); verdicts {row.VerdictShare:P1}, delivered {row.DeliveredShare:P1}{reached}");
             rows.Add(row);
         }
         return rows;
+    }
+
+    /// <summary>Sessions sampled to show a spread run reached them (up to 256, evenly over all).</summary>
+    private const int SpreadSample = 256;
+
+    /// <summary>The sampled sessions' packet counts on the case's PDR before the runs (none for one flow).</summary>
+    private static (ulong Seid, ulong Packets)[] ReachedBefore(Case c, Subject subject)
+    {
+        if (c.Spread is null)
+            return [];
+        int n = subject.Sessions, step = Math.Max(1, n / SpreadSample);
+        return Enumerable.Range(0, n).Where(i => i % step == 0).Take(SpreadSample)
+            .Select(i => SpreadSeid(i)).Select(seid => (seid, PdrPackets(subject, seid, c.Pdr))).ToArray();
+    }
+
+    /// <summary>The share of the sampled sessions whose PDR counted packets during the runs.</summary>
+    private static double Reached(Case c, Subject subject, (ulong Seid, ulong Packets)[] before) =>
+        before.Length == 0 ? 0 : (double)before.Count(b => PdrPackets(subject, b.Seid, c.Pdr) > b.Packets) / before.Length;
+
+    private static ulong PdrPackets(Subject subject, ulong seid, ushort pdr)
+    {
+        if (!subject.Table.TryGet(seid, out var session) || !session.PdrStats.TryGetValue(pdr, out var index))
+            throw new InvalidOperationException($"session {seid} has no PDR {pdr}");
+        return Counter.Sum(subject.Datapath.Tables.PdrStats.Read(index)).Packets;
     }
 
     /// <summary>Wall nanoseconds per packet of a live run, and the program's own run time per packet.</summary>
@@ -324,13 +450,24 @@ public sealed class DatapathBench
             new Far(2, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Core, new OuterHeaderCreation(CentralTeid, CentralUpf))),
         ]);
 
-    /// <summary>Other sessions: their UE addresses (10.x) and TEIDs exist only in the maps; no traffic uses them.</summary>
+    /// <summary>Session i of a spread over n: the bench session, then the fillers.</summary>
+    private static ulong SpreadSeid(int i) => i == 0 ? 1UL : 1000UL + (ulong)i;
+
+    /// <summary>The uplink TEID and UE address of every session a spread over n reaches, in SpreadSeid order.</summary>
+    private static (uint Teid, IPAddress Ue)[] SpreadSessions(int n) =>
+        Enumerable.Range(0, n).Select(i => i == 0 ? (UlTeid, Ue) : (FillerTeid(i), FillerUe(i))).ToArray();
+
+    private static uint FillerTeid(int i) => UlTeid + 1 + (uint)i;
+
+    private static IPAddress FillerUe(int i) => new(new byte[] { 10, (byte)(i >> 16), (byte)(i >> 8), (byte)i });
+
+    /// <summary>Other sessions: their UE addresses (10.x) and TEIDs exist only in the maps; single-flow runs send them nothing, spread runs all of them.</summary>
     private static Session FillerSession(int i)
     {
-        var ue = new IPAddress(new byte[] { 10, (byte)(i >> 16), (byte)(i >> 8), (byte)i });
-        return new Session(1000UL + (ulong)i,
+        var ue = FillerUe(i);
+        return new Session(SpreadSeid(i),
             [
-                new Pdr(1, 100, new Pdi(InterfaceType.Access, new FTeid(UlTeid + 1 + (uint)i, N3), UeIpv4: ue), FarId: 1, RemoveOuterHeader: true, QerIds: [1]),
+                new Pdr(1, 100, new Pdi(InterfaceType.Access, new FTeid(FillerTeid(i), N3), UeIpv4: ue), FarId: 1, RemoveOuterHeader: true, QerIds: [1]),
                 new Pdr(2, 100, new Pdi(InterfaceType.Core, UeIpv4: ue), FarId: 2, QerIds: [1]),
             ],
             [
