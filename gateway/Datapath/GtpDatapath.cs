@@ -138,7 +138,9 @@ public sealed class GtpDatapath : IDisposable
         spec.SetMaxEntries("ue6", s);
         var rules = options.RulesPerSession * s;
         spec.SetMaxEntries("pdrs", rules);
-        spec.SetMaxEntries("pdr_stats", rules);
+        // One region of counters per possible CPU (bpf/gtp/gtp_maps.h).
+        spec.SetMaxEntries("pdr_stats", checked(rules * (uint)BpfPerCpuMap<uint, Counter>.PossibleCpus));
+        spec.SetConstant("pdr_stats_stride", rules);
         spec.SetMaxEntries("pdr_notified", rules);
         spec.SetMaxEntries("pdr_seen", rules);
         spec.SetMaxEntries("fars", rules);

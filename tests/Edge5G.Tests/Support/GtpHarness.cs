@@ -5,6 +5,7 @@ using LoxiLb.Edge5G.Datapath;
 using LoxiLb.Edge5G.Datapath.Abi;
 using LoxiLb.Edge5G.Datapath.Compiler;
 using LoxiLb.Edge5G.Datapath.Model;
+using LoxiLb.Edge5G.Datapath.Tables;
 using static LoxiLb.Edge5G.Tests.Support.GtpFrames;
 
 namespace LoxiLb.Edge5G.Tests.Support;
@@ -78,10 +79,9 @@ public sealed class GtpHarness : IDisposable
     /// </summary>
     public void CountOnStatsSlot(uint slot, Counter[] perCpu)
     {
-        using var stats = Datapath.Object.PerCpuMap<uint, Counter>("pdr_stats");
         using var epoch = Datapath.Object.Map<uint, ulong>("usage_epoch");
         using var seen = Datapath.Object.Map<uint, ulong>("pdr_seen");
-        stats.Update(slot, perCpu);
+        ((BpfCpuRegionTable<Counter>)Datapath.Tables.PdrStats).Write(slot, perCpu);
         seen.Update(slot, epoch.Lookup(0));
     }
 
