@@ -155,10 +155,7 @@ static __always_inline void count_verdict(struct edge5g_if_stats *s, __u32 len, 
 
 static __always_inline void count_pdr(__u32 pdr, __u32 bytes)
 {
-	/* This CPU's region of pdr_stats (see gtp_maps.h); an index past the stride would land
-	 * in the next CPU's region. */
-	__u32 slot = bpf_get_smp_processor_id() * pdr_stats_stride + pdr;
-	struct edge5g_counter *c = pdr < pdr_stats_stride ? bpf_map_lookup_elem(&pdr_stats, &slot) : NULL;
+	struct edge5g_counter *c = bpf_map_lookup_elem(&pdr_stats, &pdr);
 	__u32 zero = 0;
 	__u64 *epoch = bpf_map_lookup_elem(&usage_epoch, &zero);
 	__u64 *seen = bpf_map_lookup_elem(&pdr_seen, &pdr);

@@ -82,18 +82,9 @@ struct {
 	__type(value, struct edge5g_pdr);
 } pdrs SEC(".maps");
 
-/*
- * Per-PDR counters, one region per possible CPU: the counters of stats index i on CPU c are
- * at c * pdr_stats_stride + i. Each CPU writes only its own region, as in a per-CPU map, but
- * a packet reaches its counter in one array access: a per-CPU array map allocates every
- * element's per-CPU copies apart and reaches them through a pointer array, a second
- * dependent cache miss per packet once many sessions carry traffic (docs/benchmarks.md).
- */
-const volatile __u32 pdr_stats_stride = 4 * GTP_DEFAULT_SESSIONS; /* stats indexes per CPU, set by the loader */
-
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 4 * GTP_DEFAULT_SESSIONS); /* pdr_stats_stride * possible CPUs, set by the loader */
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 4 * GTP_DEFAULT_SESSIONS);
 	__type(key, __u32);
 	__type(value, struct edge5g_counter);
 } pdr_stats SEC(".maps");

@@ -235,8 +235,7 @@ struct edge5g_nexthop {
 	__be16 vlan_tci;   /* VLAN id (priority 0), network order */
 };
 
-/* Per-CPU packet/byte pair (pdr_stats: index cpu * stride + stats index, see gtp_maps.h;
- * and the cells of if_stats). */
+/* Per-CPU packet/byte pair (pdr_stats, and the cells of if_stats). */
 struct edge5g_counter {
 	__u64 packets;
 	__u64 bytes;

@@ -199,30 +199,6 @@ public sealed unsafe class BpfMap<TKey, TValue> : BpfMapBase<TKey>
             UpdateBatch(keys, v, "batch update map");
     }
 
-    /// <summary>
-    /// Reads up to <c>keys.Length</c> entries in one syscall (BPF_MAP_LOOKUP_BATCH): the ones
-    /// following <paramref name="after"/> in the map's order (null: from the first; for an
-    /// array map, the indexes after it). Returns how many entries were read.
-    /// </summary>
-    public int LookupBatch(TKey? after, Span<TKey> keys, Span<TValue> values)
-    {
-        if (values.Length != keys.Length)
-            throw new ArgumentException($"map '{Name}': {keys.Length} keys but {values.Length} values", nameof(values));
-        if (keys.IsEmpty)
-            return 0;
-        var previous = after.GetValueOrDefault();
-        TKey next;
-        var count = (uint)keys.Length;
-        int rc;
-        fixed (TKey* k = keys)
-        fixed (TValue* v = values)
-            rc = LibBpf.bpf_map_lookup_batch(Fd, after is null ? null : &previous, &next, k, v, &count, null);
-        // ENOENT: the map ended before the batch was full; count says how many came.
-        if (rc != -2)
-            BpfException.ThrowIfNegative(rc, $"batch look up map '{Name}'", $"{keys.Length} keys");
-        return (int)count;
-    }
-
     public IEnumerable<KeyValuePair<TKey, TValue>> Entries()
     {
         foreach (var key in Keys())

@@ -138,9 +138,7 @@ public sealed class GtpDatapath : IDisposable
         spec.SetMaxEntries("ue6", s);
         var rules = options.RulesPerSession * s;
         spec.SetMaxEntries("pdrs", rules);
-        // One region of counters per possible CPU (bpf/gtp/gtp_maps.h).
-        spec.SetMaxEntries("pdr_stats", checked(rules * (uint)BpfPerCpuMap<uint, Counter>.PossibleCpus));
-        spec.SetConstant("pdr_stats_stride", rules);
+        spec.SetMaxEntries("pdr_stats", rules);
         spec.SetMaxEntries("pdr_notified", rules);
         spec.SetMaxEntries("pdr_seen", rules);
         spec.SetMaxEntries("fars", rules);

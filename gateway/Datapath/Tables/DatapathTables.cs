@@ -69,7 +69,7 @@ public sealed record DatapathTables
         Qers = new BpfArrayTable<QerEntry>(gtp.Map<uint, QerEntry>("qers")),
         QerBuckets = new BpfArrayTable<BucketEntry>(gtp.Map<uint, BucketEntry>("qer_buckets")),
         Nexthops = new BpfArrayTable<NexthopEntry>(gtp.Map<uint, NexthopEntry>("nexthops")),
-        PdrStats = new BpfCpuRegionTable<Counter>(gtp.Map<uint, Counter>("pdr_stats"), BpfPerCpuMap<uint, Counter>.PossibleCpus),
+        PdrStats = new BpfPerCpuTable<Counter>(gtp.PerCpuMap<uint, Counter>("pdr_stats")),
         QerStats = new BpfPerCpuTable<QerStats>(gtp.PerCpuMap<uint, QerStats>("qer_stats")),
         PdrNotified = new BpfArrayTable<ulong>(gtp.Map<uint, ulong>("pdr_notified")),
         UsageActivity = new BpfUsageActivity(gtp.Map<uint, ulong>("usage_epoch"), gtp.Map<uint, ulong>("pdr_seen")),

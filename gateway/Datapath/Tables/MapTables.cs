@@ -117,7 +117,7 @@ public sealed class BpfArrayTable<TValue>(BpfMap<uint, TValue> map) : IMapTable<
     }
 }
 
-public sealed class BpfPerCpuTable<TValue>(BpfPerCpuMap<uint, TValue> map) : IPerCpuRangeTable<TValue>
+public sealed class BpfPerCpuTable<TValue>(BpfPerCpuMap<uint, TValue> map) : IPerCpuTable<uint, TValue>
     where TValue : unmanaged
 {
     public uint Capacity => map.Info.MaxEntries;
@@ -152,112 +152,6 @@ public sealed class BpfPerCpuTable<TValue>(BpfPerCpuMap<uint, TValue> map) : IPe
     public void Reset(in uint key) => map.UpdateAll(key, default);
 
     public void ResetAll(ReadOnlySpan<uint> keys) => map.ResetBatch(keys);
-}
-
-/// <summary>A per-CPU table whose slots can be read a range at a time (one syscall per batch).</summary>
-public interface IPerCpuRangeTable<TValue> : IPerCpuTable<uint, TValue> where TValue : unmanaged
-{
-    /// <summary>
-    /// Reads the slots <paramref name="first"/> to <c>first + values.Length / Cpus - 1</c>,
-    /// <see cref="IPerCpuTable{TKey,TValue}.Cpus"/> values per slot (slots past the end read as zero).
-    /// </summary>
-    void ReadRange(uint first, Span<TValue> values);
-}
-
-/// <summary>
-/// Per-CPU counters in a plain array map, one region per possible CPU: slot i of CPU c is
-/// entry <c>c * Capacity + i</c> (pdr_stats, see bpf/gtp/gtp_maps.h). Read and reset like a
-/// per-CPU map: a slot's values come one per CPU.
-/// </summary>
-public sealed class BpfCpuRegionTable<TValue>(BpfMap<uint, TValue> map, int cpus) : IPerCpuRangeTable<TValue>
-    where TValue : unmanaged
-{
-    /// <summary>Slots per CPU.</summary>
-    public uint Capacity { get; } = map.Info.MaxEntries / (uint)cpus;
-    public int Cpus => cpus;
-
-    public TValue[] Read(in uint key)
-    {
-        var values = new TValue[cpus];
-        Read(key, values);
-        return values;
-    }
-
-    public void Read(in uint key, Span<TValue> values)
-    {
-        for (int c = 0; c < cpus; c++)
-            values[c] = key < Capacity && map.TryLookup((uint)c * Capacity + key, out var v) ? v : default;
-    }
-
-    /// <summary>One batch per CPU region, each scattered into its column of <paramref name="values"/>.</summary>
-    public void ReadRange(uint first, Span<TValue> values)
-    {
-        var count = values.Length / cpus;
-        values.Clear();
-        // Only the slots that exist: past Capacity lies the next CPU's region.
-        var inMap = first >= Capacity ? 0 : (int)Math.Min(count, Capacity - first);
-        if (inMap == 0)
-            return;
-        var keys = ArrayPool<uint>.Shared.Rent(inMap);
-        var column = ArrayPool<TValue>.Shared.Rent(inMap);
-        try
-        {
-            for (int c = 0; c < cpus; c++)
-            {
-                var start = (uint)c * Capacity + first;
-                var read = map.LookupBatch(start == 0 ? null : start - 1, keys.AsSpan(0, inMap), column.AsSpan(0, inMap));
-                for (int i = 0; i < read; i++)
-                    values[i * cpus + c] = column[i];
-            }
-        }
-        finally
-        {
-            ArrayPool<uint>.Shared.Return(keys);
-            ArrayPool<TValue>.Shared.Return(column);
-        }
-    }
-
-    /// <summary>Writes a slot's values, one per CPU, in one syscall (what the program's counting leaves).</summary>
-    public void Write(uint key, ReadOnlySpan<TValue> perCpu)
-    {
-        if (key >= Capacity)
-            throw new ArgumentOutOfRangeException(nameof(key), key, $"map '{map.Name}' has {Capacity} slots per CPU");
-        if (perCpu.Length != cpus)
-            throw new ArgumentException($"map '{map.Name}' needs {cpus} values (one per possible CPU), not {perCpu.Length}", nameof(perCpu));
-        Span<uint> keys = cpus <= 256 ? stackalloc uint[cpus] : new uint[cpus];
-        for (int c = 0; c < cpus; c++)
-            keys[c] = (uint)c * Capacity + key;
-        map.UpdateBatch(keys, perCpu);
-    }
-
-    public void Reset(in uint key) => ResetAll([key]);
-
-    /// <summary>Every CPU's copy of every key, in one syscall; a key past the slots writes nothing.</summary>
-    public void ResetAll(ReadOnlySpan<uint> keys)
-    {
-        var n = keys.Length * cpus;
-        if (n == 0)
-            return;
-        var all = ArrayPool<uint>.Shared.Rent(n);
-        var zeros = ArrayPool<TValue>.Shared.Rent(n);
-        try
-        {
-            for (int i = 0; i < keys.Length; i++)
-            {
-                if (keys[i] >= Capacity)
-                    throw new ArgumentOutOfRangeException(nameof(keys), keys[i], $"map '{map.Name}' has {Capacity} slots per CPU");
-                for (int c = 0; c < cpus; c++)
-                    all[i * cpus + c] = (uint)c * Capacity + keys[i];
-            }
-            zeros.AsSpan(0, n).Clear();
-            map.UpdateBatch(all.AsSpan(0, n), zeros.AsSpan(0, n));
-        }
-        finally
-        {
-            ArrayPool<uint>.Shared.Return(all);
-            ArrayPool<TValue>.Shared.Return(zeros);
-        }
-    }
 }
 
 /// <summary>In-memory table with a capacity, for tests of the compiler without the kernel.</summary>

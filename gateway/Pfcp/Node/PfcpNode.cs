@@ -1432,7 +1432,7 @@ public sealed partial class PfcpNode : IDisposable
         // slots are dense enough, one batch syscall reads the whole range instead of one
         // syscall per PDR (at 100,000 sessions that was 200,000 syscalls a second).
         var span = (long)last - first + 1;
-        if (_tables.PdrStats is IPerCpuRangeTable<Counter> kernel && wanted >= BatchAtLeast && span <= 4L * wanted)
+        if (_tables.PdrStats is BpfPerCpuTable<Counter> kernel && wanted >= BatchAtLeast && span <= 4L * wanted)
         {
             var cpus = kernel.Cpus;
             var values = ArrayPool<Counter>.Shared.Rent((int)span * cpus);

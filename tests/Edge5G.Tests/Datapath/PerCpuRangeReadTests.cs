@@ -6,9 +6,8 @@ using LoxiLb.Edge5G.Tests.Support;
 namespace LoxiLb.Edge5G.Tests.Datapath;
 
 /// <summary>
-/// Usage checks read PDR counters a range at a time (one BPF_MAP_LOOKUP_BATCH per CPU region of
-/// pdr_stats): the range must hold exactly what single lookups return, slot by slot and CPU by
-/// CPU, and never a slot of the next CPU's region.
+/// Usage checks read PDR counters a range at a time (one BPF_MAP_LOOKUP_BATCH): the range must
+/// hold exactly what single lookups return, slot by slot and CPU by CPU.
 /// </summary>
 public class PerCpuRangeReadTests
 {
@@ -20,12 +19,13 @@ public class PerCpuRangeReadTests
     {
         Privileged.Require();
         using var h = new GtpHarness();
-        var table = Assert.IsType<BpfCpuRegionTable<Counter>>(h.Datapath.Tables.PdrStats);
+        var table = Assert.IsType<BpfPerCpuTable<Counter>>(h.Datapath.Tables.PdrStats);
+        using var map = h.Datapath.Object.PerCpuMap<uint, Counter>("pdr_stats");
         var cpus = table.Cpus;
         try
         {
             for (uint slot = 3; slot <= 9; slot += 2)
-                table.Write(slot, Distinct(slot, cpus));
+                map.Update(slot, Distinct(slot, cpus));
 
             var range = new Counter[8 * cpus];
             table.ReadRange(2, range);
@@ -50,20 +50,20 @@ public class PerCpuRangeReadTests
     {
         Privileged.Require();
         using var h = new GtpHarness();
-        var table = Assert.IsType<BpfCpuRegionTable<Counter>>(h.Datapath.Tables.PdrStats);
+        var table = Assert.IsType<BpfPerCpuTable<Counter>>(h.Datapath.Tables.PdrStats);
+        using var map = h.Datapath.Object.PerCpuMap<uint, Counter>("pdr_stats");
         var cpus = table.Cpus;
         var last = table.Capacity - 1;
         try
         {
-            table.Write(0, Distinct(1, cpus));
-            table.Write(last, Distinct(2, cpus));
+            map.Update(0, Distinct(1, cpus));
+            map.Update(last, Distinct(2, cpus));
 
             var head = new Counter[2 * cpus];
             table.ReadRange(0, head);
             Assert.Equal(Distinct(1, cpus), head.AsSpan(0, cpus).ToArray());
 
-            // Two slots asked from the last one: the second does not exist and reads as zero (in
-            // the array it would be slot 0 of the next CPU's region, written above).
+            // Two slots asked from the last one: the second does not exist and reads as zero.
             var tail = Enumerable.Repeat(new Counter { Packets = 99 }, 2 * cpus).ToArray();
             table.ReadRange(last, tail);
             Assert.Equal(Distinct(2, cpus), tail.AsSpan(0, cpus).ToArray());

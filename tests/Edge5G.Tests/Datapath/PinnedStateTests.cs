@@ -21,10 +21,10 @@ public class PinnedStateTests
         {
             using var first = GtpDatapath.Load(GtpHarness.DefaultOptions);
             first.PinMaps(pins);
-            // What an earlier build pinned as if_stats: one 16-byte per-CPU value per entry (the
-            // shape of qer_stats), not this build's row of verdicts and reasons.
+            // What an earlier build pinned as if_stats: one 16-byte counter per value (the shape
+            // of pdr_stats), not this build's row of verdicts and reasons.
             Assert.True(BpfPins.Unpin(Path.Combine(pins, "if_stats")));
-            using (var counter = first.Object.MapDescriptor("qer_stats"))
+            using (var counter = first.Object.MapDescriptor("pdr_stats"))
                 BpfPins.Pin(counter, Path.Combine(pins, "if_stats"), "pin a 16-byte counter map as if_stats");
             var pinned = Directory.GetFiles(pins).Order().ToArray();
 

@@ -5,7 +5,6 @@ using LoxiLb.Edge5G.Datapath;
 using LoxiLb.Edge5G.Datapath.Abi;
 using LoxiLb.Edge5G.Datapath.Compiler;
 using LoxiLb.Edge5G.Datapath.Model;
-using LoxiLb.Edge5G.Datapath.Tables;
 using static LoxiLb.Edge5G.Tests.Support.GtpFrames;
 
 namespace LoxiLb.Edge5G.Tests.Support;
@@ -79,9 +78,10 @@ public sealed class GtpHarness : IDisposable
     /// </summary>
     public void CountOnStatsSlot(uint slot, Counter[] perCpu)
     {
+        using var stats = Datapath.Object.PerCpuMap<uint, Counter>("pdr_stats");
         using var epoch = Datapath.Object.Map<uint, ulong>("usage_epoch");
         using var seen = Datapath.Object.Map<uint, ulong>("pdr_seen");
-        ((BpfCpuRegionTable<Counter>)Datapath.Tables.PdrStats).Write(slot, perCpu);
+        stats.Update(slot, perCpu);
         seen.Update(slot, epoch.Lookup(0));
     }
 

@@ -19,6 +19,7 @@ public class UsageOnKernelMapsTests
     {
         Privileged.Require();
         using var h = new GtpHarness();
+        using var stats = h.Datapath.Object.PerCpuMap<uint, Counter>("pdr_stats");
         var n = new NodeUnderTest(s => s with { UsageTick = TimeSpan.FromMilliseconds(50) }, tables: h.Datapath.Tables);
         var slots = new List<uint>();
         try
@@ -35,7 +36,7 @@ public class UsageOnKernelMapsTests
             Assert.True(n.Table.TryGet(seids[6], out var seventh));
             var slot = seventh.PdrStats[1];
             slots.Add(slot);
-            var perCpu = new Counter[h.Datapath.Tables.PdrStats.Cpus];
+            var perCpu = new Counter[stats.Lookup(slot).Length];
             perCpu[^1] = new Counter { Packets = 10, Bytes = 1500 }; // the last CPU: the sum must cover every CPU
             h.CountOnStatsSlot(slot, perCpu);
 
@@ -64,6 +65,7 @@ public class UsageOnKernelMapsTests
     {
         Privileged.Require();
         using var h = new GtpHarness();
+        using var stats = h.Datapath.Object.PerCpuMap<uint, Counter>("pdr_stats");
         var n = new NodeUnderTest(s => s with { UsageTick = TimeSpan.FromMilliseconds(50) }, tables: h.Datapath.Tables);
         uint? slot = null;
         try
@@ -83,7 +85,7 @@ public class UsageOnKernelMapsTests
             // The uplink PDR has counted the quota (as if 10 packets of 100 bytes had gone by).
             Assert.True(n.Table.TryGet(est.UpFSeid!.Seid, out var compiled));
             slot = compiled.PdrStats[1];
-            var perCpu = h.Datapath.Tables.PdrStats.Read(slot.Value);
+            var perCpu = stats.Lookup(slot.Value);
             perCpu[0] = new Counter { Packets = perCpu[0].Packets + 10, Bytes = perCpu[0].Bytes + 1000 };
             h.CountOnStatsSlot(slot.Value, perCpu);
 
