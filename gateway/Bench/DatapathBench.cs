@@ -148,7 +148,9 @@ public sealed class DatapathBench
         var subjects = new List<Subject>();
         try
         {
-            foreach (var sessions in _options.SessionCounts)
+            // A datapath of its own with every session installed: the build under test, or (label
+            // " [B]") another build with maps of its own, for A/B of map layouts.
+            Subject Install(int sessions, string? objectFile, string label)
             {
                 var datapath = GtpDatapath.Load(new GtpDatapathOptions
                 {
@@ -157,7 +159,7 @@ public sealed class DatapathBench
                     // TEIDs from the bench packet on, as the PFCP node allocates them: array lookups.
                     TeidBase = UlclTeid,
                     Ue4Pool = "192.0.2.0/24",
-                    ObjectFile = Environment.GetEnvironmentVariable("EDGE5G_BENCH_GTP_OBJECT"),
+                    ObjectFile = objectFile,
                     RuleLists = 16,
                     SdfFilters = 64,
                     NextHops = 16,
@@ -176,17 +178,33 @@ public sealed class DatapathBench
                 table.Establish(UlclSession());
                 for (int i = 1; i < sessions; i++)
                     table.Establish(FillerSession(i));
-                install[sessions] = clock.Elapsed;
-                memory[sessions] = (double)datapath.MapMemory() / sessions;
-                _log.WriteLine($"[bench] {sessions} sessions installed in {clock.Elapsed.TotalSeconds:0.0} s; maps {datapath.MapMemory() / 1024.0 / 1024.0:0.0} MiB");
-                subjects.Add(new Subject("", sessions, datapath, _experiment?.Program(_experimentProgram!) ?? datapath.Program, table));
+                _log.WriteLine($"[bench] {sessions} sessions installed{label} in {clock.Elapsed.TotalSeconds:0.0} s; maps {datapath.MapMemory() / 1024.0 / 1024.0:0.0} MiB");
+                if (label.Length == 0)
+                {
+                    install[sessions] = clock.Elapsed;
+                    memory[sessions] = (double)datapath.MapMemory() / sessions;
+                }
+                return new Subject(label, sessions, datapath, label.Length == 0 ? _experiment?.Program(_experimentProgram!) ?? datapath.Program : datapath.Program, table);
+            }
+
+            foreach (var sessions in _options.SessionCounts)
+            {
+                var subject = Install(sessions, Environment.GetEnvironmentVariable("EDGE5G_BENCH_GTP_OBJECT"), "");
+                subjects.Add(subject);
 
                 // Developer A/B: EDGE5G_BENCH_COMPARE=/path/gtp.bpf.o loads a second build of the
                 // program over the same (pinned) maps and measures it in the same runs.
-                if (LoadComparison(datapath, sessions) is { } compare)
+                if (LoadComparison(subject.Datapath, sessions) is { } compare)
                 {
                     loaded.Add(compare);
-                    subjects.Add(new Subject(" [B]", sessions, compare, compare.Program, table));
+                    subjects.Add(new Subject(" [B]", sessions, compare, compare.Program, subject.Table));
+                }
+                // EDGE5G_BENCH_COMPARE_MAPS=/path/gtp.bpf.o: a second build with maps of its own
+                // (map flags or sizes differ; the entries' layout must be this build's), the same
+                // sessions installed, measured in the same runs.
+                else if (Environment.GetEnvironmentVariable("EDGE5G_BENCH_COMPARE_MAPS") is { Length: > 0 } other)
+                {
+                    subjects.Add(Install(sessions, other, " [B]"));
                 }
             }
             foreach (var c in cases)
