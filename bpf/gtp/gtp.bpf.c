@@ -692,7 +692,7 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt, struc
 	const struct edge5g_nexthop *nh;
 	struct edge5g_pdr *pdr;
 	struct edge5g_far *far;
-	__u32 far_index, new_l3_len, keep_len = f->l3_len;
+	__u32 new_l3_len, keep_len = f->l3_len;
 	__u8 pdu_type;
 	const void *route_dst;
 	__u8 route_family;
@@ -710,10 +710,7 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt, struc
 		return count(pkt, EDGE5G_STAT_DROP_NO_RULE, XDP_DROP);
 	if (pdr->flags & EDGE5G_PDR_QUOTA_EXHAUSTED)
 		return count(pkt, EDGE5G_STAT_DROP_QUOTA, XDP_DROP);
-	far_index = pdr->far;
-	far = bpf_map_lookup_elem(&fars, &far_index);
-	if (!far)
-		return count(pkt, EDGE5G_STAT_DROP_NO_RULE, XDP_DROP);
+	far = &pdr->fwd; /* the FAR, copied into the PDR's entry */
 
 	rc = apply_qer(pdr, keep_len, &qfi);
 	if (rc)
@@ -1207,7 +1204,6 @@ GLOBAL int end_marker(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index, _
 {
 	struct edge5g_nexthop fib;
 	const struct edge5g_nexthop *nh;
-	__u32 far_index;
 	struct edge5g_pdr *pdr;
 	struct edge5g_far *far;
 	__u32 l3_len;
@@ -1225,9 +1221,8 @@ GLOBAL int end_marker(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index, _
 	if (!pdr)
 		return count_by_row(pkt, EDGE5G_STAT_DROP_NO_RULE, XDP_DROP);
 	/* A used-up quota stops user data, not the End Marker: the path switch still completes. */
-	far_index = pdr->far;
-	far = bpf_map_lookup_elem(&fars, &far_index);
-	if (!far || !(far->action & EDGE5G_FAR_FORW) || far->ohc == EDGE5G_OHC_NONE)
+	far = &pdr->fwd;
+	if (!(far->action & EDGE5G_FAR_FORW) || far->ohc == EDGE5G_OHC_NONE)
 		return count_by_row(pkt, EDGE5G_STAT_END_MARKER, XDP_DROP);
 	l3_len = (far->ohc == EDGE5G_OHC_GTPU_IPV6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) +
 		 sizeof(struct udphdr) + sizeof(struct gtp1_hdr);

@@ -128,17 +128,6 @@ enum edge5g_ohr {
 	EDGE5G_OHR_GTPU = 1, /* remove GTP-U/UDP/IPv4 or IPv6 */
 };
 
-/* Value of array map pdrs. A changed PDR is written to a new slot and the match entry is
- * switched over; its counters keep their own index (stats) so they survive the change. */
-struct edge5g_pdr {
-	__u32 far;   /* index in fars */
-	__u32 qer;   /* index in qers, EDGE5G_NONE = no QoS enforcement */
-	__u32 stats; /* index in pdr_stats, pdr_notified and pdr_seen, stable for the PDR's lifetime */
-	__u8 direction;            /* enum edge5g_direction */
-	__u8 outer_header_removal; /* enum edge5g_ohr */
-	__u8 flags;                /* enum edge5g_pdr_flags bits */
-	__u8 pad;
-};
 
 /*
  * Usage activity. Map usage_epoch holds one __u64, the epoch the control side's usage check
@@ -191,6 +180,22 @@ struct edge5g_far {
 	__u8 pad[3];
 	__u8 peer[16];         /* outer destination (IPv4 in the first 4 bytes) */
 	__u8 local[16];        /* outer source */
+};
+
+/* Value of array map pdrs. A changed PDR is written to a new slot and the match entry is
+ * switched over; its counters keep their own index (stats) so they survive the change. */
+struct edge5g_pdr {
+	__u32 far;   /* index in fars (the program reads the copy in fwd) */
+	__u32 qer;   /* index in qers, EDGE5G_NONE = no QoS enforcement */
+	__u32 stats; /* index in pdr_stats, pdr_notified and pdr_seen, stable for the PDR's lifetime */
+	__u8 direction;            /* enum edge5g_direction */
+	__u8 outer_header_removal; /* enum edge5g_ohr */
+	__u8 flags;                /* enum edge5g_pdr_flags bits */
+	__u8 pad;
+	/* fars[far], copied when the PDR is written (a changed FAR gets a new PDR slot too, so
+	 * the copy cannot go stale): a packet reads its PDR and FAR in one entry. */
+	struct edge5g_far fwd;
+	__u8 pad2[4]; /* 64 bytes */
 };
 
 /* Gate status, numbered as in PFCP (TS 29.244 8.2.7). */

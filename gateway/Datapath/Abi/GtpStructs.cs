@@ -202,6 +202,9 @@ public unsafe struct PdrEntry
     public OuterHeaderRemovalKind OuterHeaderRemoval;
     public PdrFlags Flags;
     [AbiField("pad")] public byte Pad;
+    /// <summary>The entry of <see cref="Far"/>, copied (the program reads PDR and FAR in one entry).</summary>
+    [AbiField("fwd")] public FarEntry Forwarding;
+    [AbiField("pad2")] public fixed byte Pad2[4];
 }
 
 [Flags]

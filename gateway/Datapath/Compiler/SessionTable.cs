@@ -1096,18 +1096,20 @@ public sealed class SessionTable
             qerSlot[i] = slot;
         }
 
-        // FARs with their next hops; compiled.FarSlots[i] is the slot of session.Fars[i].
-        foreach (var far in session.Fars)
+        // FARs with their next hops; compiled.FarSlots[i] is the slot of session.Fars[i], and
+        // farEntries[i] its entry, which every PDR pointing at it carries a copy of.
+        var farEntries = new FarEntry[session.Fars.Length];
+        for (int i = 0; i < session.Fars.Length; i++)
         {
             var slot = Allocate(_farSlots, compiled.FarSlots);
-            var entry = FarEntryFor(far, compiled);
-            Put(_tables.Fars, slot, entry);
+            farEntries[i] = FarEntryFor(session.Fars[i], compiled);
+            Put(_tables.Fars, slot, farEntries[i]);
         }
-        uint FarSlot(uint id)
+        int FarIndex(uint id)
         {
             for (int i = 0; i < session.Fars.Length; i++)
                 if (session.Fars[i].Id == id)
-                    return compiled.FarSlots[i];
+                    return i;
             throw new KeyNotFoundException($"FAR {id}"); // the plan checked every PDR's FAR
         }
         var pdrSlot = compiled.PdrSlotById;
@@ -1125,9 +1127,11 @@ public sealed class SessionTable
                 compiled.PdrStats.Set(p.Pdr.Id, stats);
             }
             var slot = Allocate(_pdrSlots, compiled.PdrSlots);
+            var far = FarIndex(p.Pdr.FarId);
             Put(_tables.Pdrs, slot, new PdrEntry
             {
-                Far = FarSlot(p.Pdr.FarId),
+                Far = compiled.FarSlots[far],
+                Forwarding = farEntries[far],
                 Qer = p.QerSet >= 0 ? qerSlot[p.QerSet] : AbiConstants.None,
                 Stats = stats,
                 Direction = p.Direction,

@@ -314,6 +314,45 @@ public class SessionTableTests
         Assert.Equal(RuleError.UnknownSession, Assert.Throws<RuleException>(() => table.Modify(Basic(seid: 77))).Error);
         Assert.Equal(RuleError.UnknownSession, Assert.Throws<RuleException>(() => table.Delete(77)).Error);
     }
+
+    /// <summary>
+    /// The program reads a PDR's FAR from the copy in the PDR's entry: every PDR written, at
+    /// establishment and after a modification that changes a FAR, carries exactly the entry of
+    /// the FAR it points at.
+    /// </summary>
+    [Fact]
+    public void EveryPdrEntry_CarriesACopyOfItsFarsEntry_AfterEstablishmentAndModification()
+    {
+        var (ulcl, u) = NewTable();
+        ulcl.Establish(UlclSessions.Session());
+        AssertCopies(ulcl, u, seids: [7]); // four PDRs, three FARs
+
+        var (table, t) = NewTable();
+        table.Establish(Basic());
+        table.Establish(Basic(seid: 2, ulTeid: 0x2222, ue: System.Net.IPAddress.Parse("192.0.2.20"), dlTeid: 0x3333));
+        AssertCopies(table, t, seids: [1, 2]);
+
+        // A handover: the downlink FAR's TEID changes; the PDR pointing at it is rewritten too.
+        var modified = table.Modify(Basic(dlTeid: 0x0badcafe));
+        AssertCopies(table, t, seids: [1, 2]);
+        Assert.True(Mem(t.Pdrs).Entries.TryGetValue(modified.PdrSlotById[2], out var downlink));
+        Assert.Equal((uint)System.Net.IPAddress.HostToNetworkOrder(0x0badcafe), downlink.Forwarding.Teid);
+    }
+
+    private static void AssertCopies(SessionTable table, DatapathTables t, ulong[] seids)
+    {
+        foreach (var seid in seids)
+        {
+            Assert.True(table.TryGet(seid, out var compiled));
+            Assert.NotEmpty(compiled.PdrSlotById);
+            foreach (var (id, slot) in compiled.PdrSlotById)
+            {
+                var pdr = Mem(t.Pdrs).Entries[slot];
+                Assert.True(Mem(t.Fars).Entries.TryGetValue(pdr.Far, out var far), $"session {seid} PDR {id}: no FAR at slot {pdr.Far}");
+                Assert.Equal(far, pdr.Forwarding);
+            }
+        }
+    }
 }
 
 /// <summary>A TimeProvider the test moves by hand.</summary>
