@@ -128,7 +128,6 @@ enum edge5g_ohr {
 	EDGE5G_OHR_GTPU = 1, /* remove GTP-U/UDP/IPv4 or IPv6 */
 };
 
-
 /*
  * Usage activity. Map usage_epoch holds one __u64, the epoch the control side's usage check
  * last started (it advances it before reading any counter); map pdr_seen holds, per stats

@@ -109,7 +109,11 @@ public sealed class DatapathBench
             new("echo reply", frames.Echo, DatapathStat.EchoReplied),
             new("ULCL N9 re-encap", BenchFrames.WithTeid(frames.Uplink, UlclTeid), DatapathStat.ForwardN9),
             new("uplink decap, spread", frames.Uplink, DatapathStat.ForwardUplink,
-                n => SpreadPlan.Uplink(frames.Uplink, SpreadSessions(n).Select(s => s.Teid).ToArray(), SpreadSessions(n).Select(s => s.Ue).ToArray()),
+                n =>
+                {
+                    var all = SpreadSessions(n);
+                    return SpreadPlan.Uplink(frames.Uplink, [.. all.Select(s => s.Teid)], [.. all.Select(s => s.Ue)]);
+                },
                 Pdr: 1) { SpreadOf = "uplink decap" },
             new("downlink encap, spread", frames.Downlink, DatapathStat.ForwardDownlink,
                 n => SpreadPlan.Downlink(frames.Downlink, SpreadSessions(n).Select(s => s.Ue).ToArray()),
