@@ -117,15 +117,6 @@ struct {
 	__type(value, __u64);
 } pdr_notified SEC(".maps");
 
-/* FAR entries by slot, as the compiler allocates them. Packets read the copy in their PDR
- * (edge5g_pdr.fwd); this map is not read per packet. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 4 * GTP_DEFAULT_SESSIONS);
-	__type(key, __u32);
-	__type(value, struct edge5g_far);
-} fars SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, GTP_DEFAULT_SESSIONS);

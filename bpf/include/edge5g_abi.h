@@ -168,7 +168,7 @@ enum edge5g_interface {
 	EDGE5G_IF_CP_FUNCTION = 3,
 };
 
-/* Value of array map fars. */
+/* A FAR, as its PDRs carry it (edge5g_pdr.fwd). */
 struct edge5g_far {
 	__u16 action;          /* enum edge5g_far_action bits */
 	__u8 ohc;              /* enum edge5g_ohc */
@@ -184,15 +184,15 @@ struct edge5g_far {
 /* Value of array map pdrs. A changed PDR is written to a new slot and the match entry is
  * switched over; its counters keep their own index (stats) so they survive the change. */
 struct edge5g_pdr {
-	__u32 far;   /* index in fars (the program reads the copy in fwd) */
+	__u32 far;   /* the FAR's slot: PDRs with the same value share a FAR (the compiler's bookkeeping) */
 	__u32 qer;   /* index in qers, EDGE5G_NONE = no QoS enforcement */
 	__u32 stats; /* index in pdr_stats, pdr_notified and pdr_seen, stable for the PDR's lifetime */
 	__u8 direction;            /* enum edge5g_direction */
 	__u8 outer_header_removal; /* enum edge5g_ohr */
 	__u8 flags;                /* enum edge5g_pdr_flags bits */
 	__u8 pad;
-	/* fars[far], copied when the PDR is written (a changed FAR gets a new PDR slot too, so
-	 * the copy cannot go stale): a packet reads its PDR and FAR in one entry. */
+	/* The FAR, written with the PDR (a changed FAR gets its PDRs written to new slots too,
+	 * so no copy goes stale): a packet reads its PDR and FAR in one entry, one cache line. */
 	struct edge5g_far fwd;
 	__u8 pad2[4]; /* 64 bytes */
 };

@@ -141,7 +141,6 @@ public sealed class GtpDatapath : IDisposable
         spec.SetMaxEntries("pdr_stats", rules);
         spec.SetMaxEntries("pdr_notified", rules);
         spec.SetMaxEntries("pdr_seen", rules);
-        spec.SetMaxEntries("fars", rules);
         spec.SetMaxEntries("qers", s);
         spec.SetMaxEntries("qer_buckets", 2 * s);
         spec.SetMaxEntries("qer_stats", s);

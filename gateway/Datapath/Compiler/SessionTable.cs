@@ -93,7 +93,7 @@ public sealed class CompiledSession
 /// <summary>
 /// The running session state of the GTP-U datapath and the compiler into its maps.
 /// Establish, Modify and Delete validate first and change nothing when they refuse; they
-/// write in a safe order (filters, QERs, FARs, PDRs, rule lists, then the match entries that
+/// write in a safe order (filters, QERs, PDRs with their FARs, rule lists, then the match entries that
 /// publish them); a modification is written to fresh slots and switched over per key, so a
 /// packet sees the old session or the new one, never a mix.
 /// </summary>
@@ -133,7 +133,9 @@ public sealed class SessionTable
         _localAddresses = [.. addresses.All];
         _nextHops = nextHops ?? FibOnlyNextHops.Instance;
         _pdrSlots = new SlotAllocator("pdrs", tables.Pdrs.Capacity, time, quarantine);
-        _farSlots = new SlotAllocator("fars", tables.Fars.Capacity, time, quarantine);
+        // FARs live in their PDRs' entries (edge5g_pdr.fwd); their slots only number them, as
+        // many as there are PDR slots.
+        _farSlots = new SlotAllocator("fars", tables.Pdrs.Capacity, time, quarantine);
         _qerSlots = new SlotAllocator("qers", Math.Min(tables.Qers.Capacity, tables.QerBuckets.Capacity / 2), time, quarantine,
             clean: CleanQerSlots);
         _sdfSlots = new SlotAllocator("sdf_filters", tables.SdfFilters.Capacity, time, quarantine);
@@ -1096,14 +1098,13 @@ public sealed class SessionTable
             qerSlot[i] = slot;
         }
 
-        // FARs with their next hops; compiled.FarSlots[i] is the slot of session.Fars[i], and
-        // farEntries[i] its entry, which every PDR pointing at it carries a copy of.
+        // FARs with their next hops: compiled.FarSlots[i] numbers session.Fars[i], and
+        // farEntries[i] is its entry, written into every PDR that points at it.
         var farEntries = new FarEntry[session.Fars.Length];
         for (int i = 0; i < session.Fars.Length; i++)
         {
-            var slot = Allocate(_farSlots, compiled.FarSlots);
+            Allocate(_farSlots, compiled.FarSlots);
             farEntries[i] = FarEntryFor(session.Fars[i], compiled);
-            Put(_tables.Fars, slot, farEntries[i]);
         }
         int FarIndex(uint id)
         {

@@ -41,7 +41,6 @@ public sealed record DatapathTables
     public required IMapTable<uint, RuleListEntry> RuleLists { get; init; }
     public required IMapTable<uint, SdfEntry> SdfFilters { get; init; }
     public required IMapTable<uint, PdrEntry> Pdrs { get; init; }
-    public required IMapTable<uint, FarEntry> Fars { get; init; }
     public required IMapTable<uint, QerEntry> Qers { get; init; }
     public required IMapTable<uint, BucketEntry> QerBuckets { get; init; }
     public required IMapTable<uint, NexthopEntry> Nexthops { get; init; }
@@ -65,7 +64,6 @@ public sealed record DatapathTables
         RuleLists = new BpfArrayTable<RuleListEntry>(gtp.Map<uint, RuleListEntry>("rule_lists")),
         SdfFilters = new BpfArrayTable<SdfEntry>(gtp.Map<uint, SdfEntry>("sdf_filters")),
         Pdrs = new BpfArrayTable<PdrEntry>(gtp.Map<uint, PdrEntry>("pdrs")),
-        Fars = new BpfArrayTable<FarEntry>(gtp.Map<uint, FarEntry>("fars")),
         Qers = new BpfArrayTable<QerEntry>(gtp.Map<uint, QerEntry>("qers")),
         QerBuckets = new BpfArrayTable<BucketEntry>(gtp.Map<uint, BucketEntry>("qer_buckets")),
         Nexthops = new BpfArrayTable<NexthopEntry>(gtp.Map<uint, NexthopEntry>("nexthops")),
@@ -89,7 +87,6 @@ public sealed record DatapathTables
         RuleLists = new MemoryTable<uint, RuleListEntry>(ruleLists, isArray: true),
         SdfFilters = new MemoryTable<uint, SdfEntry>(sdfFilters, isArray: true),
         Pdrs = new MemoryTable<uint, PdrEntry>(4 * sessions, isArray: true),
-        Fars = new MemoryTable<uint, FarEntry>(4 * sessions, isArray: true),
         Qers = new MemoryTable<uint, QerEntry>(sessions, isArray: true),
         QerBuckets = new MemoryTable<uint, BucketEntry>(2 * sessions, isArray: true),
         Nexthops = new MemoryTable<uint, NexthopEntry>(256, isArray: true),

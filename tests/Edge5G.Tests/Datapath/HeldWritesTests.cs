@@ -40,7 +40,7 @@ public class HeldWritesTests
     /// <summary>Every table the compiler writes rules and keys into, entry by entry.</summary>
     private static string[] Dump(DatapathTables t) =>
     [
-        Dump(t.Qers), Dump(t.Fars), Dump(t.Pdrs), Dump(t.SdfFilters), Dump(t.RuleLists), Dump(t.Matches),
+        Dump(t.Qers), Dump(t.Pdrs), Dump(t.SdfFilters), Dump(t.RuleLists), Dump(t.Matches),
         Dump(t.TeidSlots), Dump(t.Ue4Slots), Dump(t.Fteids), Dump(t.Ue4), Dump(t.Ue6),
     ];
 
@@ -62,24 +62,23 @@ public class HeldWritesTests
 
         Assert.Equal(4, held.Count);
         Assert.All(Dump(heldTables), Assert.Empty);
-        // Per session: 1 QER, 2 FARs, 2 PDRs, 2 keys; dense keys also a match slot each.
-        Assert.Equal(4 * 7 + 2 * 2, held.HeldWrites);
+        // Per session: 1 QER, 2 PDRs (with their FARs), 2 keys; dense keys also a match slot each.
+        Assert.Equal(4 * 5 + 2 * 2, held.HeldWrites);
 
         Assert.Empty(held.CommitHeldWrites());
 
         Assert.Equal(0, held.HeldWrites);
         Assert.Equal(Dump(directTables), Dump(heldTables));
         Assert.Equal(1, Mem(heldTables.Qers).PutManyCalls);
-        Assert.Equal(1, Mem(heldTables.Fars).PutManyCalls);
         Assert.Equal(1, Mem(heldTables.Pdrs).PutManyCalls);
         Assert.Equal(1, Mem(heldTables.Matches).PutManyCalls);
         Assert.Equal(1, Mem(heldTables.TeidSlots).PutManyCalls);
         Assert.Equal(1, Mem(heldTables.Ue4Slots).PutManyCalls);
         Assert.Equal(1, Mem(heldTables.Fteids).PutManyCalls);
         Assert.Equal(1, Mem(heldTables.Ue4).PutManyCalls);
-        Assert.Equal(0, Mem(directTables.Fars).PutManyCalls);
+        Assert.Equal(0, Mem(directTables.Pdrs).PutManyCalls);
         Assert.Empty(held.CommitHeldWrites()); // nothing left: no second write
-        Assert.Equal(1, Mem(heldTables.Fars).PutManyCalls);
+        Assert.Equal(1, Mem(heldTables.Pdrs).PutManyCalls);
     }
 
     /// <summary>Two dual-stack sessions in one /64 (as Open5GS assigns them): the second is matched by its exact address.</summary>
@@ -130,30 +129,29 @@ public class HeldWritesTests
         var lastSlot = log.FindLastIndex(l => !publishing.Contains(l));
         var firstKey = log.FindIndex(publishing.Contains);
         Assert.True(lastSlot < firstKey, string.Join(", ", log));
-        Assert.Equal(3 * 2, log.Count(l => l == "put fars"));
+        Assert.Equal(3 * 2, log.Count(l => l == "put pdrs"));
         Assert.Equal(3, log.Count(publishing.Contains) - log.Count(l => l == "put ue4_slots" || l == "put ue4"));
     }
 
-    /// <summary>Session 2's downlink FAR (TEID 0x5002) is refused: in the batch, then alone.</summary>
+    /// <summary>Session 2's downlink PDR (its FAR's TEID 0x5002) is refused: in the batch, then alone.</summary>
     [Fact]
     public void ARefusedSlotWrite_WithdrawsThatSessionOnly_BeforeAnyOfItsKeysIsWritten()
     {
         var inner = NewTables();
-        var fars = new RefusingTable<uint, FarEntry>(inner.Fars, (_, far) => far.Teid == (uint)IPAddress.HostToNetworkOrder(0x5002));
-        var tables = inner with { Fars = fars };
+        var pdrs = new RefusingTable<uint, PdrEntry>(inner.Pdrs, (_, pdr) => pdr.Forwarding.Teid == (uint)IPAddress.HostToNetworkOrder(0x5002));
+        var tables = inner with { Pdrs = pdrs };
         var table = NewTable(tables);
         for (int i = 1; i <= 3; i++)
             table.Establish(Numbered(i), holdWrites: true);
 
         Assert.Equal([2UL], table.CommitHeldWrites());
 
-        Assert.Equal(1, fars.PutManyCalls);
+        Assert.Equal(1, pdrs.PutManyCalls);
         Assert.Equal([1UL, 3UL], table.Sessions.Select(s => s.Seid));
         Assert.False(Mem(inner.Fteids).Entries.ContainsKey(FteidKey.Create(0x00ab_0002, N3)));
         Assert.False(Mem(inner.Ue4).Entries.ContainsKey(AddressBytes.Ipv4Word(IPAddress.Parse("192.0.2.102"))));
-        // Session 2's uplink FAR went in before the refused one: in a slot nothing reaches, quarantined.
-        Assert.Equal(5, Mem(inner.Fars).Entries.Count);
-        Assert.Equal(2 * 2, Mem(inner.Pdrs).Entries.Count);
+        // Session 2's uplink PDR went in before the refused one: in a slot nothing reaches, quarantined.
+        Assert.Equal(2 * 2 + 1, Mem(inner.Pdrs).Entries.Count);
         Assert.Contains("refused by the test", table.WithdrawnBecause!.Message);
         // Its TEID and UE address are nobody's now: a new session may take them.
         table.Establish(Numbered(2) with { Seid = 9, Fars = Numbered(1).Fars });

@@ -35,7 +35,7 @@ public class QerSlotKeptTests
 
         Assert.Equal(before.QerSlots, after.QerSlots);
         Assert.DoesNotContain("put qers", log);
-        Assert.Contains("put fars", log); // the downlink FAR did change
+        Assert.Contains("put pdrs", log); // the downlink FAR did change (in its PDR's entry)
         Assert.Equal(after.QerSlots, table.QerSlots());
         Assert.Equal(1u, table.Occupancy().Single(o => o.Table == "qers").InUse);
 

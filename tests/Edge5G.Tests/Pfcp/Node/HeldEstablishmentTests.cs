@@ -88,13 +88,13 @@ public class HeldEstablishmentTests
         Assert.Equal(IPAddress.Parse("192.0.2.2"), next.CreatedPdrs[0].UeIpAddresses[0].Ipv4);
     }
 
-    /// <summary>Modifications are not held: a FAR write the kernel refuses is undone by the compiler and refused with System failure.</summary>
+    /// <summary>Modifications are not held: a PDR write (with its FAR) the kernel refuses is undone by the compiler and refused with System failure.</summary>
     [Fact]
     public void AModificationWhoseMapWriteTheKernelRefuses_IsSystemFailure_AndLeavesTheSessionAsItWas()
     {
         var refusedTeid = (uint)IPAddress.HostToNetworkOrder(0xbad0);
         var inner = DatapathTables.InMemory();
-        var tables = inner with { Fars = new RefusingTable<uint, FarEntry>(inner.Fars, (_, far) => far.Teid == refusedTeid) };
+        var tables = inner with { Pdrs = new RefusingTable<uint, PdrEntry>(inner.Pdrs, (_, pdr) => pdr.Forwarding.Teid == refusedTeid) };
         using var n = new NodeUnderTest(tables: tables);
         n.Associate();
         var seid = Answer(n, Burst(n, 1, 0x300)[0]).UpFSeid!.Seid;
