@@ -92,7 +92,8 @@ internal sealed class PendingWrites
         // The flush order: every slot table, then the tables that publish (keys, dense slots).
         _tables =
         [
-            new HeldTable<uint, QerEntry>(tables.Qers), new HeldTable<uint, PdrEntry>(tables.Pdrs), new HeldTable<uint, SdfEntry>(tables.SdfFilters),
+            new HeldTable<uint, QerEntry>(tables.Qers), new HeldTable<uint, PdrEntry>(tables.Pdrs),
+            new HeldTable<uint, SdfEntry>(tables.SdfFilters),
             new HeldTable<uint, RuleListEntry>(tables.RuleLists), new HeldTable<uint, MatchEntry>(tables.Matches),
             new HeldTable<uint, TeidSlot>(tables.TeidSlots), new HeldTable<uint, Ue4Slot>(tables.Ue4Slots),
             new HeldTable<FteidKey, MatchEntry>(tables.Fteids), new HeldTable<uint, MatchEntry>(tables.Ue4),
