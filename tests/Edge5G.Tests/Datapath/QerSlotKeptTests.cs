@@ -26,7 +26,8 @@ public class QerSlotKeptTests
     public void AModificationThatLeavesTheQer_KeepsItsSlot_AndWritesNoQerEntry()
     {
         var log = new List<string>();
-        var tables = RecordingTables.Wrap(DatapathTables.InMemory(64, 8, 32), log);
+        var inner = DatapathTables.InMemory(64, 8, 32);
+        var tables = RecordingTables.Wrap(inner, log);
         var table = new SessionTable(tables, new GtpAddresses(N3, N3v6), quarantine: TimeSpan.Zero);
         var before = table.Establish(Basic(qers: [Limited]));
         log.Clear();
@@ -35,7 +36,10 @@ public class QerSlotKeptTests
 
         Assert.Equal(before.QerSlots, after.QerSlots);
         Assert.DoesNotContain("put qers", log);
-        Assert.Contains("put pdrs", log); // the downlink FAR did change (in its PDR's entry)
+        // The downlink FAR did change: its PDR's new entry carries the new TEID.
+        Assert.Contains("put pdrs", log);
+        Assert.True(((MemoryTable<uint, PdrEntry>)inner.Pdrs).Entries.TryGetValue(after.PdrSlotById[2], out var downlink));
+        Assert.Equal((uint)IPAddress.HostToNetworkOrder(0x0bad_cafe), downlink.Forwarding.Teid);
         Assert.Equal(after.QerSlots, table.QerSlots());
         Assert.Equal(1u, table.Occupancy().Single(o => o.Table == "qers").InUse);
 
