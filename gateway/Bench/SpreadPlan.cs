@@ -37,6 +37,8 @@ public sealed class SpreadPlan
         var used = words.Select(o => (o, 4)).Concat(halves.Select(o => (o, 2))).Where(f => f.o != 0).ToArray();
         Offset = used.Min(f => f.o);
         Length = used.Max(f => f.o + f.Item2) - Offset;
+        if (halves[2] != 0 && halves[2] != Offset)
+            throw new ArgumentException("the outer checksum must open the patch: it covers every byte after it");
         if (Length > BenchPatch.MaxLength)
             throw new ArgumentException($"the fields to patch span {Length} bytes, more than {BenchPatch.MaxLength}");
     }
@@ -58,22 +60,19 @@ public sealed class SpreadPlan
         var plan = new SpreadPlan(teids.Count, [gtp + 4, inner + 12],
             [inner + 10, innerProto == 17 && Check(frame, innerL4 + 6) != 0 ? innerL4 + 6 : 0, Check(frame, outerUdp + 6) != 0 ? outerUdp + 6 : 0]);
         var order = Shuffled(teids.Count, seed);
+        var scratch = new byte[frame.Length];
+        var teid = new byte[4];
+        var oldUe = frame.AsSpan(inner + 12, 4);
         for (int i = 0; i < order.Length; i++)
         {
             var s = order[i];
-            var teid = new byte[4];
             BinaryPrimitives.WriteUInt32BigEndian(teid, teids[s]);
             var ue = Ipv4Bytes(ues[s]);
-            var oldUe = frame.AsSpan(inner + 12, 4);
-            var oldTeid = frame.AsSpan(gtp + 4, 4);
-            plan.Set(i, frame, [teid, ue],
-            [
+            // The inner UDP checksum covers the source address (pseudo-header); Set derives the
+            // outer one, which covers everything that changes.
+            plan.Set(i, frame, scratch, [teid, ue],
                 Adjust(Check(frame, inner + 10), oldUe, ue),
-                // The inner UDP checksum covers the source address (pseudo-header); the outer
-                // one covers the whole inner packet and the TEID.
-                plan._halves[1] == 0 ? (ushort)0 : Udp(Adjust(Check(frame, innerL4 + 6), oldUe, ue)),
-                plan._halves[2] == 0 ? (ushort)0 : Udp(OuterUdp(frame, outerUdp, oldTeid, teid, oldUe, ue, inner)),
-            ]);
+                plan._halves[1] == 0 ? (ushort)0 : Udp(Adjust(Check(frame, innerL4 + 6), oldUe, ue)));
         }
         return plan;
     }
@@ -85,32 +84,41 @@ public sealed class SpreadPlan
         // The destination; the IPv4 and UDP checksums.
         var plan = new SpreadPlan(ues.Count, [14 + 16, 0], [14 + 10, proto == 17 && Check(frame, l4 + 6) != 0 ? l4 + 6 : 0, 0]);
         var order = Shuffled(ues.Count, seed);
+        var scratch = new byte[frame.Length];
         var oldDst = frame.AsSpan(14 + 16, 4);
         for (int i = 0; i < order.Length; i++)
         {
             var ue = Ipv4Bytes(ues[order[i]]);
-            plan.Set(i, frame, [ue, []],
-            [
+            plan.Set(i, frame, scratch, [ue, []],
                 Adjust(Check(frame, 14 + 10), oldDst, ue),
-                plan._halves[1] == 0 ? (ushort)0 : Udp(Adjust(Check(frame, l4 + 6), oldDst, ue)),
-                0,
-            ]);
+                plan._halves[1] == 0 ? (ushort)0 : Udp(Adjust(Check(frame, l4 + 6), oldDst, ue)));
         }
         return plan;
     }
 
-    /// <summary>Patch i: the frame with the changed fields written, from Offset for Length bytes.</summary>
-    private unsafe void Set(int i, byte[] frame, byte[][] words, ushort[] halves)
+    /// <summary>
+    /// Patch i: the frame (copied into <paramref name="scratch"/>) with the changed fields
+    /// written, from Offset for Length bytes. The third checksum, an outer UDP checksum at the
+    /// start of the patch, covers every byte after it that changed, so it is derived here.
+    /// </summary>
+    private unsafe void Set(int i, byte[] frame, byte[] scratch, byte[][] words, ushort check0, ushort check1)
     {
-        var copy = frame.ToArray();
+        frame.CopyTo(scratch, 0);
         for (int k = 0; k < _words.Length; k++)
             if (_words[k] != 0)
-                words[k].CopyTo(copy, _words[k]);
-        for (int k = 0; k < _halves.Length; k++)
-            if (_halves[k] != 0)
-                BinaryPrimitives.WriteUInt16BigEndian(copy.AsSpan(_halves[k]), halves[k]);
+                words[k].CopyTo(scratch, _words[k]);
+        if (_halves[0] != 0)
+            BinaryPrimitives.WriteUInt16BigEndian(scratch.AsSpan(_halves[0]), check0);
+        if (_halves[1] != 0)
+            BinaryPrimitives.WriteUInt16BigEndian(scratch.AsSpan(_halves[1]), check1);
+        if (_halves[2] is var outer and not 0)
+        {
+            var end = Offset + Length;
+            var changed = Udp(Adjust(Check(frame, outer), frame.AsSpan(outer + 2, end - outer - 2), scratch.AsSpan(outer + 2, end - outer - 2)));
+            BinaryPrimitives.WriteUInt16BigEndian(scratch.AsSpan(outer), changed);
+        }
         fixed (byte* p = Patches[i].Bytes)
-            copy.AsSpan(Offset, Length).CopyTo(new Span<byte>(p, BenchPatch.MaxLength));
+            scratch.AsSpan(Offset, Length).CopyTo(new Span<byte>(p, BenchPatch.MaxLength));
     }
 
     /// <summary>The frame the wrapper sends for entry <paramref name="index"/>: the same copy, done here.</summary>
@@ -172,27 +180,6 @@ public sealed class SpreadPlan
         while (sum > 0xffff)
             sum = (sum & 0xffff) + (sum >> 16);
         return (ushort)~sum;
-    }
-
-    /// <summary>The outer UDP checksum once the TEID and the inner source (and with it the inner IPv4 checksum and UDP checksum) change.</summary>
-    private static ushort OuterUdp(byte[] frame, int udp, ReadOnlySpan<byte> oldTeid, ReadOnlySpan<byte> teid,
-        ReadOnlySpan<byte> oldUe, ReadOnlySpan<byte> ue, int inner)
-    {
-        // Every changed word of the datagram: the TEID, the inner source and the inner checksums.
-        var check = Adjust(Check(frame, udp + 6), oldTeid, teid);
-        check = Adjust(check, oldUe, ue);
-        var innerCheck = frame.AsSpan(inner + 10, 2);
-        Span<byte> newInnerCheck = stackalloc byte[2];
-        BinaryPrimitives.WriteUInt16BigEndian(newInnerCheck, Adjust(Check(frame, inner + 10), oldUe, ue));
-        check = Adjust(check, innerCheck, newInnerCheck);
-        var innerL4 = inner + (frame[inner] & 0x0f) * 4;
-        if (frame[inner + 9] == 17 && Check(frame, innerL4 + 6) != 0)
-        {
-            Span<byte> newL4Check = stackalloc byte[2];
-            BinaryPrimitives.WriteUInt16BigEndian(newL4Check, Udp(Adjust(Check(frame, innerL4 + 6), oldUe, ue)));
-            check = Adjust(check, frame.AsSpan(innerL4 + 6, 2), newL4Check);
-        }
-        return check;
     }
 
     /// <summary>A computed UDP checksum of zero is sent as all ones (RFC 768): zero means none.</summary>
