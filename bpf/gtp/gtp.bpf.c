@@ -1642,7 +1642,22 @@ static __always_inline int fast_downlink4(struct xdp_md *ctx, const struct edge5
 	return downlink(ctx, cfg, pkt, f);
 }
 
-/* Plain IP from the data network to a UE address: matched to a PDR (DO_FORWARD). */
+/* The session whose framed routes hold the destination (longest prefix), when it is no UE's
+ * own address: one trie lookup, only for packets that missed the UE tables. */
+static __always_inline struct edge5g_match *lookup_framed_route(const struct flow *f)
+{
+	struct edge5g_route_key key __attribute__((aligned(4)));
+
+	key.prefixlen = 128;
+	if (f->family == 4)
+		ipv4_mapped(key.addr, f->dst[0]);
+	else
+		copy16(key.addr, f->dst);
+	return bpf_map_lookup_elem(&framed_routes, &key);
+}
+
+/* Plain IP from the data network to a UE address, or into a UE's framed routes: matched to a
+ * PDR (DO_FORWARD). */
 static __always_inline int downlink(struct xdp_md *ctx, const struct edge5g_config *cfg, struct packet *pkt, struct flow *f)
 {
 	void *data = (void *)(long)ctx->data;
@@ -1667,6 +1682,8 @@ static __always_inline int downlink(struct xdp_md *ctx, const struct edge5g_conf
 			m = bpf_map_lookup_elem(&ue6, &key);
 		}
 	}
+	if (!m)
+		m = lookup_framed_route(f);
 	if (!m)
 		return count(pkt, EDGE5G_STAT_PASS_NOT_OURS, XDP_PASS);
 	pkt->inner_off = pkt->l3_off;

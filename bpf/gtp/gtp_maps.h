@@ -61,6 +61,15 @@ struct {
 	__type(value, struct edge5g_match);
 } ue6 SEC(".maps");
 
+/* Framed routes: the networks behind UEs, longest prefix first (an LPM trie needs NO_PREALLOC). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, GTP_DEFAULT_SESSIONS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct edge5g_route_key);
+	__type(value, struct edge5g_match);
+} framed_routes SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 4096);

@@ -63,6 +63,15 @@ struct edge5g_ue6_key {
 	__u8 addr[16];
 };
 
+/* Key of framed_routes (an LPM trie): a network behind a UE (Framed-Route, Framed-IPv6-Route;
+ * TS 29.244 5.2.1A). IPv4 networks are IPv4-mapped (::ffff:0:0/96), prefixlen 96 + their
+ * length, so one trie serves both families. Downlink looks here when the destination is no
+ * UE's own address. */
+struct edge5g_route_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
 /* Flags of struct edge5g_match. */
 enum edge5g_match_flag {
 	EDGE5G_MATCH_UE_V4 = 1, /* the inner source must be ue_ipv4 (uplink anti-spoofing) */

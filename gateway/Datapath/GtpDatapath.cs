@@ -14,6 +14,8 @@ public sealed record GtpDatapathOptions
     public uint RuleLists { get; init; } = 4096;
     public uint SdfFilters { get; init; } = 16384;
     public uint NextHops { get; init; } = 4096;
+    /// <summary>Framed routes (networks behind UEs) across all sessions; the trie allocates per route.</summary>
+    public uint FramedRoutes { get; init; } = 65536;
     /// <summary>PDRs and FARs per session the array maps are sized for.</summary>
     public uint RulesPerSession { get; init; } = 4;
     /// <summary>First TEID of the dense range (2 x Sessions TEIDs): the TEIDs the gateway allocates.</summary>
@@ -147,6 +149,7 @@ public sealed class GtpDatapath : IDisposable
         spec.SetMaxEntries("rule_lists", options.RuleLists);
         spec.SetMaxEntries("sdf_filters", options.SdfFilters);
         spec.SetMaxEntries("nexthops", options.NextHops);
+        spec.SetMaxEntries("framed_routes", options.FramedRoutes);
         if (adoptMapsFrom is not null)
             foreach (var map in spec.MapNames.Where(IsPinnable))
                 spec.ReusePinnedMap(map, Path.Combine(adoptMapsFrom, map));

@@ -183,6 +183,7 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
             // Sessions with SDF filters need a rule list and filters; size them with the sessions.
             RuleLists = Math.Max(64, _options.Datapath.Sessions / 2),
             SdfFilters = Math.Max(256, _options.Datapath.Sessions * 2),
+            FramedRoutes = Math.Max(1024, _options.Datapath.Sessions),
             Recovery = _options.Gtp.Recovery,
             ErrorIndicationRate = _options.Gtp.ErrorIndicationRate,
             IcmpErrorRate = _options.Gtp.IcmpErrorRate,

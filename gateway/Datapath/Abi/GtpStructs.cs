@@ -113,6 +113,47 @@ public unsafe struct Ue6Key : IEquatable<Ue6Key>
     }
 }
 
+/// <summary>A framed route in framed_routes (an LPM trie): IPv4 networks IPv4-mapped, their length + 96.</summary>
+[AbiStruct("edge5g_route_key")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct RouteKey : IEquatable<RouteKey>
+{
+    public uint Prefixlen;
+    [AbiField("addr")] public fixed byte Address[16];
+
+    public bool Equals(RouteKey other) =>
+        Prefixlen == other.Prefixlen
+        && Unsafe.ReadUnaligned<ulong>(ref Address[0]) == Unsafe.ReadUnaligned<ulong>(ref other.Address[0])
+        && Unsafe.ReadUnaligned<ulong>(ref Address[8]) == Unsafe.ReadUnaligned<ulong>(ref other.Address[8]);
+
+    public override bool Equals(object? obj) => obj is RouteKey other && Equals(other);
+
+    public override int GetHashCode() =>
+        HashCode.Combine(Prefixlen, Unsafe.ReadUnaligned<ulong>(ref Address[0]), Unsafe.ReadUnaligned<ulong>(ref Address[8]));
+
+    public static bool operator ==(RouteKey left, RouteKey right) => left.Equals(right);
+    public static bool operator !=(RouteKey left, RouteKey right) => !left.Equals(right);
+
+    public static RouteKey Create(IPNetwork route)
+    {
+        var v4 = route.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork;
+        var key = new RouteKey { Prefixlen = (uint)route.PrefixLength + (v4 ? 96u : 0u) };
+        AddressBytes.WriteMapped(route.BaseAddress, new Span<byte>(key.Address, 16));
+        return key;
+    }
+
+    /// <summary>The route as written ("198.51.100.0/24"), for refusals and listings.</summary>
+    public readonly override string ToString()
+    {
+        fixed (byte* a = Address)
+        {
+            var bytes = new ReadOnlySpan<byte>(a, 16);
+            var mapped = Prefixlen >= 96 && bytes[..10].IndexOfAnyExcept((byte)0) < 0 && bytes[10] == 0xff && bytes[11] == 0xff;
+            return mapped ? $"{new IPAddress(bytes[12..])}/{Prefixlen - 96}" : $"{new IPAddress(bytes)}/{Prefixlen}";
+        }
+    }
+}
+
 [Flags]
 [AbiEnum("EDGE5G_MATCH_")]
 public enum MatchFlags : uint

@@ -97,7 +97,7 @@ internal sealed class PendingWrites
             new HeldTable<uint, RuleListEntry>(tables.RuleLists), new HeldTable<uint, MatchEntry>(tables.Matches),
             new HeldTable<uint, TeidSlot>(tables.TeidSlots), new HeldTable<uint, Ue4Slot>(tables.Ue4Slots),
             new HeldTable<FteidKey, MatchEntry>(tables.Fteids), new HeldTable<uint, MatchEntry>(tables.Ue4),
-            new HeldTable<Ue6Key, MatchEntry>(tables.Ue6),
+            new HeldTable<Ue6Key, MatchEntry>(tables.Ue6), new HeldTable<RouteKey, MatchEntry>(tables.FramedRoutes),
         ];
         _marks = new int[_tables.Length];
     }

@@ -82,6 +82,10 @@ public sealed class CompiledSession
     /// <summary>The IPv6 keys without creating the list: most sessions have none.</summary>
     internal IReadOnlyList<Ue6Key> Ue6KeysRead => _ue6Keys ?? (IReadOnlyList<Ue6Key>)[];
     private SmallList<Ue6Key>? _ue6Keys;
+    internal SmallList<RouteKey> RouteKeys => Lazy(ref _routeKeys);
+    /// <summary>The framed routes without creating the list: most sessions have none.</summary>
+    internal IReadOnlyList<RouteKey> RouteKeysRead => _routeKeys ?? (IReadOnlyList<RouteKey>)[];
+    private SmallList<RouteKey>? _routeKeys;
     /// <summary>Keys published through the dense arrays: key -> (array index, match slot).</summary>
     internal SmallMap<FteidKey, (uint Index, uint Match)> DenseFteids => Lazy(ref field);
     internal SmallMap<uint, (uint Index, uint Match)> DenseUe4 => Lazy(ref field);
@@ -114,6 +118,7 @@ public sealed class SessionTable
     private readonly Dictionary<FteidKey, ulong> _fteidOwners = [];
     private readonly Dictionary<uint, ulong> _ue4Owners = [];
     private readonly Dictionary<Ue6Key, ulong> _ue6Owners = [];
+    private readonly Dictionary<RouteKey, ulong> _routeOwners = [];
     // Exact (not /64) keys in ue6, and the count the datapath was last told: while it is 0,
     // IPv6 downlink skips the exact lookup and pays one hash lookup, not two.
     private int _ue6Exact, _publishedUe6Exact = -1;
@@ -186,6 +191,7 @@ public sealed class SessionTable
                 ("fteids", (uint)_fteidOwners.Count, _tables.Fteids.Capacity),
                 ("ue4", (uint)_ue4Owners.Count, _tables.Ue4.Capacity),
                 ("ue6", (uint)_ue6Owners.Count, _tables.Ue6.Capacity),
+                ("framed_routes", (uint)_routeOwners.Count, _tables.FramedRoutes.Capacity),
                 (_pdrSlots.Name, _pdrSlots.InUse, _pdrSlots.Capacity),
                 (_farSlots.Name, _farSlots.InUse, _farSlots.Capacity),
                 (_qerSlots.Name, _qerSlots.InUse, _qerSlots.Capacity),
@@ -372,6 +378,8 @@ public sealed class SessionTable
             _ue4Owners.Remove(k);
         foreach (var k in compiled.Ue6KeysRead)
             DisownUe6(k);
+        foreach (var k in compiled.RouteKeysRead)
+            _routeOwners.Remove(k);
         ReleaseSlots(compiled, keepStatsOf: []);
         _sessions.Remove(compiled.Seid);
         Interlocked.Increment(ref _version);
@@ -423,6 +431,19 @@ public sealed class SessionTable
             try
             {
                 DeleteWithUndo(_tables.Ue6, k, undo);
+            }
+            catch (Exception e)
+            {
+                refused ??= e;
+            }
+        }
+        foreach (var k in compiled.RouteKeysRead)
+        {
+            if (refused is not null && published)
+                break;
+            try
+            {
+                DeleteWithUndo(_tables.FramedRoutes, k, undo);
             }
             catch (Exception e)
             {
@@ -529,6 +550,7 @@ public sealed class SessionTable
                         }
                     }
                     if (g.Ue6 is { } u6) { compiled.Ue6Keys.Add(u6); OwnUe6(u6, session.Seid); }
+                    if (g.Route is { } r) { compiled.RouteKeys.Add(r); _routeOwners[r] = session.Seid; }
                 }
                 _sessions[session.Seid] = compiled;
             }
@@ -548,6 +570,8 @@ public sealed class SessionTable
                 orphans += _tables.Ue4.Delete(k) ? 1 : 0;
             foreach (var k in _tables.Ue6.Keys().Where(k => !_ue6Owners.ContainsKey(k)).ToArray())
                 orphans += _tables.Ue6.Delete(k) ? 1 : 0;
+            foreach (var k in _tables.FramedRoutes.Keys().Where(k => !_routeOwners.ContainsKey(k)).ToArray())
+                orphans += _tables.FramedRoutes.Delete(k) ? 1 : 0;
             _publishedUe6Exact = -1;
             PublishUe6Exact();
             var teidSlots = all.SelectMany(c => c.DenseFteids.Values.Select(v => v.Index)).ToHashSet();
@@ -577,9 +601,11 @@ public sealed class SessionTable
     /// The PDRs one match key leads to. <paramref name="Address"/> is the F-TEID's local address
     /// or the UE address, kept only to name the key in refusals (formatted then, not per request).
     /// </summary>
-    private sealed record MatchGroup(List<PlannedPdr> Pdrs, FteidKey? Fteid, uint? Ue4, Ue6Key? Ue6, uint Teid, IPAddress Address)
+    private sealed record MatchGroup(List<PlannedPdr> Pdrs, FteidKey? Fteid, uint? Ue4, Ue6Key? Ue6, uint Teid, IPAddress Address,
+        RouteKey? Route = null)
     {
         public string Key => Fteid is not null ? $"fteid {Teid:x8}@{Address}"
+            : Route is { } r ? $"framed route {r}"
             : Ue4 is not null ? $"ue4 {Address}"
             : Ue6 is { IsPrefix64: true } ? $"ue6 {new IPAddress([.. Address.GetAddressBytes()[..8], 0, 0, 0, 0, 0, 0, 0, 0])}/64"
             : $"ue6 {Address}";
@@ -587,7 +613,9 @@ public sealed class SessionTable
         /// <summary>Index in teid_slots or ue4_slots when the key is in a dense range; null: hash map.</summary>
         public uint? DenseIndex { get; init; }
 
-        public bool Direct => Pdrs.Count == 1 && Pdrs[0].Pdr.Pdi.Filters.Length == 0;
+        // An uplink PDR with framed routes accepts several source networks: a rule list checks them.
+        public bool Direct => Pdrs.Count == 1 && Pdrs[0].Pdr.Pdi.Filters.Length == 0
+            && (Pdrs[0].Direction == Direction.Downlink || Pdrs[0].Pdr.Pdi.Routes.Length == 0);
         public int RuleCount
         {
             get
@@ -647,6 +675,9 @@ public sealed class SessionTable
                 throw new RuleException(RuleError.Invalid, $"PDR {pdr.Id}: UE IPv4 address {u4} is not IPv4", PdrName(pdr));
             if (pdr.Pdi.UeIpv6 is { } u6 && u6.AddressFamily != AddressFamily.InterNetworkV6)
                 throw new RuleException(RuleError.Invalid, $"PDR {pdr.Id}: UE IPv6 address {u6} is not IPv6", PdrName(pdr));
+            foreach (var route in pdr.Pdi.Routes)
+                if (route.PrefixLength == 0)
+                    throw new RuleException(RuleError.Invalid, $"PDR {pdr.Id}: framed route {route} would take every destination", PdrName(pdr));
 
             var direction = pdr.Pdi.SourceInterface == InterfaceType.Access ? Direction.Uplink : Direction.Downlink;
             var qerSet = pdr.Qers.Length > 0 ? QerSetIndex(qerSets, pdr.Qers, qers) : -1;
@@ -832,15 +863,17 @@ public sealed class SessionTable
             try
             {
                 var flow = FlowDescription.Parse(sdf.FlowDescription);
-                result.AddRange(PacketFilter.Resolve(flow, direction == Direction.Uplink, ue4, ue6, sdf.Tos ?? 0, sdf.Tos is null ? (byte)0 : sdf.TosMask ?? 0xff));
+                result.AddRange(PacketFilter.Resolve(flow, direction == Direction.Uplink, ue4, ue6, sdf.Tos ?? 0, sdf.Tos is null ? (byte)0 : sdf.TosMask ?? 0xff,
+                    pdr.Pdi.Routes.Length == 0 ? null : pdr.Pdi.Routes));
             }
             catch (FormatException e)
             {
                 throw new RuleException(RuleError.Invalid, $"{PdrName(pdr)}: {e.Message}", PdrName(pdr));
             }
         }
-        // Uplink PDRs that name the UE address only accept packets from it (anti-spoofing).
-        if (direction == Direction.Uplink && result.Count > 0 && (pdr.Pdi.UeIpv4 is not null || pdr.Pdi.UeIpv6 is not null))
+        // Uplink PDRs that name the UE address (or its framed routes) only accept packets from
+        // them (anti-spoofing).
+        if (direction == Direction.Uplink && result.Count > 0 && (pdr.Pdi.UeIpv4 is not null || pdr.Pdi.UeIpv6 is not null || pdr.Pdi.Routes.Length > 0))
             result = result.SelectMany(f => f.Source is null ? UeSourceFilters(pdr, f) : [f]).ToList();
         return result;
     }
@@ -855,7 +888,7 @@ public sealed class SessionTable
     /// <summary><c>RuleFilters(p).Count</c> without building the filters (capacity checks only count).</summary>
     private static int RuleFilterCount(PlannedPdr p) =>
         p.Filters.Count == 0 && p.Direction == Direction.Uplink
-            ? (p.Pdr.Pdi.UeIpv4 is not null ? 1 : 0) + (p.Pdr.Pdi.UeIpv6 is not null ? 1 : 0)
+            ? (p.Pdr.Pdi.UeIpv4 is not null ? 1 : 0) + (p.Pdr.Pdi.UeIpv6 is not null ? 1 : 0) + p.Pdr.Pdi.Routes.Length
             : p.Filters.Count;
 
     private static IEnumerable<PacketFilter> UeSourceFilters(Pdr pdr, PacketFilter? template = null)
@@ -865,6 +898,12 @@ public sealed class SessionTable
             yield return t with { Family = 4, Source = v4, SourcePrefix = 32 };
         if (pdr.Pdi.UeIpv6 is { } v6 && t.Family != 4)
             yield return t with { Family = 6, Source = v6, SourcePrefix = 64 };
+        foreach (var route in pdr.Pdi.Routes)
+        {
+            var family = route.BaseAddress.AddressFamily == AddressFamily.InterNetwork ? 4 : 6;
+            if (t.Family == 0 || t.Family == family)
+                yield return t with { Family = family, Source = route.BaseAddress, SourcePrefix = route.PrefixLength };
+        }
     }
 
     private void OwnUe6(Ue6Key key, ulong seid)
@@ -893,12 +932,13 @@ public sealed class SessionTable
         // In insertion order for the plan; found by their match key (a session has one to four:
         // SmallMap scans them, and moves to a dictionary for sessions with many).
         var ordered = new List<MatchGroup>();
-        var byKey = new SmallMap<(FteidKey?, uint?, Ue6Key?), MatchGroup>();
-        void Add(PlannedPdr p, IPAddress address, FteidKey? f = null, uint? u4 = null, Ue6Key? u6 = null, uint? dense = null, uint teid = 0)
+        var byKey = new SmallMap<(FteidKey?, uint?, Ue6Key?, RouteKey?), MatchGroup>();
+        void Add(PlannedPdr p, IPAddress address, FteidKey? f = null, uint? u4 = null, Ue6Key? u6 = null, uint? dense = null, uint teid = 0,
+            RouteKey? route = null)
         {
-            if (!byKey.TryGetValue((f, u4, u6), out var g))
+            if (!byKey.TryGetValue((f, u4, u6, route), out var g))
             {
-                byKey[(f, u4, u6)] = g = new MatchGroup([], f, u4, u6, teid, address) { DenseIndex = dense };
+                byKey[(f, u4, u6, route)] = g = new MatchGroup([], f, u4, u6, teid, address, route) { DenseIndex = dense };
                 ordered.Add(g);
             }
             g.Pdrs.Add(p);
@@ -923,8 +963,12 @@ public sealed class SessionTable
                     first = false;
                 }
             }
-            else if (p.Direction == Direction.Downlink && (pdi.UeIpv4 is not null || pdi.UeIpv6 is not null))
+            else if (p.Direction == Direction.Downlink && (pdi.UeIpv4 is not null || pdi.UeIpv6 is not null || pdi.Routes.Length > 0))
             {
+                // The networks behind the UE: each its own key in the trie, found when the
+                // destination is no UE's own address.
+                foreach (var route in pdi.Routes)
+                    Add(p, route.BaseAddress, route: RouteKey.Create(route));
                 if (pdi.UeIpv4 is { } v4)
                     Add(p, v4, u4: AddressBytes.Ipv4Word(v4),
                         dense: _tables.Dense.TryUe4(v4, out var index) ? index : null);
@@ -948,7 +992,7 @@ public sealed class SessionTable
             {
                 throw new RuleException(RuleError.Invalid, p.Direction == Direction.Uplink
                     ? $"{PdrName(p.Pdr)}: source interface {pdi.SourceInterface} needs a local F-TEID"
-                    : $"{PdrName(p.Pdr)}: downlink PDRs need a UE IP address or a local F-TEID", PdrName(p.Pdr));
+                    : $"{PdrName(p.Pdr)}: downlink PDRs need a UE IP address, a framed route or a local F-TEID", PdrName(p.Pdr));
             }
         }
         foreach (var g in ordered)
@@ -968,6 +1012,7 @@ public sealed class SessionTable
         {
             ulong owner = 0;
             var taken = g.Fteid is { } f ? _fteidOwners.TryGetValue(f, out owner)
+                : g.Route is { } r ? _routeOwners.TryGetValue(r, out owner)
                 : g.Ue4 is { } u4 ? _ue4Owners.TryGetValue(u4, out owner)
                 : g.Ue6 is { } u6 && _ue6Owners.TryGetValue(u6, out owner);
             if (taken && owner != seid)
@@ -989,7 +1034,7 @@ public sealed class SessionTable
         Need(_qerSlots, qerSets.Count);
         // Counted with plain loops: this runs for every request, and the LINQ chains it
         // replaced allocated an iterator and a closure each.
-        int sdfFilters = 0, ruleLists = 0, denseMatches = 0, stats = 0, fteidKeys = 0, ue4Keys = 0, ue6Keys = 0;
+        int sdfFilters = 0, ruleLists = 0, denseMatches = 0, stats = 0, fteidKeys = 0, ue4Keys = 0, ue6Keys = 0, routeKeys = 0;
         foreach (var g in groups)
         {
             if (!g.Direct)
@@ -1006,6 +1051,8 @@ public sealed class SessionTable
                 ue4Keys++;
             if (g.Ue6 is { } u6 && !_ue6Owners.ContainsKey(u6))
                 ue6Keys++;
+            if (g.Route is { } r && !_routeOwners.ContainsKey(r))
+                routeKeys++;
         }
         foreach (var p in planned)
             if (previous is null || !previous.PdrStats.ContainsKey(p.Pdr.Id))
@@ -1024,6 +1071,7 @@ public sealed class SessionTable
         NeedKeys(_tables.Fteids, _fteidOwners, fteidKeys, "fteids");
         NeedKeys(_tables.Ue4, _ue4Owners, ue4Keys, "ue4");
         NeedKeys(_tables.Ue6, _ue6Owners, ue6Keys, "ue6");
+        NeedKeys(_tables.FramedRoutes, _routeOwners, routeKeys, "framed_routes");
     }
 
     // ------------------------------------------------------------------ applying
@@ -1057,6 +1105,8 @@ public sealed class SessionTable
             _ue4Owners[k] = plan.Session.Seid;
         foreach (var k in compiled.Ue6KeysRead)
             OwnUe6(k, plan.Session.Seid);
+        foreach (var k in compiled.RouteKeysRead)
+            _routeOwners[k] = plan.Session.Seid;
         _sessions[plan.Session.Seid] = compiled;
         Interlocked.Increment(ref _version);
         return compiled;
@@ -1245,6 +1295,11 @@ public sealed class SessionTable
                     PutWithUndo(_tables.Ue4, u4, match, undo, fresh);
                 }
             }
+            else if (g.Route is { } route)
+            {
+                PutWithUndo(_tables.FramedRoutes, route, match, undo, fresh: previous is null || !previous.RouteKeysRead.Contains(route));
+                compiled.RouteKeys.Add(route);
+            }
             else if (g.Ue6 is { } u6)
             {
                 PutWithUndo(_tables.Ue6, u6, match, undo, fresh: previous is null || !previous.Ue6KeysRead.Contains(u6));
@@ -1273,6 +1328,11 @@ public sealed class SessionTable
         {
             DeleteWithUndo(_tables.Ue6, k, undo);
             DisownUe6(k);
+        }
+        foreach (var k in Dropped(previous.RouteKeysRead, compiled.RouteKeysRead))
+        {
+            DeleteWithUndo(_tables.FramedRoutes, k, undo);
+            _routeOwners.Remove(k);
         }
     }
 

@@ -30,7 +30,9 @@ public sealed record PdrJson(
     uint[]? UrrIds = null,
     string? NetworkInstance = null,
     // Written only when set: a used-up quota (PFCP sets it; a rules file may too) drops the PDR's packets.
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool QuotaExhausted = false);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool QuotaExhausted = false,
+    // Networks behind the UE ("198.51.100.0/24"): downlink to them, uplink from them.
+    string[]? FramedRoutes = null);
 
 public sealed record OuterHeaderJson(JsonElement Teid, string Peer);
 
@@ -150,7 +152,8 @@ public static class RulesJson
                 p.UeIpv4 is null ? null : Address(p.UeIpv4, $"{path}.ueIpv4"),
                 p.UeIpv6 is null ? null : Address(p.UeIpv6, $"{path}.ueIpv6"),
                 (p.SdfFilters ?? []).Select(f => new SdfFilter(f)).ToImmutableArray(),
-                p.Qfi, p.NetworkInstance),
+                p.Qfi, p.NetworkInstance,
+                (p.FramedRoutes ?? []).Select((r, i) => Route(r, $"{path}.framedRoutes[{i}]")).ToImmutableArray()),
             p.FarId, p.RemoveOuterHeader,
             (p.QerIds ?? []).ToImmutableArray(), (p.UrrIds ?? []).ToImmutableArray(), p.QuotaExhausted);
 
@@ -181,7 +184,8 @@ public static class RulesJson
             p.Pdi.UeIpv4?.ToString(), p.Pdi.UeIpv6?.ToString(),
             p.Pdi.Filters.Length == 0 ? null : p.Pdi.Filters.Select(x => x.FlowDescription ?? "").ToArray(),
             p.Pdi.Qfi, p.RemoveOuterHeader, p.Qers.Length == 0 ? null : p.Qers.ToArray(), p.Urrs.Length == 0 ? null : p.Urrs.ToArray(),
-            p.Pdi.NetworkInstance, p.QuotaExhausted)).ToArray(),
+            p.Pdi.NetworkInstance, p.QuotaExhausted,
+            p.Pdi.Routes.Length == 0 ? null : p.Pdi.Routes.Select(r => r.ToString()).ToArray())).ToArray(),
         s.Fars.Select(f => new FarJson(f.Id, Actions(f.Action),
             f.Forwarding is { } fp ? Name(fp.DestinationInterface) : null,
             f.Forwarding?.OuterHeader is { } o ? new OuterHeaderJson(JsonSerializer.SerializeToElement($"0x{o.Teid:x8}"), o.Peer.ToString()) : null,
@@ -228,6 +232,18 @@ public static class RulesJson
 
     public static IPAddress Address(string value, string path) =>
         AddressText.TryParse(value, out var a) ? a : throw new RulesFormatException(path, $"{path}: '{value}' is not an IPv4 or IPv6 address");
+
+    public static IPNetwork Route(string value, string path)
+    {
+        try
+        {
+            return FramedRoutes.ParsePrefix(value);
+        }
+        catch (FormatException e)
+        {
+            throw new RulesFormatException(path, $"{path}: {e.Message}");
+        }
+    }
 
     public static PhysicalAddress Mac(string value, string path)
     {

@@ -30,7 +30,11 @@ public sealed record FTeid(uint Teid, IPAddress? Ipv4 = null, IPAddress? Ipv6 = 
 /// </summary>
 public sealed record SdfFilter(string? FlowDescription, byte? Tos = null, byte? TosMask = null, uint? FilterId = null);
 
-/// <summary>Packet Detection Information.</summary>
+/// <summary>
+/// Packet Detection Information. <paramref name="FramedRoutes"/>: networks behind the UE
+/// (Framed-Route, Framed-IPv6-Route; TS 29.244 5.2.1A): a downlink PDR also detects packets
+/// to them, an uplink PDR naming the UE address also accepts packets from them.
+/// </summary>
 public sealed record Pdi(
     InterfaceType SourceInterface,
     FTeid? LocalFTeid = null,
@@ -38,9 +42,11 @@ public sealed record Pdi(
     IPAddress? UeIpv6 = null,
     ImmutableArray<SdfFilter> SdfFilters = default,
     byte? Qfi = null,
-    string? NetworkInstance = null)
+    string? NetworkInstance = null,
+    ImmutableArray<IPNetwork> FramedRoutes = default)
 {
     public ImmutableArray<SdfFilter> Filters => SdfFilters.IsDefault ? [] : SdfFilters;
+    public ImmutableArray<IPNetwork> Routes => FramedRoutes.IsDefault ? [] : FramedRoutes;
 }
 
 /// <summary>

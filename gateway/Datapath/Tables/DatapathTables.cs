@@ -38,6 +38,8 @@ public sealed record DatapathTables
     public required IMapTable<Ue6Key, MatchEntry> Ue6 { get; init; }
     /// <summary>One entry: how many ue6 keys are exact addresses (0: downlink looks up /64s only).</summary>
     public IMapTable<uint, uint>? Ue6Exact { get; init; }
+    /// <summary>Framed routes (networks behind UEs), an LPM trie: downlink looks here after the UE tables.</summary>
+    public required IMapTable<RouteKey, MatchEntry> FramedRoutes { get; init; }
     public required IMapTable<uint, RuleListEntry> RuleLists { get; init; }
     public required IMapTable<uint, SdfEntry> SdfFilters { get; init; }
     public required IMapTable<uint, PdrEntry> Pdrs { get; init; }
@@ -61,6 +63,7 @@ public sealed record DatapathTables
         Ue4 = new BpfHashTable<uint, MatchEntry>(gtp.Map<uint, MatchEntry>("ue4")),
         Ue6 = new BpfHashTable<Ue6Key, MatchEntry>(gtp.Map<Ue6Key, MatchEntry>("ue6")),
         Ue6Exact = new BpfArrayTable<uint>(gtp.Map<uint, uint>("ue6_exact")),
+        FramedRoutes = new BpfLpmTable<RouteKey, MatchEntry>(gtp.Map<RouteKey, MatchEntry>("framed_routes")),
         RuleLists = new BpfArrayTable<RuleListEntry>(gtp.Map<uint, RuleListEntry>("rule_lists")),
         SdfFilters = new BpfArrayTable<SdfEntry>(gtp.Map<uint, SdfEntry>("sdf_filters")),
         Pdrs = new BpfArrayTable<PdrEntry>(gtp.Map<uint, PdrEntry>("pdrs")),
@@ -84,6 +87,7 @@ public sealed record DatapathTables
         Ue4 = new MemoryTable<uint, MatchEntry>(sessions),
         Ue6 = new MemoryTable<Ue6Key, MatchEntry>(sessions),
         Ue6Exact = new MemoryTable<uint, uint>(1, isArray: true),
+        FramedRoutes = new MemoryTable<RouteKey, MatchEntry>(sessions),
         RuleLists = new MemoryTable<uint, RuleListEntry>(ruleLists, isArray: true),
         SdfFilters = new MemoryTable<uint, SdfEntry>(sdfFilters, isArray: true),
         Pdrs = new MemoryTable<uint, PdrEntry>(4 * sessions, isArray: true),

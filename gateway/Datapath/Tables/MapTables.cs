@@ -73,6 +73,23 @@ public sealed class BpfHashTable<TKey, TValue>(BpfMap<TKey, TValue> map) : IMapT
     }
 }
 
+/// <summary>An LPM trie of the kernel: keys are prefixes; written one key per call (the trie has no batch update).</summary>
+public sealed class BpfLpmTable<TKey, TValue>(BpfMap<TKey, TValue> map) : IMapTable<TKey, TValue>
+    where TKey : unmanaged where TValue : unmanaged
+{
+    public uint Capacity => map.Info.MaxEntries;
+    public void Put(in TKey key, in TValue value) => map.Update(key, value);
+    public bool Delete(in TKey key) => map.Delete(key);
+    public bool TryGet(in TKey key, out TValue value) => map.TryLookup(key, out value);
+    public IEnumerable<TKey> Keys() => map.Keys();
+
+    public void PutMany(ReadOnlySpan<TKey> keys, ReadOnlySpan<TValue> values)
+    {
+        for (int i = 0; i < keys.Length; i++)
+            map.Update(keys[i], values[i]);
+    }
+}
+
 /// <summary>An array map of the kernel: every slot exists; deleting zeroes it.</summary>
 public sealed class BpfArrayTable<TValue>(BpfMap<uint, TValue> map) : IMapTable<uint, TValue>
     where TValue : unmanaged

@@ -116,10 +116,10 @@ public sealed partial class PfcpNode : IDisposable
 
     /// <summary>
     /// UP function features we announce: F-TEID allocation (FTUP), End Marker (EMPU), UE IP
-    /// allocation (UEIP), PDI optimisation (PDIU), FAR ID for Quota Action (QUOAC).
+    /// allocation (UEIP), PDI optimisation (PDIU), FAR ID for Quota Action (QUOAC), framed routing (FRRT).
     /// </summary>
     private static readonly UpFunctionFeatures OurFeatures =
-        UpFunctionFeatures.With(UpFeature.Ftup, UpFeature.Empu, UpFeature.Ueip, UpFeature.Pdiu, UpFeature.Quoac);
+        UpFunctionFeatures.With(UpFeature.Ftup, UpFeature.Empu, UpFeature.Ueip, UpFeature.Pdiu, UpFeature.Quoac, UpFeature.Frrt);
 
     private sealed class NodeSession(ulong seid, FSeid cp, string association)
     {

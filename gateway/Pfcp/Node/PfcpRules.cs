@@ -147,12 +147,14 @@ public sealed record PfcpRuleSet(
             throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
                 $"PDR {p.PdrId}: traffic endpoint {ids[0]} does not exist", offendingIe: (ushort)IeType.TrafficEndpointId,
                 failedRule: new FailedRuleId(RuleKind.Pdr, p.PdrId));
-        RefuseFramedRoutes(te.Other, p.PdrId, te.TrafficEndpointId);
+        FramedRoutesOf(te.Other, p.PdrId, te.TrafficEndpointId); // refuses a malformed one, naming the endpoint
         var pdi = p.Pdi;
         return p with
         {
             Pdi = pdi with
             {
+                // The endpoint's framed routes where the PDI has none of its own.
+                Other = HasFramedRoutes(pdi.Other) ? pdi.Other : WithFramedRoutesOf(pdi.Other, te.Other),
                 LocalFTeid = pdi.LocalFTeid ?? te.LocalFTeid,
                 NetworkInstance = pdi.NetworkInstance ?? te.NetworkInstance,
                 UeIpAddresses = pdi.UeIpAddresses.IsEmpty ? te.UeIpAddresses : pdi.UeIpAddresses,
@@ -195,7 +197,7 @@ public sealed record PfcpRuleSet(
         if (pdi.ApplicationId is not null)
             throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
                 $"PDR {p.PdrId}: Application ID in the PDI is not supported (no application detection)", failedRule: new FailedRuleId(RuleKind.Pdr, p.PdrId));
-        RefuseFramedRoutes(pdi.Other, p.PdrId, endpoint: null);
+        var routes = FramedRoutesOf(pdi.Other, p.PdrId, endpoint: null);
         if (Has(pdi.Other, (ushort)IeType.EthernetPacketFilter))
             throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
                 $"PDR {p.PdrId}: Ethernet Packet Filter in the PDI is not supported (IP PDU sessions only)", failedRule: new FailedRuleId(RuleKind.Pdr, p.PdrId));
@@ -206,7 +208,7 @@ public sealed record PfcpRuleSet(
         return new M.Pdr(p.PdrId, p.Precedence ?? 0,
             new M.Pdi((M.InterfaceType)Math.Min((byte)pdi.SourceInterface, (byte)3),
                 pdi.LocalFTeid is { } f ? new M.FTeid(f.Teid, f.Ipv4, f.Ipv6) : null,
-                ue4, ue6, filters, pdi.Qfis.Count > 0 ? pdi.Qfis[0] : null, pdi.NetworkInstance?.Text),
+                ue4, ue6, filters, pdi.Qfis.Count > 0 ? pdi.Qfis[0] : null, pdi.NetworkInstance?.Text, routes),
             p.FarId ?? 0, removal is not null, Model(p.QerIds), Model(p.UrrIds));
     }
 
@@ -239,17 +241,64 @@ public sealed record PfcpRuleSet(
 
     /// <summary>Whether a non-vendor IE of the type is among <paramref name="ies"/> (a loop: this runs per rule per request).</summary>
     /// <summary>
-    /// Framed routing (networks behind the UE, TS 29.244 5.2.1A) is not implemented, and FRRT is
-    /// not in our UP Function Features: a PDR with a framed route would forward only the UE's own
-    /// address while the SMF believes the whole network is routed. Refused, naming the PDR and the IE.
+    /// The networks behind the UE (framed routing, TS 29.244 5.2.1A; FRRT in our UP Function
+    /// Features): each Framed-Route and Framed-IPv6-Route of the PDI, as the RADIUS text it
+    /// carries. Framed-Routing (whether the UE sends or listens to routing protocols) is
+    /// accepted and not used: the routes are static here. A route that does not parse refuses
+    /// the PDR, naming it and the IE, rather than forward part of what the SMF routed here.
     /// </summary>
-    private static void RefuseFramedRoutes(ValueList<PfcpIe> other, ushort pdrId, byte? endpoint)
+    private static ImmutableArray<IPNetwork> FramedRoutesOf(ValueList<PfcpIe> other, ushort pdrId, byte? endpoint)
     {
-        foreach (var type in (ReadOnlySpan<IeType>)[IeType.FramedRoute, IeType.FramedRouting, IeType.FramedIpv6Route])
-            if (Has(other, (ushort)type))
-                throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure,
-                    $"PDR {pdrId}: {IeTypes.Name((ushort)type)} in {(endpoint is { } id ? $"traffic endpoint {id}" : "the PDI")} is not supported (no framed routing)",
-                    offendingIe: (ushort)type, failedRule: new FailedRuleId(RuleKind.Pdr, pdrId));
+        if (!HasFramedRoutes(other))
+            return ImmutableArray<IPNetwork>.Empty; // most PDRs: nothing to allocate
+        var routes = ImmutableArray.CreateBuilder<IPNetwork>();
+        foreach (var ie in other.AsSpan())
+        {
+            if (ie.IsVendorSpecific)
+                continue;
+            var where = endpoint is { } id ? $"traffic endpoint {id}" : "the PDI";
+            try
+            {
+                switch ((IeType)ie.Type)
+                {
+                    case IeType.FramedRoute:
+                        Add(routes, M.FramedRoutes.ParseRadius(ie.Value.ToLatin1(), ipv6: false));
+                        break;
+                    case IeType.FramedIpv6Route:
+                        Add(routes, M.FramedRoutes.ParseRadius(ie.Value.ToLatin1(), ipv6: true));
+                        break;
+                    case IeType.FramedRouting when ie.Value.Length != 4:
+                        throw new FormatException($"Framed-Routing is {ie.Value.Length} octets long, not 4");
+                }
+            }
+            catch (FormatException e)
+            {
+                throw new PfcpRefusal(PfcpCause.RuleCreationModificationFailure, $"PDR {pdrId}: {e.Message} (in {where})",
+                    offendingIe: ie.Type, failedRule: new FailedRuleId(RuleKind.Pdr, pdrId));
+            }
+        }
+        return routes.ToImmutable();
+
+        static void Add(ImmutableArray<IPNetwork>.Builder routes, IPNetwork route)
+        {
+            if (!routes.Contains(route)) // the same network twice is one route
+                routes.Add(route);
+        }
+    }
+
+    private static bool HasFramedRoutes(ValueList<PfcpIe> ies) =>
+        Has(ies, (ushort)IeType.FramedRoute) || Has(ies, (ushort)IeType.FramedIpv6Route) || Has(ies, (ushort)IeType.FramedRouting);
+
+    /// <summary><paramref name="ies"/> with the framed-routing IEs of <paramref name="from"/> added.</summary>
+    private static ValueList<PfcpIe> WithFramedRoutesOf(ValueList<PfcpIe> ies, ValueList<PfcpIe> from)
+    {
+        if (!HasFramedRoutes(from))
+            return ies;
+        var merged = ies;
+        foreach (var ie in from.AsSpan())
+            if (!ie.IsVendorSpecific && (IeType)ie.Type is IeType.FramedRoute or IeType.FramedIpv6Route or IeType.FramedRouting)
+                merged = merged.Add(ie);
+        return merged;
     }
 
     private static bool Has(ValueList<PfcpIe> ies, ushort type)

@@ -365,6 +365,7 @@ public static class RecordingTables
         Fteids = new Recorder<FteidKey, MatchEntry>(t.Fteids, "fteids", log),
         Ue4 = new Recorder<uint, MatchEntry>(t.Ue4, "ue4", log),
         Ue6 = new Recorder<Ue6Key, MatchEntry>(t.Ue6, "ue6", log),
+        FramedRoutes = new Recorder<RouteKey, MatchEntry>(t.FramedRoutes, "framed_routes", log),
         RuleLists = new Recorder<uint, RuleListEntry>(t.RuleLists, "rule_lists", log),
         SdfFilters = new Recorder<uint, SdfEntry>(t.SdfFilters, "sdf_filters", log),
         Pdrs = new Recorder<uint, PdrEntry>(t.Pdrs, "pdrs", log),
