@@ -69,6 +69,7 @@ public class ScapyInteropTests(ITestOutputHelper output)
             Assert.Equal(1, features.GetProperty("PDIU").GetInt32());
             Assert.Equal(1, features.GetProperty("UEIP").GetInt32());
             Assert.Equal(1, features.GetProperty("QUOAC").GetInt32());
+            Assert.Equal(1, features.GetProperty("FRRT").GetInt32());
             AssertDecodedCleanly(association);
             Assert.Equal(SmfNodeId, Assert.Single(node.Associations()).NodeId);
 

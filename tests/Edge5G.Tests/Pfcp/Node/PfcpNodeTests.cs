@@ -22,6 +22,7 @@ public class PfcpNodeTests
         Assert.Equal(n.Node.RecoveryTimeStamp, response.RecoveryTimeStamp);
         Assert.True(response.UpFunctionFeatures!.Has(UpFeature.Ftup));
         Assert.True(response.UpFunctionFeatures.Has(UpFeature.Ueip));
+        Assert.True(response.UpFunctionFeatures.Has(UpFeature.Frrt));
         Assert.Equal("smf.example.test", Assert.Single(n.Node.Associations()).NodeId);
     }
 
@@ -189,14 +190,10 @@ public class PfcpNodeTests
     }
 
     /// <summary>Without application detection (or Ethernet sessions) such a PDR would match every
-    /// packet of its tunnel; without framed routing a framed route would silently not be routed:
-    /// refused, naming the PDR (and the IE where there is one), and nothing is installed.</summary>
+    /// packet of its tunnel: refused, naming the PDR, and nothing is installed.</summary>
     [Theory]
     [InlineData("application", 0, null)]
     [InlineData("ethernet", 0, null)]
-    [InlineData("framed-route", 1, IeType.FramedRoute)]
-    [InlineData("framed-routing", 1, IeType.FramedRouting)]
-    [InlineData("framed-ipv6-route", 1, IeType.FramedIpv6Route)]
     public void Establishment_WithAPdrKeyedOnWhatTheDatapathCannotMatch_IsRuleCreationFailure_NamingThePdr(string what, int index, IeType? offending)
     {
         using var n = new NodeUnderTest();
@@ -206,11 +203,7 @@ public class PfcpNodeTests
         var pdi = what switch
         {
             "application" => target.Pdi with { ApplicationId = OctetString.FromAscii("video-streaming") },
-            "ethernet" => target.Pdi with { Other = [PfcpIe.Group(IeType.EthernetPacketFilter, PfcpIe.Raw(IeType.EthernetFilterId, new byte[] { 0, 0, 0, 1 }))] },
-            // RADIUS Framed-Route / Framed-IPv6-Route text (RFC 2865 5.22, RFC 3162 2.5), Framed-Routing (RFC 2865 5.10).
-            "framed-route" => target.Pdi with { Other = [PfcpIe.Raw(IeType.FramedRoute, OctetString.FromAscii("203.0.113.0/28 0.0.0.0 1"))] },
-            "framed-routing" => target.Pdi with { Other = [PfcpIe.Raw(IeType.FramedRouting, new byte[] { 0, 0, 0, 1 })] },
-            _ => target.Pdi with { Other = [PfcpIe.Raw(IeType.FramedIpv6Route, OctetString.FromAscii("2001:db8:aa::/48 :: 1"))] },
+            _ => target.Pdi with { Other = [PfcpIe.Group(IeType.EthernetPacketFilter, PfcpIe.Raw(IeType.EthernetFilterId, new byte[] { 0, 0, 0, 1 }))] },
         };
         var pdrs = request.CreatePdrs.ToArray();
         pdrs[index] = target with { Pdi = pdi };

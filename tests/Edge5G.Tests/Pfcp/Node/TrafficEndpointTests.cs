@@ -66,13 +66,33 @@ public class TrafficEndpointTests
         Assert.Equal(ue, pdrs[2].Pdi.UeIpv4);
     }
 
-    /// <summary>A framed route carried by a traffic endpoint is refused for the PDR that names it, as in a PDI.</summary>
+    /// <summary>A framed route carried by a traffic endpoint reaches the PDR that names it, as in a PDI.</summary>
     [Fact]
-    public void AFramedRouteInATrafficEndpoint_IsRefused_NamingThePdrThatUsesIt_AndNothingIsInstalled()
+    public void AFramedRouteInATrafficEndpoint_ReachesThePdrThatNamesIt_AndTheTrie()
     {
         using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
         var request = WithEndpoints(n, 0x70);
         var downlink = request.CreateTrafficEndpoints[1] with { Other = [PfcpIe.Raw(IeType.FramedRoute, OctetString.FromAscii("203.0.113.0/28 0.0.0.0 1"))] };
+        request = request with { CreateTrafficEndpoints = [request.CreateTrafficEndpoints[0], downlink] };
+
+        var response = Assert.IsType<SessionEstablishmentResponse>(n.Request(request).Body);
+
+        Assert.Equal(PfcpCause.RequestAccepted, response.Cause);
+        Assert.True(n.Table.TryGet(response.UpFSeid!.Seid, out var compiled));
+        var pdrs = compiled.Session.Pdrs.ToDictionary(p => p.Id);
+        Assert.Equal([IPNetwork.Parse("203.0.113.0/28")], pdrs[2].Pdi.Routes.ToArray());
+        Assert.Empty(pdrs[1].Pdi.Routes); // the uplink endpoint has none
+        var key = Assert.Single(((global::LoxiLb.Edge5G.Datapath.Tables.MemoryTable<global::LoxiLb.Edge5G.Datapath.Abi.RouteKey, global::LoxiLb.Edge5G.Datapath.Abi.MatchEntry>)n.Tables.FramedRoutes).Entries).Key;
+        Assert.Equal("203.0.113.0/28", key.ToString());
+    }
+
+    /// <summary>A malformed framed route in a traffic endpoint is refused for the PDR that names it.</summary>
+    [Fact]
+    public void AMalformedFramedRouteInATrafficEndpoint_IsRefused_NamingThePdrThatUsesIt_AndNothingIsInstalled()
+    {
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
+        var request = WithEndpoints(n, 0x70);
+        var downlink = request.CreateTrafficEndpoints[1] with { Other = [PfcpIe.Raw(IeType.FramedRoute, OctetString.FromAscii("203.0.113.9/28 0.0.0.0 1"))] };
         request = request with { CreateTrafficEndpoints = [request.CreateTrafficEndpoints[0], downlink] };
 
         var response = Assert.IsType<SessionEstablishmentResponse>(n.Request(request).Body);
