@@ -135,4 +135,26 @@ public class GtpFramedRouteTests
             h.Run(Ethernet(RouterMac, GatewayMac, packet)).Output);
         Assert.Equal([RouteKey.Create(moved)], h.Datapath.Tables.FramedRoutes.Keys().ToArray());
     }
+    /// <summary>"assigned" in a downlink SDF filter covers the framed routes: the filter applies to packets into them.</summary>
+    [SkippableFact]
+    public void ADownlinkSdfFilterToAssigned_CoversTheFramedRoute()
+    {
+        Privileged.Require();
+        using var h = new GtpHarness();
+        var s = Routed(routes: Behind);
+        h.Sessions.Establish(s with
+        {
+            Pdrs = [s.Pdrs[0], s.Pdrs[1] with { Pdi = s.Pdrs[1].Pdi with { SdfFilters = [new SdfFilter("permit out 17 from any 5000-5100 to assigned")] } }],
+        });
+        var inside = InnerUdp4(LocalServer, IPAddress.Parse("192.0.2.150"), 5001, 40000);
+
+        var run = h.Run(Ethernet(RouterMac, GatewayMac, inside));
+
+        Assert.Equal(XdpAction.Tx, run.Verdict);
+        PacketAssert.Equal(Encapsulated(GatewayMac, GnbMac, N3, Gnb, DownlinkTeid, Forwarded(inside), qfi: 9), run.Output);
+        // Into the route, but from a port the filter does not name: no rule of the session matches.
+        var other = h.Run(Ethernet(RouterMac, GatewayMac, InnerUdp4(LocalServer, IPAddress.Parse("192.0.2.150"), 6001, 40000)));
+        Assert.Equal(XdpAction.Drop, other.Verdict);
+        Assert.Equal(1UL, h.StatPackets(DatapathStat.DropNoRule));
+    }
 }
