@@ -108,7 +108,7 @@ public class MetricsTests(LoopbackDaemonFixture fixture) : IClassFixture<Loopbac
     };
 
     private static readonly string[] Reasons = Enum.GetValues<DatapathStat>().Where(s => s != DatapathStat.Count).Select(ReplayRunner.Kebab).ToArray();
-    private static readonly string[] Tables = ["fteids", "ue4", "ue6", "pdrs", "fars", "qers", "sdf_filters", "rule_lists", "matches"];
+    private static readonly string[] Tables = ["fteids", "ue4", "ue6", "framed_routes", "pdrs", "fars", "qers", "sdf_filters", "rule_lists", "matches"];
 
     private (LabDaemon Daemon, HttpClient Http) Start()
     {
