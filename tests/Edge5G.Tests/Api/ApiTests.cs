@@ -23,14 +23,14 @@ public class ApiTests(LoopbackDaemonFixture fixture) : IClassFixture<LoopbackDae
         string local = LabDaemon.N3) =>
         $$$"""{"ident":"{{{ident}}}","sessionIp":"{{{ue}}}","accessNetworkTunnel":{"teId":{{{accessTeid}}},"tunnelIp":"{{{gnb}}}"},"coreNetworkTunnel":{"teId":{{{coreTeid}}},"tunnelIp":"{{{local}}}"}}""";
 
-    private static string RuleSession(ulong seid, string ue, uint ulTeid, uint dlTeid, uint farOfPdr1 = 1) => $$"""
+    private static string RuleSession(ulong seid, string ue, uint ulTeid, uint dlTeid, uint farOfPdr1 = 1, string routes = "[]") => $$"""
         {
           "seid": {{seid}},
           "name": "rules-{{seid}}",
           "pdrs": [
             { "id": 1, "precedence": 100, "sourceInterface": "access", "farId": {{farOfPdr1}},
               "fteid": { "teid": "0x{{ulTeid:x8}}", "ipv4": "{{LabDaemon.N3}}" }, "ueIpv4": "{{ue}}", "removeOuterHeader": true },
-            { "id": 2, "precedence": 100, "sourceInterface": "core", "farId": 2, "ueIpv4": "{{ue}}", "qerIds": [1] }
+            { "id": 2, "precedence": 100, "sourceInterface": "core", "farId": 2, "ueIpv4": "{{ue}}", "qerIds": [1], "framedRoutes": {{routes}} }
           ],
           "fars": [
             { "id": 1, "action": ["forward"], "destinationInterface": "core" },
@@ -251,6 +251,34 @@ public class ApiTests(LoopbackDaemonFixture fixture) : IClassFixture<LoopbackDae
         }
         client.Get($"/api/v1/rules/sessions/{seid}").AssertProblem(HttpStatusCode.NotFound, "no such session");
         client.Delete($"/api/v1/rules/sessions/{seid}").AssertProblem(HttpStatusCode.NotFound, "no such session");
+    }
+
+    [SkippableFact]
+    public void RuleSessions_WithFramedRoutes_ShowThem_AndABadOrTakenRouteChangesNothing()
+    {
+        using var client = Client();
+        const ulong seid = 0x4101;
+        client.Post("/api/v1/rules/sessions", RuleSession(seid, "192.0.2.51", 0x1101, 0x2101, routes: """["198.51.100.0/25", "2001:db8:51::/48"]"""))
+            .AssertStatus(HttpStatusCode.Created);
+        try
+        {
+            var pdr2 = client.Get($"/api/v1/rules/sessions/{seid}").AssertStatus(HttpStatusCode.OK).Json.GetProperty("pdrs")[1];
+            Assert.Equal(["198.51.100.0/25", "2001:db8:51::/48"], pdr2.GetProperty("framedRoutes").EnumerateArray().Select(r => r.GetString()));
+            var all = client.Get("/api/v1/rules/sessions").Text;
+
+            var bad = client.Put($"/api/v1/rules/sessions/{seid}", RuleSession(seid, "192.0.2.51", 0x1101, 0x2101, routes: """["198.51.100.1/25"]"""))
+                .AssertProblem(HttpStatusCode.BadRequest, "invalid request");
+            Assert.Equal("session.pdrs[1].framedRoutes[0]: framed route '198.51.100.1/25': bits are set past the prefix length (the network is 198.51.100.0/25)", bad.Detail);
+            var taken = client.Post("/api/v1/rules/sessions", RuleSession(seid + 1, "192.0.2.52", 0x1102, 0x2102, routes: """["198.51.100.0/25"]"""))
+                .AssertProblem(HttpStatusCode.Conflict, "conflict");
+            Assert.Equal($"framed route 198.51.100.0/25 already belongs to session SEID {seid}", taken.Detail);
+
+            Assert.Equal(all, client.Get("/api/v1/rules/sessions").Text);
+        }
+        finally
+        {
+            client.Delete($"/api/v1/rules/sessions/{seid}").AssertStatus(HttpStatusCode.OK);
+        }
     }
 
     [SkippableFact]
