@@ -123,6 +123,38 @@ public class GtpLabTests
         Assert.Equal(1, echo.Echoed);
     }
 
+    /// <summary>
+    /// Framed routing on the wire: a host in the network behind the UE (192.0.2.128/26, a
+    /// CPE's LAN) pings the data network through the UE's tunnel, and the data network's
+    /// kernel answers it; the answers come down the UE's tunnel, found by the route.
+    /// </summary>
+    [SkippableFact]
+    public void AHostBehindTheUe_ReachesTheDataNetwork_AndItsRepliesComeDownTheUesTunnel_ByTheFramedRoute()
+    {
+        Privileged.Require();
+        using var lab = GtpLab.Create();
+        var routed = PduSession();
+        var behind = IPNetwork.Parse("192.0.2.128/26");
+        lab.Sessions.Establish(routed with { Pdrs = [.. routed.Pdrs.Select(p => p with { Pdi = p.Pdi with { FramedRoutes = [behind] } })] });
+        using var gnb = new GtpuEndpoint(lab.Gnb, GtpLab.GnbAddress);
+        var host = IPAddress.Parse("192.0.2.140");
+
+        for (ushort seq = 1; seq <= 3; seq++)
+            gnb.Send(GtpLab.N3, GtpuMessage.GPdu(UlTeid, UePackets.IcmpEchoRequest(host, GtpLab.DataNetworkRouter, 78, seq), qfi: 9));
+
+        Assert.True(gnb.WaitFor(r => r.Count >= 3, TimeSpan.FromSeconds(5)), $"the gNB received {gnb.Received.Count} of 3 downlink packets");
+        Assert.All(gnb.Received, r =>
+        {
+            Assert.Equal(DlTeid, r.Message.Teid);
+            Assert.Equal(new PduSessionContainer(PduSessionContainer.Downlink, 9), r.Message.Container);
+            var p = UePackets.Describe(r.Message.Payload);
+            Assert.Equal((1, 0), (p.Protocol, p.TypeOrSourcePort)); // echo reply
+            Assert.Equal((GtpLab.DataNetworkRouter, host), (p.Source, p.Destination));
+        });
+        Assert.Equal(3UL, lab.Datapath.Stat(DatapathStat.ForwardUplink).Packets);
+        Assert.Equal(3UL, lab.Datapath.Stat(DatapathStat.ForwardDownlink).Packets);
+    }
+
     [SkippableFact]
     public void Ulcl_LocalTrafficBreaksOut_RemoteTrafficReachesTheCentralUpfOverN9_AndItsRepliesReachTheGnb()
     {
