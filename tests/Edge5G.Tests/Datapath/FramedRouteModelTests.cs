@@ -144,4 +144,30 @@ public class FramedRouteModelTests
         var list = ((MemoryTable<uint, RuleListEntry>)tables.RuleLists).Entries[uplink.RuleList];
         Assert.Equal(2U, list.Count);
     }
+    [Fact]
+    public void ARestartedTable_AdoptsTheRoutes_AndSweepsOneNoRecordOwns()
+    {
+        var tables = DatapathTables.InMemory(sessions: 8);
+        var first = new SessionTable(tables, new GtpAddresses(N3));
+        var basic = Basic();
+        var routed = basic with { Pdrs = [basic.Pdrs[0], basic.Pdrs[1] with { Pdi = basic.Pdrs[1].Pdi with { FramedRoutes = [IPNetwork.Parse("198.51.100.0/24")] } }] };
+        first.Establish(routed);
+        var records = first.Export();
+        var trie = (MemoryTable<RouteKey, MatchEntry>)tables.FramedRoutes;
+        var kept = trie.Entries.Single();
+        // A route the previous process published after its last save.
+        trie.Put(RouteKey.Create(IPNetwork.Parse("203.0.113.0/24")), kept.Value);
+
+        var second = new SessionTable(tables, new GtpAddresses(N3));
+        var orphans = second.Adopt(records);
+
+        Assert.Equal(1, orphans);
+        Assert.Equal([kept.Key], trie.Entries.Keys.ToArray());
+        Assert.Equal(kept.Value.Pdr, trie.Entries[kept.Key].Pdr);
+        // The adopted session owns its route again.
+        var other = Basic(2, 0x2000, IPAddress.Parse("192.0.2.20"), 0x2100);
+        var claim = other with { Pdrs = [other.Pdrs[0], other.Pdrs[1] with { Pdi = other.Pdrs[1].Pdi with { FramedRoutes = [IPNetwork.Parse("198.51.100.0/24")] } }] };
+        var e = Assert.Throws<RuleException>(() => second.Establish(claim));
+        Assert.Equal("framed route 198.51.100.0/24 already belongs to session SEID 1", e.Message);
+    }
 }
