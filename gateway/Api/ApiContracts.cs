@@ -30,3 +30,6 @@ public sealed record CountersJson(IReadOnlyList<CounterJson> Datapath, IReadOnly
 
 /// <summary>A GTP-U peer watched with Echo Requests: failed when its last requests went unanswered.</summary>
 public sealed record GtpuPathJson(string Peer, bool Failed, DateTimeOffset? LastAnswer);
+
+/// <summary>A framed route (a network behind a UE) and the session and downlink PDR it leads to.</summary>
+public sealed record FramedRouteJson(string Route, ulong Seid, ushort Pdr);

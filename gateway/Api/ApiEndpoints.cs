@@ -92,6 +92,9 @@ public static class ApiEndpoints
         api.MapGet("/gtpu/paths", (GtpuPathService paths) =>
             Results.Ok((paths.Monitor?.Paths() ?? []).Select(p => new GtpuPathJson(p.Peer.ToString(), p.Failed, p.LastAnswer)).ToArray()))
             .WithName("GetGtpuPaths");
+        api.MapGet("/framedroutes", (GatewayRuntime rt) =>
+            Results.Ok(rt.Sessions.FramedRoutes().Select(r => new FramedRouteJson(r.Route.ToString(), r.Seid, r.Pdr)).ToArray()))
+            .WithName("GetFramedRoutes");
 
         // PFCP (read)
         api.MapGet("/pfcp/associations", (PfcpService pfcp) => Results.Ok(pfcp.Node?.Associations() ?? [])).WithName("GetPfcpAssociations");

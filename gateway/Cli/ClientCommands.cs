@@ -254,6 +254,9 @@ public static class ClientCommands
             return [Str(u, "ulclIdent"), Str(arg, "ulclIp"), Str(arg, "qfi")];
         });
 
+        List("framedroutes", "Networks behind UEs (framed routes) and the session each leads to", "/api/v1/framedroutes",
+            ["ROUTE", "SEID", "PDR"], r => [Str(r, "route"), Str(r, "seid"), Str(r, "pdr")]);
+
         List("gtpupaths", "GTP-U peers of the sessions watched with Echo Requests, and whether they answer", "/api/v1/gtpu/paths",
             ["PEER", "STATE", "LAST ANSWER"],
             p => [Str(p, "peer"), p.GetProperty("failed").GetBoolean() ? "failed" : "up", Time(p, "lastAnswer")]);

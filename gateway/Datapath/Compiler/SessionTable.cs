@@ -201,6 +201,27 @@ public sealed class SessionTable
             ];
     }
 
+    /// <summary>Every framed route downlink looks up, with its session and PDR, in route order.</summary>
+    public IReadOnlyList<(IPNetwork Route, ulong Seid, ushort Pdr)> FramedRoutes()
+    {
+        lock (_gate)
+        {
+            var routes = new List<(IPNetwork, ulong, ushort)>();
+            foreach (var (seid, compiled) in _sessions)
+                foreach (var pdr in compiled.Session.Pdrs)
+                    if (pdr.Pdi.LocalFTeid is null && pdr.Pdi.SourceInterface != InterfaceType.Access)
+                        foreach (var route in pdr.Pdi.Routes)
+                            routes.Add((route, seid, pdr.Id));
+            return [.. routes.OrderBy(r => r.Item1.BaseAddress.AddressFamily).ThenBy(r => r.Item1.BaseAddress, AddressOrder.Instance).ThenBy(r => r.Item1.PrefixLength)];
+        }
+    }
+
+    private sealed class AddressOrder : IComparer<IPAddress>
+    {
+        public static readonly AddressOrder Instance = new();
+        public int Compare(IPAddress? x, IPAddress? y) => x!.GetAddressBytes().AsSpan().SequenceCompareTo(y!.GetAddressBytes());
+    }
+
     /// <summary>QER slots in use (for summing per-QER drop counters).</summary>
     public IReadOnlyList<uint> QerSlots()
     {

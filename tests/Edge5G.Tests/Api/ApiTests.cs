@@ -56,7 +56,7 @@ public class ApiTests(LoopbackDaemonFixture fixture) : IClassFixture<LoopbackDae
             "/api/v1/version", "/api/v1/status", "/api/v1/interfaces", "/api/v1/counters",
             "/api/v1/config/session", "/api/v1/config/session/ident/{ident}",
             "/api/v1/config/sessionulcl", "/api/v1/config/sessionulcl/ident/{ident}/ulclAddress/{address}",
-            "/api/v1/rules/sessions", "/api/v1/rules/sessions/{seid}",
+            "/api/v1/rules/sessions", "/api/v1/rules/sessions/{seid}", "/api/v1/framedroutes",
             "/api/v1/pfcp/associations", "/api/v1/pfcp/sessions", "/api/v1/pfcp/sessions/{seid}/usage",
         ];
         Assert.All(expected, p => Assert.Contains(p, paths));
@@ -264,6 +264,12 @@ public class ApiTests(LoopbackDaemonFixture fixture) : IClassFixture<LoopbackDae
         {
             var pdr2 = client.Get($"/api/v1/rules/sessions/{seid}").AssertStatus(HttpStatusCode.OK).Json.GetProperty("pdrs")[1];
             Assert.Equal(["198.51.100.0/25", "2001:db8:51::/48"], pdr2.GetProperty("framedRoutes").EnumerateArray().Select(r => r.GetString()));
+            var routes = client.Get("/api/v1/framedroutes").AssertStatus(HttpStatusCode.OK).Json.EnumerateArray()
+                .Select(r => (r.GetProperty("route").GetString(), r.GetProperty("seid").GetUInt64(), r.GetProperty("pdr").GetInt32()));
+            Assert.Equal([("198.51.100.0/25", seid, 2), ("2001:db8:51::/48", seid, 2)], routes);
+            var listed = fixture.Daemon.Cli("get", "framedroutes");
+            Assert.True(listed.ExitCode == 0, listed.ToString());
+            Assert.Matches($@"\|\s*198\.51\.100\.0/25\s*\|\s*{seid}\s*\|\s*2\s*\|", listed.Stdout);
             var all = client.Get("/api/v1/rules/sessions").Text;
 
             var bad = client.Put($"/api/v1/rules/sessions/{seid}", RuleSession(seid, "192.0.2.51", 0x1101, 0x2101, routes: """["198.51.100.1/25"]"""))
