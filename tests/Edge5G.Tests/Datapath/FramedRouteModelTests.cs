@@ -170,4 +170,21 @@ public class FramedRouteModelTests
         var e = Assert.Throws<RuleException>(() => second.Establish(claim));
         Assert.Equal("framed route 198.51.100.0/24 already belongs to session SEID 1", e.Message);
     }
+    [Fact]
+    public void AnUplinkPdr_ChecksAtMostARuleListOfSources_AndOneMoreRouteIsRefused()
+    {
+        var table = new SessionTable(DatapathTables.InMemory(sessions: 4, ruleLists: 8, sdfFilters: 64), new GtpAddresses(N3));
+        var basic = Basic();
+        Session WithUplinkRoutes(int n) => basic with
+        {
+            Pdrs = [basic.Pdrs[0] with { Pdi = basic.Pdrs[0].Pdi with { FramedRoutes = [.. Enumerable.Range(0, n).Select(i => IPNetwork.Parse($"198.51.100.{i * 8}/29"))] } }, basic.Pdrs[1]],
+        };
+
+        var e = Assert.Throws<RuleException>(() => table.Establish(WithUplinkRoutes(AbiConstants.RulesPerList)));
+
+        Assert.Equal(RuleError.NoResources, e.Error);
+        Assert.Equal($"the PDRs matching fteid {UplinkTeid:x8}@{N3} need {AbiConstants.RulesPerList + 1} rules; the datapath holds {AbiConstants.RulesPerList} per tunnel or UE address", e.Message);
+        Assert.Equal(0, table.Count);
+        table.Establish(WithUplinkRoutes(AbiConstants.RulesPerList - 1)); // the UE address and 15 routes fit
+    }
 }
