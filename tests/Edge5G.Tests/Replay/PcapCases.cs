@@ -67,6 +67,12 @@ public static class PcapCases
         var bigDf = InnerUdp4(LocalServer, Ue, 5001, 40000, payload: 1500 - 28, dontFragment: true);
         var big6 = InnerUdp6(Serverv6, Uev6, 443, 50000, payload: 1500 - 48);
         var dualStackDownlink = Basic() with { Pdrs = [.. Basic().Pdrs, new Pdr(3, 100, new Pdi(InterfaceType.Core, UeIpv6: Uev6), FarId: 2, QerIds: [1])] };
+        // A CPE's LAN behind the UE: 192.0.2.128/26 on both PDRs.
+        var routed = Basic() with { Pdrs = [.. Basic().Pdrs.Select(p => p with { Pdi = p.Pdi with { FramedRoutes = [IPNetwork.Parse("192.0.2.128/26")] } })] };
+        var toLan = InnerUdp4(LocalServer, IPAddress.Parse("192.0.2.130"), 5001, 40000);
+        var fromLan = InnerUdp4(IPAddress.Parse("192.0.2.130"), LocalServer, 40000, 5001);
+        var pastLan = InnerUdp4(LocalServer, IPAddress.Parse("192.0.2.192"), 5001, 40000);
+        var spoofed = InnerUdp4(IPAddress.Parse("192.0.2.200"), LocalServer, 40000, 5001);
 
         return
         [
@@ -120,6 +126,10 @@ public static class PcapCases
                     Ethernet(GatewayMac, RouterMac, FragmentationNeeded(IPAddress.Parse("203.0.113.1"), bigDf, 1456)),
                     Ethernet(GatewayMac, RouterMac, PacketTooBig(IPAddress.Parse("2001:db8:200::1"), big6, 1456)),
                 ]),
+            new("framed-route", "framed routing: downlink to 192.0.2.130 in the UE's framed route 192.0.2.128/26 goes down the UE's tunnel, uplink from it is decapsulated; downlink to 192.0.2.192 (past the route) passes to the stack, uplink from it is dropped (drop-no-rule)",
+                TopologyRules(routed),
+                [Ethernet(RouterMac, GatewayMac, toLan), Uplink(UplinkTeid, fromLan, qfi: 9), Ethernet(RouterMac, GatewayMac, pastLan), Uplink(UplinkTeid, spoofed, qfi: 9)],
+                [Encapsulated(GatewayMac, GnbMac, N3, Gnb, DownlinkTeid, Forwarded(toLan), qfi: 9), Ethernet(GatewayMac, RouterMac, Forwarded(fromLan))]),
             new("unknown-teid", "a G-PDU for a TEID no session owns is answered with an Error Indication naming that TEID and our N3 address (counted as error-indication-sent)",
                 TopologyRules(Basic()), [Uplink(0x0badf00d, ulInner, qfi: 9)],
                 [Tunnelled(GatewayMac, GnbMac, N3, Gnb, GtpuMessage.ErrorIndication(0x0badf00d, N3), ipId: 1, df: false)]),
