@@ -8,6 +8,16 @@
 
 #define GTP_DEFAULT_SESSIONS 65536
 
+/* The fingerprint of edge5g_abi.h of the build that created these maps (see AbiFingerprint in
+ * C#): a restarted gateway adopts pinned maps only when it equals its own. The program never
+ * reads it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} abi_stamp SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, EDGE5G_MAX_IFINDEX);

@@ -151,9 +151,35 @@ public sealed class GtpDatapath : IDisposable
         spec.SetMaxEntries("nexthops", options.NextHops);
         spec.SetMaxEntries("framed_routes", options.FramedRoutes);
         if (adoptMapsFrom is not null)
+        {
+            CheckAbiStamp(adoptMapsFrom);
             foreach (var map in spec.MapNames.Where(IsPinnable))
                 spec.ReusePinnedMap(map, Path.Combine(adoptMapsFrom, map));
-        return new GtpDatapath(spec.Load(), options);
+        }
+        var datapath = new GtpDatapath(spec.Load(), options);
+        datapath.Object.Map<uint, ulong>(AbiStampMap).Update(0, AbiFingerprint.Current);
+        return datapath;
+    }
+
+    public const string AbiStampMap = "abi_stamp";
+
+    /// <summary>
+    /// Refuses pinned maps created by a build with another ABI header (see <see cref="AbiFingerprint"/>),
+    /// before anything is reused or created. Pins without a stamp are refused by the map check
+    /// that follows (a build without abi_stamp).
+    /// </summary>
+    private static void CheckAbiStamp(string directory)
+    {
+        var path = Path.Combine(directory, AbiStampMap);
+        if (!File.Exists(path))
+            return;
+        using var stamp = BpfMap<uint, ulong>.OpenPinned(path);
+        var pinned = stamp.TryLookup(0, out var value) ? value : 0;
+        if (pinned != AbiFingerprint.Current)
+            throw new BpfException($"reuse pinned maps in '{directory}'", 22 /* EINVAL */,
+                $"they were created by a build whose ABI header (edge5g_abi.h) has fingerprint {pinned:x16}, and this build's is " +
+                $"{AbiFingerprint.Current:x16}: its entries may mean something else here (remove the pinned state to start empty, " +
+                "losing its sessions, or run the build that pinned it)");
     }
 
     // libbpf's internal maps (.rodata, .bss) belong to one load; everything else is state.

@@ -50,6 +50,28 @@ public class AbiLayoutTests
         Assert.Contains("DriftedIfCounters.Bytes", result.StandardError);
     }
 
+    /// <summary>
+    /// The fingerprint stamped into pinned state is the header's as committed, it ignores
+    /// comments and layout (a reworded comment keeps the pins adoptable), and a declaration
+    /// that changes, even one of the same size, changes it.
+    /// </summary>
+    [Fact]
+    public void TheAbiFingerprint_IsTheCommittedHeaders_AndOnlyItsDeclarationsCount()
+    {
+        var header = File.ReadAllText(Path.Combine(RepoPaths.BpfInclude, "edge5g_abi.h"));
+        Assert.Equal(AbiFingerprint.Of(header), AbiFingerprint.Current);
+
+        var reworded = header.Replace("/* Flags of struct edge5g_match. */", "/* The flags a match entry carries. */")
+            .Replace("struct edge5g_route_key {", "struct   edge5g_route_key\n{");
+        Assert.NotEqual(header, reworded);
+        Assert.Equal(AbiFingerprint.Current, AbiFingerprint.Of(reworded));
+
+        // A field renamed (same size, other meaning) is another ABI.
+        var renamed = header.Replace("__u32 prefixlen;", "__u32 prefix_bits;");
+        Assert.NotEqual(header, renamed);
+        Assert.NotEqual(AbiFingerprint.Current, AbiFingerprint.Of(renamed));
+    }
+
     [AbiStruct("edge5g_if_counters")]
     [StructLayout(LayoutKind.Sequential)]
     private struct DriftedIfCounters

@@ -1,5 +1,6 @@
 using LoxiLb.Edge5G.Bpf;
 using LoxiLb.Edge5G.Datapath;
+using LoxiLb.Edge5G.Datapath.Abi;
 using LoxiLb.Edge5G.Tests.Support;
 
 namespace LoxiLb.Edge5G.Tests.Datapath;
@@ -7,7 +8,8 @@ namespace LoxiLb.Edge5G.Tests.Datapath;
 /// <summary>
 /// A restarted gateway adopts the maps pinned by the one before it. Pins left by another build
 /// of the datapath (a map it did not have, or one of another shape) are refused by name, with
-/// both shapes, before anything is created, and the pinned state is left as it was.
+/// both shapes, before anything is created, and the pinned state is left as it was; so are
+/// pins stamped with another ABI header's fingerprint.
 /// </summary>
 public class PinnedStateTests
 {
@@ -46,9 +48,24 @@ public class PinnedStateTests
             Assert.Contains("the pinned state is from a build without map 'usage_epoch'", e.Message);
             Assert.Equal(pinned.Where(p => !p.EndsWith("/usage_epoch", StringComparison.Ordinal)), Directory.GetFiles(pins).Order());
 
-            // With every pin back in place the same build adopts them.
             using (var epoch = first.Object.MapDescriptor("usage_epoch"))
                 BpfPins.Pin(epoch, Path.Combine(pins, "usage_epoch"), "pin usage_epoch back");
+
+            // Every map of the right shape, but stamped by a build with another ABI header: a
+            // field may have changed meaning without changing size.
+            var stamp = first.Object.Map<uint, ulong>(GtpDatapath.AbiStampMap);
+            Assert.True(stamp.TryLookup(0, out var own));
+            Assert.Equal(AbiFingerprint.Current, own);
+            stamp.Update(0, 0x0123456789abcdef);
+            e = Assert.Throws<BpfException>(() => GtpDatapath.Load(GtpHarness.DefaultOptions, adoptMapsFrom: pins));
+            Assert.Equal($"reuse pinned maps in '{pins}'", e.Operation);
+            Assert.Equal(22, e.Errno);
+            Assert.Contains($"fingerprint 0123456789abcdef, and this build's is {AbiFingerprint.Current:x16}", e.Message);
+            Assert.Equal(0x0123456789abcdefUL, stamp.TryLookup(0, out var left) ? left : 0);
+            Assert.Equal(pinned, Directory.GetFiles(pins).Order().ToArray());
+
+            // With every pin and the stamp back in place the same build adopts them.
+            stamp.Update(0, own);
             using var adopted = GtpDatapath.Load(GtpHarness.DefaultOptions, adoptMapsFrom: pins);
             Assert.Equal(first.Tables.UsageActivity!.Epoch, adopted.Tables.UsageActivity!.Epoch);
         }
