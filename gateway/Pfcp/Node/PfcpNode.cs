@@ -841,6 +841,9 @@ public sealed partial class PfcpNode : IDisposable
                         renewed.GrantVolumeQuota();
                     if (u.TimeQuota is not null)
                         renewed.GrantTimeQuota(now);
+                    // A quota granted afresh, or a new validity time, is valid from now.
+                    if (u.VolumeQuota is not null || u.TimeQuota is not null || u.QuotaValidityTime is not null)
+                        renewed.StartValidity(now);
                 }
             foreach (var id in query)
                 if (session.Usage.TryGetValue(id, out var usage))

@@ -420,6 +420,8 @@ public sealed record PfcpRuleSet(
         VolumeQuota = u.VolumeQuota ?? current.VolumeQuota,
         TimeThreshold = u.TimeThreshold ?? current.TimeThreshold,
         TimeQuota = u.TimeQuota ?? current.TimeQuota,
+        QuotaHoldingTime = u.QuotaHoldingTime ?? current.QuotaHoldingTime,
+        QuotaValidityTime = u.QuotaValidityTime ?? current.QuotaValidityTime,
         FarIdForQuotaAction = u.FarIdForQuotaAction ?? current.FarIdForQuotaAction,
     };
 }

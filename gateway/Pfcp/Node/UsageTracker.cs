@@ -21,11 +21,12 @@ public sealed class UrrUsage
         LastTraffic = now;
         VolumeExhausted = Stops(rule.VolumeQuota, 0, 0, 0);
         TimeQuotaUsedUp = rule.TimeQuota == 0;
+        ValidFrom = now;
     }
 
     /// <summary>The reporting triggers this tracker fires; an SMF may ask for others (they are counted, never reported).</summary>
     public const ReportingTriggerFlags SupportedTriggers = ReportingTriggerFlags.Perio | ReportingTriggerFlags.Volth | ReportingTriggerFlags.Timth
-        | ReportingTriggerFlags.Quhti | ReportingTriggerFlags.Volqu | ReportingTriggerFlags.Timqu;
+        | ReportingTriggerFlags.Quhti | ReportingTriggerFlags.Volqu | ReportingTriggerFlags.Timqu | ReportingTriggerFlags.Quvti;
 
     public CreateUrr Rule { get; set; }
     public uint Sequence { get; private set; }
@@ -60,6 +61,24 @@ public sealed class UrrUsage
     /// <summary>What the used-up quotas stop.</summary>
     public QuotaStop Exhausted => VolumeExhausted | (TimeQuotaUsedUp ? QuotaStop.Both : QuotaStop.None);
     public bool QuotaExhausted => Exhausted != QuotaStop.None;
+
+    /// <summary>
+    /// Since when the granted quotas are valid (the URR's creation, or an Update URR with a new
+    /// quota or validity time), and whether their Quota Validity Time running out was reported.
+    /// It is reported once (QUVTI) and stops nothing: the SMF asks its charging function for
+    /// a new grant and sends it. A validity time of 0 arms nothing.
+    /// </summary>
+    public DateTime ValidFrom { get; private set; }
+    public bool ValidityReported { get; private set; }
+
+    public void StartValidity(DateTime now)
+    {
+        ValidFrom = now;
+        ValidityReported = false;
+    }
+
+    private bool ValidityRunsOut(DateTime now) =>
+        !ValidityReported && Rule.QuotaValidityTime is { } seconds && seconds > 0 && now >= ValidFrom.AddSeconds(seconds);
 
     /// <summary>When the URR's traffic was last seen to move (for the Quota Holding Time), and whether that idle spell was reported.</summary>
     public DateTime LastTraffic { get; private set; }
@@ -173,13 +192,15 @@ public sealed class UrrUsage
             TimeQuotaUsedUp = true;
         if ((trigger & UsageReportTriggerFlags.Quhti) != 0)
             HoldingReported = true;
+        if ((trigger & UsageReportTriggerFlags.Quvti) != 0)
+            ValidityReported = true;
         return report;
     }
 
     /// <summary>What a restarted node needs to carry on exactly: the next UR-SEQN, the times, the quota total and the baseline.</summary>
     public UsageRecord ToRecord() => new(Rule.UrrId, Sequence, PeriodStart, LastReport, TotalBytes, VolumeExhausted != QuotaStop.None,
         [.. Baseline.Select(b => new UsageBaseline(b.Key, b.Value.Packets, b.Value.Bytes))], UplinkBytes, DownlinkBytes, VolumeExhausted,
-        QuotaGranted, TimeQuotaUsedUp);
+        QuotaGranted, TimeQuotaUsedUp, ValidFrom, ValidityReported);
 
     /// <summary>
     /// Takes over the state a previous node saved (the rule stays this one's). With
@@ -201,6 +222,9 @@ public sealed class UrrUsage
         if (saved.QuotaGranted is { } granted)
             QuotaGranted = granted;
         TimeQuotaUsedUp = saved.TimeQuotaUsedUp || Rule.TimeQuota == 0;
+        if (saved.ValidFrom is { } validFrom)
+            ValidFrom = validFrom;
+        ValidityReported = saved.ValidityReported;
         if (!exact)
             return;
         LastReport = saved.LastReport;
@@ -237,7 +261,7 @@ public sealed class UrrUsage
 
     /// <summary>
     /// The first instant a time-based trigger (periodic measurement, time threshold, time
-    /// quota, quota holding time) can fire;
+    /// quota, quota holding time, quota validity time) can fire;
     /// DateTime.MaxValue when the URR has none. Until then only new traffic can make it due.
     /// </summary>
     public DateTime NextTimeDue()
@@ -254,6 +278,9 @@ public sealed class UrrUsage
         if ((triggers & ReportingTriggerFlags.Quhti) != 0 && !HoldingReported && Rule.QuotaHoldingTime is { } holding && holding > 0
             && LastTraffic.AddSeconds(holding) < next)
             next = LastTraffic.AddSeconds(holding);
+        if ((triggers & ReportingTriggerFlags.Quvti) != 0 && !ValidityReported && Rule.QuotaValidityTime is { } validity && validity > 0
+            && ValidFrom.AddSeconds(validity) < next)
+            next = ValidFrom.AddSeconds(validity);
         return next;
     }
 
@@ -284,6 +311,8 @@ public sealed class UrrUsage
         if ((triggers & ReportingTriggerFlags.Quhti) != 0 && !HoldingReported && Rule.QuotaHoldingTime is { } holding && holding > 0
             && now >= LastTraffic.AddSeconds(holding))
             due |= UsageReportTriggerFlags.Quhti;
+        if ((triggers & ReportingTriggerFlags.Quvti) != 0 && ValidityRunsOut(now))
+            due |= UsageReportTriggerFlags.Quvti;
         return due;
     }
 }
@@ -291,7 +320,7 @@ public sealed class UrrUsage
 /// <summary>A URR's usage state as saved across a daemon restart (QuotaReported: the volume quota is used up).</summary>
 public sealed record UsageRecord(uint UrrId, uint Sequence, DateTime PeriodStart, DateTime LastReport, ulong TotalBytes, bool QuotaReported,
     UsageBaseline[] Baseline, ulong UplinkBytes = 0, ulong DownlinkBytes = 0, QuotaStop QuotaStops = QuotaStop.None,
-    DateTime? QuotaGranted = null, bool TimeQuotaUsedUp = false);
+    DateTime? QuotaGranted = null, bool TimeQuotaUsedUp = false, DateTime? ValidFrom = null, bool ValidityReported = false);
 
 /// <summary>Which traffic of a URR a used-up volume quota stops, by the direction of its PDRs.</summary>
 [Flags]

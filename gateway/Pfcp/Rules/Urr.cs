@@ -16,6 +16,8 @@ public sealed record CreateUrr(uint UrrId, MeasurementMethod MeasurementMethod, 
     public uint? TimeThreshold { get; init; }
     public uint? TimeQuota { get; init; }
     public uint? QuotaHoldingTime { get; init; }
+    /// <summary>Quota Validity Time (s): how long a granted quota is valid; reported (QUVTI) when it runs out.</summary>
+    public uint? QuotaValidityTime { get; init; }
     public DateTime? MonitoringTime { get; init; }
     public Volume? SubsequentVolumeThreshold { get; init; }
     public uint? SubsequentTimeThreshold { get; init; }
@@ -48,6 +50,7 @@ public sealed record CreateUrr(uint UrrId, MeasurementMethod MeasurementMethod, 
             TimeThreshold = s.OptionalValue(IeType.TimeThreshold, IeDecoders.U32),
             TimeQuota = s.OptionalValue(IeType.TimeQuota, IeDecoders.U32),
             QuotaHoldingTime = s.OptionalValue(IeType.QuotaHoldingTime, IeDecoders.U32),
+            QuotaValidityTime = s.OptionalValue(IeType.QuotaValidityTime, IeDecoders.U32),
             MonitoringTime = s.OptionalValue(IeType.MonitoringTime, IeDecoders.Ntp),
             SubsequentVolumeThreshold = s.Optional(IeType.SubsequentVolumeThreshold, IeDecoders.Volume),
             SubsequentTimeThreshold = s.OptionalValue(IeType.SubsequentTimeThreshold, IeDecoders.U32),
@@ -62,6 +65,7 @@ public sealed record CreateUrr(uint UrrId, MeasurementMethod MeasurementMethod, 
         RequireFor(urr.ReportingTriggers, ReportingTriggerFlags.Timth, urr.TimeThreshold.HasValue, IeType.TimeThreshold);
         RequireFor(urr.ReportingTriggers, ReportingTriggerFlags.Volqu, urr.VolumeQuota is not null, IeType.VolumeQuota);
         RequireFor(urr.ReportingTriggers, ReportingTriggerFlags.Timqu, urr.TimeQuota.HasValue, IeType.TimeQuota);
+        RequireFor(urr.ReportingTriggers, ReportingTriggerFlags.Quvti, urr.QuotaValidityTime.HasValue, IeType.QuotaValidityTime);
         return urr;
     }
 
@@ -83,6 +87,7 @@ public sealed record CreateUrr(uint UrrId, MeasurementMethod MeasurementMethod, 
         w.OptU32(IeType.TimeThreshold, TimeThreshold);
         w.OptU32(IeType.TimeQuota, TimeQuota);
         w.OptU32(IeType.QuotaHoldingTime, QuotaHoldingTime);
+        w.OptU32(IeType.QuotaValidityTime, QuotaValidityTime);
         w.OptNtp(IeType.MonitoringTime, MonitoringTime);
         w.Opt(IeType.SubsequentVolumeThreshold, SubsequentVolumeThreshold);
         w.OptU32(IeType.SubsequentTimeThreshold, SubsequentTimeThreshold);
@@ -105,6 +110,7 @@ public sealed record UpdateUrr(uint UrrId) : IIeValue
     public uint? TimeThreshold { get; init; }
     public uint? TimeQuota { get; init; }
     public uint? QuotaHoldingTime { get; init; }
+    public uint? QuotaValidityTime { get; init; }
     public DateTime? MonitoringTime { get; init; }
     public uint? InactivityDetectionTime { get; init; }
     public ValueList<uint> LinkedUrrIds { get; init; } = [];
@@ -125,6 +131,7 @@ public sealed record UpdateUrr(uint UrrId) : IIeValue
             TimeThreshold = s.OptionalValue(IeType.TimeThreshold, IeDecoders.U32),
             TimeQuota = s.OptionalValue(IeType.TimeQuota, IeDecoders.U32),
             QuotaHoldingTime = s.OptionalValue(IeType.QuotaHoldingTime, IeDecoders.U32),
+            QuotaValidityTime = s.OptionalValue(IeType.QuotaValidityTime, IeDecoders.U32),
             MonitoringTime = s.OptionalValue(IeType.MonitoringTime, IeDecoders.Ntp),
             InactivityDetectionTime = s.OptionalValue(IeType.InactivityDetectionTime, IeDecoders.U32),
             LinkedUrrIds = s.Many(IeType.LinkedUrrId, IeDecoders.U32),
@@ -145,6 +152,7 @@ public sealed record UpdateUrr(uint UrrId) : IIeValue
         w.OptU32(IeType.TimeThreshold, TimeThreshold);
         w.OptU32(IeType.TimeQuota, TimeQuota);
         w.OptU32(IeType.QuotaHoldingTime, QuotaHoldingTime);
+        w.OptU32(IeType.QuotaValidityTime, QuotaValidityTime);
         w.OptNtp(IeType.MonitoringTime, MonitoringTime);
         w.OptU32(IeType.InactivityDetectionTime, InactivityDetectionTime);
         w.EachU32(IeType.LinkedUrrId, LinkedUrrIds);

@@ -133,6 +133,7 @@ public class QosUsageIeTests
     [InlineData(ReportingTriggerFlags.Timth, IeType.TimeThreshold)]
     [InlineData(ReportingTriggerFlags.Volqu, IeType.VolumeQuota)]
     [InlineData(ReportingTriggerFlags.Timqu, IeType.TimeQuota)]
+    [InlineData(ReportingTriggerFlags.Quvti, IeType.QuotaValidityTime)]
     public void CreateUrr_TriggerWithoutItsThresholdOrQuota_IsMissingAConditionalIe(ReportingTriggerFlags trigger, IeType needed)
     {
         var ie = PfcpIe.Of(IeType.CreateUrr, new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(trigger)));

@@ -152,6 +152,39 @@ public class QuotaEnforcementTests
         Assert.Single(n.UsageReports());
     }
 
+    /// <summary>
+    /// Quota Validity Time (QUVTI): the grant's validity running out is reported once, with the
+    /// usage since the last report, and stops nothing; a new validity time (or quota) in Update
+    /// URR re-arms it from then.
+    /// </summary>
+    [Fact]
+    public void QuotaValidityTime_RunsOut_IsReportedOnce_StopsNothing_AndANewOneRearmsIt()
+    {
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
+        var urr = new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Quvti | ReportingTriggerFlags.Volqu))
+        {
+            QuotaValidityTime = 1,
+            VolumeQuota = new Volume(Total: 1_000_000),
+        };
+        var seid = Establish(n, urr);
+        n.AddTraffic(seid, pdr: 2, packets: 3, bytes: 300);
+
+        Assert.True(n.WaitFor(_ => n.UsageReports().Length >= 1, TimeSpan.FromSeconds(3)), "no quota validity report in 3 s");
+        var usage = Assert.Single(Assert.Single(n.UsageReports()).UsageReports);
+        Assert.Equal(UsageReportTriggerFlags.Quvti, usage.Trigger.Flags);
+        Assert.Equal(300UL, usage.VolumeMeasurement!.DownlinkVolume);
+        Thread.Sleep(1300);
+        Assert.Single(n.UsageReports()); // once per grant
+        Assert.All(Installed(n, seid).Values, v => Assert.Equal((PdrFlags)0, v.Flags)); // the SMF decides
+
+        Assert.Equal(PfcpCause.RequestAccepted, Assert.IsType<SessionModificationResponse>(
+            n.Request(new SessionModificationRequest { UpdateUrrs = [new UpdateUrr(1) { QuotaValidityTime = 1 }] }, seid).Body).Cause);
+
+        Assert.True(n.WaitFor(_ => n.UsageReports().Length >= 2, TimeSpan.FromSeconds(3)), "no report after the new validity time");
+        Assert.Equal(UsageReportTriggerFlags.Quvti, Assert.Single(n.UsageReports()[1].UsageReports).Trigger.Flags);
+        Assert.Equal(1U, n.UsageReports()[1].UsageReports[0].UrSeqn);
+    }
+
     [Fact]
     public void QuotaHoldingTime_WithoutTraffic_IsReportedOnce_AndAgainAfterTheNextIdleSpell()
     {
