@@ -298,3 +298,22 @@ public class QuotaEnforcementTests
                 0x00, 0x6c, 0x00, 0x04, 0x00, 0x00, 0x00, 0x07,             //   FAR ID (for Quota Action) 7
             ]);
 }
+
+/// <summary>Update URR merged into the URR: the holding and validity times it carries replace the old ones, the rest stays.</summary>
+public class UpdateUrrMergeTests
+{
+    [Fact]
+    public void UpdateUrr_ReplacesTheHoldingAndValidityTimes_AndKeepsWhatItDoesNotCarry()
+    {
+        var current = new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Quhti | ReportingTriggerFlags.Quvti))
+        {
+            QuotaHoldingTime = 30, QuotaValidityTime = 600, VolumeQuota = new Volume(Total: 5000),
+        };
+
+        var merged = PfcpRuleSet.Apply(current, new UpdateUrr(1) { QuotaHoldingTime = 10, QuotaValidityTime = 60 });
+
+        Assert.Equal((10U, 60U), (merged.QuotaHoldingTime, merged.QuotaValidityTime));
+        Assert.Equal(new Volume(Total: 5000), merged.VolumeQuota);
+        Assert.Equal((30U, 600U), (PfcpRuleSet.Apply(current, new UpdateUrr(1)).QuotaHoldingTime, PfcpRuleSet.Apply(current, new UpdateUrr(1)).QuotaValidityTime));
+    }
+}
