@@ -845,9 +845,13 @@ public sealed partial class PfcpNode : IDisposable
                     if (u.VolumeQuota is not null || u.TimeQuota is not null || u.QuotaValidityTime is not null)
                         renewed.StartValidity(now);
                 }
+            var queried = reports.Count;
             foreach (var id in query)
                 if (session.Usage.TryGetValue(id, out var usage))
                     reports.Add(usage.Report(UsageReportTriggerFlags.Immer, UsageCounters(session, usage), now));
+            if (reports.Count > queried)
+                foreach (var linking in LinkedTo(session, reports.GetRange(queried, reports.Count - queried)))
+                    reports.Add(linking.Report(UsageReportTriggerFlags.Liusa, UsageCounters(session, linking), now));
             foreach (var (old, _) in endMarkers)
                 SendEndMarker(old);
             Reply(new SessionModificationResponse(PfcpCause.RequestAccepted)
@@ -1383,6 +1387,12 @@ public sealed partial class PfcpNode : IDisposable
                 quotaUsedUp = true;
             }
         }
+        if (reports is not null)
+            foreach (var linking in LinkedTo(session, reports))
+            {
+                CountersFrom(session, linking, read, readings, counters);
+                reports.Add(linking.Report(UsageReportTriggerFlags.Liusa, counters, now));
+            }
         var inactive = session.InactivityTimer > 0 && !session.InactivityReported
             && now >= session.LastTraffic.AddSeconds(session.InactivityTimer);
         if (inactive)
@@ -1396,6 +1406,30 @@ public sealed partial class PfcpNode : IDisposable
             });
         if (quotaUsedUp)
             EnforceQuota(session, read);
+    }
+
+    /// <summary>
+    /// Linked usage reporting (LIUSA, TS 29.244 5.2.2.4): the URRs that ask for it and name,
+    /// as a Linked URR ID, a URR among <paramref name="reported"/>; each once, and none that
+    /// reports already. Their reports carry the usage since their own last report.
+    /// </summary>
+    private static List<UrrUsage> LinkedTo(NodeSession session, List<UsageReport> reported)
+    {
+        var linking = new List<UrrUsage>(0);
+        foreach (var (id, usage) in session.Usage)
+        {
+            var rule = usage.Rule;
+            if (!rule.ReportingTriggers.Has(ReportingTriggerFlags.Liusa) || rule.LinkedUrrIds.IsEmpty
+                || reported.Exists(r => r.UrrId == id))
+                continue;
+            foreach (var r in reported)
+                if (rule.LinkedUrrIds.Contains(r.UrrId))
+                {
+                    linking.Add(usage);
+                    break;
+                }
+        }
+        return linking;
     }
 
     /// <summary>

@@ -78,7 +78,7 @@ public sealed class PfcpCounters
     public const string QuotaEnforced = "quota-enforced";
     /// <summary>... and the rewrite failed (a full table): the PDRs still forward.</summary>
     public const string QuotaNotEnforced = "quota-not-enforced";
-    /// <summary>A URR asks for a reporting trigger the node never fires (START, STOPT, DROTH, LIUSA, events...).</summary>
+    /// <summary>A URR asks for a reporting trigger the node never fires (START, STOPT, DROTH, events...).</summary>
     public const string UrrTriggerUnsupported = "urr-trigger-unsupported";
     /// <summary>A GTP-U peer stopped answering Echo Requests (reported to the SMFs, UPFR).</summary>
     public const string GtpuPathFailed = "gtpu-path-failed";

@@ -26,7 +26,8 @@ public sealed class UrrUsage
 
     /// <summary>The reporting triggers this tracker fires; an SMF may ask for others (they are counted, never reported).</summary>
     public const ReportingTriggerFlags SupportedTriggers = ReportingTriggerFlags.Perio | ReportingTriggerFlags.Volth | ReportingTriggerFlags.Timth
-        | ReportingTriggerFlags.Quhti | ReportingTriggerFlags.Volqu | ReportingTriggerFlags.Timqu | ReportingTriggerFlags.Quvti;
+        | ReportingTriggerFlags.Quhti | ReportingTriggerFlags.Volqu | ReportingTriggerFlags.Timqu | ReportingTriggerFlags.Quvti
+        | ReportingTriggerFlags.Liusa;
 
     public CreateUrr Rule { get; set; }
     public uint Sequence { get; private set; }

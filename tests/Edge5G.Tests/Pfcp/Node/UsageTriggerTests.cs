@@ -157,3 +157,52 @@ public class UsageTriggerTests
         Assert.Equal(600UL, usage.VolumeMeasurement!.DownlinkVolume);
     }
 }
+
+/// <summary>
+/// Linked usage reporting (LIUSA, TS 29.244 5.2.2.4): a URR asking for it reports whenever a
+/// URR it names as a Linked URR ID reports, with its own usage since its own last report.
+/// </summary>
+public class LinkedUsageReportingTests
+{
+    /// <summary>URR 1: a volume threshold of 1000 bytes; URR 2: LIUSA, linked to URR 1; both on both PDRs.</summary>
+    private static ulong Establish(NodeUnderTest n)
+    {
+        var request = n.EstablishmentRequest(0x78);
+        request = request with
+        {
+            CreatePdrs = [.. request.CreatePdrs.Select(p => p with { UrrIds = [1, 2] })],
+            CreateUrrs =
+            [
+                new CreateUrr(1, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Volth)) { VolumeThreshold = new Volume(Total: 1000) },
+                new CreateUrr(2, MeasurementMethod.Volum, new ReportingTriggers(ReportingTriggerFlags.Liusa)) { LinkedUrrIds = [1] },
+            ],
+        };
+        var seid = Assert.IsType<SessionEstablishmentResponse>(n.Request(request).Body).UpFSeid!.Seid;
+        Assert.Equal(PfcpCause.RequestAccepted, Assert.IsType<SessionModificationResponse>(n.Request(NodeUnderTest.GnbKnown(0x4100), seid).Body).Cause);
+        return seid;
+    }
+
+    [Fact]
+    public void AReportOfTheLinkedUrr_BringsOneOfTheLinkingUrr_WithItsOwnUsage()
+    {
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
+        var seid = Establish(n);
+
+        n.AddTraffic(seid, pdr: 1, packets: 4, bytes: 400);
+        n.AddTraffic(seid, pdr: 2, packets: 6, bytes: 700);
+
+        Assert.True(n.WaitFor(_ => n.UsageReports().Length >= 1, TimeSpan.FromSeconds(3)), "no usage report in 3 s");
+        var reports = Assert.Single(n.UsageReports()).UsageReports.ToDictionary(r => r.UrrId);
+        Assert.Equal([1U, 2U], reports.Keys.Order());
+        Assert.Equal(UsageReportTriggerFlags.Volth, reports[1].Trigger.Flags);
+        Assert.Equal(UsageReportTriggerFlags.Liusa, reports[2].Trigger.Flags);
+        Assert.Equal((1100UL, 400UL, 700UL), (reports[2].VolumeMeasurement!.TotalVolume, reports[2].VolumeMeasurement!.UplinkVolume, reports[2].VolumeMeasurement!.DownlinkVolume));
+
+        // Querying URR 1 brings URR 2 too (with nothing since its last report); querying URR 2 alone does not bring URR 1.
+        var query = Assert.IsType<SessionModificationResponse>(n.Request(new SessionModificationRequest { QueryUrrs = [1] }, seid).Body);
+        Assert.Equal([(1U, UsageReportTriggerFlags.Immer), (2U, UsageReportTriggerFlags.Liusa)], query.UsageReports.Select(r => (r.UrrId, r.Trigger.Flags)));
+        Assert.Equal(0UL, query.UsageReports[1].VolumeMeasurement!.TotalVolume);
+        var alone = Assert.IsType<SessionModificationResponse>(n.Request(new SessionModificationRequest { QueryUrrs = [2] }, seid).Body);
+        Assert.Equal([(2U, UsageReportTriggerFlags.Immer)], alone.UsageReports.Select(r => (r.UrrId, r.Trigger.Flags)));
+    }
+}
