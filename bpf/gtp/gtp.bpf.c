@@ -335,39 +335,35 @@ static __always_inline int bucket_take(struct edge5g_bucket *b, __u64 rate, __u6
 	return ok;
 }
 
-/* Gate and MBR of the PDR's QER. Returns 0 to go on, or the drop stat. *qfi becomes the
- * QER's QFI when it sets one. */
+/* Gate and MBR of the PDR's QER, from what the compiler copied into the PDR: the QER's own
+ * entry is read only for an MBR (its rate and burst). Returns 0 to go on, or the drop stat.
+ * *qfi becomes the QER's QFI when it sets one. */
 static __always_inline int apply_qer(const struct edge5g_pdr *pdr, __u32 len, __u8 *qfi)
 {
 	__u32 index = pdr->qer;
 	__u32 dir = pdr->direction & 1;
-	struct edge5g_qer *q;
 	struct edge5g_qer_stats *qs;
 
-	if (index == EDGE5G_NONE)
-		return 0;
-	q = bpf_map_lookup_elem(&qers, &index);
-	if (!q)
-		return 0;
-	if (q->gate[dir] != EDGE5G_GATE_OPEN) {
+	if (pdr->flags & EDGE5G_PDR_GATE_CLOSED) {
 		qs = bpf_map_lookup_elem(&qer_stats, &index);
 		if (qs)
 			qs->gate_drops++;
 		return EDGE5G_STAT_DROP_GATE_CLOSED;
 	}
-	if (q->mbr[dir]) {
+	if (pdr->flags & EDGE5G_PDR_MBR) {
+		struct edge5g_qer *q = bpf_map_lookup_elem(&qers, &index);
 		__u32 bucket_index = index * 2 + dir;
 		struct edge5g_bucket *b = bpf_map_lookup_elem(&qer_buckets, &bucket_index);
 
-		if (b && !bucket_take(b, q->mbr[dir], q->burst[dir], len)) {
+		if (q && b && !bucket_take(b, q->mbr[dir], q->burst[dir], len)) {
 			qs = bpf_map_lookup_elem(&qer_stats, &index);
 			if (qs)
 				qs->mbr_drops++;
 			return EDGE5G_STAT_DROP_MBR;
 		}
 	}
-	if (q->qfi)
-		*qfi = q->qfi;
+	if (pdr->qfi)
+		*qfi = pdr->qfi;
 	return 0;
 }
 

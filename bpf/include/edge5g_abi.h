@@ -151,6 +151,11 @@ enum edge5g_pdr_flags {
 	/* A volume quota of one of its URRs is used up and the SMF named no FAR for the quota
 	 * action: drop, counted as DROP_QUOTA and not as usage (TS 29.244 5.2.2.2.1). */
 	EDGE5G_PDR_QUOTA_EXHAUSTED = 1,
+	/* Its QER's gate is closed in the PDR's direction: drop, counted as DROP_GATE_CLOSED. */
+	EDGE5G_PDR_GATE_CLOSED = 2,
+	/* Its QER has an MBR in the PDR's direction: the packet takes from the QER's token bucket.
+	 * Without it (and without GATE_CLOSED) the program reads nothing of the QER. */
+	EDGE5G_PDR_MBR = 4,
 };
 
 /* Apply Action bits, numbered as in PFCP (TS 29.244 8.2.26, octet 5). */
@@ -191,7 +196,9 @@ struct edge5g_far {
 };
 
 /* Value of array map pdrs. A changed PDR is written to a new slot and the match entry is
- * switched over; its counters keep their own index (stats) so they survive the change. */
+ * switched over; its counters keep their own index (stats) so they survive the change. What
+ * the program needs of the PDR's QER for its direction (gate, MBR or not, QFI) is copied in
+ * too: every modification writes every PDR afresh, so the copy never goes stale. */
 struct edge5g_pdr {
 	__u32 far;   /* the FAR's slot: PDRs with the same value share a FAR (the compiler's bookkeeping) */
 	__u32 qer;   /* index in qers, EDGE5G_NONE = no QoS enforcement */
@@ -199,7 +206,7 @@ struct edge5g_pdr {
 	__u8 direction;            /* enum edge5g_direction */
 	__u8 outer_header_removal; /* enum edge5g_ohr */
 	__u8 flags;                /* enum edge5g_pdr_flags bits */
-	__u8 pad;
+	__u8 qfi;                  /* the QER's QFI for pushed PDU Session Containers, 0 = keep the packet's */
 	/* The FAR, written with the PDR (a changed FAR gets its PDRs written to new slots too,
 	 * so no copy goes stale): a packet reads its PDR and FAR in one entry, one cache line. */
 	struct edge5g_far fwd;

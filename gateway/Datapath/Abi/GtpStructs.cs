@@ -242,7 +242,8 @@ public unsafe struct PdrEntry
     public Direction Direction;
     public OuterHeaderRemovalKind OuterHeaderRemoval;
     public PdrFlags Flags;
-    [AbiField("pad")] public byte Pad;
+    /// <summary>The QER's QFI for pushed PDU Session Containers (0: keep the packet's), copied from it.</summary>
+    public byte Qfi;
     /// <summary>The entry of <see cref="Far"/>, copied (the program reads PDR and FAR in one entry).</summary>
     [AbiField("fwd")] public FarEntry Forwarding;
     [AbiField("pad2")] public fixed byte Pad2[4];
@@ -254,6 +255,10 @@ public enum PdrFlags : byte
 {
     /// <summary>A URR's volume quota is used up (and no FAR for the quota action): drop, counted as drop-quota.</summary>
     QuotaExhausted = 1,
+    /// <summary>The QER's gate is closed in the PDR's direction.</summary>
+    GateClosed = 2,
+    /// <summary>The QER has an MBR in the PDR's direction: the program takes from its token bucket.</summary>
+    Mbr = 4,
 }
 
 [Flags]

@@ -736,6 +736,23 @@ public sealed class SessionTable
         return entries;
     }
 
+    /// <summary>
+    /// What the program needs of a QER entry for one direction, copied into the PDR: a closed
+    /// gate, whether there is an MBR (only then does the program read the QER), the QFI.
+    /// </summary>
+    private static unsafe (PdrFlags Flags, byte Qfi) QerSummary(in QerEntry qer, Direction direction)
+    {
+        var dir = (int)direction & 1;
+        PdrFlags flags = 0;
+        fixed (byte* gate = qer.Gate)
+            if (gate[dir] != (byte)GateStatus.Open)
+                flags |= PdrFlags.GateClosed;
+        fixed (ulong* mbr = qer.Mbr)
+            if (mbr[dir] != 0)
+                flags |= PdrFlags.Mbr;
+        return (flags, qer.Qfi);
+    }
+
     /// <summary>Takes (once) a slot of <paramref name="unchanged"/> holding exactly <paramref name="entry"/>.</summary>
     private static uint? TakeUnchanged(List<(uint Slot, QerEntry Entry)>? unchanged, QerEntry entry)
     {
@@ -1154,10 +1171,11 @@ public sealed class SessionTable
         // fresh slot would hand the UE a full bucket (a burst above its MBR) on every
         // modification, such as a handover's new gNB F-TEID.
         var qerSlot = plan.QerSets.Count == 0 ? [] : new uint[plan.QerSets.Count];
+        var qerEntries = plan.QerSets.Count == 0 ? [] : new QerEntry[plan.QerSets.Count];
         var unchanged = previous is null || plan.QerSets.Count == 0 ? null : QerEntriesOf(previous);
         for (int i = 0; i < plan.QerSets.Count; i++)
         {
-            var entry = QerEntryFor(plan.QerSets[i]);
+            var entry = qerEntries[i] = QerEntryFor(plan.QerSets[i]);
             if (TakeUnchanged(unchanged, entry) is { } kept)
             {
                 compiled.QerSlots.Add(kept);
@@ -1200,6 +1218,7 @@ public sealed class SessionTable
             }
             var slot = Allocate(_pdrSlots, compiled.PdrSlots);
             var far = FarIndex(p.Pdr.FarId);
+            var (qos, qfi) = p.QerSet >= 0 ? QerSummary(qerEntries[p.QerSet], p.Direction) : ((PdrFlags)0, (byte)0);
             Put(_tables.Pdrs, slot, new PdrEntry
             {
                 Far = compiled.FarSlots[far],
@@ -1208,7 +1227,8 @@ public sealed class SessionTable
                 Stats = stats,
                 Direction = p.Direction,
                 OuterHeaderRemoval = p.Pdr.RemoveOuterHeader ? OuterHeaderRemovalKind.Gtpu : OuterHeaderRemovalKind.None,
-                Flags = p.Pdr.QuotaExhausted ? PdrFlags.QuotaExhausted : 0,
+                Flags = (p.Pdr.QuotaExhausted ? PdrFlags.QuotaExhausted : 0) | qos,
+                Qfi = qfi,
             });
             pdrSlot.Set(p.Pdr.Id, slot);
         }

@@ -342,6 +342,40 @@ public class SessionTableTests
         Assert.Equal((FarAction.Forw, OuterHeaderCreationKind.GtpuIpv4), (downlink.Forwarding.Action, downlink.Forwarding.OuterHeaderCreation));
         Assert.Equal(uplinkBefore, Mem(t.Pdrs).Entries[after.PdrSlotById[1]].Forwarding);
     }
+
+    /// <summary>
+    /// What the program needs of the QER for a PDR's direction is in the PDR's entry: a closed
+    /// gate, an MBR (only then is the QER itself read), the QFI; a modification opening the
+    /// gate writes entries without the flag.
+    /// </summary>
+    [Fact]
+    public void EveryPdrEntry_CarriesItsQersGateMbrAndQfi_ForItsDirection()
+    {
+        var (table, t) = NewTable();
+        // Both PDRs share QER 1: uplink gate closed, a downlink MBR, QFI 5.
+        Session WithQer(GateStatus uplinkGate)
+        {
+            var s = Basic(qers: [new Qer(1, UplinkGate: uplinkGate, DownlinkMbrKbps: 1000, Qfi: 5)]);
+            return s with { Pdrs = [s.Pdrs[0] with { QerIds = [1] }, s.Pdrs[1]] };
+        }
+
+        var compiled = table.Establish(WithQer(GateStatus.Closed));
+
+        var uplink = Mem(t.Pdrs).Entries[compiled.PdrSlotById[1]];
+        var downlink = Mem(t.Pdrs).Entries[compiled.PdrSlotById[2]];
+        Assert.Equal((PdrFlags.GateClosed, (byte)5), (uplink.Flags, uplink.Qfi));
+        Assert.Equal((PdrFlags.Mbr, (byte)5), (downlink.Flags, downlink.Qfi));
+        Assert.Equal(uplink.Qer, downlink.Qer);
+
+        var opened = table.Modify(WithQer(GateStatus.Open));
+
+        Assert.Equal((PdrFlags)0, Mem(t.Pdrs).Entries[opened.PdrSlotById[1]].Flags);
+        Assert.Equal(PdrFlags.Mbr, Mem(t.Pdrs).Entries[opened.PdrSlotById[2]].Flags);
+        // Without a QER: nothing to apply.
+        var (plain, p) = NewTable();
+        var none = plain.Establish(Basic() with { Pdrs = [.. Basic().Pdrs.Select(x => x with { QerIds = [] })], Qers = [] });
+        Assert.All(none.PdrSlotById.Values, slot => Assert.Equal(((PdrFlags)0, (byte)0, AbiConstants.None), (Mem(p.Pdrs).Entries[slot].Flags, Mem(p.Pdrs).Entries[slot].Qfi, Mem(p.Pdrs).Entries[slot].Qer)));
+    }
 }
 
 /// <summary>A TimeProvider the test moves by hand.</summary>
