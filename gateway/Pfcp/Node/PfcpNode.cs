@@ -1168,7 +1168,7 @@ public sealed partial class PfcpNode : IDisposable
                 existing.Rule = rule;
             else
             {
-                var usage = new UrrUsage(rule, now);
+                var usage = new UrrUsage(rule, now, _settings.UsageTick);
                 session.Usage[id] = usage;
                 if ((rule.ReportingTriggers.Flags & ~UrrUsage.SupportedTriggers) != 0)
                     Counters.UserPlane(PfcpCounters.UrrTriggerUnsupported);

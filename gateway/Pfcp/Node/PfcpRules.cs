@@ -422,6 +422,7 @@ public sealed record PfcpRuleSet(
         TimeQuota = u.TimeQuota ?? current.TimeQuota,
         QuotaHoldingTime = u.QuotaHoldingTime ?? current.QuotaHoldingTime,
         QuotaValidityTime = u.QuotaValidityTime ?? current.QuotaValidityTime,
+        InactivityDetectionTime = u.InactivityDetectionTime ?? current.InactivityDetectionTime,
         FarIdForQuotaAction = u.FarIdForQuotaAction ?? current.FarIdForQuotaAction,
     };
 }

@@ -12,9 +12,11 @@ namespace LoxiLb.Edge5G.Pfcp.Node;
 /// </summary>
 public sealed class UrrUsage
 {
-    public UrrUsage(CreateUrr rule, DateTime now)
+    public UrrUsage(CreateUrr rule, DateTime now, TimeSpan? tick = null)
     {
         Rule = rule;
+        _tick = tick ?? TimeSpan.FromSeconds(1);
+        _accountedUntil = now;
         PeriodStart = now;
         LastReport = now;
         QuotaGranted = now;
@@ -90,11 +92,72 @@ public sealed class UrrUsage
     public void Observe(Dictionary<ushort, (Counter Counter, bool Uplink)> current, DateTime now)
     {
         var (_, _, ulp, dlp) = Delta(current);
-        if (ulp + dlp == _packetsSeen)
+        var moved = ulp + dlp != _packetsSeen;
+        Account(now, moved);
+        if (!moved)
             return;
         _packetsSeen = ulp + dlp;
         LastTraffic = now;
         HoldingReported = false;
+    }
+
+    // ----- time measured with an Inactivity Detection Time (TS 29.244 5.2.2.2.1) -----
+    //
+    // With one, time counts only while the URR's traffic is active: from a packet until the
+    // Inactivity Detection Time after the last one (the time quota and the duration reported
+    // are of that active time, not of the wall clock). Packets are seen per usage check, so a
+    // spell of traffic starts at most one check (UsageTick) before the check that saw it: the
+    // measurement is exact to a tick per spell. Without one, time is the wall clock.
+
+    private readonly TimeSpan _tick;
+    private DateTime _accountedUntil;
+    private DateTime? _lastActive; // the last check that saw traffic; null: none yet
+
+    /// <summary>Active seconds since the last report and since the time quota was granted (with an Inactivity Detection Time).</summary>
+    public double ActiveSinceReport { get; private set; }
+    public double ActiveSinceGrant { get; private set; }
+
+    private bool MeasuresActiveTime => Rule.InactivityDetectionTime is > 0;
+
+    /// <summary>Adds the active time in (last accounted, now]: the tail of the last spell, and the tick before now when traffic moved.</summary>
+    private void Account(DateTime now, bool moved)
+    {
+        if (!MeasuresActiveTime || now <= _accountedUntil)
+        {
+            if (moved)
+                _lastActive = now;
+            _accountedUntil = now > _accountedUntil ? now : _accountedUntil;
+            return;
+        }
+        var from = _accountedUntil;
+        var idle = TimeSpan.FromSeconds(Rule.InactivityDetectionTime!.Value);
+        // [from, tailEnd): still within the inactivity time after the last traffic seen.
+        var tailEnd = _lastActive is { } last ? Min(now, last + idle) : from;
+        var tail = tailEnd > from ? tailEnd - from : TimeSpan.Zero;
+        var active = tail;
+        if (moved)
+        {
+            // [spellStart, now): the tick in which the packets came, less what the tail covers.
+            var spellStart = Max(from, now - _tick);
+            var covered = tailEnd > spellStart ? tailEnd - spellStart : TimeSpan.Zero;
+            active += now - spellStart - covered;
+            _lastActive = now;
+        }
+        ActiveSinceReport += active.TotalSeconds;
+        ActiveSinceGrant += active.TotalSeconds;
+        _accountedUntil = now;
+    }
+
+    private static DateTime Min(DateTime a, DateTime b) => a < b ? a : b;
+    private static DateTime Max(DateTime a, DateTime b) => a > b ? a : b;
+
+    /// <summary>Seconds measured since the last report: active time with an Inactivity Detection Time, else the wall clock.</summary>
+    private double MeasuredSinceReport(DateTime now)
+    {
+        if (!MeasuresActiveTime)
+            return Math.Max(0, (now - LastReport).TotalSeconds);
+        Account(now, moved: false);
+        return ActiveSinceReport;
     }
 
     /// <summary>What a quota stops once these volumes are counted against it.</summary>
@@ -124,7 +187,15 @@ public sealed class UrrUsage
         return (volume, TimeQuotaRunsOut(now));
     }
 
-    private bool TimeQuotaRunsOut(DateTime now) => !TimeQuotaUsedUp && Rule.TimeQuota is { } seconds && now >= QuotaGranted.AddSeconds(seconds);
+    private bool TimeQuotaRunsOut(DateTime now)
+    {
+        if (TimeQuotaUsedUp || Rule.TimeQuota is not { } seconds)
+            return false;
+        if (!MeasuresActiveTime)
+            return now >= QuotaGranted.AddSeconds(seconds);
+        Account(now, moved: false);
+        return ActiveSinceGrant >= seconds;
+    }
 
     public void MarkQuotaExhausted(QuotaStop volume, bool time)
     {
@@ -145,6 +216,8 @@ public sealed class UrrUsage
     /// <summary>A new Time Quota from the SMF: it runs from now.</summary>
     public void GrantTimeQuota(DateTime now)
     {
+        Account(now, moved: false);
+        ActiveSinceGrant = 0;
         QuotaGranted = now;
         TimeQuotaUsedUp = Rule.TimeQuota == 0;
     }
@@ -163,6 +236,8 @@ public sealed class UrrUsage
     public UsageReport Report(UsageReportTriggerFlags trigger, Dictionary<ushort, (Counter Counter, bool Uplink)> current, DateTime now)
     {
         var (ul, dl, ulPackets, dlPackets) = Delta(current);
+        var duration = MeasuredSinceReport(now);
+        ActiveSinceReport = 0;
         TotalBytes += ul + dl;
         UplinkBytes += ul;
         DownlinkBytes += dl;
@@ -182,7 +257,7 @@ public sealed class UrrUsage
                 UplinkPackets = ulPackets,
                 DownlinkPackets = dlPackets,
             },
-            DurationMeasurement = (uint)Math.Max(0, (now - LastReport).TotalSeconds),
+            DurationMeasurement = (uint)duration,
         };
         LastReport = now;
         if ((trigger & UsageReportTriggerFlags.Perio) != 0)
@@ -201,7 +276,7 @@ public sealed class UrrUsage
     /// <summary>What a restarted node needs to carry on exactly: the next UR-SEQN, the times, the quota total and the baseline.</summary>
     public UsageRecord ToRecord() => new(Rule.UrrId, Sequence, PeriodStart, LastReport, TotalBytes, VolumeExhausted != QuotaStop.None,
         [.. Baseline.Select(b => new UsageBaseline(b.Key, b.Value.Packets, b.Value.Bytes))], UplinkBytes, DownlinkBytes, VolumeExhausted,
-        QuotaGranted, TimeQuotaUsedUp, ValidFrom, ValidityReported);
+        QuotaGranted, TimeQuotaUsedUp, ValidFrom, ValidityReported, ActiveSinceGrant, ActiveSinceReport);
 
     /// <summary>
     /// Takes over the state a previous node saved (the rule stays this one's). With
@@ -226,8 +301,10 @@ public sealed class UrrUsage
         if (saved.ValidFrom is { } validFrom)
             ValidFrom = validFrom;
         ValidityReported = saved.ValidityReported;
+        ActiveSinceGrant = saved.ActiveSinceGrant; // time a stopped node did not see is not counted
         if (!exact)
             return;
+        ActiveSinceReport = saved.ActiveSinceReport;
         LastReport = saved.LastReport;
         Baseline.Clear();
         foreach (var b in saved.Baseline)
@@ -271,11 +348,12 @@ public sealed class UrrUsage
         var next = DateTime.MaxValue;
         if ((triggers & ReportingTriggerFlags.Perio) != 0 && Rule.MeasurementPeriod is { } period && period > 0)
             next = PeriodStart.AddSeconds(period);
-        if ((triggers & ReportingTriggerFlags.Timth) != 0 && Rule.TimeThreshold is { } time && time > 0 && LastReport.AddSeconds(time) < next)
-            next = LastReport.AddSeconds(time);
+        if ((triggers & ReportingTriggerFlags.Timth) != 0 && Rule.TimeThreshold is { } time && time > 0
+            && ActiveDue(LastReport, time, ActiveSinceReport) is var timth && timth < next)
+            next = timth;
         // The time quota is enforced whether or not TIMQU is asked for.
-        if (!TimeQuotaUsedUp && Rule.TimeQuota is { } quota && QuotaGranted.AddSeconds(quota) < next)
-            next = QuotaGranted.AddSeconds(quota);
+        if (!TimeQuotaUsedUp && Rule.TimeQuota is { } quota && ActiveDue(QuotaGranted, quota, ActiveSinceGrant) is var timqu && timqu < next)
+            next = timqu;
         if ((triggers & ReportingTriggerFlags.Quhti) != 0 && !HoldingReported && Rule.QuotaHoldingTime is { } holding && holding > 0
             && LastTraffic.AddSeconds(holding) < next)
             next = LastTraffic.AddSeconds(holding);
@@ -283,6 +361,22 @@ public sealed class UrrUsage
             && ValidFrom.AddSeconds(validity) < next)
             next = ValidFrom.AddSeconds(validity);
         return next;
+    }
+
+    /// <summary>
+    /// When <paramref name="seconds"/> of measured time since <paramref name="since"/> are reached
+    /// at the earliest: on the wall clock, or with an Inactivity Detection Time while the last
+    /// spell of traffic lasts (after it, only new traffic, which brings a check, can add time).
+    /// </summary>
+    private DateTime ActiveDue(DateTime since, uint seconds, double measured)
+    {
+        if (!MeasuresActiveTime)
+            return since.AddSeconds(seconds);
+        if (_lastActive is not { } last || last.AddSeconds(Rule.InactivityDetectionTime!.Value) <= _accountedUntil)
+            return DateTime.MaxValue;
+        var at = _accountedUntil.AddSeconds(Math.Max(0, seconds - measured));
+        var spellEnd = last.AddSeconds(Rule.InactivityDetectionTime.Value);
+        return at <= spellEnd ? at : spellEnd; // at the spell's end, a check accounts it and looks again
     }
 
     /// <summary>A volume threshold (0: none) reached by the volume since the last report.</summary>
@@ -304,7 +398,7 @@ public sealed class UrrUsage
         if ((triggers & ReportingTriggerFlags.Perio) != 0 && Rule.MeasurementPeriod is { } period && period > 0
             && (now - PeriodStart).TotalSeconds >= period)
             due |= UsageReportTriggerFlags.Perio;
-        if ((triggers & ReportingTriggerFlags.Timth) != 0 && Rule.TimeThreshold is { } time && time > 0 && (now - LastReport).TotalSeconds >= time)
+        if ((triggers & ReportingTriggerFlags.Timth) != 0 && Rule.TimeThreshold is { } time && time > 0 && MeasuredSinceReport(now) >= time)
             due |= UsageReportTriggerFlags.Timth;
         // A zero time quota stops traffic from the start and is not reported, as a zero volume quota.
         if ((triggers & ReportingTriggerFlags.Timqu) != 0 && Rule.TimeQuota > 0 && TimeQuotaRunsOut(now))
@@ -321,7 +415,8 @@ public sealed class UrrUsage
 /// <summary>A URR's usage state as saved across a daemon restart (QuotaReported: the volume quota is used up).</summary>
 public sealed record UsageRecord(uint UrrId, uint Sequence, DateTime PeriodStart, DateTime LastReport, ulong TotalBytes, bool QuotaReported,
     UsageBaseline[] Baseline, ulong UplinkBytes = 0, ulong DownlinkBytes = 0, QuotaStop QuotaStops = QuotaStop.None,
-    DateTime? QuotaGranted = null, bool TimeQuotaUsedUp = false, DateTime? ValidFrom = null, bool ValidityReported = false);
+    DateTime? QuotaGranted = null, bool TimeQuotaUsedUp = false, DateTime? ValidFrom = null, bool ValidityReported = false,
+    double ActiveSinceGrant = 0, double ActiveSinceReport = 0);
 
 /// <summary>Which traffic of a URR a used-up volume quota stops, by the direction of its PDRs.</summary>
 [Flags]
