@@ -153,6 +153,34 @@ public class QuotaEnforcementTests
     }
 
     /// <summary>
+    /// With an Inactivity Detection Time the time quota counts active time only: a session
+    /// without traffic keeps its quota however long, and runs it out once traffic comes.
+    /// </summary>
+    [Fact]
+    public void TimeQuota_WithAnInactivityDetectionTime_IsNotUsedWhileIdle_AndRunsOutWithTraffic()
+    {
+        using var n = NodeUnderTest.AssociatedWithFastUsageChecks();
+        var urr = new CreateUrr(1, MeasurementMethod.Durat, new ReportingTriggers(ReportingTriggerFlags.Timqu))
+        {
+            TimeQuota = 1,
+            InactivityDetectionTime = 1,
+        };
+        var seid = Establish(n, urr);
+
+        Thread.Sleep(2000); // twice the quota on the clock, no traffic
+        Assert.Empty(n.UsageReports());
+        Assert.False(Blocked(n, seid));
+
+        n.AddTraffic(seid, pdr: 2, packets: 1, bytes: 100);
+
+        Assert.True(n.WaitFor(_ => n.UsageReports().Length >= 1, TimeSpan.FromSeconds(4)), "the time quota did not run out with traffic");
+        var usage = Assert.Single(Assert.Single(n.UsageReports()).UsageReports);
+        Assert.True(usage.Trigger.Has(UsageReportTriggerFlags.Timqu));
+        Assert.InRange(usage.DurationMeasurement!.Value, 1U, 2U); // active time, not the 3 s or more on the clock
+        Assert.True(SpinWait.SpinUntil(() => Blocked(n, seid), TimeSpan.FromSeconds(2)), "the PDRs still forward");
+    }
+
+    /// <summary>
     /// Quota Validity Time (QUVTI): the grant's validity running out is reported once, with the
     /// usage since the last report, and stops nothing; a new validity time (or quota) in Update
     /// URR re-arms it from then.
