@@ -1,6 +1,7 @@
 using System.Net;
 using LoxiLb.Edge5G.Bpf;
 using LoxiLb.Edge5G.Datapath.Abi;
+using LoxiLb.Edge5G.Datapath.Compiler;
 using LoxiLb.Edge5G.Datapath.Model;
 using LoxiLb.Edge5G.Tests.Support;
 using static LoxiLb.Edge5G.Tests.Support.GtpFrames;
@@ -156,5 +157,28 @@ public class GtpFramedRouteTests
         var other = h.Run(Ethernet(RouterMac, GatewayMac, InnerUdp4(LocalServer, IPAddress.Parse("192.0.2.150"), 6001, 40000)));
         Assert.Equal(XdpAction.Drop, other.Verdict);
         Assert.Equal(1UL, h.StatPackets(DatapathStat.DropNoRule));
+    }
+    /// <summary>A restarted gateway adopts the routes in the kernel's trie and sweeps one no saved session owns.</summary>
+    [SkippableFact]
+    public void ARestartedTable_AdoptsTheTriesRoutes_AndSweepsAnOrphan()
+    {
+        Privileged.Require();
+        using var h = new GtpHarness();
+        h.Sessions.Establish(Routed(routes: [Behind, Behind6, IPNetwork.Parse("198.51.100.0/24")]));
+        var records = h.Sessions.Export();
+        var trie = h.Datapath.Tables.FramedRoutes;
+        Assert.True(trie.TryGet(RouteKey.Create(Behind), out var match));
+        trie.Put(RouteKey.Create(IPNetwork.Parse("203.0.113.0/24")), match); // published after the last save
+
+        var restarted = new SessionTable(h.Datapath.Tables, new GtpAddresses(N3, N3v6), h.NextHops);
+
+        Assert.Equal(1, restarted.Adopt(records));
+        Assert.Equal(["192.0.2.128/26", "198.51.100.0/24", "2001:db8:77::/48"], trie.Keys().Select(k => k.ToString()).Order());
+        var packet = InnerUdp4(LocalServer, IPAddress.Parse("198.51.100.7"), 5001, 40000);
+        PacketAssert.Equal(Encapsulated(GatewayMac, GnbMac, N3, Gnb, DownlinkTeid, Forwarded(packet), qfi: 9),
+            h.Run(Ethernet(RouterMac, GatewayMac, packet)).Output);
+        Assert.Equal(XdpAction.Pass, h.Run(Ethernet(RouterMac, GatewayMac, InnerUdp4(LocalServer, IPAddress.Parse("203.0.113.7"), 1, 2))).Verdict);
+        restarted.Delete(1);
+        Assert.Empty(trie.Keys());
     }
 }
