@@ -1136,7 +1136,10 @@ public sealed class SessionTable
         }
 
         if (previous is not null)
+        {
+            DisownDropped(previous, compiled);
             ReleaseSlots(previous, keepStatsOf: KeptStats(compiled), successor: compiled);
+        }
         foreach (var k in compiled.FteidKeys)
             _fteidOwners[k] = plan.Session.Seid;
         foreach (var k in compiled.Ue4Keys)
@@ -1349,13 +1352,14 @@ public sealed class SessionTable
         }
         if (previous is null)
             return;
+        // The owners of the dropped keys change only once the whole apply succeeded
+        // (DisownDropped): a refused delete leaves the session, and what it owns, as it was.
         foreach (var k in Dropped(previous.FteidKeys, compiled.FteidKeys))
         {
             if (previous.DenseFteids.TryGetValue(k, out var d))
                 PutSlotWithUndo(_tables.TeidSlots, d.Index, default, undo);
             else
                 DeleteWithUndo(_tables.Fteids, k, undo);
-            _fteidOwners.Remove(k);
         }
         foreach (var k in Dropped(previous.Ue4Keys, compiled.Ue4Keys))
         {
@@ -1363,18 +1367,24 @@ public sealed class SessionTable
                 PutSlotWithUndo(_tables.Ue4Slots, d.Index, default, undo);
             else
                 DeleteWithUndo(_tables.Ue4, k, undo);
-            _ue4Owners.Remove(k);
         }
         foreach (var k in Dropped(previous.Ue6KeysRead, compiled.Ue6KeysRead))
-        {
             DeleteWithUndo(_tables.Ue6, k, undo);
-            DisownUe6(k);
-        }
         foreach (var k in Dropped(previous.RouteKeysRead, compiled.RouteKeysRead))
-        {
             DeleteWithUndo(_tables.FramedRoutes, k, undo);
+    }
+
+    /// <summary>Gives up the keys the previous version had and the new one has not (after a successful apply).</summary>
+    private void DisownDropped(CompiledSession previous, CompiledSession compiled)
+    {
+        foreach (var k in Dropped(previous.FteidKeys, compiled.FteidKeys))
+            _fteidOwners.Remove(k);
+        foreach (var k in Dropped(previous.Ue4Keys, compiled.Ue4Keys))
+            _ue4Owners.Remove(k);
+        foreach (var k in Dropped(previous.Ue6KeysRead, compiled.Ue6KeysRead))
+            DisownUe6(k);
+        foreach (var k in Dropped(previous.RouteKeysRead, compiled.RouteKeysRead))
             _routeOwners.Remove(k);
-        }
     }
 
     /// <summary>

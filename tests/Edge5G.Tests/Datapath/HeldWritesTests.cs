@@ -237,6 +237,41 @@ public class HeldWritesTests
         Assert.Empty(Mem(inner.Ue4).Entries);
     }
 
+    /// <summary>
+    /// A modification that drops a key the kernel refuses to delete is undone whole: the
+    /// session keeps the key in the maps and in its ownership, so no other session can take it.
+    /// </summary>
+    [Fact]
+    public void AModificationWhoseKeyDeleteIsRefused_KeepsTheOldKeyOwned()
+    {
+        var inner = NewTables();
+        var ue = AddressBytes.Ipv4Word(IPAddress.Parse("192.0.2.102"));
+        var refusing = true;
+        var tables = inner with { Ue4 = new RefusingTable<uint, MatchEntry>(inner.Ue4, (_, _) => false, k => refusing && k == ue) };
+        var table = NewTable(tables);
+        table.Establish(Numbered(2)); // hashed F-TEID and UE address
+        var before = (Dump(inner.Fteids), Dump(inner.Ue4)); // what publishes the session (new slots written for the refused apply are unreachable)
+        // A new F-TEID and a new UE address: both old keys must go, the F-TEID first (its
+        // delete goes through), then the UE address (refused).
+        Session Moved(Session s, uint teid, string ue) => s with
+        {
+            Pdrs = [.. s.Pdrs.Select(p => p with { Pdi = p.Pdi with { UeIpv4 = IPAddress.Parse(ue), LocalFTeid = p.Pdi.LocalFTeid is { } f ? f with { Teid = teid } : null } })],
+        };
+        var oldTeid = Numbered(2).Pdrs[0].Pdi.LocalFTeid!.Teid;
+        var moved = Moved(Numbered(2), oldTeid + 1000, "192.0.2.120");
+
+        Assert.Throws<BpfException>(() => table.Modify(moved));
+
+        Assert.Equal(before, (Dump(inner.Fteids), Dump(inner.Ue4)));
+        // Both old keys are still the session's: another session naming the old F-TEID (with
+        // an address of its own) is refused, as one naming the old UE address.
+        Assert.Equal(RuleError.Conflict, Assert.Throws<RuleException>(() => table.Establish(Moved(Numbered(2), oldTeid, "192.0.2.121") with { Seid = 9 })).Error);
+        Assert.Equal(RuleError.Conflict, Assert.Throws<RuleException>(() => table.Establish(Moved(Numbered(2), oldTeid + 2000, "192.0.2.102") with { Seid = 9 })).Error);
+        refusing = false;
+        table.Modify(moved);
+        table.Establish(Moved(Numbered(2), oldTeid, "192.0.2.121") with { Seid = 9 }); // given up now
+    }
+
     [Fact]
     public void AHeldEstablishmentThatFails_LeavesNothingHeld_AndTheOthersCommit()
     {
