@@ -73,20 +73,43 @@ public sealed class BpfHashTable<TKey, TValue>(BpfMap<TKey, TValue> map) : IMapT
     }
 }
 
-/// <summary>An LPM trie of the kernel: keys are prefixes; written one key per call (the trie has no batch update).</summary>
+/// <summary>
+/// An LPM trie of the kernel: keys are prefixes; written one key per call (the trie has no
+/// batch update). The kernel's lookup is a longest-prefix match of at most the key's length:
+/// a key that is in gets its own value, but one that is not gets that of a shorter route
+/// covering it (192.0.2.128/26 finds 192.0.2.128/25). <see cref="TryGet"/> is exact, as the
+/// other tables' are: it answers from the values this table wrote, and for a key written by an
+/// earlier process (adopted pins) asks the kernel once the trie's keys show it is in.
+/// </summary>
 public sealed class BpfLpmTable<TKey, TValue>(BpfMap<TKey, TValue> map) : IMapTable<TKey, TValue>
-    where TKey : unmanaged where TValue : unmanaged
+    where TKey : unmanaged, IEquatable<TKey> where TValue : unmanaged
 {
+    private readonly Dictionary<TKey, TValue> _written = [];
+
     public uint Capacity => map.Info.MaxEntries;
-    public void Put(in TKey key, in TValue value) => map.Update(key, value);
-    public bool Delete(in TKey key) => map.Delete(key);
-    public bool TryGet(in TKey key, out TValue value) => map.TryLookup(key, out value);
+
+    public void Put(in TKey key, in TValue value)
+    {
+        map.Update(key, value);
+        _written[key] = value;
+    }
+
+    public bool Delete(in TKey key)
+    {
+        var deleted = map.Delete(key);
+        _written.Remove(key);
+        return deleted;
+    }
+
+    public bool TryGet(in TKey key, out TValue value) =>
+        _written.TryGetValue(key, out value) || (Keys().Contains(key) && map.TryLookup(key, out value));
+
     public IEnumerable<TKey> Keys() => map.Keys();
 
     public void PutMany(ReadOnlySpan<TKey> keys, ReadOnlySpan<TValue> values)
     {
         for (int i = 0; i < keys.Length; i++)
-            map.Update(keys[i], values[i]);
+            Put(keys[i], values[i]);
     }
 }
 

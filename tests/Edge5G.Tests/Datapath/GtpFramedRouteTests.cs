@@ -181,4 +181,43 @@ public class GtpFramedRouteTests
         restarted.Delete(1);
         Assert.Empty(trie.Keys());
     }
+    /// <summary>
+    /// Nested routes of two sessions at one address (192.0.2.128/25 and /26): a modification of
+    /// the /25's session that the kernel refuses halfway puts the /25's own value back, and the
+    /// table reads an absent prefix as absent, not as the shorter route covering it (the
+    /// kernel's trie lookup would).
+    /// </summary>
+    [SkippableFact]
+    public void ARefusedModification_PutsBackTheRoutesOwnValue_NotALongerRoutesAtTheSameAddress()
+    {
+        Privileged.Require();
+        using var h = new GtpHarness();
+        var refusing = false;
+        var inner = h.Datapath.Tables;
+        // Emptying a dense TEID slot (giving up an F-TEID) fails while refusing.
+        var tables = inner with { TeidSlots = new RefusingTable<uint, TeidSlot>(inner.TeidSlots, (_, slot) => refusing && slot.Teid == 0) };
+        var table = new SessionTable(tables, new GtpAddresses(N3, N3v6), h.NextHops);
+        var wide = IPNetwork.Parse("192.0.2.128/25");
+        table.Establish(Routed(routes: wide));
+        table.Establish(Routed(seid: 2, ulTeid: UplinkTeid + 1, ue: IPAddress.Parse("192.0.2.20"), dlTeid: DownlinkTeid + 1, routes: Behind));
+        var toWide = InnerUdp4(LocalServer, IPAddress.Parse("192.0.2.200"), 5001, 40000);
+        PacketAssert.Equal(Encapsulated(GatewayMac, GnbMac, N3, Gnb, DownlinkTeid, Forwarded(toWide), qfi: 9), h.Run(Ethernet(RouterMac, GatewayMac, toWide)).Output);
+
+        // Session 1 moves to another uplink TEID and a new gNB TEID; giving up the old TEID fails.
+        refusing = true;
+        Assert.Throws<BpfException>(() => table.Modify(Routed(ulTeid: UplinkTeid + 2, dlTeid: 0x0badcafe, routes: wide)));
+
+        PacketAssert.Equal(Encapsulated(GatewayMac, GnbMac, N3, Gnb, DownlinkTeid, Forwarded(toWide), qfi: 9), h.Run(Ethernet(RouterMac, GatewayMac, toWide)).Output);
+        var toNarrow = InnerUdp4(LocalServer, IPAddress.Parse("192.0.2.130"), 5001, 40000);
+        PacketAssert.Equal(Encapsulated(GatewayMac, GnbMac, N3, Gnb, DownlinkTeid + 1, Forwarded(toNarrow), qfi: 9), h.Run(Ethernet(RouterMac, GatewayMac, toNarrow)).Output);
+        var trie = inner.FramedRoutes;
+        Assert.False(trie.TryGet(RouteKey.Create(IPNetwork.Parse("192.0.2.192/26")), out _)); // inside the /25, not in the trie
+        Assert.True(trie.TryGet(RouteKey.Create(wide), out var own));
+        Assert.True(trie.TryGet(RouteKey.Create(Behind), out var narrow));
+        Assert.NotEqual(own.Pdr, narrow.Pdr);
+        refusing = false;
+        table.Delete(1);
+        table.Delete(2);
+        Assert.False(trie.TryGet(RouteKey.Create(wide), out _));
+    }
 }
