@@ -239,7 +239,6 @@ public sealed record PfcpRuleSet(
                     failedRule: new FailedRuleId(RuleKind.Far, farId));
     }
 
-    /// <summary>Whether a non-vendor IE of the type is among <paramref name="ies"/> (a loop: this runs per rule per request).</summary>
     /// <summary>
     /// The networks behind the UE (framed routing, TS 29.244 5.2.1A; FRRT in our UP Function
     /// Features): each Framed-Route and Framed-IPv6-Route of the PDI, as the RADIUS text it
@@ -301,6 +300,7 @@ public sealed record PfcpRuleSet(
         return merged;
     }
 
+    /// <summary>Whether a non-vendor IE of the type is among <paramref name="ies"/> (a loop: this runs per rule per request).</summary>
     private static bool Has(ValueList<PfcpIe> ies, ushort type)
     {
         foreach (var ie in ies.AsSpan())
