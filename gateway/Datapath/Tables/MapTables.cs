@@ -79,12 +79,14 @@ public sealed class BpfHashTable<TKey, TValue>(BpfMap<TKey, TValue> map) : IMapT
 /// a key that is in gets its own value, but one that is not gets that of a shorter route
 /// covering it (192.0.2.128/26 finds 192.0.2.128/25). <see cref="TryGet"/> is exact, as the
 /// other tables' are: it answers from the values this table wrote, and for a key written by an
-/// earlier process (adopted pins) asks the kernel once the trie's keys show it is in.
+/// earlier process (adopted pins) asks the kernel when the trie's keys (enumerated once, then
+/// kept with the writes) show it is in.
 /// </summary>
 public sealed class BpfLpmTable<TKey, TValue>(BpfMap<TKey, TValue> map) : IMapTable<TKey, TValue>
     where TKey : unmanaged, IEquatable<TKey> where TValue : unmanaged
 {
     private readonly Dictionary<TKey, TValue> _written = [];
+    private HashSet<TKey>? _present;
 
     public uint Capacity => map.Info.MaxEntries;
 
@@ -92,17 +94,24 @@ public sealed class BpfLpmTable<TKey, TValue>(BpfMap<TKey, TValue> map) : IMapTa
     {
         map.Update(key, value);
         _written[key] = value;
+        _present?.Add(key);
     }
 
     public bool Delete(in TKey key)
     {
         var deleted = map.Delete(key);
         _written.Remove(key);
+        _present?.Remove(key);
         return deleted;
     }
 
-    public bool TryGet(in TKey key, out TValue value) =>
-        _written.TryGetValue(key, out value) || (Keys().Contains(key) && map.TryLookup(key, out value));
+    public bool TryGet(in TKey key, out TValue value)
+    {
+        if (_written.TryGetValue(key, out value))
+            return true;
+        _present ??= [.. Keys()];
+        return _present.Contains(key) && map.TryLookup(key, out value);
+    }
 
     public IEnumerable<TKey> Keys() => map.Keys();
 

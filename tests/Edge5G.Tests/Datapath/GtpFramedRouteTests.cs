@@ -2,6 +2,7 @@ using System.Net;
 using LoxiLb.Edge5G.Bpf;
 using LoxiLb.Edge5G.Datapath.Abi;
 using LoxiLb.Edge5G.Datapath.Compiler;
+using LoxiLb.Edge5G.Datapath.Tables;
 using LoxiLb.Edge5G.Datapath.Model;
 using LoxiLb.Edge5G.Tests.Support;
 using static LoxiLb.Edge5G.Tests.Support.GtpFrames;
@@ -170,10 +171,16 @@ public class GtpFramedRouteTests
         Assert.True(trie.TryGet(RouteKey.Create(Behind), out var match));
         trie.Put(RouteKey.Create(IPNetwork.Parse("203.0.113.0/24")), match); // published after the last save
 
-        var restarted = new SessionTable(h.Datapath.Tables, new GtpAddresses(N3, N3v6), h.NextHops);
+        // A new process: tables of its own over the same maps (nothing written by them yet).
+        var tables = DatapathTables.FromObject(h.Datapath.Object, h.Datapath.Options.Dense);
+        var restarted = new SessionTable(tables, new GtpAddresses(N3, N3v6), h.NextHops);
 
         Assert.Equal(1, restarted.Adopt(records));
         Assert.Equal(["192.0.2.128/26", "198.51.100.0/24", "2001:db8:77::/48"], trie.Keys().Select(k => k.ToString()).Order());
+        // Keys it did not write read exactly: the adopted route's own value, an absent prefix inside it absent.
+        Assert.True(tables.FramedRoutes.TryGet(RouteKey.Create(Behind), out var adopted));
+        Assert.Equal(match.Pdr, adopted.Pdr);
+        Assert.False(tables.FramedRoutes.TryGet(RouteKey.Create(IPNetwork.Parse("192.0.2.160/27")), out _));
         var packet = InnerUdp4(LocalServer, IPAddress.Parse("198.51.100.7"), 5001, 40000);
         PacketAssert.Equal(Encapsulated(GatewayMac, GnbMac, N3, Gnb, DownlinkTeid, Forwarded(packet), qfi: 9),
             h.Run(Ethernet(RouterMac, GatewayMac, packet)).Output);
