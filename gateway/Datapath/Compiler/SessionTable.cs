@@ -634,6 +634,9 @@ public sealed class SessionTable
         /// <summary>Index in teid_slots or ue4_slots when the key is in a dense range; null: hash map.</summary>
         public uint? DenseIndex { get; init; }
 
+        /// <summary>The group's PDR ids in rule order: groups with the same share one rule list.</summary>
+        public string PdrIds => field ??= string.Join(',', Pdrs.Select(p => p.Pdr.Id)); // read once grouping (and sorting) is done
+
         // An uplink PDR with framed routes accepts several source networks: a rule list checks them.
         public bool Direct => Pdrs.Count == 1 && Pdrs[0].Pdr.Pdi.Filters.Length == 0
             && (Pdrs[0].Direction == Direction.Downlink || Pdrs[0].Pdr.Pdi.Routes.Length == 0);
@@ -1073,9 +1076,10 @@ public sealed class SessionTable
         // Counted with plain loops: this runs for every request, and the LINQ chains it
         // replaced allocated an iterator and a closure each.
         int sdfFilters = 0, ruleLists = 0, denseMatches = 0, stats = 0, fteidKeys = 0, ue4Keys = 0, ue6Keys = 0, routeKeys = 0;
+        HashSet<string>? lists = null; // groups of the same PDRs share a list (Write)
         foreach (var g in groups)
         {
-            if (!g.Direct)
+            if (!g.Direct && (lists ??= []).Add(g.PdrIds))
             {
                 ruleLists++;
                 foreach (var p in g.Pdrs)
@@ -1236,7 +1240,9 @@ public sealed class SessionTable
             pdrSlot.Set(p.Pdr.Id, slot);
         }
 
-        // Rule lists and their filters; then the match entries (published later).
+        // Rule lists and their filters; then the match entries (published later). Keys leading
+        // to the same PDRs (a UE's IPv4 and IPv6 addresses, its framed routes) share one list.
+        Dictionary<string, uint>? listOf = null;
         foreach (var g in plan.Groups)
         {
             var match = new MatchEntry { Pdr = AbiConstants.None, RuleList = AbiConstants.None };
@@ -1258,6 +1264,10 @@ public sealed class SessionTable
                         AddressBytes.WritePrefix64(v6, new Span<byte>(match.UeIpv6Prefix, 8));
                     }
                 }
+            }
+            else if (listOf is not null && listOf.TryGetValue(g.PdrIds, out var shared))
+            {
+                match.RuleList = shared;
             }
             else
             {
@@ -1283,6 +1293,7 @@ public sealed class SessionTable
                 var listSlot = Allocate(_ruleListSlots, compiled.RuleListSlots);
                 Put(_tables.RuleLists, listSlot, list);
                 match.RuleList = listSlot;
+                (listOf ??= [])[g.PdrIds] = listSlot;
             }
             matches.Add((g, match));
         }

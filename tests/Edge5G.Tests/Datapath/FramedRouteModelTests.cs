@@ -187,4 +187,37 @@ public class FramedRouteModelTests
         Assert.Equal(0, table.Count);
         table.Establish(WithUplinkRoutes(AbiConstants.RulesPerList - 1)); // the UE address and 15 routes fit
     }
+    /// <summary>The keys of one downlink PDR with SDF filters (its UE address, its routes) share one rule list and its filters.</summary>
+    [Fact]
+    public void KeysOfOnePdr_ShareOneRuleList()
+    {
+        var tables = DatapathTables.InMemory(sessions: 4, ruleLists: 8, sdfFilters: 16);
+        var table = new SessionTable(tables, new GtpAddresses(N3));
+        var basic = Basic();
+        var filtered = basic with
+        {
+            Pdrs =
+            [
+                basic.Pdrs[0],
+                basic.Pdrs[1] with
+                {
+                    Pdi = basic.Pdrs[1].Pdi with
+                    {
+                        SdfFilters = [new SdfFilter("permit out 17 from any to assigned")],
+                        FramedRoutes = [IPNetwork.Parse("198.51.100.0/25"), IPNetwork.Parse("198.51.100.128/25")],
+                    },
+                },
+            ],
+        };
+
+        table.Establish(filtered);
+
+        var inUse = table.Occupancy().ToDictionary(o => o.Table, o => o.InUse);
+        Assert.Equal((1U, 3U), (inUse["rule_lists"], inUse["sdf_filters"])); // one list; "assigned": the UE /32 and the two routes
+        var lists = new[] { ((MemoryTable<uint, MatchEntry>)tables.Ue4).Entries.Values.Single().RuleList }
+            .Concat(((MemoryTable<RouteKey, MatchEntry>)tables.FramedRoutes).Entries.Values.Select(m => m.RuleList)).Distinct();
+        Assert.Single(lists);
+        table.Delete(1);
+        Assert.Equal(0U, table.Occupancy().Single(o => o.Table == "rule_lists").InUse);
+    }
 }
