@@ -157,7 +157,10 @@ public sealed class GtpDatapath : IDisposable
                 spec.ReusePinnedMap(map, Path.Combine(adoptMapsFrom, map));
         }
         var datapath = new GtpDatapath(spec.Load(), options);
-        datapath.Object.Map<uint, ulong>(AbiStampMap).Update(0, AbiFingerprint.Current);
+        // Map<> duplicates the descriptor: closed here, not left for the finalizer (it would
+        // keep the map alive after the datapath is disposed).
+        using (var stamp = datapath.Object.Map<uint, ulong>(AbiStampMap))
+            stamp.Update(0, AbiFingerprint.Current);
         return datapath;
     }
 
