@@ -182,6 +182,7 @@ public static class IeDecoders
 
     public static readonly IeDecoder<NodeId> NodeId = ie => Ies.NodeId.Decode(ie.Value.Span);
     public static readonly IeDecoder<FSeid> FSeid = ie => Ies.FSeid.Decode(ie.Value.Span);
+    public static readonly IeDecoder<FqCsid> FqCsid = ie => Ies.FqCsid.Decode(ie.Value.Span);
     public static readonly IeDecoder<FTeid> FTeid = ie => Ies.FTeid.Decode(ie.Value.Span);
     public static readonly IeDecoder<UeIpAddress> UeIpAddress = ie => Ies.UeIpAddress.Decode(ie.Value.Span);
     public static readonly IeDecoder<SdfFilter> SdfFilter = ie => Ies.SdfFilter.Decode(ie.Value.Span);

@@ -15,7 +15,7 @@ public interface IPfcpMessageBody
     void WriteIes(PfcpWriter writer);
 }
 
-/// <summary>A message type without a typed model (PFD management, session set deletion...): its IEs as received.</summary>
+/// <summary>A message type without a typed model (PFD management, Session Set Modification...): its IEs as received.</summary>
 public sealed record UnmodeledMessage(PfcpMessageType MessageType, ValueList<PfcpIe> Ies) : IPfcpMessageBody
 {
     public void WriteIes(PfcpWriter writer) => writer.Verbatim(Ies);
@@ -37,6 +37,8 @@ public static class PfcpMessageBodies
         [PfcpMessageType.VersionNotSupportedResponse] = VersionNotSupportedResponse.Decode,
         [PfcpMessageType.NodeReportRequest] = NodeReportRequest.Decode,
         [PfcpMessageType.NodeReportResponse] = NodeReportResponse.Decode,
+        [PfcpMessageType.SessionSetDeletionRequest] = SessionSetDeletionRequest.Decode,
+        [PfcpMessageType.SessionSetDeletionResponse] = SessionSetDeletionResponse.Decode,
         [PfcpMessageType.SessionEstablishmentRequest] = SessionEstablishmentRequest.Decode,
         [PfcpMessageType.SessionEstablishmentResponse] = SessionEstablishmentResponse.Decode,
         [PfcpMessageType.SessionModificationRequest] = SessionModificationRequest.Decode,

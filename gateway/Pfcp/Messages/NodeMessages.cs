@@ -273,3 +273,52 @@ public sealed record NodeReportResponse(NodeId NodeId, PfcpCause Cause) : IPfcpM
         w.Verbatim(Other);
     }
 }
+
+/// <summary>
+/// Session Set Deletion Request (Table 7.4.6.1-1): the CP function's Node ID and the FQ-CSIDs
+/// (SGW-C, PGW-C/SMF, SGW-U/PGW-U/UPF, TWAN, ePDG, MME: one IE type) of the connection sets
+/// whose sessions are to go (TS 23.527 4.6: partial failure handling).
+/// </summary>
+public sealed record SessionSetDeletionRequest(NodeId NodeId) : IPfcpMessageBody
+{
+    public ValueList<FqCsid> FqCsids { get; init; } = [];
+    public ValueList<PfcpIe> Other { get; init; } = [];
+    public PfcpMessageType MessageType => PfcpMessageType.SessionSetDeletionRequest;
+
+    public static SessionSetDeletionRequest Decode(IeSet s) =>
+        new(s.Mandatory(IeType.NodeId, IeDecoders.NodeId))
+        {
+            FqCsids = s.Many(IeType.FqCsid, IeDecoders.FqCsid),
+            Other = s.Rest(),
+        };
+
+    public void WriteIes(PfcpWriter w)
+    {
+        w.Ie(IeType.NodeId, NodeId);
+        w.Each(IeType.FqCsid, FqCsids);
+        w.Verbatim(Other);
+    }
+}
+
+/// <summary>Session Set Deletion Response (Table 7.4.6.2-1).</summary>
+public sealed record SessionSetDeletionResponse(NodeId NodeId, PfcpCause Cause) : IPfcpMessageBody
+{
+    public ushort? OffendingIe { get; init; }
+    public ValueList<PfcpIe> Other { get; init; } = [];
+    public PfcpMessageType MessageType => PfcpMessageType.SessionSetDeletionResponse;
+
+    public static SessionSetDeletionResponse Decode(IeSet s) =>
+        new(s.Mandatory(IeType.NodeId, IeDecoders.NodeId), s.Mandatory(IeType.Cause, IeDecoders.Cause))
+        {
+            OffendingIe = s.OptionalValue(IeType.OffendingIe, IeDecoders.U16),
+            Other = s.Rest(),
+        };
+
+    public void WriteIes(PfcpWriter w)
+    {
+        w.Ie(IeType.NodeId, NodeId);
+        w.IeU8(IeType.Cause, (byte)Cause);
+        w.OptU16(IeType.OffendingIe, OffendingIe);
+        w.Verbatim(Other);
+    }
+}

@@ -6,8 +6,9 @@ namespace LoxiLb.Edge5G.Pfcp.Messages;
 
 /// <summary>
 /// Session Establishment Request (Table 7.5.2.1-1): the CP function's F-SEID and at least one
-/// Create PDR and Create FAR. FQ-CSIDs, User ID, Trace Information and the other rarer IEs
-/// stay in <see cref="Other"/>.
+/// Create PDR and Create FAR. The FQ-CSIDs (SGW-C, MME, PGW-C/SMF, ePDG, TWAN: one IE type,
+/// told apart by node) name the CP side's connection sets; User ID, Trace Information and the
+/// other rarer IEs stay in <see cref="Other"/>.
 /// </summary>
 public sealed record SessionEstablishmentRequest(NodeId NodeId, FSeid CpFSeid, ValueList<CreatePdr> CreatePdrs, ValueList<CreateFar> CreateFars) : IPfcpMessageBody
 {
@@ -16,6 +17,7 @@ public sealed record SessionEstablishmentRequest(NodeId NodeId, FSeid CpFSeid, V
     public CreateBar? CreateBar { get; init; }
     public ValueList<TrafficEndpoint> CreateTrafficEndpoints { get; init; } = [];
     public PdnType? PdnType { get; init; }
+    public ValueList<FqCsid> FqCsids { get; init; } = [];
     public uint? UserPlaneInactivityTimer { get; init; }
     public DnsName? ApnDnn { get; init; }
     public Snssai? Snssai { get; init; }
@@ -34,6 +36,7 @@ public sealed record SessionEstablishmentRequest(NodeId NodeId, FSeid CpFSeid, V
             CreateBar = s.Optional(IeType.CreateBar, Rules.CreateBar.Decode),
             CreateTrafficEndpoints = s.Many(IeType.CreateTrafficEndpoint, TrafficEndpoint.Decode),
             PdnType = s.OptionalValue(IeType.PdnType, IeDecoders.PdnType),
+            FqCsids = s.Many(IeType.FqCsid, IeDecoders.FqCsid),
             UserPlaneInactivityTimer = s.OptionalValue(IeType.UserPlaneInactivityTimer, IeDecoders.U32),
             ApnDnn = s.Optional(IeType.ApnDnn, IeDecoders.DnsName),
             Snssai = s.Optional(IeType.Snssai, IeDecoders.Snssai),
@@ -52,6 +55,7 @@ public sealed record SessionEstablishmentRequest(NodeId NodeId, FSeid CpFSeid, V
         w.Opt(IeType.CreateBar, CreateBar);
         w.Each(IeType.CreateTrafficEndpoint, CreateTrafficEndpoints);
         if (PdnType is { } pdn) w.IeU8(IeType.PdnType, (byte)pdn);
+        w.Each(IeType.FqCsid, FqCsids);
         w.OptU32(IeType.UserPlaneInactivityTimer, UserPlaneInactivityTimer);
         w.OptName(IeType.ApnDnn, ApnDnn);
         w.Opt(IeType.Snssai, Snssai);
@@ -71,6 +75,8 @@ public sealed record SessionEstablishmentResponse(NodeId NodeId, PfcpCause Cause
     public ValueList<CreatedPdr> CreatedPdrs { get; init; } = [];
     public LoadControlInformation? LoadControlInformation { get; init; }
     public OverloadControlInformation? OverloadControlInformation { get; init; }
+    /// <summary>The UP function's FQ-CSID for the session (SGW-U / PGW-U / UPF FQ-CSID: one type, one node).</summary>
+    public FqCsid? UpFqCsid { get; init; }
     public FailedRuleId? FailedRuleId { get; init; }
     public ValueList<TrafficEndpoint> CreatedTrafficEndpoints { get; init; } = [];
     public ValueList<PfcpIe> Other { get; init; } = [];
@@ -85,6 +91,7 @@ public sealed record SessionEstablishmentResponse(NodeId NodeId, PfcpCause Cause
             CreatedPdrs = s.Many(IeType.CreatedPdr, CreatedPdr.Decode),
             LoadControlInformation = s.Optional(IeType.LoadControlInformation, Rules.LoadControlInformation.Decode),
             OverloadControlInformation = s.Optional(IeType.OverloadControlInformation, Rules.OverloadControlInformation.Decode),
+            UpFqCsid = s.Optional(IeType.FqCsid, IeDecoders.FqCsid),
             FailedRuleId = s.Optional(IeType.FailedRuleId, IeDecoders.FailedRuleId),
             CreatedTrafficEndpoints = s.Many(IeType.CreatedTrafficEndpoint, TrafficEndpoint.Decode),
             Other = s.Rest(),
@@ -105,6 +112,7 @@ public sealed record SessionEstablishmentResponse(NodeId NodeId, PfcpCause Cause
         w.Each(IeType.CreatedPdr, CreatedPdrs);
         w.Opt(IeType.LoadControlInformation, LoadControlInformation);
         w.Opt(IeType.OverloadControlInformation, OverloadControlInformation);
+        w.Opt(IeType.FqCsid, UpFqCsid);
         w.Opt(IeType.FailedRuleId, FailedRuleId);
         w.Each(IeType.CreatedTrafficEndpoint, CreatedTrafficEndpoints);
         w.Verbatim(Other);
@@ -139,6 +147,8 @@ public sealed record SessionModificationRequest : IPfcpMessageBody
     public ValueList<TrafficEndpoint> UpdateTrafficEndpoints { get; init; } = [];
     public PfcpSmReqFlags? Flags { get; init; }
     public ValueList<uint> QueryUrrs { get; init; } = [];
+    /// <summary>CP-side FQ-CSIDs that changed (TS 23.527 4.6): each replaces the one of its node.</summary>
+    public ValueList<FqCsid> FqCsids { get; init; } = [];
     public uint? UserPlaneInactivityTimer { get; init; }
     public uint? QueryUrrReference { get; init; }
     public NodeId? NodeId { get; init; }
@@ -168,6 +178,7 @@ public sealed record SessionModificationRequest : IPfcpMessageBody
         UpdateTrafficEndpoints = s.Many(IeType.UpdateTrafficEndpoint, TrafficEndpoint.Decode),
         Flags = s.OptionalValue(IeType.PfcpSmReqFlags, IeDecoders.SmReqFlags),
         QueryUrrs = s.Many(IeType.QueryUrr, RuleReferences.UrrId),
+        FqCsids = s.Many(IeType.FqCsid, IeDecoders.FqCsid),
         UserPlaneInactivityTimer = s.OptionalValue(IeType.UserPlaneInactivityTimer, IeDecoders.U32),
         QueryUrrReference = s.OptionalValue(IeType.QueryUrrReference, IeDecoders.U32),
         NodeId = s.Optional(IeType.NodeId, IeDecoders.NodeId),
@@ -197,6 +208,7 @@ public sealed record SessionModificationRequest : IPfcpMessageBody
         w.Each(IeType.UpdateTrafficEndpoint, UpdateTrafficEndpoints);
         if (Flags is { } flags) w.IeU8(IeType.PfcpSmReqFlags, (byte)flags);
         foreach (var id in QueryUrrs) RuleReferences.WriteU32(w, IeType.QueryUrr, IeType.UrrId, id);
+        w.Each(IeType.FqCsid, FqCsids);
         w.OptU32(IeType.UserPlaneInactivityTimer, UserPlaneInactivityTimer);
         w.OptU32(IeType.QueryUrrReference, QueryUrrReference);
         w.Opt(IeType.NodeId, NodeId);

@@ -131,6 +131,8 @@ public sealed partial class PfcpNode : IDisposable
         public SmallMap<uint, UrrUsage> Usage { get; } = new();
         public SmallList<uint> Teids { get; } = new();
         public SmallList<IPAddress> UeAddresses { get; } = new();
+        /// <summary>The CP side's FQ-CSIDs for the session (empty: the SMF does not use partial failure handling).</summary>
+        public ValueList<FqCsid> FqCsids { get; set; } = ValueList<FqCsid>.Empty;
 
         /// <summary>
         /// The sum of packets and bytes of the session's PDR counters at the last usage check,
@@ -528,8 +530,11 @@ public sealed partial class PfcpNode : IDisposable
             case SessionReportRequest:
                 Reply(new SessionReportResponse(PfcpCause.ServiceNotSupported), header, from, header.Seid);
                 return;
+            case SessionSetDeletionRequest setDeletion:
+                Reply(DeleteSessionSets(setDeletion), header, from, null);
+                return;
             default:
-                // Requests the node does not implement (PFD Management, Session Set Deletion)
+                // Requests the node does not implement (PFD Management, Session Set Modification)
                 // are answered "Service not supported" where the response can say so, so the
                 // peer does not retransmit into silence.
                 Counters.Dropped("unsupported-request");
@@ -662,6 +667,7 @@ public sealed partial class PfcpNode : IDisposable
         var chooser = new ChooseResolver(_teids, _uePool, _addresses);
         try
         {
+            CheckSessionFqCsids(req.FqCsids);
             var endpoints = RuleMap<byte, TrafficEndpoint>.Empty.ToBuilder();
             var createdEndpoints = new List<TrafficEndpoint>();
             CreateEndpoints(req.CreateTrafficEndpoints, req.CreatePdrs, endpoints, chooser, createdEndpoints);
@@ -695,7 +701,7 @@ public sealed partial class PfcpNode : IDisposable
                 throw PfcpRefusal.From(e);
             }
             _nextSeid++;
-            var session = new NodeSession(seid, req.CpFSeid, association.Key) { Rules = rules };
+            var session = new NodeSession(seid, req.CpFSeid, association.Key) { Rules = rules, FqCsids = req.FqCsids };
             session.SetInactivityTimer(req.UserPlaneInactivityTimer, _time.GetUtcNow().UtcDateTime);
             session.Teids.AddRange(chooser.AllocatedTeids);
             session.UeAddresses.AddRange(chooser.AllocatedUeAddresses);
@@ -707,6 +713,8 @@ public sealed partial class PfcpNode : IDisposable
                 UpFSeid = LocalFSeid(seid),
                 CreatedPdrs = [.. created],
                 CreatedTrafficEndpoints = [.. createdEndpoints],
+                // An SMF that sends its FQ-CSID supports partial failure handling: it gets ours.
+                UpFqCsid = req.FqCsids.Count > 0 ? LocalFqCsid : null,
             };
             if (hold)
             {
@@ -739,6 +747,7 @@ public sealed partial class PfcpNode : IDisposable
         var chooser = new ChooseResolver(_teids, _uePool, _addresses);
         try
         {
+            var fqCsids = MergeFqCsids(session.FqCsids, req.FqCsids);
             var rules = session.Rules;
             var pdrs = rules.Pdrs.ToBuilder();
             var fars = rules.Fars.ToBuilder();
@@ -826,6 +835,7 @@ public sealed partial class PfcpNode : IDisposable
                 reports.Add(usage.Report(UsageReportTriggerFlags.Termr, counters, now));
             var usageAsItWas = req.UserPlaneInactivityTimer is null && UsageUnchanged(session.Rules, next, previous, compiled);
             session.Rules = next;
+            session.FqCsids = fqCsids;
             session.Teids.AddRange(chooser.AllocatedTeids);
             session.UeAddresses.AddRange(chooser.AllocatedUeAddresses);
             var query = req.QueryUrrs.ToHashSet();

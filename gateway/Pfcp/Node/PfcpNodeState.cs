@@ -44,6 +44,7 @@ public sealed partial class PfcpNode
                         CreateUrrs = [.. s.Rules.Urrs.Values],
                         CreateTrafficEndpoints = [.. s.Rules.TrafficEndpoints.Values],
                         UserPlaneInactivityTimer = s.InactivityTimer > 0 ? s.InactivityTimer : null,
+                        FqCsids = s.FqCsids,
                     }, 0, 0)),
                     [.. s.Teids], s.UeAddresses.Select(a => a.ToString()).ToArray(),
                     [.. s.Usage.Values.Select(u => u.ToRecord())])).ToArray(),
@@ -87,6 +88,7 @@ public sealed partial class PfcpNode
                         RuleMap<uint, CreateQer>.From(rules.CreateQers, q => q.QerId),
                         RuleMap<uint, CreateUrr>.From(rules.CreateUrrs, u => u.UrrId),
                         RuleMap<byte, TrafficEndpoint>.From(rules.CreateTrafficEndpoints, t => t.TrafficEndpointId)),
+                    FqCsids = rules.FqCsids,
                 };
                 session.SetInactivityTimer(rules.UserPlaneInactivityTimer, _time.GetUtcNow().UtcDateTime);
                 foreach (var teid in record.Teids)

@@ -192,6 +192,25 @@ public class ScapyInteropTests(ITestOutputHelper output)
             AssertDecodedCleanly(unknown);
             Assert.Equal(0, lab.Sessions.Count);
 
+            // ---- Partial failure handling: a session in the SMF's set 7 gets the UPF's FQ-CSID, and
+            // a Session Set Deletion naming set 7 deletes it.
+            var inSet = smf.Command($"establish-csid {CpSeid + 2} 7");
+            Log("establish-csid", inSet);
+            Assert.Equal(1, inSet.GetProperty("cause").GetInt32());
+            var upFqCsid = inSet.GetProperty("up_fqcsid");
+            Assert.Equal(0, upFqCsid.GetProperty("node_id_type").GetInt32());
+            Assert.Equal(NodeN4.Address.ToString(), upFqCsid.GetProperty("ipv4").GetString());
+            Assert.Equal([PfcpNode.LocalCsid], upFqCsid.GetProperty("csids").EnumerateArray().Select(c => (ushort)c.GetInt32()));
+            AssertDecodedCleanly(inSet);
+            Assert.Equal(1, lab.Sessions.Count);
+            var setDeleted = smf.Command("setdelete 7");
+            Log("setdelete", setDeleted);
+            Assert.Equal(1, setDeleted.GetProperty("cause").GetInt32());
+            Assert.Equal("PFCPSessionSetDeletionResponse", setDeleted.GetProperty("message").GetString());
+            Assert.Equal(NodeN4.Address.ToString(), setDeleted.GetProperty("node_id").GetString());
+            AssertDecodedCleanly(setDeleted);
+            Assert.Equal(0, lab.Sessions.Count);
+
             // ---- tshark: every PFCP message on the wire dissects without malformed packets or expert warnings.
             smf.Dispose();
             var dissected = capture.Dissect();
@@ -199,8 +218,8 @@ public class ScapyInteropTests(ITestOutputHelper output)
                 output.WriteLine($"tshark #{d.Frame} {d.Source} -> {d.Destination} {d.MessageName} malformed={d.Malformed} expert=[{string.Join("; ", d.ExpertMessages)}]");
             var fromNode = dissected.Where(d => d.Source == NodeN4.Address.ToString()).ToArray();
             var sentTypes = fromNode.Select(d => d.MessageType).ToHashSet();
-            // Association Setup, Establishment, Modification, Deletion Responses, Session Report and Heartbeat Requests.
-            Assert.Superset(new HashSet<int> { 6, 51, 53, 55, 56, 1 }, sentTypes);
+            // Association Setup, Session Set Deletion, Establishment, Modification, Deletion Responses, Session Report and Heartbeat Requests.
+            Assert.Superset(new HashSet<int> { 6, 15, 51, 53, 55, 56, 1 }, sentTypes);
             Assert.All(dissected, d =>
             {
                 Assert.False(d.Malformed, $"tshark: frame {d.Frame} ({d.MessageName} from {d.Source}) is malformed");

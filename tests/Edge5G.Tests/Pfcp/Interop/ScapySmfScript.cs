@@ -15,6 +15,8 @@ public static class ScapySmfScript
 #   establish-bad-far CP_SEID FAR_ID (the uplink PDR names a FAR that is not created)
 #   establish-quota CP_SEID QUOTA (the URR has a total Volume Quota, VOLQU, instead of a threshold)
 #   grant UP_SEID QUOTA (Update URR 1 with a new total Volume Quota)
+#   establish-csid CP_SEID CSID (with the SMF's FQ-CSID: our address, that CSID)
+#   setdelete CSID (Session Set Deletion Request naming the SMF's set CSID)
 # Requests the node sends (Heartbeat, Session Report) are answered by a receiver thread as
 # they arrive, as an SMF does; "reports" returns what scapy decoded from them.
 import json
@@ -36,7 +38,7 @@ from scapy.contrib.pfcp import (
     IE_OuterHeaderRemoval, IE_PDI, IE_PDNType, IE_PDR_Id, IE_Precedence, IE_QER_Id, IE_QFI,
     IE_RecoveryTimeStamp, IE_ReportingTriggers, IE_SourceInterface, IE_UE_IP_Address,
     IE_URR_Id, IE_UpdateFAR, IE_UpdateForwardingParameters, IE_VolumeThreshold, IE_EnterpriseSpecific,
-    IE_VolumeQuota, IE_UpdateURR,
+    IE_VolumeQuota, IE_UpdateURR, IE_FqCSID, PFCPSessionSetDeletionRequest,
 )
 
 NODE = (sys.argv[1], int(sys.argv[2]))
@@ -247,7 +249,17 @@ def associate():
     return result
 
 
-def establish(cp_seid, threshold, uplink_far=1, quota=None):
+def smf_fqcsid(csid):
+    return IE_FqCSID(node_id_type=0, num_csids=1, ipv4=LOCAL[0], csids=[csid])
+
+
+def fqcsid_json(ie):
+    if ie is None:
+        return None
+    return {"node_id_type": ie.node_id_type, "ipv4": ie.ipv4 if ie.node_id_type == 0 else None, "csids": list(ie.csids)}
+
+
+def establish(cp_seid, threshold, uplink_far=1, quota=None, csid=None):
     ue_choose = 0x02  # CHV4 is octet 5 bit 5: inside scapy 2.5's 5-bit "spare" (it models V6, V4, S/D only)
     uplink = IE_CreatePDR(IE_list=[
         IE_PDR_Id(id=1),
@@ -299,7 +311,7 @@ def establish(cp_seid, threshold, uplink_far=1, quota=None):
         IE_FSEID(v4=1, seid=cp_seid, ipv4=LOCAL[0]),
         uplink, downlink, far_up, far_down, urr, qer,
         IE_PDNType(pdn_type=1),
-    ])
+    ] + ([smf_fqcsid(csid)] if csid is not None else []))
     pkt, data = request(message, seid=0)
     result = common(pkt, data)
     fseid = first(ies(pkt), IE_FSEID)
@@ -324,6 +336,15 @@ def establish(cp_seid, threshold, uplink_far=1, quota=None):
     result["failed_rule"] = None if failed is None else {"type": failed.type, "pdr_id": failed.pdr_id if failed.type == 0 else None}
     offending = first(ies(pkt), pfcp.IE_OffendingIE)
     result["offending_ie"] = None if offending is None else offending.type
+    result["up_fqcsid"] = fqcsid_json(first(ies(pkt), IE_FqCSID))
+    return result
+
+
+def set_delete(csid):
+    pkt, data = request(PFCPSessionSetDeletionRequest(IE_list=[node_id_ie(), smf_fqcsid(csid)]))
+    result = common(pkt, data)
+    node_id = first(ies(pkt), IE_NodeId)
+    result["node_id"] = node_id.ipv4 if node_id is not None and node_id.id_type == 0 else None
     return result
 
 
@@ -397,6 +418,10 @@ for line in sys.stdin:
             out(establish(int(words[1]), 1000, uplink_far=int(words[2])))
         elif command == "establish-quota":
             out(establish(int(words[1]), 0, quota=int(words[2])))
+        elif command == "establish-csid":
+            out(establish(int(words[1]), 1000, csid=int(words[2])))
+        elif command == "setdelete":
+            out(set_delete(int(words[1])))
         elif command == "grant":
             out(grant(int(words[1]), int(words[2])))
         elif command == "modify":

@@ -285,7 +285,7 @@ public class PfcpNodeTests
 
     [Theory]
     [InlineData(PfcpMessageType.PfdManagementRequest, PfcpMessageType.PfdManagementResponse)]
-    [InlineData(PfcpMessageType.SessionSetDeletionRequest, PfcpMessageType.SessionSetDeletionResponse)]
+    [InlineData(PfcpMessageType.SessionSetModificationRequest, PfcpMessageType.SessionSetModificationResponse)]
     public void ARequestTheNodeDoesNotImplement_IsAnsweredServiceNotSupported_AndCounted(PfcpMessageType request, PfcpMessageType response)
     {
         using var n = new NodeUnderTest();
