@@ -276,9 +276,11 @@ public static class ClientCommands
                     Str(a, "sessions"), Time(a, "peerRecoveryTimeStamp"), Time(a, "lastHeard")])));
             c.Out.WriteLine();
             c.Out.WriteLine("PFCP sessions:");
-            c.Out.Write(TextTable.Render(["UP SEID", "CP SEID", "ASSOCIATION", "PDRS", "FARS", "QERS", "URRS"],
+            c.Out.Write(TextTable.Render(["UP SEID", "CP SEID", "ASSOCIATION", "PDRS", "FARS", "QERS", "URRS", "CP SETS (FQ-CSID)"],
                 Items(sessions).Select(s => (IReadOnlyList<string>)[Hex(s, "localSeid"), Hex(s, "cpSeid"), Str(s, "association"),
-                    Str(s, "pdrs"), Str(s, "fars"), Str(s, "qers"), Str(s, "urrs")])));
+                    Str(s, "pdrs"), Str(s, "fars"), Str(s, "qers"), Str(s, "urrs"), Sets(s)])));
+            static string Sets(JsonElement s) => s.GetProperty("fqCsids").GetArrayLength() == 0
+                ? "-" : string.Join("; ", s.GetProperty("fqCsids").EnumerateArray().Select(f => f.GetString()));
         });
 
         var seid = new Argument<ulong>("seid")

@@ -17,7 +17,8 @@ namespace LoxiLb.Edge5G.Pfcp.Node;
 public sealed record AssociationInfo(string NodeId, string Endpoint, DateTime PeerRecoveryTimeStamp, DateTime LastHeard, int Sessions, bool UpInitiated);
 
 /// <summary>A PFCP session as the API shows it.</summary>
-public sealed record PfcpSessionInfo(ulong LocalSeid, ulong CpSeid, string Association, int Pdrs, int Fars, int Qers, int Urrs);
+/// <param name="FqCsids">The CP side's connection sets the session belongs to (Session Set Deletion deletes by them), as "node [csids]".</param>
+public sealed record PfcpSessionInfo(ulong LocalSeid, ulong CpSeid, string Association, int Pdrs, int Fars, int Qers, int Urrs, string[] FqCsids);
 
 /// <summary>
 /// A URR's measurement as the node holds it: UR-SEQN of the next report, the volume counted
@@ -264,7 +265,8 @@ public sealed partial class PfcpNode : IDisposable
     {
         lock (_gate)
             return _sessions.Values.OrderBy(s => s.Seid).Select(s => new PfcpSessionInfo(s.Seid, s.Cp.Seid, s.Association,
-                s.Rules.Pdrs.Count, s.Rules.Fars.Count, s.Rules.Qers.Count, s.Rules.Urrs.Count)).ToArray();
+                s.Rules.Pdrs.Count, s.Rules.Fars.Count, s.Rules.Qers.Count, s.Rules.Urrs.Count,
+                [.. s.FqCsids.Select(f => f.ToString())])).ToArray();
     }
 
     // ------------------------------------------------------------------ receiving

@@ -273,7 +273,7 @@ public class MetricsTests(LoopbackDaemonFixture fixture) : IClassFixture<Loopbac
         Assert.True(cli.ExitCode == 0, cli.ToString());
         var lines = cli.Stdout.Split('\n');
         Assert.Matches($@"^\| {Regex.Escape(LabDaemon.Gnb)} +\| {Regex.Escape(LabDaemon.Gnb)}:\d+ +\| false +\| 1 +\| 2026-11-26 00:00:00Z +\| \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\dZ +\|$", lines[3]);
-        Assert.Matches($@"^\| 0x{upSeid:x16} \| 0x{cpSeid:x16} \| {Regex.Escape(LabDaemon.Gnb)} +\| 2 +\| 2 +\| 1 +\| 0 +\|$", lines[8]);
+        Assert.Matches($@"^\| 0x{upSeid:x16} \| 0x{cpSeid:x16} \| {Regex.Escape(LabDaemon.Gnb)} +\| 2 +\| 2 +\| 1 +\| 0 +\| - +\|$", lines[8]);
         var usage = http.Get($"/api/v1/pfcp/sessions/{upSeid}/usage").AssertStatus(HttpStatusCode.OK).Json;
         Assert.Equal((upSeid, 0u, 0), (usage.GetProperty("localSeid").GetUInt64(), usage.GetProperty("inactivityTimer").GetUInt32(), usage.GetProperty("urrs").GetArrayLength()));
         var usageCli = d.Cli("get", "pfcpusage", $"0x{upSeid:x}");

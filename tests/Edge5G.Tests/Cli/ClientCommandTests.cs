@@ -231,8 +231,8 @@ public class ClientCommandTests(LoopbackDaemonFixture fixture) : IClassFixture<L
             |---------|----------|--------------|----------|---------------|------------|
 
             PFCP sessions:
-            | UP SEID | CP SEID | ASSOCIATION | PDRS | FARS | QERS | URRS |
-            |---------|---------|-------------|------|------|------|------|
+            | UP SEID | CP SEID | ASSOCIATION | PDRS | FARS | QERS | URRS | CP SETS (FQ-CSID) |
+            |---------|---------|-------------|------|------|------|------|-------------------|
 
             """, Ok(d.Cli("get", "pfcp")).Stdout);
         var pfcp = Json(d.Cli("get", "pfcp", "-o", "json"));

@@ -71,6 +71,8 @@ public class SessionSetDeletionTests
         // A set of another node with the same number deletes nothing.
         Assert.Equal(PfcpCause.RequestAccepted, DeleteSets(n, sets: [Set(Sgw, 3)]).Cause);
         Assert.Equal([c, plain], Seids(n));
+        // What an operator reads (REST /pfcp/sessions, `edge5g get pfcp`).
+        Assert.Equal([["192.0.2.50 [3]"], []], n.Node.Sessions().Select(s => s.FqCsids));
     }
 
     [Fact]
