@@ -210,4 +210,18 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
+/* Packets for the control side to send (struct edge5g_slow_packet): about 120 in flight. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 512 * 1024);
+} slow_packets SEC(".maps");
+
+/* The packets handed to slow_packets in the current one-second window (config fragment_rate). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct edge5g_rate_window);
+} fragment_window SEC(".maps");
+
 #endif /* EDGE5G_GTP_MAPS_H */

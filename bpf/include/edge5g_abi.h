@@ -288,7 +288,8 @@ enum edge5g_stat {
 	EDGE5G_STAT_ROUTER_SOLICITATION = 21,   /* a UE's ICMPv6 RS no PDR takes: the control side answers */
 	EDGE5G_STAT_DROP_QUOTA = 22,      /* the PDR's usage quota is used up */
 	EDGE5G_STAT_ICMP_TOO_BIG_SENT = 23, /* too big to encapsulate: ICMP Fragmentation Needed / Packet Too Big sent back */
-	EDGE5G_STAT_COUNT = 24,
+	EDGE5G_STAT_FRAGMENTED = 24,      /* IPv4 without DF too big to encapsulate: handed to the control side, which fragments it */
+	EDGE5G_STAT_COUNT = 25,
 };
 
 /*
@@ -323,7 +324,9 @@ struct edge5g_config {
 	/* ICMP errors to the data network (a downlink packet too big to encapsulate): sent from
 	 * these addresses, at most icmp_rate per second; an unset address or rate 0 = dropped. */
 	__u16 icmp_rate;
-	__u16 pad2;
+	/* IPv4 packets without DF too big to encapsulate, handed to the control side per second
+	 * at most (ring buffer slow_packets); beyond it, or 0, they are dropped (DROP_MTU). */
+	__u16 fragment_rate;
 	__u32 icmp4_src;    /* network order; 0 = none */
 	__u8 icmp6_src[16]; /* :: = none */
 };
@@ -362,6 +365,26 @@ struct edge5g_event {
 	__u8 qfi;
 	__u8 pad[3];
 	__u8 peer[16]; /* GTP-U peer address of the Error Indication (IPv4-mapped or IPv6) */
+};
+
+/*
+ * Records of ring buffer map slow_packets: a downlink IPv4 packet without DF from the data
+ * network, too big once encapsulated, with what its FAR says. The control side fragments it
+ * (RFC 791: the UE reassembles) and sends each fragment down the tunnel; the datapath has
+ * already counted it on the PDR and applied its QER. Longer packets are dropped (DROP_MTU).
+ */
+#define EDGE5G_SLOW_PACKET_MAX 4096
+struct edge5g_slow_packet {
+	__u32 teid;     /* outer TEID, network byte order */
+	__u16 mtu;      /* the largest IP packet that fits once encapsulated */
+	__u16 len;      /* bytes of packet */
+	__u8 ohc;       /* enum edge5g_ohc: outer IPv4 or IPv6 */
+	__u8 qfi;       /* for the DL PDU Session Container; 0 = none */
+	__u8 tos;       /* outer TOS / traffic class */
+	__u8 pad;
+	__u8 peer[16];  /* outer destination (IPv4 in the first 4 bytes), as in edge5g_far */
+	__u8 local[16]; /* outer source, as in edge5g_far */
+	__u8 packet[EDGE5G_SLOW_PACKET_MAX]; /* the IP packet as received (TTL not decremented) */
 };
 
 #endif /* EDGE5G_ABI_H */

@@ -68,6 +68,15 @@ public sealed record GtpDatapathOptions
     public ushort IcmpErrorRate { get; init; } = DefaultIcmpErrorRate;
 
     public const ushort DefaultIcmpErrorRate = 100;
+
+    /// <summary>
+    /// Downlink IPv4 packets without DF, too big once encapsulated, the datapath hands per
+    /// second at most to the control side (ring buffer slow_packets), which fragments them
+    /// (<see cref="Gtpu.TooBigFragmenter"/>); beyond it they are dropped. 0 = never.
+    /// </summary>
+    public ushort FragmentRate { get; init; } = DefaultFragmentRate;
+
+    public const ushort DefaultFragmentRate = 1000;
 }
 
 /// <summary>
@@ -101,6 +110,7 @@ public sealed class GtpDatapath : IDisposable
             c.Recovery = options.Recovery;
             c.ErrorIndicationRate = options.ErrorIndicationRate;
             c.IcmpRate = options.IcmpErrorRate;
+            c.FragmentRate = options.FragmentRate;
             c.TeidBase = options.Dense.TeidBase;
             c.TeidCount = options.Dense.TeidCount;
             c.Ue4Base = options.Dense.Ue4Base;
@@ -249,6 +259,8 @@ public sealed class GtpDatapath : IDisposable
     public void SetErrorIndicationRate(ushort perSecond) => WriteConfig((ref GtpConfigEntry c) => c.ErrorIndicationRate = perSecond);
 
     public void SetIcmpErrorRate(ushort perSecond) => WriteConfig((ref GtpConfigEntry c) => c.IcmpRate = perSecond);
+
+    public void SetFragmentRate(ushort perSecond) => WriteConfig((ref GtpConfigEntry c) => c.FragmentRate = perSecond);
 
     /// <summary>
     /// The addresses ICMP errors to the data network come from (the core interface's, as a

@@ -52,6 +52,12 @@ public sealed class GtpOptions
     /// IPv4 and first global IPv6 address; 0 = none (such packets are only dropped).
     /// </summary>
     public ushort IcmpErrorRate { get; set; } = GtpDatapathOptions.DefaultIcmpErrorRate;
+    /// <summary>
+    /// Downlink IPv4 packets without DF, too big once encapsulated, fragmented per second at
+    /// most (the datapath hands them to the gateway, which sends the fragments down the
+    /// tunnel; the UE reassembles); 0 = none (such packets are dropped).
+    /// </summary>
+    public ushort FragmentRate { get; set; } = GtpDatapathOptions.DefaultFragmentRate;
     /// <summary>Seconds between Echo Requests to each GTP-U peer of the sessions (path management); 0 = off.</summary>
     public int EchoInterval { get; set; } = 60;
     /// <summary>Seconds an Echo Request waits for its response before it is sent again.</summary>

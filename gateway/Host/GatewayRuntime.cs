@@ -2,6 +2,7 @@ using System.Net;
 using System.Reflection;
 using LoxiLb.Edge5G.Bpf;
 using LoxiLb.Edge5G.Datapath;
+using LoxiLb.Edge5G.Gtpu;
 using LoxiLb.Edge5G.Datapath.Abi;
 using LoxiLb.Edge5G.Datapath.Compiler;
 using LoxiLb.Edge5G.Datapath.LoxiLb;
@@ -34,6 +35,9 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
     private readonly List<(InterfaceState State, BpfLink Link)> _links = [];
     private BpfRingBuffer<EventRecord>? _events;
     private Thread? _eventThread;
+    private BpfRingBuffer<SlowPacketRecord>? _slowPackets;
+    private Thread? _slowThread;
+    private UdpGtpuSender? _slowSender;
     private volatile bool _stopping;
     private KernelNextHops? _nextHops;
     private SessionStateStore? _state;
@@ -52,6 +56,9 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
     public DateTimeOffset StartedAt { get; private set; }
     public bool Adopted { get; private set; }
     public bool Started { get; private set; }
+
+    /// <summary>Fragments what the datapath hands over (downlink IPv4 without DF, too big once encapsulated).</summary>
+    public TooBigFragmenter? Fragmenter { get; private set; }
 
     /// <summary>Datapath events (downlink data on BUFF/NOCP FARs, error indications), on the event thread.</summary>
     public event Action<EventRecord>? DatapathEvent;
@@ -101,6 +108,7 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
         Datapath.SetRecovery(o.Gtp.Recovery);
         Datapath.SetErrorIndicationRate(o.Gtp.ErrorIndicationRate);
         Datapath.SetIcmpErrorRate(o.Gtp.IcmpErrorRate);
+        Datapath.SetFragmentRate(o.Gtp.FragmentRate);
         var (icmp4, icmp6) = InterfaceAddresses(o.Interfaces.Core);
         Datapath.SetIcmpSources(icmp4, icmp6);
 
@@ -187,6 +195,7 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
             Recovery = _options.Gtp.Recovery,
             ErrorIndicationRate = _options.Gtp.ErrorIndicationRate,
             IcmpErrorRate = _options.Gtp.IcmpErrorRate,
+            FragmentRate = _options.Gtp.FragmentRate,
             Ue4Pool = _options.Pfcp.UePools.FirstOrDefault(p => Cidr.Parse(p).Network.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork),
         };
         Adopted = Directory.Exists(mapsDir) && Directory.EnumerateFileSystemEntries(mapsDir).Any();
@@ -224,22 +233,34 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
     private void StartEvents()
     {
         _events = new BpfRingBuffer<EventRecord>(Datapath.Object.MapDescriptor("events"), e => DatapathEvent?.Invoke(e));
-        _eventThread = new Thread(() =>
+        _eventThread = PollThread("datapath events", _events.Poll);
+        // Packets for the gateway to send: on their own thread, so events never wait for them.
+        _slowSender = new UdpGtpuSender();
+        Fragmenter = new TooBigFragmenter(_slowSender, _log);
+        var fragmenter = Fragmenter;
+        _slowPackets = new BpfRingBuffer<SlowPacketRecord>(Datapath.Object.MapDescriptor("slow_packets"), r => fragmenter.Handle(r));
+        _slowThread = PollThread("slow packets", _slowPackets.Poll);
+    }
+
+    private Thread PollThread(string name, Func<TimeSpan, int> poll)
+    {
+        var thread = new Thread(() =>
         {
             while (!_stopping)
             {
                 try
                 {
-                    _events.Poll(TimeSpan.FromMilliseconds(200));
+                    poll(TimeSpan.FromMilliseconds(200));
                 }
                 catch (Exception e) when (!_stopping)
                 {
-                    LogEventsFailed(_log, e);
+                    LogEventsFailed(_log, name, e);
                     Thread.Sleep(1000);
                 }
             }
-        }) { IsBackground = true, Name = "datapath events" };
-        _eventThread.Start();
+        }) { IsBackground = true, Name = name };
+        thread.Start();
+        return thread;
     }
 
     /// <summary>Saves the session state for the next process to adopt (after every change, debounced by the caller).</summary>
@@ -253,6 +274,7 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
     {
         _stopping = true;
         _eventThread?.Join(TimeSpan.FromSeconds(2));
+        _slowThread?.Join(TimeSpan.FromSeconds(2));
         if (!Started)
             return Task.CompletedTask;
         SaveState();
@@ -279,6 +301,8 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
     {
         _stopping = true;
         _events?.Dispose();
+        _slowPackets?.Dispose();
+        _slowSender?.Dispose();
         foreach (var (_, link) in _links)
             link.Dispose();
         _nextHops?.Dispose();
@@ -306,6 +330,6 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
     [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "stopping: datapath detached and pins under {PinRoot} removed")]
     private static partial void LogRemoved(ILogger logger, string pinRoot);
 
-    [LoggerMessage(EventId = 105, Level = LogLevel.Error, Message = "reading datapath events failed")]
-    private static partial void LogEventsFailed(ILogger logger, Exception exception);
+    [LoggerMessage(EventId = 105, Level = LogLevel.Error, Message = "reading the datapath's {Ring} failed")]
+    private static partial void LogEventsFailed(ILogger logger, string ring, Exception exception);
 }

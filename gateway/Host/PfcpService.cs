@@ -104,27 +104,38 @@ public sealed partial class PfcpService(IOptions<GatewayOptions> options, Gatewa
 /// a UDP socket bound to our GTP-U address and port 2152.</summary>
 public sealed class UdpGtpuSender : IGtpuSender, IDisposable
 {
-    private readonly Dictionary<IPAddress, Socket> _sockets = [];
+    private readonly Dictionary<IPAddress, (Socket Socket, byte Tos)> _sockets = [];
+    private const SocketOptionName Ipv6TrafficClass = (SocketOptionName)67; // IPV6_TCLASS
 
-    public void Send(IPAddress local, IPAddress peer, Gtpu.GtpuMessage message)
+    public void Send(IPAddress local, IPAddress peer, Gtpu.GtpuMessage message) => Send(local, peer, message, 0);
+
+    public void Send(IPAddress local, IPAddress peer, Gtpu.GtpuMessage message, byte tos)
     {
         lock (_sockets)
         {
-            if (!_sockets.TryGetValue(local, out var socket))
+            if (!_sockets.TryGetValue(local, out var entry))
             {
-                socket = new Socket(local.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-                socket.Bind(new IPEndPoint(local, Gtpu.GtpuMessage.Port));
-                _sockets[local] = socket;
+                var created = new Socket(local.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+                created.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                created.Bind(new IPEndPoint(local, Gtpu.GtpuMessage.Port));
+                _sockets[local] = entry = (created, 0);
             }
-            socket.SendTo(message.Encode(), new IPEndPoint(peer, Gtpu.GtpuMessage.Port));
+            if (entry.Tos != tos)
+            {
+                if (local.AddressFamily == AddressFamily.InterNetworkV6)
+                    entry.Socket.SetSocketOption(SocketOptionLevel.IPv6, Ipv6TrafficClass, (int)tos);
+                else
+                    entry.Socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.TypeOfService, (int)tos);
+                _sockets[local] = entry = (entry.Socket, tos);
+            }
+            entry.Socket.SendTo(message.Encode(), new IPEndPoint(peer, Gtpu.GtpuMessage.Port));
         }
     }
 
     public void Dispose()
     {
         lock (_sockets)
-            foreach (var s in _sockets.Values)
-                s.Dispose();
+            foreach (var (socket, _) in _sockets.Values)
+                socket.Dispose();
     }
 }

@@ -429,7 +429,8 @@ public enum DatapathStat : uint
     RouterSolicitation = 21,
     DropQuota = 22,
     IcmpTooBigSent = 23,
-    Count = 24,
+    Fragmented = 24,
+    Count = 25,
 }
 
 [AbiStruct("edge5g_config")]
@@ -453,7 +454,7 @@ public unsafe struct GtpConfigEntry
     [AbiField("local6")] public fixed byte Local6[AbiConstants.MaxLocalAddresses * 16];
     /// <summary>ICMP errors to the data network per second at most; 0 = none.</summary>
     [AbiField("icmp_rate")] public ushort IcmpRate;
-    [AbiField("pad2")] public ushort Pad2;
+    [AbiField("fragment_rate")] public ushort FragmentRate;
     /// <summary>Source of ICMP errors over IPv4, network order; 0 = none (dropped instead).</summary>
     [AbiField("icmp4_src")] public uint Icmp4Src;
     /// <summary>Source of ICMP errors over IPv6; :: = none.</summary>
@@ -506,6 +507,29 @@ public unsafe struct EventRecord
     public byte Qfi;
     [AbiField("pad")] public fixed byte Pad[3];
     [AbiField("peer")] public fixed byte Peer[16];
+}
+
+/// <summary>
+/// A record of ring buffer slow_packets: a downlink IPv4 packet without DF too big once
+/// encapsulated, with its FAR's tunnel, for the control side to fragment and send.
+/// </summary>
+[AbiStruct("edge5g_slow_packet")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct SlowPacketRecord
+{
+    public const int MaxPacket = 4096;
+
+    /// <summary>Network byte order.</summary>
+    public uint Teid;
+    public ushort Mtu;
+    public ushort Len;
+    [AbiField("ohc")] public OuterHeaderCreationKind OuterHeaderCreation;
+    public byte Qfi;
+    public byte Tos;
+    [AbiField("pad")] public byte Pad;
+    [AbiField("peer")] public fixed byte Peer[16];
+    [AbiField("local")] public fixed byte Local[16];
+    [AbiField("packet")] public fixed byte Packet[MaxPacket];
 }
 
 /// <summary>Address encodings the datapath uses.</summary>

@@ -38,6 +38,9 @@ public sealed record PfcpSessionUsage(ulong LocalSeid, ulong CpSeid, uint Inacti
 public interface IGtpuSender
 {
     void Send(IPAddress local, IPAddress peer, Gtpu.GtpuMessage message);
+
+    /// <summary>With a transport level marking: the outer IPv4 TOS / IPv6 traffic class (a FAR's).</summary>
+    void Send(IPAddress local, IPAddress peer, Gtpu.GtpuMessage message, byte tos) => Send(local, peer, message);
 }
 
 /// <summary>

@@ -145,8 +145,9 @@ public class GtpDownlinkTests
         Privileged.Require();
         using var h = new GtpHarness();
         h.Sessions.Establish(Basic());
-        // 1500-byte IP packet + 36 bytes of IPv4/UDP/GTP-U/PSC exceeds the 1500 MTU.
-        var frame = Ethernet(RouterMac, GatewayMac, InnerUdp4(LocalServer, Ue, 1, 2, payload: 1500 - 28));
+        // 1500-byte IP packet + 36 bytes of IPv4/UDP/GTP-U/PSC exceeds the 1500 MTU; with DF it
+        // may not be fragmented, and without ICMP sources no error is sent (GtpTooBigTests).
+        var frame = Ethernet(RouterMac, GatewayMac, InnerUdp4(LocalServer, Ue, 1, 2, payload: 1500 - 28, dontFragment: true));
 
         var run = h.Run(frame);
 

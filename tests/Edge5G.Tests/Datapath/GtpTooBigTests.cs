@@ -31,6 +31,7 @@ public class GtpTooBigTests
         var h = new GtpHarness(Options);
         h.Datapath.SetIcmpSources(N6, N6v6);
         h.Datapath.SetIcmpErrorRate(rate);
+        h.Datapath.SetFragmentRate(GtpDatapathOptions.DefaultFragmentRate); // a pooled datapath may have had it changed
         return h;
     }
 
@@ -95,7 +96,7 @@ public class GtpTooBigTests
     }
 
     [SkippableTheory]
-    [InlineData("ipv4 without DF")]
+    [InlineData("ipv4 without DF, fragment rate 0")]
     [InlineData("an ICMP error")]
     [InlineData("no source address")]
     [InlineData("rate 0")]
@@ -106,10 +107,12 @@ public class GtpTooBigTests
         using var h = Harness(rate: what == "rate 0" ? (ushort)0 : (ushort)1000);
         if (what == "no source address")
             h.Datapath.SetIcmpSources(null, N6v6);
+        if (what.EndsWith("fragment rate 0"))
+            h.Datapath.SetFragmentRate(0);
         h.Sessions.Establish(Basic());
         IPv4Packet packet = what switch
         {
-            "ipv4 without DF" => TooBig4(dontFragment: false),
+            "ipv4 without DF, fragment rate 0" => TooBig4(dontFragment: false),
             "an ICMP error" => IcmpError(),
             "a multicast sender" => Resourced(TooBig4(), IPAddress.Parse("224.0.0.9")),
             _ => TooBig4(),
@@ -121,6 +124,58 @@ public class GtpTooBigTests
         Assert.Equal(XdpAction.Drop, run.Verdict);
         Assert.Equal(1UL, h.StatPackets(DatapathStat.DropMtu));
         Assert.Equal(0UL, h.StatPackets(DatapathStat.IcmpTooBigSent));
+        Assert.Equal(0UL, h.StatPackets(DatapathStat.Fragmented));
+        Assert.Equal(new Counter(), h.PdrCounter(1, 2));
+    }
+
+    /// <summary>
+    /// IPv4 without DF may be fragmented: the program hands the packet, with the FAR's tunnel
+    /// and the QFI, to the control side (ring buffer slow_packets) and counts it on the PDR;
+    /// the control side's fragments go down the tunnel and reassemble to the packet.
+    /// </summary>
+    [SkippableFact]
+    public void Ipv4WithoutDf_IsHandedToTheControlSideWithItsTunnel_CountedOnThePdr_AndItsFragmentsReassembleToIt()
+    {
+        Privileged.Require();
+        using var h = Harness();
+        h.Sessions.Establish(Basic());
+        var packet = TooBig4(dontFragment: false);
+        var records = new List<SlowPacketRecord>();
+        using var ring = new BpfRingBuffer<SlowPacketRecord>(h.Datapath.Object.MapDescriptor("slow_packets"), records.Add);
+
+        var run = h.Run(Ethernet(RouterMac, GatewayMac, packet));
+        ring.Poll(TimeSpan.Zero);
+
+        Assert.Equal(XdpAction.Drop, run.Verdict); // the frame itself goes no further
+        Assert.Equal(1UL, h.StatPackets(DatapathStat.Fragmented));
+        Assert.Equal(0UL, h.StatPackets(DatapathStat.DropMtu));
+        Assert.Equal(new Counter { Packets = 1, Bytes = 1500 }, h.PdrCounter(1, 2)); // usage: forwarded, in pieces
+        var record = Assert.Single(records);
+        Assert.Equal(DownlinkTeid, BinaryPrimitives.ReverseEndianness(record.Teid));
+        Assert.Equal((InnerMtu, 1500, OuterHeaderCreationKind.GtpuIpv4, (byte)9), (record.Mtu, record.Len, record.OuterHeaderCreation, record.Qfi));
+        var sent = new RecordingSender();
+        var fragmenter = new TooBigFragmenter(sent, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        fragmenter.Handle(record);
+
+        Assert.Equal((1L, 2L, 0L), (fragmenter.Packets, fragmenter.Fragments, fragmenter.Refused));
+        Assert.All(sent.Messages, m =>
+        {
+            Assert.Equal((N3, Gnb, (byte)0), (m.Local, m.Peer, m.Tos));
+            Assert.Equal(GtpuMessageType.GPdu, m.Message.Type);
+            Assert.Equal(DownlinkTeid, m.Message.Teid);
+            Assert.Equal(new PduSessionContainer(PduSessionContainer.Downlink, 9), m.Message.Container);
+            Assert.True(m.Message.Payload.Length <= InnerMtu);
+        });
+        Assert.Equal(Ipv4Fragmenter.Fragment(packet.Bytes, InnerMtu).Select(Convert.ToHexString), sent.Messages.Select(m => Convert.ToHexString(m.Message.Payload)));
+    }
+
+    private sealed class RecordingSender : LoxiLb.Edge5G.Pfcp.Node.IGtpuSender
+    {
+        public List<(IPAddress Local, IPAddress Peer, GtpuMessage Message, byte Tos)> Messages { get; } = [];
+
+        public void Send(IPAddress local, IPAddress peer, GtpuMessage message) => Send(local, peer, message, 0);
+
+        public void Send(IPAddress local, IPAddress peer, GtpuMessage message, byte tos) => Messages.Add((local, peer, message, tos));
     }
 
     [SkippableFact]

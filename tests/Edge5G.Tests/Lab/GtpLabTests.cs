@@ -89,6 +89,44 @@ public class GtpLabTests
         Assert.Equal(DlTeid, tunnelled.Message.Teid);
     }
 
+    /// <summary>
+    /// A 1500-byte ping without DF from the data network does not fit the 1500-byte N3 link once
+    /// encapsulated: the program hands it to the gateway's slow path, whose two IPv4 fragments
+    /// (1452 and 68 octets) reach the gNB down the session's tunnel with QFI 9 and reassemble
+    /// to the ping.
+    /// </summary>
+    [SkippableFact]
+    public void ADownlinkPacketWithoutDfTooBigForTheTunnel_ReachesTheGnbAsTwoFragments()
+    {
+        Privileged.Require();
+        using var lab = GtpLab.Create();
+        lab.Sessions.Establish(PduSession());
+        using var gnb = new GtpuEndpoint(lab.Gnb, GtpLab.GnbAddress);
+        using var sender = new LoxiLb.Edge5G.Host.UdpGtpuSender();
+        var fragmenter = new TooBigFragmenter(sender, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        using var ring = new LoxiLb.Edge5G.Bpf.BpfRingBuffer<SlowPacketRecord>(lab.Datapath.Object.MapDescriptor("slow_packets"), r => fragmenter.Handle(r));
+
+        lab.DataNetwork.Run(["ping", "-M", "dont", "-c", "1", "-W", "1", "-s", "1472", "-p", "5a", Ue.ToString()], check: false);
+        using (lab.Gateway.Enter()) // the fragments leave from the gateway's N3 address
+            ring.Poll(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(1UL, lab.Datapath.Stat(DatapathStat.Fragmented).Packets);
+        Assert.Equal((1L, 2L), (fragmenter.Packets, fragmenter.Fragments));
+        Assert.True(gnb.WaitFor(r => r.Count >= 2, TimeSpan.FromSeconds(3)), $"the gNB received {gnb.Received.Count} of 2 fragments");
+        var pieces = gnb.Received.Select(r => r.Message).ToArray();
+        Assert.All(gnb.Received, r => Assert.Equal(GtpLab.N3, r.From.Address));
+        Assert.All(pieces, m => Assert.Equal((DlTeid, new PduSessionContainer(PduSessionContainer.Downlink, 9)), (m.Teid, m.Container)));
+        Assert.Equal([1452, 68], pieces.Select(m => m.Payload.Length));
+        Assert.Equal([0x2000, 179], pieces.Select(m => (m.Payload[6] << 8) | m.Payload[7])); // MF + offset 0; offset 1432 / 8
+        Assert.All(pieces, m => Assert.Equal(63, m.Payload[8])); // routed: TTL 64 - 1
+        // Reassembled: an ICMP echo request of 1480 octets from the data network's router, pattern 0x5a.
+        var icmp = pieces[0].Payload.Skip(20).Concat(pieces[1].Payload.Skip(20)).ToArray();
+        Assert.Equal(1480, icmp.Length);
+        Assert.Equal(8, icmp[0]);
+        Assert.Equal(0, InetChecksum.Compute(icmp));
+        Assert.All(icmp.Skip(8 + 16), b => Assert.Equal(0x5a, b)); // after ping's timestamp
+    }
+
     [SkippableFact]
     public void PingAndUdp_FromTheUe_GoUpAsGtpu_AndComeBackTunnelledWithTheGnbTeidAndQfi9()
     {

@@ -101,6 +101,8 @@ public sealed class GtpHarness : IDisposable
         t.UsageActivity?.Forget(Keys(t.PdrNotified.Capacity));
         using (var ring = new BpfRingBuffer<EventRecord>(Datapath.Object.MapDescriptor("events"), _ => { }))
             ring.Poll(TimeSpan.Zero);
+        using (var ring = new BpfRingBuffer<SlowPacketRecord>(Datapath.Object.MapDescriptor("slow_packets"), _ => { }))
+            ring.Poll(TimeSpan.Zero);
         Pool[_options].Add(Datapath);
     }
 }
