@@ -40,8 +40,8 @@ public sealed class GatewayMetrics
         _pfcpMessages = f.CreateCounter("edge5g_pfcp_messages_total", "PFCP messages received (in) and sent (out), by type and cause.", "direction", "type", "cause");
         _pfcpDropped = f.CreateCounter("edge5g_pfcp_dropped_total", "PFCP datagrams not processed as new requests, by reason.", "reason");
         _userPlane = f.CreateCounter("edge5g_control_user_plane_total",
-            "GTP-U the control side handles or sends itself: end-marker-sent, router-advertisement-sent (answering a solicitation), router-advertisement-unsolicited (when a session's IPv6 downlink gets its tunnel), router-solicitation-unanswered, quota enforcement, unsupported URR triggers, gtpu-path-failed and gtpu-path-recovered (Echo Requests to a peer unanswered / answered again).", "event");
-        foreach (var e in Pfcp.Node.PfcpCounters.UserPlaneEventNames)
+            "GTP-U the control side handles or sends itself: end-marker-sent, router-advertisement-sent (answering a solicitation), router-advertisement-unsolicited (when a session's IPv6 downlink gets its tunnel), router-solicitation-unanswered, quota enforcement, unsupported URR triggers, gtpu-path-failed and gtpu-path-recovered (Echo Requests to a peer unanswered / answered again), fragments-sent and fragment-refused (downlink IPv4 without DF too big for the tunnel, fragmented by the gateway; refused: lost).", "event");
+        foreach (var e in Pfcp.Node.PfcpCounters.UserPlaneEventNames.Concat(["fragments-sent", "fragment-refused"]))
             _userPlane.WithLabels(e); // a fixed set: exported from the start, at 0
         _usageChecks = f.CreateCounter("edge5g_pfcp_usage_checks_total",
             "Per-session usage checks (every UsageTick): read (the session's counters were read: it counted packets since its last check, was due or changed) or idle (passed over on the datapath's activity marks).", "outcome");
@@ -73,6 +73,11 @@ public sealed class GatewayMetrics
             return;
         }
         _programLoaded.WithLabels(_runtime.Adopted ? "true" : "false").Set(1);
+        if (_runtime.Fragmenter is { } fragmenter)
+        {
+            _userPlane.WithLabels("fragments-sent").IncTo(fragmenter.Fragments);
+            _userPlane.WithLabels("fragment-refused").IncTo(fragmenter.Refused);
+        }
         foreach (var (stat, counter) in _runtime.Datapath.Stats())
         {
             if (stat == DatapathStat.Count)
