@@ -676,7 +676,7 @@ static __always_inline void notify_pdr(__u32 kind, __u32 stats_index, __u8 qfi)
 }
 
 GLOBAL int packet_too_big(struct xdp_md *ctx, struct packet *pkt, __u32 mtu);
-GLOBAL int hand_to_fragmenter(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index, __u32 qfi, __u32 mtu);
+GLOBAL int hand_to_fragmenter(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index, __u32 qfi_type, __u32 mtu);
 
 /*
  * Applies PDR pkt->pdr to the packet whose IP part to forward starts at pkt->inner_off
@@ -739,14 +739,17 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt, struc
 	rc = find_nexthop(ctx, far, route_family, route_dst, new_l3_len, &fib, &nh);
 	/* Too big once encapsulated: the data network's sender is told the size that fits
 	 * (path MTU discovery), or the packet is dropped; never sent broken. */
-	if (rc == EDGE5G_STAT_DROP_MTU && pkt->plain && far->ohc != EDGE5G_OHC_NONE && nh->mtu > new_l3_len - keep_len) {
-		int verdict = packet_too_big(ctx, pkt, nh->mtu - (new_l3_len - keep_len));
+	if (rc == EDGE5G_STAT_DROP_MTU && far->ohc != EDGE5G_OHC_NONE && nh->mtu > new_l3_len - keep_len) {
+		__u32 fits = nh->mtu - (new_l3_len - keep_len);
+		int verdict = pkt->plain ? packet_too_big(ctx, pkt, fits) : -1;
 
-		/* pkt->ctrs is unusable after the call (see count_by_row). */
+		/* pkt->ctrs is unusable after the calls (see count_by_row). */
 		if (verdict >= 0)
 			return count_by_row(pkt, EDGE5G_STAT_ICMP_TOO_BIG_SENT, verdict);
-		/* IPv4 without DF may be fragmented: the control side does it. */
-		if (hand_to_fragmenter(ctx, pkt, pdr_index, qfi, nh->mtu - (new_l3_len - keep_len)) == 0)
+		/* IPv4 without DF may be fragmented (from N6, or re-encapsulated towards N9 or the
+		 * gNB): the control side does it. */
+		pdu_type = far->dest_interface == EDGE5G_IF_ACCESS ? PSC_DL_PDU_SESSION_INFORMATION : PSC_UL_PDU_SESSION_INFORMATION;
+		if (hand_to_fragmenter(ctx, pkt, pdr_index, qfi | (__u32)pdu_type << 8, fits) == 0)
 			return count_by_row(pkt, EDGE5G_STAT_FRAGMENTED, XDP_DROP);
 		return count_by_row(pkt, EDGE5G_STAT_DROP_MTU, XDP_DROP);
 	}
@@ -1158,12 +1161,14 @@ GLOBAL int packet_too_big(struct xdp_md *ctx, struct packet *pkt, __u32 mtu)
 	return pkt->l3_off == L2_TWO_TAGS ? too_big6(ctx, cfg, pkt, mtu, L2_TWO_TAGS) : -1;
 }
 
-/* A plain IPv4 packet without DF too big once encapsulated (mtu: the largest that fits),
- * matched to PDR pdr_index whose FAR encapsulates: copied with the FAR's tunnel into
- * slow_packets for the control side to fragment and send, and counted on the PDR (it is
- * forwarded, in pieces). Returns 0 when handed over, -1 when it is to be dropped: DF set, a
- * packet longer than EDGE5G_SLOW_PACKET_MAX, over fragment_rate, or the ring full. */
-GLOBAL int hand_to_fragmenter(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index, __u32 qfi, __u32 mtu)
+/* An IPv4 packet without DF (plain, or the inner packet of a G-PDU) too big once
+ * encapsulated (mtu: the largest that fits), matched to PDR pdr_index whose FAR encapsulates:
+ * copied with the FAR's tunnel into slow_packets for the control side to fragment and send,
+ * and counted on the PDR (it is forwarded, in pieces). qfi_type: the QFI in the low octet, the
+ * PDU Session Container's PDU type above it. Returns 0 when handed over, -1 when it is to be
+ * dropped: DF set, a packet longer than EDGE5G_SLOW_PACKET_MAX, over fragment_rate, or the
+ * ring full. */
+GLOBAL int hand_to_fragmenter(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index, __u32 qfi_type, __u32 mtu)
 {
 	__u32 key = 0;
 	struct edge5g_config *cfg = bpf_map_lookup_elem(&config, &key);
@@ -1177,9 +1182,7 @@ GLOBAL int hand_to_fragmenter(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_
 
 	if (!pkt || !cfg || !pdr || pdr->fwd.ohc == EDGE5G_OHC_NONE)
 		return -1;
-	off = pkt->l3_off;
-	if (off > L2_TWO_TAGS)
-		return -1;
+	off = pkt->inner_off;
 	iph = pkt_at(data, data_end, off, sizeof(*iph));
 	if (!iph || iph->version != 4 || (iph->frag_off & bpf_htons(0x4000)))
 		return -1;
@@ -1207,9 +1210,9 @@ GLOBAL int hand_to_fragmenter(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_
 	rec->mtu = mtu;
 	rec->len = len;
 	rec->ohc = pdr->fwd.ohc;
-	rec->qfi = qfi;
+	rec->qfi = qfi_type & 0x3f;
 	rec->tos = pdr->fwd.tos;
-	rec->pad = 0;
+	rec->pdu_type = qfi_type >> 8;
 	copy16(rec->peer, pdr->fwd.peer);
 	copy16(rec->local, pdr->fwd.local);
 	count_pdr(pdr->stats, len);

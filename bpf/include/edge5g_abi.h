@@ -288,7 +288,7 @@ enum edge5g_stat {
 	EDGE5G_STAT_ROUTER_SOLICITATION = 21,   /* a UE's ICMPv6 RS no PDR takes: the control side answers */
 	EDGE5G_STAT_DROP_QUOTA = 22,      /* the PDR's usage quota is used up */
 	EDGE5G_STAT_ICMP_TOO_BIG_SENT = 23, /* too big to encapsulate: ICMP Fragmentation Needed / Packet Too Big sent back */
-	EDGE5G_STAT_FRAGMENTED = 24,      /* IPv4 without DF too big to encapsulate: handed to the control side, which fragments it */
+	EDGE5G_STAT_FRAGMENTED = 24,      /* IPv4 without DF too big once encapsulated: handed to the control side, which fragments it */
 	EDGE5G_STAT_COUNT = 25,
 };
 
@@ -368,10 +368,11 @@ struct edge5g_event {
 };
 
 /*
- * Records of ring buffer map slow_packets: a downlink IPv4 packet without DF from the data
- * network, too big once encapsulated, with what its FAR says. The control side fragments it
- * (RFC 791: the UE reassembles) and sends each fragment down the tunnel; the datapath has
- * already counted it on the PDR and applied its QER. Longer packets are dropped (DROP_MTU).
+ * Records of ring buffer map slow_packets: an IPv4 packet without DF (from the data network,
+ * or the inner packet of a G-PDU re-encapsulated towards N9 or the gNB), too big once
+ * encapsulated, with what its FAR says. The control side fragments it (RFC 791: the far end
+ * reassembles) and sends each fragment down the tunnel; the datapath has already counted it
+ * on the PDR and applied its QER. Longer packets are dropped (DROP_MTU).
  */
 #define EDGE5G_SLOW_PACKET_MAX 4096
 struct edge5g_slow_packet {
@@ -379,9 +380,9 @@ struct edge5g_slow_packet {
 	__u16 mtu;      /* the largest IP packet that fits once encapsulated */
 	__u16 len;      /* bytes of packet */
 	__u8 ohc;       /* enum edge5g_ohc: outer IPv4 or IPv6 */
-	__u8 qfi;       /* for the DL PDU Session Container; 0 = none */
+	__u8 qfi;       /* for the PDU Session Container; 0 = none */
 	__u8 tos;       /* outer TOS / traffic class */
-	__u8 pad;
+	__u8 pdu_type;  /* of the PDU Session Container: 0 DL (towards the gNB), 1 UL (N9) */
 	__u8 peer[16];  /* outer destination (IPv4 in the first 4 bytes), as in edge5g_far */
 	__u8 local[16]; /* outer source, as in edge5g_far */
 	__u8 packet[EDGE5G_SLOW_PACKET_MAX]; /* the IP packet as received (TTL not decremented) */

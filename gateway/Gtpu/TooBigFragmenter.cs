@@ -7,12 +7,13 @@ using Microsoft.Extensions.Logging;
 namespace LoxiLb.Edge5G.Gtpu;
 
 /// <summary>
-/// The slow path for downlink IPv4 packets without DF that are too big once encapsulated:
-/// the datapath hands each (ring buffer slow_packets, <see cref="SlowPacketRecord"/>) with its
-/// FAR's tunnel; here it is fragmented to the size that fits (<see cref="Ipv4Fragmenter"/>,
-/// the UE reassembles) and every fragment goes down the tunnel as a G-PDU, with the DL PDU
-/// Session Container when the FAR's QoS gives a QFI, from the FAR's outer source address
-/// with its transport level marking. The datapath counted the packet on its PDR (usage) and
+/// The slow path for IPv4 packets without DF that are too big once encapsulated (downlink
+/// from N6, or a G-PDU's inner packet re-encapsulated towards N9 or the gNB): the datapath
+/// hands each (ring buffer slow_packets, <see cref="SlowPacketRecord"/>) with its FAR's
+/// tunnel; here it is fragmented to the size that fits (<see cref="Ipv4Fragmenter"/>, the far
+/// end reassembles) and every fragment goes down the tunnel as a G-PDU, with the PDU Session
+/// Container (DL or UL) when there is a QFI, from the FAR's outer source address with its
+/// transport level marking. The datapath counted the packet on its PDR (usage) and
 /// as <c>fragmented</c>; what fails here is counted in <see cref="Refused"/>.
 /// </summary>
 public sealed partial class TooBigFragmenter(IGtpuSender sender, ILogger logger)
@@ -48,7 +49,7 @@ public sealed partial class TooBigFragmenter(IGtpuSender sender, ILogger logger)
             {
                 var fragments = Ipv4Fragmenter.Fragment(packet, record.Mtu);
                 foreach (var fragment in fragments)
-                    sender.Send(local, peer, GtpuMessage.GPdu(teid, fragment, qfi, PduSessionContainer.Downlink), record.Tos);
+                    sender.Send(local, peer, GtpuMessage.GPdu(teid, fragment, qfi, record.PduType), record.Tos);
                 Interlocked.Increment(ref _packets);
                 Interlocked.Add(ref _fragments, fragments.Count);
             }

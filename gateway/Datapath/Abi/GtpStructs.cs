@@ -510,8 +510,9 @@ public unsafe struct EventRecord
 }
 
 /// <summary>
-/// A record of ring buffer slow_packets: a downlink IPv4 packet without DF too big once
-/// encapsulated, with its FAR's tunnel, for the control side to fragment and send.
+/// A record of ring buffer slow_packets: an IPv4 packet without DF too big once encapsulated
+/// (downlink from N6, or a G-PDU's inner packet re-encapsulated), with its FAR's tunnel, for
+/// the control side to fragment and send.
 /// </summary>
 [AbiStruct("edge5g_slow_packet")]
 [StructLayout(LayoutKind.Sequential)]
@@ -526,7 +527,8 @@ public unsafe struct SlowPacketRecord
     [AbiField("ohc")] public OuterHeaderCreationKind OuterHeaderCreation;
     public byte Qfi;
     public byte Tos;
-    [AbiField("pad")] public byte Pad;
+    /// <summary>Of the PDU Session Container (TS 38.415): 0 DL, 1 UL.</summary>
+    public byte PduType;
     [AbiField("peer")] public fixed byte Peer[16];
     [AbiField("local")] public fixed byte Local[16];
     [AbiField("packet")] public fixed byte Packet[MaxPacket];

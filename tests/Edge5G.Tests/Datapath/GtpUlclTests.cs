@@ -1,4 +1,5 @@
 using LoxiLb.Edge5G.Bpf;
+using LoxiLb.Edge5G.Datapath;
 using LoxiLb.Edge5G.Datapath.Abi;
 using LoxiLb.Edge5G.Gtpu;
 using LoxiLb.Edge5G.Tests.Support;
@@ -41,6 +42,48 @@ public class GtpUlclTests
             pduType: PduSessionContainer.Uplink), run.Output);
         Assert.Equal(1UL, h.StatPackets(DatapathStat.ForwardN9));
         Assert.Equal(1UL, h.PdrCounter(7, 2).Packets);
+    }
+
+    /// <summary>
+    /// The uplink re-encapsulated towards the central UPF does not fit N9's 1500 octets: an
+    /// inner packet without DF goes to the control side with the N9 tunnel and the UL PDU
+    /// type, to be fragmented; one with DF is dropped (no ICMP back into a tunnel).
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void UplinkTooBigForN9_WithoutDf_IsHandedOverWithTheN9Tunnel_WithDf_IsDropped(bool dontFragment)
+    {
+        Privileged.Require();
+        using var h = new GtpHarness();
+        h.Datapath.SetFragmentRate(GtpDatapathOptions.DefaultFragmentRate);
+        h.Sessions.Establish(UlclSessions.Session());
+        var inner = InnerUdp4(Ue, RemoteServer, 40000, 443, payload: 1500 - 28, dontFragment: dontFragment);
+        var records = new List<SlowPacketRecord>();
+        using var ring = new BpfRingBuffer<SlowPacketRecord>(h.Datapath.Object.MapDescriptor("slow_packets"), records.Add);
+
+        var run = h.Run(Uplink(UplinkTeid, inner, qfi: 9));
+        ring.Poll(TimeSpan.Zero);
+
+        Assert.Equal(XdpAction.Drop, run.Verdict);
+        Assert.Equal(0UL, h.StatPackets(DatapathStat.ForwardN9));
+        if (dontFragment)
+        {
+            Assert.Equal(1UL, h.StatPackets(DatapathStat.DropMtu));
+            Assert.Empty(records);
+            Assert.Equal(0UL, h.PdrCounter(7, 2).Packets);
+            return;
+        }
+        Assert.Equal(1UL, h.StatPackets(DatapathStat.Fragmented));
+        Assert.Equal(new Counter { Packets = 1, Bytes = 1500 }, h.PdrCounter(7, 2));
+        var record = Assert.Single(records);
+        Assert.Equal(CentralTeid, System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(record.Teid));
+        Assert.Equal((1500 - 44, 1500, (byte)9, PduSessionContainer.Uplink), (record.Mtu, record.Len, record.Qfi, record.PduType));
+        unsafe
+        {
+            Assert.Equal(CentralUpf.GetAddressBytes(), new ReadOnlySpan<byte>(record.Peer, 4).ToArray());
+            Assert.Equal(inner.Bytes, new ReadOnlySpan<byte>(record.Packet, record.Len).ToArray());
+        }
     }
 
     [SkippableFact]
