@@ -193,26 +193,28 @@ public class GtpLabTests
         Assert.Equal(3UL, lab.Datapath.Stat(DatapathStat.ForwardDownlink).Packets);
     }
 
+    /// <summary>ULCL: uplink to 203.0.113.0/25 breaks out on N6, the rest goes over N9 to the central UPF.</summary>
+    private static Session UlclSession() => new Session(9,
+        [
+            new Pdr(1, 100, new Pdi(InterfaceType.Access, new FTeid(UlTeid, GtpLab.N3), UeIpv4: Ue,
+                SdfFilters: [new SdfFilter("permit out ip from 203.0.113.0/25 to assigned")]), FarId: 1, RemoveOuterHeader: true),
+            new Pdr(2, 200, new Pdi(InterfaceType.Access, new FTeid(UlTeid, GtpLab.N3), UeIpv4: Ue), FarId: 3, RemoveOuterHeader: true),
+            new Pdr(3, 100, new Pdi(InterfaceType.Core, UeIpv4: Ue), FarId: 2, QerIds: [1]),
+            new Pdr(4, 100, new Pdi(InterfaceType.Core, new FTeid(N9Teid, GtpLab.N9)), FarId: 2, RemoveOuterHeader: true, QerIds: [1]),
+        ],
+        [
+            new Far(1, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Core)),
+            new Far(2, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Access, new OuterHeaderCreation(DlTeid, GtpLab.GnbAddress))),
+            new Far(3, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Core, new OuterHeaderCreation(CentralTeid, GtpLab.CentralUpfAddress))),
+        ],
+        [new Qer(1, Qfi: 9)]);
+
     [SkippableFact]
     public void Ulcl_LocalTrafficBreaksOut_RemoteTrafficReachesTheCentralUpfOverN9_AndItsRepliesReachTheGnb()
     {
         Privileged.Require();
         using var lab = GtpLab.Create(withCentralUpf: true);
-        var session = new Session(9,
-            [
-                new Pdr(1, 100, new Pdi(InterfaceType.Access, new FTeid(UlTeid, GtpLab.N3), UeIpv4: Ue,
-                    SdfFilters: [new SdfFilter("permit out ip from 203.0.113.0/25 to assigned")]), FarId: 1, RemoveOuterHeader: true),
-                new Pdr(2, 200, new Pdi(InterfaceType.Access, new FTeid(UlTeid, GtpLab.N3), UeIpv4: Ue), FarId: 3, RemoveOuterHeader: true),
-                new Pdr(3, 100, new Pdi(InterfaceType.Core, UeIpv4: Ue), FarId: 2, QerIds: [1]),
-                new Pdr(4, 100, new Pdi(InterfaceType.Core, new FTeid(N9Teid, GtpLab.N9)), FarId: 2, RemoveOuterHeader: true, QerIds: [1]),
-            ],
-            [
-                new Far(1, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Core)),
-                new Far(2, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Access, new OuterHeaderCreation(DlTeid, GtpLab.GnbAddress))),
-                new Far(3, ApplyAction.Forward, new ForwardingParameters(InterfaceType.Core, new OuterHeaderCreation(CentralTeid, GtpLab.CentralUpfAddress))),
-            ],
-            [new Qer(1, Qfi: 9)]);
-        lab.Sessions.Establish(session);
+        lab.Sessions.Establish(UlclSession());
         using var gnb = new GtpuEndpoint(lab.Gnb, GtpLab.GnbAddress);
         // The central UPF answers pings to its data network back over N9, to our N9 F-TEID.
         using var central = new GtpuEndpoint(lab.CentralUpf!, GtpLab.CentralUpfAddress, (_, r) =>
@@ -235,6 +237,39 @@ public class GtpLabTests
         Assert.Equal(new HashSet<IPAddress> { GtpLab.DataNetworkRouter, GtpLab.RemoteServer }, sources);
         Assert.All(gnb.Received, r => Assert.Equal((DlTeid, (byte)9), (r.Message.Teid, r.Message.Container!.Qfi)));
         Assert.Equal(1UL, lab.Datapath.Stat(DatapathStat.ForwardN9).Packets);
+    }
+
+    /// <summary>
+    /// N9 narrower than N3 (1400 against 1500 octets): a 1400-byte uplink packet without DF fits
+    /// the gNB's tunnel but not the central UPF's once re-encapsulated. The slow path's two
+    /// fragments reach the central UPF with the UL PDU Session Container and reassemble to it.
+    /// </summary>
+    [SkippableFact]
+    public void UplinkWithoutDfTooBigForN9_ReachesTheCentralUpfAsTwoFragments_WithTheUlContainer()
+    {
+        Privileged.Require();
+        using var lab = GtpLab.Create(withCentralUpf: true);
+        lab.Gateway.Run("ip", "link", "set", "dev", "n9", "mtu", "1400");
+        lab.Sessions.Establish(UlclSession());
+        using var gnb = new GtpuEndpoint(lab.Gnb, GtpLab.GnbAddress);
+        using var central = new GtpuEndpoint(lab.CentralUpf!, GtpLab.CentralUpfAddress);
+        using var sender = new LoxiLb.Edge5G.Host.UdpGtpuSender();
+        var fragmenter = new TooBigFragmenter(sender, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        using var ring = new LoxiLb.Edge5G.Bpf.BpfRingBuffer<SlowPacketRecord>(lab.Datapath.Object.MapDescriptor("slow_packets"), r => fragmenter.Handle(r));
+        var ping = UePackets.IcmpEchoRequest(Ue, GtpLab.RemoteServer, 1, 3, payload: 1400 - 28);
+
+        gnb.Send(GtpLab.N3, GtpuMessage.GPdu(UlTeid, ping, qfi: 9));
+        using (lab.Gateway.Enter())
+            ring.Poll(TimeSpan.FromSeconds(2));
+
+        Assert.Equal(1UL, lab.Datapath.Stat(DatapathStat.Fragmented).Packets);
+        Assert.True(central.WaitFor(r => r.Count >= 2, TimeSpan.FromSeconds(3)), $"the central UPF received {central.Received.Count} of 2 fragments");
+        var pieces = central.Received.Select(r => r.Message).ToArray();
+        Assert.All(central.Received, r => Assert.Equal(GtpLab.N9, r.From.Address));
+        Assert.All(pieces, m => Assert.Equal((CentralTeid, new PduSessionContainer(PduSessionContainer.Uplink, 9)), (m.Teid, m.Container)));
+        Assert.Equal([1356, 64], pieces.Select(m => m.Payload.Length)); // 1400 - 44 fits: 20 + 1336, then 20 + 44
+        Assert.Equal(ping.AsSpan(20).ToArray(), pieces.SelectMany(m => m.Payload.Skip(20)).ToArray());
+        Assert.Equal(0UL, lab.Datapath.Stat(DatapathStat.ForwardN9).Packets);
     }
 
     [SkippableFact]
