@@ -210,10 +210,11 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
-/* Packets for the control side to send (struct edge5g_slow_packet): about 120 in flight. */
+/* Packets for the control side to send (struct edge5g_slow_packet): about 60 in flight, as
+ * many as fragment_rate lets through in 60 ms at its default; the gateway drains it at once. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 512 * 1024);
+	__uint(max_entries, 256 * 1024);
 } slow_packets SEC(".maps");
 
 /* The packets handed to slow_packets in the current one-second window (config fragment_rate). */
