@@ -102,16 +102,13 @@ public class GtpLabTests
         using var lab = GtpLab.Create();
         lab.Sessions.Establish(PduSession());
         using var gnb = new GtpuEndpoint(lab.Gnb, GtpLab.GnbAddress);
-        using var sender = new LoxiLb.Edge5G.Host.UdpGtpuSender();
-        var fragmenter = new TooBigFragmenter(sender, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
-        using var ring = new LoxiLb.Edge5G.Bpf.BpfRingBuffer<SlowPacketRecord>(lab.Datapath.Object.MapDescriptor("slow_packets"), r => fragmenter.Handle(r));
+        using var slowPath = new LabSlowPath(lab);
 
         lab.DataNetwork.Run(["ping", "-M", "dont", "-c", "1", "-W", "1", "-s", "1472", "-p", "5a", Ue.ToString()], check: false);
-        using (lab.Gateway.Enter()) // the fragments leave from the gateway's N3 address
-            ring.Poll(TimeSpan.FromSeconds(1));
+        slowPath.Drain(TimeSpan.FromSeconds(1));
 
         Assert.Equal(1UL, lab.Datapath.Stat(DatapathStat.Fragmented).Packets);
-        Assert.Equal((1L, 2L), (fragmenter.Packets, fragmenter.Fragments));
+        Assert.Equal((1L, 2L), (slowPath.Fragmenter.Packets, slowPath.Fragmenter.Fragments));
         Assert.True(gnb.WaitFor(r => r.Count >= 2, TimeSpan.FromSeconds(3)), $"the gNB received {gnb.Received.Count} of 2 fragments");
         var pieces = gnb.Received.Select(r => r.Message).ToArray();
         Assert.All(gnb.Received, r => Assert.Equal(GtpLab.N3, r.From.Address));
@@ -193,6 +190,36 @@ public class GtpLabTests
         Assert.Equal(3UL, lab.Datapath.Stat(DatapathStat.ForwardDownlink).Packets);
     }
 
+    /// <summary>The gateway's slow path as the daemon runs it: what the program hands over, fragmented and sent from the gateway namespace.</summary>
+    private sealed class LabSlowPath : IDisposable
+    {
+        private readonly GtpLab _lab;
+        private readonly LoxiLb.Edge5G.Host.UdpGtpuSender _sender = new();
+        private readonly LoxiLb.Edge5G.Bpf.BpfRingBuffer<SlowPacketRecord> _ring;
+
+        public LabSlowPath(GtpLab lab)
+        {
+            _lab = lab;
+            Fragmenter = new TooBigFragmenter(_sender, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+            _ring = new(lab.Datapath.Object.MapDescriptor("slow_packets"), r => Fragmenter.Handle(r));
+        }
+
+        public TooBigFragmenter Fragmenter { get; }
+
+        /// <summary>Handles what the program handed over, waiting up to <paramref name="timeout"/> for the first record.</summary>
+        public void Drain(TimeSpan timeout)
+        {
+            using (_lab.Gateway.Enter()) // the fragments leave from the gateway's addresses
+                _ring.Poll(timeout);
+        }
+
+        public void Dispose()
+        {
+            _ring.Dispose();
+            _sender.Dispose();
+        }
+    }
+
     /// <summary>ULCL: uplink to 203.0.113.0/25 breaks out on N6, the rest goes over N9 to the central UPF.</summary>
     private static Session UlclSession() => new Session(9,
         [
@@ -253,14 +280,11 @@ public class GtpLabTests
         lab.Sessions.Establish(UlclSession());
         using var gnb = new GtpuEndpoint(lab.Gnb, GtpLab.GnbAddress);
         using var central = new GtpuEndpoint(lab.CentralUpf!, GtpLab.CentralUpfAddress);
-        using var sender = new LoxiLb.Edge5G.Host.UdpGtpuSender();
-        var fragmenter = new TooBigFragmenter(sender, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
-        using var ring = new LoxiLb.Edge5G.Bpf.BpfRingBuffer<SlowPacketRecord>(lab.Datapath.Object.MapDescriptor("slow_packets"), r => fragmenter.Handle(r));
+        using var slowPath = new LabSlowPath(lab);
         var ping = UePackets.IcmpEchoRequest(Ue, GtpLab.RemoteServer, 1, 3, payload: 1400 - 28);
 
         gnb.Send(GtpLab.N3, GtpuMessage.GPdu(UlTeid, ping, qfi: 9));
-        using (lab.Gateway.Enter())
-            ring.Poll(TimeSpan.FromSeconds(2));
+        slowPath.Drain(TimeSpan.FromSeconds(2));
 
         Assert.Equal(1UL, lab.Datapath.Stat(DatapathStat.Fragmented).Packets);
         Assert.True(central.WaitFor(r => r.Count >= 2, TimeSpan.FromSeconds(3)), $"the central UPF received {central.Received.Count} of 2 fragments");
