@@ -7,8 +7,10 @@
  *   - GTP-U (UDP 2152) to one of our addresses on an access/N9 interface: G-PDUs are matched
  *     by local F-TEID, then by PDR precedence among rules whose QFI and SDF filter match the
  *     inner packet; the FAR decapsulates (to N6), re-encapsulates (N9 / N3), drops, or
- *     counts-and-notifies (BUFF/NOCP). Echo Requests are answered here; Error Indications go
- *     to the control side; End Markers follow the FAR.
+ *     notifies (NOCP) and hands the packet to the control side to hold (BUFF). Echo Requests
+ *     are answered here; Error Indications go to the control side; End Markers follow the FAR.
+ *     Packets too big once encapsulated: ICMP back (DF / IPv6 from N6), or handed to the
+ *     control side to fragment (IPv4 without DF), or dropped.
  *   - plain IP to a UE address on a core interface: matched by UE IPv4 or IPv6 /64 prefix,
  *     encapsulated towards the gNB with a DL PDU Session Container.
  * Frames may carry up to two VLAN tags (802.1Q, 802.1ad, or QinQ); replies to signalling
@@ -677,6 +679,7 @@ static __always_inline void notify_pdr(__u32 kind, __u32 stats_index, __u8 qfi)
 
 GLOBAL int packet_too_big(struct xdp_md *ctx, struct packet *pkt, __u32 mtu);
 GLOBAL int hand_to_fragmenter(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index, __u32 qfi_type, __u32 mtu);
+GLOBAL int hand_to_buffer(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index);
 
 /*
  * Applies PDR pkt->pdr to the packet whose IP part to forward starts at pkt->inner_off
@@ -717,7 +720,10 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt, struc
 		if (far->action & (EDGE5G_FAR_BUFF | EDGE5G_FAR_NOCP)) {
 			if (far->action & EDGE5G_FAR_NOCP)
 				notify_pdr(EDGE5G_EVENT_DOWNLINK_DATA, pdr->stats, qfi);
-			return count(pkt, EDGE5G_STAT_DROP_BUFFERED, XDP_DROP);
+			/* pkt->ctrs is unusable after the call (see count_by_row). */
+			if ((far->action & EDGE5G_FAR_BUFF) && hand_to_buffer(ctx, pkt, pdr_index) == 0)
+				return count_by_row(pkt, EDGE5G_STAT_BUFFERED, XDP_DROP);
+			return count_by_row(pkt, EDGE5G_STAT_DROP_BUFFERED, XDP_DROP);
 		}
 		return count(pkt, EDGE5G_STAT_DROP_FAR, XDP_DROP);
 	}
@@ -1206,6 +1212,8 @@ GLOBAL int hand_to_fragmenter(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_
 		bpf_ringbuf_discard(rec, 0);
 		return -1;
 	}
+	rec->kind = EDGE5G_SLOW_FRAGMENT;
+	rec->stats = pdr->stats;
 	rec->teid = pdr->fwd.teid;
 	rec->mtu = mtu;
 	rec->len = len;
@@ -1216,6 +1224,60 @@ GLOBAL int hand_to_fragmenter(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_
 	copy16(rec->peer, pdr->fwd.peer);
 	copy16(rec->local, pdr->fwd.local);
 	count_pdr(pdr->stats, len);
+	bpf_ringbuf_submit(rec, 0);
+	return 0;
+}
+
+/* A packet of PDR pdr_index, whose FAR buffers: copied into slow_packets for the control side
+ * to hold until the FAR forwards (the UE is being paged). Not counted on the PDR: the control
+ * side counts what it sends. Returns 0 when handed over, -1 when it is to be dropped: not IP,
+ * longer than EDGE5G_SLOW_PACKET_MAX, over buffer_rate, or the ring full. */
+GLOBAL int hand_to_buffer(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_index)
+{
+	__u32 key = 0;
+	struct edge5g_config *cfg = bpf_map_lookup_elem(&config, &key);
+	struct edge5g_pdr *pdr = bpf_map_lookup_elem(&pdrs, &pdr_index);
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct edge5g_slow_packet *rec;
+	__u8 *first;
+	__u32 len, off;
+	__u64 copy;
+
+	if (!pkt || !cfg || !pdr)
+		return -1;
+	off = pkt->inner_off;
+	first = pkt_at(data, data_end, off, sizeof(struct ipv6hdr));
+	if (!first)
+		first = pkt_at(data, data_end, off, sizeof(struct iphdr));
+	if (!first)
+		return -1;
+	if ((*first >> 4) == 4)
+		len = ((__u32)first[2] << 8) | first[3];
+	else if ((*first >> 4) == 6 && pkt_at(data, data_end, off, sizeof(struct ipv6hdr)))
+		len = sizeof(struct ipv6hdr) + (((__u32)first[4] << 8) | first[5]);
+	else
+		return -1;
+	if (len > EDGE5G_SLOW_PACKET_MAX || off + len > pkt->len)
+		return -1;
+	if (!within_rate(bpf_map_lookup_elem(&buffer_window, &key), cfg->buffer_rate))
+		return -1;
+	rec = bpf_ringbuf_reserve(&slow_packets, sizeof(*rec), 0);
+	if (!rec)
+		return -1;
+	copy = len; /* as in hand_to_fragmenter */
+	barrier_var(copy);
+	if (copy > EDGE5G_SLOW_PACKET_MAX)
+		copy = EDGE5G_SLOW_PACKET_MAX;
+	barrier_var(copy);
+	if (copy < sizeof(struct iphdr) || bpf_xdp_load_bytes(ctx, off, rec->packet, copy)) {
+		bpf_ringbuf_discard(rec, 0);
+		return -1;
+	}
+	__builtin_memset(rec, 0, __builtin_offsetof(struct edge5g_slow_packet, packet));
+	rec->kind = EDGE5G_SLOW_BUFFER;
+	rec->stats = pdr->stats;
+	rec->len = len;
 	bpf_ringbuf_submit(rec, 0);
 	return 0;
 }

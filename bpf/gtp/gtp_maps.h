@@ -225,4 +225,12 @@ struct {
 	__type(value, struct edge5g_rate_window);
 } fragment_window SEC(".maps");
 
+/* The same for buffered packets (config buffer_rate). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct edge5g_rate_window);
+} buffer_window SEC(".maps");
+
 #endif /* EDGE5G_GTP_MAPS_H */

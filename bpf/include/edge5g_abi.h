@@ -279,7 +279,7 @@ enum edge5g_stat {
 	EDGE5G_STAT_DROP_NO_SESSION = 12, /* unknown TEID on one of our addresses */
 	EDGE5G_STAT_DROP_NO_RULE = 13,    /* no PDR's filters matched */
 	EDGE5G_STAT_DROP_FAR = 14,        /* FAR apply action DROP */
-	EDGE5G_STAT_DROP_BUFFERED = 15,   /* FAR BUFF/NOCP: control side notified, not buffered here */
+	EDGE5G_STAT_DROP_BUFFERED = 15,   /* FAR NOCP without BUFF, or BUFF beyond buffer_rate / a full ring: dropped (NOCP notified) */
 	EDGE5G_STAT_DROP_GATE_CLOSED = 16,
 	EDGE5G_STAT_DROP_MBR = 17,
 	EDGE5G_STAT_DROP_MTU = 18,        /* encapsulated packet would exceed the egress MTU */
@@ -289,7 +289,8 @@ enum edge5g_stat {
 	EDGE5G_STAT_DROP_QUOTA = 22,      /* the PDR's usage quota is used up */
 	EDGE5G_STAT_ICMP_TOO_BIG_SENT = 23, /* too big to encapsulate: ICMP Fragmentation Needed / Packet Too Big sent back */
 	EDGE5G_STAT_FRAGMENTED = 24,      /* IPv4 without DF too big once encapsulated: handed to the control side, which fragments it */
-	EDGE5G_STAT_COUNT = 25,
+	EDGE5G_STAT_BUFFERED = 25,        /* FAR BUFF: handed to the control side, which holds it until the tunnel is known */
+	EDGE5G_STAT_COUNT = 26,
 };
 
 /*
@@ -329,6 +330,10 @@ struct edge5g_config {
 	__u16 fragment_rate;
 	__u32 icmp4_src;    /* network order; 0 = none */
 	__u8 icmp6_src[16]; /* :: = none */
+	/* Packets of FARs with BUFF handed to the control side to hold per second at most;
+	 * beyond it, or 0, they are dropped (DROP_BUFFERED). */
+	__u16 buffer_rate;
+	__u16 pad3;
 };
 
 /* Value of array map teid_slots (index teid - teid_base): a dense F-TEID entry. */
@@ -368,14 +373,22 @@ struct edge5g_event {
 };
 
 /*
- * Records of ring buffer map slow_packets: an IPv4 packet without DF (from the data network,
- * or the inner packet of a G-PDU re-encapsulated towards N9 or the gNB), too big once
- * encapsulated, with what its FAR says. The control side fragments it (RFC 791: the far end
- * reassembles) and sends each fragment down the tunnel; the datapath has already counted it
- * on the PDR and applied its QER. Longer packets are dropped (DROP_MTU).
+ * Records of ring buffer map slow_packets: packets the control side sends for the datapath.
+ * EDGE5G_SLOW_FRAGMENT: an IPv4 packet without DF (from the data network, or the inner packet
+ * of a G-PDU re-encapsulated towards N9 or the gNB), too big once encapsulated, with what its
+ * FAR says; the control side fragments it (RFC 791: the far end reassembles) and sends each
+ * fragment down the tunnel; the datapath has already counted it on the PDR and applied its
+ * QER. EDGE5G_SLOW_BUFFER: a packet of a PDR whose FAR buffers (the UE is being paged); the
+ * control side holds it and sends it once the FAR forwards. Longer packets are dropped.
  */
 #define EDGE5G_SLOW_PACKET_MAX 4096
+enum edge5g_slow_kind {
+	EDGE5G_SLOW_FRAGMENT = 0, /* too big: fragment and send down the FAR's tunnel */
+	EDGE5G_SLOW_BUFFER = 1,   /* FAR BUFF: hold until the PDR's FAR forwards (only kind, stats, len, packet are set) */
+};
 struct edge5g_slow_packet {
+	__u32 kind;     /* enum edge5g_slow_kind */
+	__u32 stats;    /* the PDR's stats slot: which PDR of which session */
 	__u32 teid;     /* outer TEID, network byte order */
 	__u16 mtu;      /* the largest IP packet that fits once encapsulated */
 	__u16 len;      /* bytes of packet */

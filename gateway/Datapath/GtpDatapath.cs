@@ -77,6 +77,15 @@ public sealed record GtpDatapathOptions
     public ushort FragmentRate { get; init; } = DefaultFragmentRate;
 
     public const ushort DefaultFragmentRate = 1000;
+
+    /// <summary>
+    /// Packets of FARs with BUFF the datapath hands per second at most to the control side,
+    /// which holds them until the FAR forwards (the UE answered paging); beyond it they are
+    /// dropped. 0 = never (every buffered packet is dropped).
+    /// </summary>
+    public ushort BufferRate { get; init; } = DefaultBufferRate;
+
+    public const ushort DefaultBufferRate = 1000;
 }
 
 /// <summary>
@@ -111,6 +120,7 @@ public sealed class GtpDatapath : IDisposable
             c.ErrorIndicationRate = options.ErrorIndicationRate;
             c.IcmpRate = options.IcmpErrorRate;
             c.FragmentRate = options.FragmentRate;
+            c.BufferRate = options.BufferRate;
             c.TeidBase = options.Dense.TeidBase;
             c.TeidCount = options.Dense.TeidCount;
             c.Ue4Base = options.Dense.Ue4Base;
@@ -261,6 +271,8 @@ public sealed class GtpDatapath : IDisposable
     public void SetIcmpErrorRate(ushort perSecond) => WriteConfig((ref GtpConfigEntry c) => c.IcmpRate = perSecond);
 
     public void SetFragmentRate(ushort perSecond) => WriteConfig((ref GtpConfigEntry c) => c.FragmentRate = perSecond);
+
+    public void SetBufferRate(ushort perSecond) => WriteConfig((ref GtpConfigEntry c) => c.BufferRate = perSecond);
 
     /// <summary>
     /// The addresses ICMP errors to the data network come from (the core interface's, as a

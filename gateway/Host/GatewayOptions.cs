@@ -58,6 +58,12 @@ public sealed class GtpOptions
     /// tunnel; the UE reassembles); 0 = none (such packets are dropped).
     /// </summary>
     public ushort FragmentRate { get; set; } = GtpDatapathOptions.DefaultFragmentRate;
+    /// <summary>
+    /// Downlink packets of buffering FARs (the UE is being paged) handed per second at most to
+    /// the gateway, which holds them until the SMF makes the FAR forward (Pfcp.Buffer*); 0 =
+    /// none (such packets are dropped, as without buffering).
+    /// </summary>
+    public ushort BufferRate { get; set; } = GtpDatapathOptions.DefaultBufferRate;
     /// <summary>Seconds between Echo Requests to each GTP-U peer of the sessions (path management); 0 = off.</summary>
     public int EchoInterval { get; set; } = 60;
     /// <summary>Seconds an Echo Request waits for its response before it is sent again.</summary>
@@ -87,6 +93,12 @@ public sealed class PfcpOptions
     public string OnAssociationLoss { get; set; } = "keep";
     /// <summary>UE address pools (CIDR) for CHV4/CHV6.</summary>
     public List<string> UePools { get; set; } = [];
+    /// <summary>Downlink packets held per PDR while its FAR buffers (the UE is being paged).</summary>
+    public int BufferPackets { get; set; } = 32;
+    /// <summary>Octets of held downlink packets over all sessions.</summary>
+    public long BufferBytes { get; set; } = 4 << 20;
+    /// <summary>Seconds a held packet waits for its FAR to forward.</summary>
+    public int BufferSeconds { get; set; } = 30;
 }
 
 public sealed class ApiOptions
@@ -157,6 +169,12 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             problems.Add($"Pfcp.N1: {o.Pfcp.N1} must be at least 0");
         if (o.Pfcp.OnAssociationLoss is not ("keep" or "purge"))
             problems.Add($"Pfcp.OnAssociationLoss: '{o.Pfcp.OnAssociationLoss}' must be keep or purge");
+        if (o.Pfcp.BufferPackets < 0)
+            problems.Add($"Pfcp.BufferPackets: {o.Pfcp.BufferPackets} must be at least 0");
+        if (o.Pfcp.BufferBytes < 0)
+            problems.Add($"Pfcp.BufferBytes: {o.Pfcp.BufferBytes} must be at least 0");
+        if (o.Pfcp.BufferSeconds < 1)
+            problems.Add($"Pfcp.BufferSeconds: {o.Pfcp.BufferSeconds} must be at least 1");
         if (!TryParseEndpoint(o.Api.Listen, out var api))
             problems.Add($"Api.Listen: '{o.Api.Listen}' is not address:port");
         else if (!IPAddress.IsLoopback(api!.Address) && string.IsNullOrEmpty(o.Api.Token))

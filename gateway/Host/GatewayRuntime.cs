@@ -60,6 +60,9 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
     /// <summary>Fragments what the datapath hands over (downlink IPv4 without DF, too big once encapsulated).</summary>
     public TooBigFragmenter? Fragmenter { get; private set; }
 
+    /// <summary>Packets of buffering FARs the datapath handed over, on the slow-packet thread (the PFCP node holds them).</summary>
+    public event Action<SlowPacketRecord>? BufferedPacket;
+
     /// <summary>Datapath events (downlink data on BUFF/NOCP FARs, error indications), on the event thread.</summary>
     public event Action<EventRecord>? DatapathEvent;
 
@@ -109,6 +112,7 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
         Datapath.SetErrorIndicationRate(o.Gtp.ErrorIndicationRate);
         Datapath.SetIcmpErrorRate(o.Gtp.IcmpErrorRate);
         Datapath.SetFragmentRate(o.Gtp.FragmentRate);
+        Datapath.SetBufferRate(o.Gtp.BufferRate);
         var (icmp4, icmp6) = InterfaceAddresses(o.Interfaces.Core);
         Datapath.SetIcmpSources(icmp4, icmp6);
 
@@ -196,6 +200,7 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
             ErrorIndicationRate = _options.Gtp.ErrorIndicationRate,
             IcmpErrorRate = _options.Gtp.IcmpErrorRate,
             FragmentRate = _options.Gtp.FragmentRate,
+            BufferRate = _options.Gtp.BufferRate,
             Ue4Pool = _options.Pfcp.UePools.FirstOrDefault(p => Cidr.Parse(p).Network.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork),
         };
         Adopted = Directory.Exists(mapsDir) && Directory.EnumerateFileSystemEntries(mapsDir).Any();
@@ -238,7 +243,13 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
         _slowSender = new UdpGtpuSender();
         Fragmenter = new TooBigFragmenter(_slowSender, _log);
         var fragmenter = Fragmenter;
-        _slowPackets = new BpfRingBuffer<SlowPacketRecord>(Datapath.Object.MapDescriptor("slow_packets"), r => fragmenter.Handle(r));
+        _slowPackets = new BpfRingBuffer<SlowPacketRecord>(Datapath.Object.MapDescriptor("slow_packets"), r =>
+        {
+            if (r.Kind == SlowPacketKind.Fragment)
+                fragmenter.Handle(r);
+            else
+                BufferedPacket?.Invoke(r);
+        });
         _slowThread = PollThread("slow packets", _slowPackets.Poll);
     }
 

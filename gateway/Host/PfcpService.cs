@@ -28,6 +28,7 @@ public sealed partial class PfcpService(IOptions<GatewayOptions> options, Gatewa
             _node = new PfcpNode(PfcpNodeSettings.From(o.Pfcp), runtime.Sessions, runtime.Datapath.Tables, logs.CreateLogger<PfcpNode>(),
                 gtpu: _gtpu);
             runtime.DatapathEvent += _node.OnDatapathEvent;
+            runtime.BufferedPacket += r => _node.OnBufferedPacket(r);
             if (runtime.Adopted && LoadNodeState() is { } saved)
                 LogRestored(logs.CreateLogger<PfcpService>(), _node.Restore(saved), saved.Associations.Length);
             _node.Start();

@@ -430,7 +430,8 @@ public enum DatapathStat : uint
     DropQuota = 22,
     IcmpTooBigSent = 23,
     Fragmented = 24,
-    Count = 25,
+    Buffered = 25,
+    Count = 26,
 }
 
 [AbiStruct("edge5g_config")]
@@ -459,6 +460,9 @@ public unsafe struct GtpConfigEntry
     [AbiField("icmp4_src")] public uint Icmp4Src;
     /// <summary>Source of ICMP errors over IPv6; :: = none.</summary>
     [AbiField("icmp6_src")] public fixed byte Icmp6Src[16];
+    /// <summary>Packets of BUFF FARs handed to the control side per second at most; 0 = none.</summary>
+    [AbiField("buffer_rate")] public ushort BufferRate;
+    [AbiField("pad3")] public ushort Pad3;
 }
 
 [AbiStruct("edge5g_teid_slot")]
@@ -509,6 +513,15 @@ public unsafe struct EventRecord
     [AbiField("peer")] public fixed byte Peer[16];
 }
 
+[AbiEnum("EDGE5G_SLOW_")]
+public enum SlowPacketKind : uint
+{
+    /// <summary>Too big once encapsulated: fragment it and send the fragments down the record's tunnel.</summary>
+    Fragment = 0,
+    /// <summary>Its PDR's FAR buffers: hold it until the FAR forwards (only Stats, Len and the packet are set).</summary>
+    Buffer = 1,
+}
+
 /// <summary>
 /// A record of ring buffer slow_packets: an IPv4 packet without DF too big once encapsulated
 /// (downlink from N6, or a G-PDU's inner packet re-encapsulated), with its FAR's tunnel, for
@@ -520,6 +533,9 @@ public unsafe struct SlowPacketRecord
 {
     public const int MaxPacket = 4096;
 
+    public SlowPacketKind Kind;
+    /// <summary>The PDR's stats slot (which PDR of which session).</summary>
+    public uint Stats;
     /// <summary>Network byte order.</summary>
     public uint Teid;
     public ushort Mtu;

@@ -869,6 +869,7 @@ public sealed partial class PfcpNode : IDisposable
                     reports.Add(linking.Report(UsageReportTriggerFlags.Liusa, UsageCounters(session, linking), now));
             foreach (var (old, _) in endMarkers)
                 SendEndMarker(old);
+            ReleaseBuffered(compiled, dropAll: req.Flags is { } smFlags && (smFlags & PfcpSmReqFlags.Drobu) != 0);
             Reply(new SessionModificationResponse(PfcpCause.RequestAccepted)
             {
                 CreatedPdrs = [.. created],
@@ -936,8 +937,11 @@ public sealed partial class PfcpNode : IDisposable
         }
         _sessions.Remove(seid);
         if (compiled is not null)
+        {
+            DiscardBuffered(compiled);
             foreach (var (_, stats) in compiled.PdrStats) // the struct enumerator: nothing boxed
                 _statsOwner.Remove(stats);
+        }
         foreach (var t in session.Teids)
             _teids.Release(t);
         foreach (var a in session.UeAddresses)
@@ -1774,6 +1778,7 @@ public sealed partial class PfcpNode : IDisposable
     /// <summary>Retransmissions, heartbeats, UP-initiated setups, cache expiry (usage checks follow, see <see cref="UsageTick"/>).</summary>
     private void OnTimers()
     {
+        ExpireBuffered();
         var now = _time.GetTimestamp();
         foreach (var (sequence, p) in _pending.ToArray())
         {

@@ -25,6 +25,12 @@ public sealed record PfcpNodeSettings
     public TimeSpan UsageTick { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>How long answered requests are remembered to answer retransmissions identically.</summary>
     public TimeSpan ResponseCacheTime { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>Downlink packets held per PDR while its FAR buffers (the UE is being paged); more are dropped.</summary>
+    public int BufferPackets { get; init; } = 32;
+    /// <summary>Octets held over all PDRs; more are dropped.</summary>
+    public long BufferBytes { get; init; } = 4 << 20;
+    /// <summary>How long a held packet waits for its FAR to forward before it is dropped.</summary>
+    public TimeSpan BufferTime { get; init; } = TimeSpan.FromSeconds(30);
 
     public static PfcpNodeSettings From(PfcpOptions o)
     {
@@ -43,6 +49,9 @@ public sealed record PfcpNodeSettings
             N1 = o.N1,
             PurgeOnAssociationLoss = o.OnAssociationLoss == "purge",
             UePools = o.UePools.Select(Cidr.Parse).ToArray(),
+            BufferPackets = o.BufferPackets,
+            BufferBytes = o.BufferBytes,
+            BufferTime = TimeSpan.FromSeconds(o.BufferSeconds),
         };
     }
 }
@@ -84,14 +93,22 @@ public sealed class PfcpCounters
     public const string GtpuPathFailed = "gtpu-path-failed";
     /// <summary>A failed GTP-U peer answers again (reported to the SMFs, UPRR).</summary>
     public const string GtpuPathRecovered = "gtpu-path-recovered";
+    /// <summary>A packet of a buffering FAR held by the node (downlink buffering).</summary>
+    public const string BufferHeld = "buffer-held";
+    /// <summary>A held packet sent down the tunnel its FAR forwards into once the UE answered paging.</summary>
+    public const string BufferSent = "buffer-sent";
+    /// <summary>A held packet dropped: over the limits, expired, DROBU, its FAR drops or its session went.</summary>
+    public const string BufferDropped = "buffer-dropped";
 
     /// <summary>Every value <see cref="UserPlane"/> takes (a bounded label set).</summary>
     public static readonly string[] UserPlaneEventNames =
         [EndMarkerSent, RouterAdvertisementSent, RouterSolicitationUnanswered, RouterAdvertisementUnsolicited, QuotaEnforced, QuotaNotEnforced,
-            UrrTriggerUnsupported, GtpuPathFailed, GtpuPathRecovered];
+            UrrTriggerUnsupported, GtpuPathFailed, GtpuPathRecovered, BufferHeld, BufferSent, BufferDropped];
 
     /// <summary>User-plane work of the control side, one of <see cref="UserPlaneEventNames"/>.</summary>
     public void UserPlane(string what) => _userPlane.AddOrUpdate(what, 1, (_, v) => v + 1);
+
+    public void UserPlane(string what, long count) => _userPlane.AddOrUpdate(what, count, (_, v) => v + count);
 
     public IReadOnlyDictionary<string, long> UserPlaneEvents => _userPlane;
 

@@ -86,21 +86,43 @@ public class GtpQosTests
         Assert.Equal(2UL, h.StatPackets(DatapathStat.DropQuota));
     }
 
-    [SkippableFact]
-    public void FarBufferWithNotify_DropsCountsAndRaisesOneDownlinkDataEventPerSecond()
+    /// <summary>
+    /// FAR BUFF with NOCP: each packet goes to the control side to be held (slow_packets, with
+    /// its PDR's stats slot), none is counted on the PDR (not forwarded yet), and one downlink
+    /// data event a second tells the SMF. With the buffer rate at 0 they are only dropped.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void FarBufferWithNotify_HandsThePacketsOverToBeHeld_AndRaisesOneDownlinkDataEventPerSecond(bool buffering)
     {
         Privileged.Require();
         using var h = new GtpHarness();
+        if (!buffering)
+            h.Datapath.SetBufferRate(0);
         var basic = Basic();
         var compiled = h.Sessions.Establish(basic with { Fars = [basic.Fars[0], new Far(2, ApplyAction.Buffer | ApplyAction.NotifyCp)] });
         var events = new List<EventRecord>();
+        var held = new List<SlowPacketRecord>();
         using var ring = new BpfRingBuffer<EventRecord>(h.Datapath.Object.MapDescriptor("events"), e => events.Add(e));
+        using var slow = new BpfRingBuffer<SlowPacketRecord>(h.Datapath.Object.MapDescriptor("slow_packets"), held.Add);
+        var packets = Enumerable.Range(0, 3).Select(i => InnerUdp4(LocalServer, Ue, 1, (ushort)(2 + i))).ToArray();
 
-        for (int i = 0; i < 3; i++)
-            Assert.Equal(XdpAction.Drop, h.Run(Ethernet(RouterMac, GatewayMac, InnerUdp4(LocalServer, Ue, 1, 2))).Verdict);
+        foreach (var p in packets)
+            Assert.Equal(XdpAction.Drop, h.Run(Ethernet(RouterMac, GatewayMac, p)).Verdict);
         ring.Poll(TimeSpan.Zero);
+        slow.Poll(TimeSpan.Zero);
 
-        Assert.Equal(3UL, h.StatPackets(DatapathStat.DropBuffered));
+        Assert.Equal(buffering ? 3UL : 0UL, h.StatPackets(DatapathStat.Buffered));
+        Assert.Equal(buffering ? 0UL : 3UL, h.StatPackets(DatapathStat.DropBuffered));
+        Assert.Equal(new Counter(), h.PdrCounter(1, 2));
+        Assert.Equal(buffering ? 3 : 0, held.Count);
+        Assert.All(held, r => Assert.Equal((SlowPacketKind.Buffer, compiled.PdrStats[2], 0u), (r.Kind, r.Stats, r.Teid)));
+        unsafe
+        {
+            Assert.Equal(buffering ? packets.Select(p => Convert.ToHexString(p.Bytes)) : [],
+                held.Select(r => Convert.ToHexString(new ReadOnlySpan<byte>(r.Packet, r.Len))));
+        }
         var only = Assert.Single(events);
         Assert.Equal(EventKind.DownlinkData, only.Kind);
         Assert.Equal(compiled.PdrStats[2], only.Index);

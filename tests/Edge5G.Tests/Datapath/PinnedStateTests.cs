@@ -33,7 +33,7 @@ public class PinnedStateTests
             var e = Assert.Throws<BpfException>(() => GtpDatapath.Load(GtpHarness.DefaultOptions, adoptMapsFrom: pins));
             Assert.Contains("'if_stats'", e.Operation);
             Assert.Equal(22, e.Errno);
-            Assert.Contains("the pin is PerCpuArray with 4-byte keys and 16-byte values but this build's map is PerCpuArray with 4-byte keys and 480-byte values", e.Message);
+            Assert.Contains("the pin is PerCpuArray with 4-byte keys and 16-byte values but this build's map is PerCpuArray with 4-byte keys and 496-byte values", e.Message);
             Assert.Contains("pinned by another build", e.Message);
             Assert.Equal(pinned, Directory.GetFiles(pins).Order().ToArray());
 

@@ -49,7 +49,11 @@ public sealed class GtpHarness : IDisposable
         ]);
         Sessions = new SessionTable(Datapath.Tables, new GtpAddresses(N3, N3v6), NextHops);
         if (reused)
+        {
             Sessions.Adopt([]); // as a restarted gateway does: every slot an earlier test used is zeroed
+            Datapath.SetFragmentRate(_options.FragmentRate); // an earlier test may have changed them
+            Datapath.SetBufferRate(_options.BufferRate);
+        }
     }
 
     public static GtpDatapathOptions DefaultOptions { get; } = new()
