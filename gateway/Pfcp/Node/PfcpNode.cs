@@ -1608,7 +1608,13 @@ public sealed partial class PfcpNode : IDisposable
     {
         if (!_associations.TryGetValue(session.Association, out var a))
             return;
-        SendRequest(request, session.Cp.Seid, a.Endpoint, _settings.N1, _ => { });
+        // An SMF that will not page the UE says so in its answer (PFCPSRRsp-Flags DROBU): what is held goes.
+        SendRequest(request, session.Cp.Seid, a.Endpoint, _settings.N1, response =>
+        {
+            if (response?.Body is SessionReportResponse { Flags: { } flags } && (flags & PfcpSrRspFlags.Drobu) != 0
+                && _table.TryGet(session.Seid, out var compiled))
+                DiscardBuffered(compiled);
+        });
     }
 
     private void SendEndMarker(OuterHeaderCreation old)

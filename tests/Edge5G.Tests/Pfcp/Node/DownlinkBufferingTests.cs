@@ -101,6 +101,22 @@ public class DownlinkBufferingTests
     }
 
     [Fact]
+    public void AReportResponseWithDrobu_DropsWhatWasHeld()
+    {
+        var (n, sent, seid, ue, slot) = Paged();
+        using var _ = n;
+        n.SmfDrobu = true; // the SMF answers its Downlink Data Report: drop buffered packets
+        n.Node.OnBufferedPacket(Held(slot, InnerUdp4(Server, ue, 1, 2).Bytes));
+
+        n.Node.OnDatapathEvent(new EventRecord { Kind = EventKind.DownlinkData, Index = slot, Qfi = 9 });
+
+        Assert.True(SpinWait.SpinUntil(() => n.Node.BufferedPackets == 0, TimeSpan.FromSeconds(3)), "DROBU in the report response dropped nothing");
+        Assert.Single(n.NodeRequests, r => r.Body is SessionReportRequest { ReportType: ReportType.Dldr });
+        n.Request(NodeUnderTest.GnbKnown(0x4246), seid);
+        Assert.Empty(sent.Sent);
+    }
+
+    [Fact]
     public void AModificationThatKeepsBuffering_KeepsThePackets_AndTheSessionsDeletionDropsThem()
     {
         var (n, sent, seid, ue, slot) = Paged();

@@ -103,6 +103,9 @@ public sealed class NodeUnderTest : IDisposable
 
     public bool AnswerNodeRequests { get; set; }
 
+    /// <summary>The SMF answers Session Report Requests with PFCPSRRsp-Flags DROBU (drop buffered packets).</summary>
+    public bool SmfDrobu { get; set; }
+
     /// <summary>The cause the SMF answers Session Report Requests with.</summary>
     public PfcpCause ReportAnswer { get; set; } = PfcpCause.RequestAccepted;
     public NodeId SmfNodeId { get; } = NodeId.FromFqdn("smf.example.test");
@@ -216,7 +219,7 @@ public sealed class NodeUnderTest : IDisposable
                 IPfcpMessageBody? answer = d.Body switch
                 {
                     HeartbeatRequest => new HeartbeatResponse(SmfRecovery),
-                    SessionReportRequest => new SessionReportResponse(ReportAnswer),
+                    SessionReportRequest => new SessionReportResponse(ReportAnswer) { Flags = SmfDrobu ? PfcpSrRspFlags.Drobu : null },
                     AssociationSetupRequest => new AssociationSetupResponse(SmfNodeId, PfcpCause.RequestAccepted, SmfRecovery),
                     _ => null,
                 };
