@@ -137,6 +137,10 @@ public sealed partial class PfcpNode : IDisposable
         public SmallList<IPAddress> UeAddresses { get; } = new();
         /// <summary>The CP side's FQ-CSIDs for the session (empty: the SMF does not use partial failure handling).</summary>
         public ValueList<FqCsid> FqCsids { get; set; } = ValueList<FqCsid>.Empty;
+        /// <summary>The session's BAR (its Suggested Buffering Packets Count bounds what is held per PDR).</summary>
+        public CreateBar? Bar { get; set; }
+        /// <summary>Held packets go at this timestamp (a DL Buffering Duration from the SMF; 0: none).</summary>
+        public long BufferUntil { get; set; }
 
         /// <summary>
         /// The sum of packets and bytes of the session's PDR counters at the last usage check,
@@ -706,7 +710,7 @@ public sealed partial class PfcpNode : IDisposable
                 throw PfcpRefusal.From(e);
             }
             _nextSeid++;
-            var session = new NodeSession(seid, req.CpFSeid, association.Key) { Rules = rules, FqCsids = req.FqCsids };
+            var session = new NodeSession(seid, req.CpFSeid, association.Key) { Rules = rules, FqCsids = req.FqCsids, Bar = req.CreateBar };
             session.SetInactivityTimer(req.UserPlaneInactivityTimer, _time.GetUtcNow().UtcDateTime);
             session.Teids.AddRange(chooser.AllocatedTeids);
             session.UeAddresses.AddRange(chooser.AllocatedUeAddresses);
@@ -841,6 +845,7 @@ public sealed partial class PfcpNode : IDisposable
             var usageAsItWas = req.UserPlaneInactivityTimer is null && UsageUnchanged(session.Rules, next, previous, compiled);
             session.Rules = next;
             session.FqCsids = fqCsids;
+            session.Bar = BarAfter(session.Bar, req);
             session.Teids.AddRange(chooser.AllocatedTeids);
             session.UeAddresses.AddRange(chooser.AllocatedUeAddresses);
             var query = req.QueryUrrs.ToHashSet();
@@ -1611,9 +1616,8 @@ public sealed partial class PfcpNode : IDisposable
         // An SMF that will not page the UE says so in its answer (PFCPSRRsp-Flags DROBU): what is held goes.
         SendRequest(request, session.Cp.Seid, a.Endpoint, _settings.N1, response =>
         {
-            if (response?.Body is SessionReportResponse { Flags: { } flags } && (flags & PfcpSrRspFlags.Drobu) != 0
-                && _table.TryGet(session.Seid, out var compiled))
-                DiscardBuffered(compiled);
+            if (response?.Body is SessionReportResponse answer)
+                BufferingAnswered(session, answer);
         });
     }
 

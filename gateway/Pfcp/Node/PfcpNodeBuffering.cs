@@ -12,8 +12,10 @@ namespace LoxiLb.Edge5G.Pfcp.Node;
 /// (the gNB's F-TEID after the UE answered paging), they are sent down it in arrival order,
 /// before the SMF's answer leaves. Bounded per PDR (<see cref="PfcpNodeSettings.BufferPackets"/>),
 /// in all (<see cref="PfcpNodeSettings.BufferBytes"/>) and in time
-/// (<see cref="PfcpNodeSettings.BufferTime"/>); a FAR that drops, PFCPSMReq-Flags DROBU or the
-/// session's deletion discards them. Sent packets are not in the URRs' volume (the datapath
+/// (<see cref="PfcpNodeSettings.BufferTime"/>, or the DL Buffering Duration the SMF gives in its
+/// answer to the Downlink Data Report); a FAR that drops, DROBU (in a modification or that
+/// answer) or the session's deletion discards them. The BAR's Suggested Buffering Packets
+/// Count, when the SMF gives one, replaces the per-PDR limit. Sent packets are not in the URRs' volume (the datapath
 /// counts only what it forwards itself).
 /// </summary>
 public sealed partial class PfcpNode
@@ -49,7 +51,8 @@ public sealed partial class PfcpNode
             }
             if (!_buffered.TryGetValue(record.Stats, out var queue))
                 _buffered[record.Stats] = queue = new Queue<(byte[], long)>();
-            if (queue.Count >= _settings.BufferPackets || _bufferedBytes + packet.Length > _settings.BufferBytes)
+            var limit = _sessions[owner.Seid].Bar?.SuggestedBufferingPacketsCount ?? _settings.BufferPackets;
+            if (queue.Count >= limit || _bufferedBytes + packet.Length > _settings.BufferBytes)
             {
                 Counters.UserPlane(PfcpCounters.BufferDropped);
                 return;
@@ -87,6 +90,12 @@ public sealed partial class PfcpNode
             if (queue.Count - sent > 0)
                 Counters.UserPlane(PfcpCounters.BufferDropped, queue.Count - sent);
         }
+        // Once nothing of the session is held, its DL Buffering Duration has served.
+        foreach (var (_, slot) in compiled.PdrStats)
+            if (_buffered.ContainsKey(slot))
+                return;
+        if (_sessions.TryGetValue(compiled.Seid, out var session))
+            session.BufferUntil = 0;
     }
 
     /// <summary>Sends the held packets down the tunnel, routed (TTL / hop limit less one; expiring ones dropped). Returns how many went.</summary>
@@ -147,15 +156,72 @@ public sealed partial class PfcpNode
             }
     }
 
-    /// <summary>Drops what was held longer than <see cref="PfcpNodeSettings.BufferTime"/> (the timer thread, under the lock).</summary>
+    /// <summary>The session's BAR after a modification: removed, created, or its count and delay updated.</summary>
+    private static Rules.CreateBar? BarAfter(Rules.CreateBar? bar, Messages.SessionModificationRequest req)
+    {
+        if (req.RemoveBar is not null)
+            bar = null;
+        if (req.CreateBar is { } created)
+            bar = created;
+        if (req.UpdateBar is { } u && bar is not null)
+            bar = bar with
+            {
+                SuggestedBufferingPacketsCount = u.SuggestedBufferingPacketsCount ?? bar.SuggestedBufferingPacketsCount,
+                DownlinkDataNotificationDelay = u.DownlinkDataNotificationDelay ?? bar.DownlinkDataNotificationDelay,
+            };
+        return bar;
+    }
+
+    /// <summary>
+    /// The SMF's answer to a report (Downlink Data Report): DROBU drops what is held (it will
+    /// not page); an Update BAR may change the count held and give a DL Buffering Duration,
+    /// after which the held packets go (0: at once).
+    /// </summary>
+    private void BufferingAnswered(NodeSession session, Messages.SessionReportResponse answer)
+    {
+        if (!_table.TryGet(session.Seid, out var compiled))
+            return;
+        if (answer.Flags is { } flags && (flags & Ies.PfcpSrRspFlags.Drobu) != 0)
+        {
+            DiscardBuffered(compiled);
+            return;
+        }
+        if (answer.UpdateBar is not { } u)
+            return;
+        if (u.SuggestedBufferingPacketsCount is { } count)
+            session.Bar = (session.Bar ?? new Rules.CreateBar(u.BarId)) with { SuggestedBufferingPacketsCount = count };
+        if (u.DlBufferingDuration is { } timer)
+        {
+            if (timer.Duration is not { } duration)
+                session.BufferUntil = 0; // infinite: the node's BufferTime still bounds it
+            else if (duration == TimeSpan.Zero)
+                DiscardBuffered(compiled);
+            else
+                session.BufferUntil = _time.GetTimestamp() + Ticks(duration);
+        }
+    }
+
+    /// <summary>
+    /// Drops what was held longer than <see cref="PfcpNodeSettings.BufferTime"/>, or past its
+    /// session's DL Buffering Duration (the timer thread, under the lock).
+    /// </summary>
     private void ExpireBuffered()
     {
         if (_buffered.Count == 0)
             return;
-        var oldest = _time.GetTimestamp() - Ticks(_settings.BufferTime);
+        var now = _time.GetTimestamp();
+        var oldest = now - Ticks(_settings.BufferTime);
         foreach (var (slot, queue) in _buffered.ToArray())
         {
             var expired = 0;
+            if (_statsOwner.TryGetValue(slot, out var owner) && _sessions.TryGetValue(owner.Seid, out var session)
+                && session.BufferUntil != 0 && now >= session.BufferUntil)
+            {
+                expired = queue.Count;
+                foreach (var (packet, _) in queue)
+                    _bufferedBytes -= packet.Length;
+                queue.Clear();
+            }
             while (queue.TryPeek(out var head) && head.At < oldest)
             {
                 queue.Dequeue();

@@ -45,6 +45,7 @@ public sealed partial class PfcpNode
                         CreateTrafficEndpoints = [.. s.Rules.TrafficEndpoints.Values],
                         UserPlaneInactivityTimer = s.InactivityTimer > 0 ? s.InactivityTimer : null,
                         FqCsids = s.FqCsids,
+                        CreateBar = s.Bar,
                     }, 0, 0)),
                     [.. s.Teids], s.UeAddresses.Select(a => a.ToString()).ToArray(),
                     [.. s.Usage.Values.Select(u => u.ToRecord())])).ToArray(),
@@ -89,6 +90,7 @@ public sealed partial class PfcpNode
                         RuleMap<uint, CreateUrr>.From(rules.CreateUrrs, u => u.UrrId),
                         RuleMap<byte, TrafficEndpoint>.From(rules.CreateTrafficEndpoints, t => t.TrafficEndpointId)),
                     FqCsids = rules.FqCsids,
+                    Bar = rules.CreateBar,
                 };
                 session.SetInactivityTimer(rules.UserPlaneInactivityTimer, _time.GetUtcNow().UtcDateTime);
                 foreach (var teid in record.Teids)

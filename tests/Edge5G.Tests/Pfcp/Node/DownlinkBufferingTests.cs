@@ -117,6 +117,46 @@ public class DownlinkBufferingTests
     }
 
     [Fact]
+    public void TheBarsSuggestedPacketCount_BoundsWhatIsHeld_AndSurvivesARestart()
+    {
+        var sent = new RecordingSender();
+        using var n = new NodeUnderTest(gtpu: sent);
+        n.Associate();
+        var est = Assert.IsType<SessionEstablishmentResponse>(n.Request(n.EstablishmentRequest(0x52) with
+        {
+            CreateBar = new LoxiLb.Edge5G.Pfcp.Rules.CreateBar(1) { SuggestedBufferingPacketsCount = 1 },
+        }).Body);
+        var seid = est.UpFSeid!.Seid;
+        n.Restart();
+        Assert.True(n.Table.TryGet(seid, out var compiled));
+        var ue = est.CreatedPdrs.Single(c => c.PdrId == 2).UeIpAddresses[0].Ipv4!;
+
+        n.Node.OnBufferedPacket(Held(compiled.PdrStats[2], InnerUdp4(Server, ue, 1, 2).Bytes));
+        n.Node.OnBufferedPacket(Held(compiled.PdrStats[2], InnerUdp4(Server, ue, 1, 3).Bytes));
+
+        Assert.Equal(1, n.Node.BufferedPackets);
+        n.Request(NodeUnderTest.GnbKnown(0x4247), seid);
+        Assert.Equal(2, UePacketsPort(Assert.Single(sent.Sent).Message.Payload));
+    }
+
+    [Fact]
+    public void ADlBufferingDurationInTheReportsAnswer_EndsTheHolding()
+    {
+        var (n, sent, seid, ue, slot) = Paged();
+        using var _ = n;
+        n.ReportUpdateBar = new LoxiLb.Edge5G.Pfcp.Rules.UpdateBar(1) { DlBufferingDuration = new TimerValue(0, 1) }; // 2 s
+        n.Node.OnBufferedPacket(Held(slot, InnerUdp4(Server, ue, 1, 2).Bytes));
+
+        n.Node.OnDatapathEvent(new EventRecord { Kind = EventKind.DownlinkData, Index = slot, Qfi = 9 });
+
+        Assert.Equal(1, n.Node.BufferedPackets);
+        Assert.True(SpinWait.SpinUntil(() => n.Node.BufferedPackets == 0, TimeSpan.FromSeconds(5)), "the DL Buffering Duration did not end the holding");
+        Assert.Equal(1L, n.Node.Counters.UserPlaneCount(PfcpCounters.BufferDropped));
+        n.Request(NodeUnderTest.GnbKnown(0x4248), seid);
+        Assert.Empty(sent.Sent);
+    }
+
+    [Fact]
     public void AModificationThatKeepsBuffering_KeepsThePackets_AndTheSessionsDeletionDropsThem()
     {
         var (n, sent, seid, ue, slot) = Paged();

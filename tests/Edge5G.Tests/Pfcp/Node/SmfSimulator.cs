@@ -103,6 +103,9 @@ public sealed class NodeUnderTest : IDisposable
 
     public bool AnswerNodeRequests { get; set; }
 
+    /// <summary>The Update BAR the SMF's answers to Session Report Requests carry (a DL Buffering Duration, a packet count).</summary>
+    public UpdateBar? ReportUpdateBar { get; set; }
+
     /// <summary>The SMF answers Session Report Requests with PFCPSRRsp-Flags DROBU (drop buffered packets).</summary>
     public bool SmfDrobu { get; set; }
 
@@ -219,7 +222,7 @@ public sealed class NodeUnderTest : IDisposable
                 IPfcpMessageBody? answer = d.Body switch
                 {
                     HeartbeatRequest => new HeartbeatResponse(SmfRecovery),
-                    SessionReportRequest => new SessionReportResponse(ReportAnswer) { Flags = SmfDrobu ? PfcpSrRspFlags.Drobu : null },
+                    SessionReportRequest => new SessionReportResponse(ReportAnswer) { Flags = SmfDrobu ? PfcpSrRspFlags.Drobu : null, UpdateBar = ReportUpdateBar },
                     AssociationSetupRequest => new AssociationSetupResponse(SmfNodeId, PfcpCause.RequestAccepted, SmfRecovery),
                     _ => null,
                 };
