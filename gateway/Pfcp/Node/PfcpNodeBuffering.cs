@@ -15,8 +15,8 @@ namespace LoxiLb.Edge5G.Pfcp.Node;
 /// (<see cref="PfcpNodeSettings.BufferTime"/>, or the DL Buffering Duration the SMF gives in its
 /// answer to the Downlink Data Report); a FAR that drops, DROBU (in a modification or that
 /// answer) or the session's deletion discards them. The BAR's Suggested Buffering Packets
-/// Count, when the SMF gives one, replaces the per-PDR limit. Sent packets are not in the URRs' volume (the datapath
-/// counts only what it forwards itself).
+/// Count, when the SMF gives one, replaces the per-PDR limit. What is sent counts in the
+/// PDR's URRs, as if the datapath had forwarded it.
 /// </summary>
 public sealed partial class PfcpNode
 {
@@ -83,7 +83,7 @@ public sealed partial class PfcpNode
             _buffered.Remove(slot);
             var sent = !dropAll && far?.Forwarding is { OuterHeader: { } tunnel } forwarding && far.Action.HasFlag(M.ApplyAction.Forward)
                 && _gtpu is not null && _addresses.LocalFor(forwarding.DestinationInterface, tunnel.Peer.AddressFamily) is { } local
-                ? Send(queue, pdr!, compiled.Session, tunnel, local, forwarding)
+                ? Send(slot, queue, pdr!, compiled.Session, tunnel, local, forwarding)
                 : 0;
             foreach (var (packet, _) in queue)
                 _bufferedBytes -= packet.Length;
@@ -99,21 +99,33 @@ public sealed partial class PfcpNode
     }
 
     /// <summary>Sends the held packets down the tunnel, routed (TTL / hop limit less one; expiring ones dropped). Returns how many went.</summary>
-    private int Send(Queue<(byte[] Packet, long At)> queue, M.Pdr pdr, M.Session session, M.OuterHeaderCreation tunnel, System.Net.IPAddress local,
+    private int Send(uint slot, Queue<(byte[] Packet, long At)> queue, M.Pdr pdr, M.Session session, M.OuterHeaderCreation tunnel, System.Net.IPAddress local,
         M.ForwardingParameters forwarding)
     {
         var qfi = session.Qers.FirstOrDefault(q => pdr.Qers.Contains(q.Id) && q.Qfi is not null)?.Qfi ?? pdr.Pdi.Qfi;
         var pduType = forwarding.DestinationInterface == M.InterfaceType.Access ? Gtpu.PduSessionContainer.Downlink : Gtpu.PduSessionContainer.Uplink;
         var sent = 0;
+        ulong bytes = 0;
         foreach (var (packet, _) in queue)
         {
             if (!Routed(packet))
                 continue;
             _gtpu!.Send(local, tunnel.Peer, Gtpu.GtpuMessage.GPdu(tunnel.Teid, packet, qfi, pduType), forwarding.TransportLevelMarking ?? 0);
             sent++;
+            bytes += (ulong)packet.Length;
         }
-        if (sent > 0)
-            Counters.UserPlane(PfcpCounters.BufferSent, sent);
+        if (sent == 0)
+            return 0;
+        Counters.UserPlane(PfcpCounters.BufferSent, sent);
+        // Their volume goes to the PDR's URRs as if the datapath had forwarded them.
+        if (_statsOwner.TryGetValue(slot, out var owner) && _sessions.TryGetValue(owner.Seid, out var held)
+            && held.Rules.Pdrs.TryGetValue(owner.Pdr, out var rule))
+        {
+            foreach (var urr in rule.UrrIds)
+                if (held.Usage.TryGetValue(urr, out var usage))
+                    usage.AddSent(rule.Pdi.SourceInterface == Ies.SourceInterface.Access, (ulong)sent, bytes);
+            held.CheckedTotal = NodeSession.Unchecked; // the next usage check reads the session
+        }
         return sent;
     }
 

@@ -243,6 +243,7 @@ public sealed class UrrUsage
         DownlinkBytes += dl;
         foreach (var (pdr, c) in current)
             Baseline[pdr] = c.Counter;
+        _sentUl = _sentDl = default;
         _packetsSeen = 0;
         var report = new UsageReport(Rule.UrrId, Sequence++, new UsageReportTrigger(trigger))
         {
@@ -276,7 +277,8 @@ public sealed class UrrUsage
     /// <summary>What a restarted node needs to carry on exactly: the next UR-SEQN, the times, the quota total and the baseline.</summary>
     public UsageRecord ToRecord() => new(Rule.UrrId, Sequence, PeriodStart, LastReport, TotalBytes, VolumeExhausted != QuotaStop.None,
         [.. Baseline.Select(b => new UsageBaseline(b.Key, b.Value.Packets, b.Value.Bytes))], UplinkBytes, DownlinkBytes, VolumeExhausted,
-        QuotaGranted, TimeQuotaUsedUp, ValidFrom, ValidityReported, ActiveSinceGrant, ActiveSinceReport);
+        QuotaGranted, TimeQuotaUsedUp, ValidFrom, ValidityReported, ActiveSinceGrant, ActiveSinceReport,
+        _sentUl.Packets == 0 && _sentDl.Packets == 0 ? null : [_sentUl.Packets, _sentUl.Bytes, _sentDl.Packets, _sentDl.Bytes]);
 
     /// <summary>
     /// Takes over the state a previous node saved (the rule stays this one's). With
@@ -309,6 +311,21 @@ public sealed class UrrUsage
         Baseline.Clear();
         foreach (var b in saved.Baseline)
             Baseline[b.Pdr] = new Counter { Packets = b.Packets, Bytes = b.Bytes };
+        if (saved.Sent is [var ulp, var ul, var dlp, var dl])
+            (_sentUl, _sentDl) = (new Counter { Packets = ulp, Bytes = ul }, new Counter { Packets = dlp, Bytes = dl });
+    }
+
+    /// <summary>
+    /// Traffic the node itself sent for the URR's PDRs since the last report (downlink packets
+    /// it held while the FAR buffered): not in the datapath's counters, so added here.
+    /// </summary>
+    private Counter _sentUl, _sentDl;
+
+    public void AddSent(bool uplink, ulong packets, ulong bytes)
+    {
+        ref var c = ref uplink ? ref _sentUl : ref _sentDl;
+        c.Packets += packets;
+        c.Bytes += bytes;
     }
 
     // The counters are a concrete Dictionary (not IReadOnlyDictionary) so that walking them,
@@ -317,7 +334,7 @@ public sealed class UrrUsage
     /// <summary>Bytes and packets since the last report, uplink and downlink.</summary>
     public (ulong Ul, ulong Dl, ulong UlPackets, ulong DlPackets) Delta(Dictionary<ushort, (Counter Counter, bool Uplink)> current)
     {
-        ulong ul = 0, dl = 0, ulp = 0, dlp = 0;
+        ulong ul = _sentUl.Bytes, dl = _sentDl.Bytes, ulp = _sentUl.Packets, dlp = _sentDl.Packets;
         foreach (var (pdr, (c, uplink)) in current)
         {
             var b = Baseline.GetValueOrDefault(pdr);
@@ -412,11 +429,15 @@ public sealed class UrrUsage
     }
 }
 
-/// <summary>A URR's usage state as saved across a daemon restart (QuotaReported: the volume quota is used up).</summary>
+/// <summary>
+/// A URR's usage state as saved across a daemon restart (QuotaReported: the volume quota is
+/// used up; Sent: uplink packets and bytes, downlink packets and bytes the node sent itself
+/// since the last report).
+/// </summary>
 public sealed record UsageRecord(uint UrrId, uint Sequence, DateTime PeriodStart, DateTime LastReport, ulong TotalBytes, bool QuotaReported,
     UsageBaseline[] Baseline, ulong UplinkBytes = 0, ulong DownlinkBytes = 0, QuotaStop QuotaStops = QuotaStop.None,
     DateTime? QuotaGranted = null, bool TimeQuotaUsedUp = false, DateTime? ValidFrom = null, bool ValidityReported = false,
-    double ActiveSinceGrant = 0, double ActiveSinceReport = 0);
+    double ActiveSinceGrant = 0, double ActiveSinceReport = 0, ulong[]? Sent = null);
 
 /// <summary>Which traffic of a URR a used-up volume quota stops, by the direction of its PDRs.</summary>
 [Flags]

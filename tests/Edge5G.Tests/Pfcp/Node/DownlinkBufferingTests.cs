@@ -86,6 +86,42 @@ public class DownlinkBufferingTests
     }
 
     [Fact]
+    public void WhatIsSent_CountsInThePdrsUrr_InTheNextReport()
+    {
+        var (n, _, seid, ue, slot) = Paged();
+        using var _ = n;
+        var packets = new[] { InnerUdp4(Server, ue, 1, 2, payload: 100).Bytes, InnerUdp4(Server, ue, 1, 3, payload: 200).Bytes };
+        foreach (var p in packets)
+            n.Node.OnBufferedPacket(Held(slot, p));
+        n.Request(NodeUnderTest.GnbKnown(0x4249), seid);
+
+        // Query URR 1 (both PDRs link it): the downlink volume is what was sent from the buffer.
+        var queried = Assert.IsType<SessionModificationResponse>(n.Request(new SessionModificationRequest { QueryUrrs = [1] }, seid).Body);
+
+        var report = Assert.Single(queried.UsageReports);
+        Assert.Equal((2UL, (ulong)(packets[0].Length + packets[1].Length), 0UL),
+            (report.VolumeMeasurement!.DownlinkPackets!.Value, report.VolumeMeasurement.DownlinkVolume!.Value, report.VolumeMeasurement.UplinkVolume!.Value));
+        // Reported once: the next query starts from there.
+        var again = Assert.Single(Assert.IsType<SessionModificationResponse>(n.Request(new SessionModificationRequest { QueryUrrs = [1] }, seid).Body).UsageReports);
+        Assert.Equal(0UL, again.VolumeMeasurement!.TotalVolume!.Value);
+    }
+
+    [Fact]
+    public void WhatWasSentAndNotYetReported_SurvivesARestart()
+    {
+        var (n, _, seid, ue, slot) = Paged();
+        using var _ = n;
+        var packet = InnerUdp4(Server, ue, 1, 2, payload: 300).Bytes;
+        n.Node.OnBufferedPacket(Held(slot, packet));
+        n.Request(NodeUnderTest.GnbKnown(0x424a), seid);
+
+        n.Restart(); // a clean stop: the usage state carries over exactly
+
+        var report = Assert.Single(Assert.IsType<SessionModificationResponse>(n.Request(new SessionModificationRequest { QueryUrrs = [1] }, seid).Body).UsageReports);
+        Assert.Equal((1UL, (ulong)packet.Length), (report.VolumeMeasurement!.DownlinkPackets!.Value, report.VolumeMeasurement.DownlinkVolume!.Value));
+    }
+
+    [Fact]
     public void Drobu_DropsWhatWasHeld()
     {
         var (n, sent, seid, ue, slot) = Paged();
