@@ -54,8 +54,11 @@ public sealed class GatewayDemo(TextWriter output)
             Check(association.Cause == PfcpCause.RequestAccepted, $"association: {association.Cause}");
 
             var sessions = new List<DemoSession>();
-            Step("SMF: session 1, plain PDU session (establishment with CHOOSE, then the gNB F-TEID)");
-            sessions.Add(Establish(smf, "plain", smf.Plain(1), GnbTeidBase + 1));
+            Step("SMF: session 1, plain PDU session (establishment with CHOOSE; a ping from the data network while its downlink buffers; then the gNB F-TEID)");
+            sessions.Add(Establish(smf, "plain", smf.Plain(1), GnbTeidBase + 1,
+                whileBuffering: ue => lab.DataNetwork.Run(["ping", "-c", "1", "-W", "1", ue.ToString()], check: false)));
+            Check(gnb.WaitFor(r => r.Any(m => m.Message.Teid == GnbTeidBase + 1), TimeSpan.FromSeconds(3)),
+                "session plain: the ping sent while its downlink buffered reached the gNB once the SMF gave the tunnel");
             Step("SMF: session 2, ULCL: 203.0.113.0/25 breaks out locally, the rest goes over N9 to the central UPF");
             sessions.Add(Establish(smf, "ulcl", smf.Ulcl(2, "203.0.113.0/25", CentralTeid, GtpLab.CentralUpfAddress), GnbTeidBase + 2));
             Step($"SMF: session 3, downlink MBR {MbrKbps / 1000} Mbit/s");
@@ -77,11 +80,11 @@ public sealed class GatewayDemo(TextWriter output)
             }
             Step("traffic: session 2 pings 203.0.113.200, beyond the local network: uplink over N9, reply back over N9");
             gnb.Send(GtpLab.N3, GtpuMessage.GPdu(sessions[1].UplinkTeid, UePackets.IcmpEchoRequest(sessions[1].Ue, GtpLab.RemoteServer, 2, 1), qfi: 9));
-            gnb.WaitFor(r => r.Count >= 13, TimeSpan.FromSeconds(5));
+            gnb.WaitFor(r => r.Count >= 14, TimeSpan.FromSeconds(5));
             foreach (var s in sessions)
             {
                 var replies = gnb.Received.Where(r => r.Message.Teid == s.GnbTeid).ToArray();
-                var expected = s.Name == "ulcl" ? 5 : 4;
+                var expected = s.Name == "mbr" ? 4 : 5; // ulcl: one more over N9; plain: the buffered ping
                 Check(replies.Length == expected, $"session {s.Name}: {replies.Length} of {expected} downlink packets reached the gNB");
                 Check(replies.All(r => r.Message.Container == new PduSessionContainer(PduSessionContainer.Downlink, 9)),
                     $"session {s.Name}: every downlink packet carries a DL PDU Session Container with QFI 9");
@@ -121,7 +124,8 @@ public sealed class GatewayDemo(TextWriter output)
 
     private sealed record DemoSession(string Name, ulong CpSeid, ulong UpSeid, uint UplinkTeid, IPAddress Ue, uint GnbTeid, uint N9Teid);
 
-    private DemoSession Establish(DemoSmf smf, string name, SessionEstablishmentRequest request, uint gnbTeid)
+    /// <param name="whileBuffering">Runs with the UE address between the establishment (downlink FAR: BUFF) and the modification that gives the gNB's tunnel.</param>
+    private DemoSession Establish(DemoSmf smf, string name, SessionEstablishmentRequest request, uint gnbTeid, Action<IPAddress>? whileBuffering = null)
     {
         var response = (SessionEstablishmentResponse)smf.Request(request).Body;
         if (response.Cause != PfcpCause.RequestAccepted || response.UpFSeid is null)
@@ -132,6 +136,7 @@ public sealed class GatewayDemo(TextWriter output)
         var ul = response.CreatedPdrs.First(c => c.PdrId == 1);
         var n9 = response.CreatedPdrs.FirstOrDefault(c => c.PdrId == 4)?.LocalFTeid?.Teid ?? 0;
         var session = new DemoSession(name, request.CpFSeid.Seid, response.UpFSeid.Seid, ul.LocalFTeid!.Teid, ul.UeIpAddresses[0].Ipv4!, gnbTeid, n9);
+        whileBuffering?.Invoke(session.Ue);
         var modified = (SessionModificationResponse)smf.Request(DemoSmf.GnbKnown(gnbTeid, GtpLab.GnbAddress), session.UpSeid).Body;
         Check(modified.Cause == PfcpCause.RequestAccepted, $"session {name}: modification {modified.Cause}");
         output.WriteLine($"[demo]   UP SEID {session.UpSeid}, UE {session.Ue}, uplink TEID 0x{session.UplinkTeid:x}, gNB TEID 0x{gnbTeid:x}" +
