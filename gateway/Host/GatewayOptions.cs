@@ -61,7 +61,7 @@ public sealed class GtpOptions
     /// <summary>
     /// Downlink packets of buffering FARs (the UE is being paged) handed per second at most to
     /// the gateway, which holds them until the SMF makes the FAR forward (Pfcp.Buffer*); 0 =
-    /// none (such packets are dropped, as without buffering).
+    /// none (such packets are dropped, as without buffering). Without PFCP nothing is held.
     /// </summary>
     public ushort BufferRate { get; set; } = GtpDatapathOptions.DefaultBufferRate;
     /// <summary>Seconds between Echo Requests to each GTP-U peer of the sessions (path management); 0 = off.</summary>

@@ -112,7 +112,9 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
         Datapath.SetErrorIndicationRate(o.Gtp.ErrorIndicationRate);
         Datapath.SetIcmpErrorRate(o.Gtp.IcmpErrorRate);
         Datapath.SetFragmentRate(o.Gtp.FragmentRate);
-        Datapath.SetBufferRate(o.Gtp.BufferRate);
+        // Only the PFCP node holds buffered packets (and knows when to send them): without it
+        // they are dropped in the datapath, and counted there as such.
+        Datapath.SetBufferRate(string.IsNullOrEmpty(o.Pfcp.Address) ? (ushort)0 : o.Gtp.BufferRate);
         var (icmp4, icmp6) = InterfaceAddresses(o.Interfaces.Core);
         Datapath.SetIcmpSources(icmp4, icmp6);
 
@@ -200,7 +202,7 @@ public sealed partial class GatewayRuntime : IHostedService, IDisposable
             ErrorIndicationRate = _options.Gtp.ErrorIndicationRate,
             IcmpErrorRate = _options.Gtp.IcmpErrorRate,
             FragmentRate = _options.Gtp.FragmentRate,
-            BufferRate = _options.Gtp.BufferRate,
+            BufferRate = string.IsNullOrEmpty(_options.Pfcp.Address) ? (ushort)0 : _options.Gtp.BufferRate,
             Ue4Pool = _options.Pfcp.UePools.FirstOrDefault(p => Cidr.Parse(p).Network.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork),
         };
         Adopted = Directory.Exists(mapsDir) && Directory.EnumerateFileSystemEntries(mapsDir).Any();
