@@ -81,7 +81,10 @@ public sealed partial class PfcpNode
             if (!dropAll && far is not null && !far.Action.HasFlag(M.ApplyAction.Forward) && far.Action.HasFlag(M.ApplyAction.Buffer))
                 continue; // still buffering
             _buffered.Remove(slot);
-            var sent = !dropAll && far?.Forwarding is { OuterHeader: { } tunnel } forwarding && far.Action.HasFlag(M.ApplyAction.Forward)
+            // What the datapath would not forward now is not sent either: a used-up quota, a closed gate.
+            var blocked = pdr is null || pdr.QuotaExhausted || compiled.Session.QerList.Any(q => pdr.Qers.Contains(q.Id)
+                && (pdr.Pdi.SourceInterface == M.InterfaceType.Access ? q.UplinkGate : q.DownlinkGate) == M.GateStatus.Closed);
+            var sent = !dropAll && !blocked && far?.Forwarding is { OuterHeader: { } tunnel } forwarding && far.Action.HasFlag(M.ApplyAction.Forward)
                 && _gtpu is not null && _addresses.LocalFor(forwarding.DestinationInterface, tunnel.Peer.AddressFamily) is { } local
                 ? Send(slot, queue, pdr!, compiled.Session, tunnel, local, forwarding)
                 : 0;
@@ -102,7 +105,7 @@ public sealed partial class PfcpNode
     private int Send(uint slot, Queue<(byte[] Packet, long At)> queue, M.Pdr pdr, M.Session session, M.OuterHeaderCreation tunnel, System.Net.IPAddress local,
         M.ForwardingParameters forwarding)
     {
-        var qfi = session.Qers.FirstOrDefault(q => pdr.Qers.Contains(q.Id) && q.Qfi is not null)?.Qfi ?? pdr.Pdi.Qfi;
+        var qfi = session.QerList.FirstOrDefault(q => pdr.Qers.Contains(q.Id) && q.Qfi is not null)?.Qfi ?? pdr.Pdi.Qfi;
         var pduType = forwarding.DestinationInterface == M.InterfaceType.Access ? Gtpu.PduSessionContainer.Downlink : Gtpu.PduSessionContainer.Uplink;
         var sent = 0;
         ulong bytes = 0;

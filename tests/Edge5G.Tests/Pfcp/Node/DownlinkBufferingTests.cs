@@ -122,6 +122,24 @@ public class DownlinkBufferingTests
     }
 
     [Fact]
+    public void AModificationThatClosesTheDownlinkGate_DropsWhatWasHeld()
+    {
+        var (n, sent, seid, ue, slot) = Paged();
+        using var _ = n;
+        n.Node.OnBufferedPacket(Held(slot, InnerUdp4(Server, ue, 1, 2).Bytes));
+
+        var request = NodeUnderTest.GnbKnown(0x424b) with
+        {
+            UpdateQers = [new LoxiLb.Edge5G.Pfcp.Rules.UpdateQer(1) { GateStatus = new GateStatus(GateState.Open, GateState.Closed) }],
+        };
+        Assert.Equal(PfcpCause.RequestAccepted, Assert.IsType<SessionModificationResponse>(n.Request(request, seid).Body).Cause);
+
+        Assert.Empty(sent.Sent);
+        Assert.Equal(0, n.Node.BufferedPackets);
+        Assert.Equal(1L, n.Node.Counters.UserPlaneCount(PfcpCounters.BufferDropped));
+    }
+
+    [Fact]
     public void Drobu_DropsWhatWasHeld()
     {
         var (n, sent, seid, ue, slot) = Paged();
