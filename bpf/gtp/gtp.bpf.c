@@ -1167,6 +1167,22 @@ GLOBAL int packet_too_big(struct xdp_md *ctx, struct packet *pkt, __u32 mtu)
 	return pkt->l3_off == L2_TWO_TAGS ? too_big6(ctx, cfg, pkt, mtu, L2_TWO_TAGS) : -1;
 }
 
+/* Copies len octets of the frame at off into rec->packet (0: done). The verifier sees the
+ * length's bounds only when they are checked one at a time on the register the helper gets
+ * (the compiler would fold both checks into one unsigned subtraction it cannot follow). */
+static __always_inline int copy_to_slow_packet(struct xdp_md *ctx, __u32 off, struct edge5g_slow_packet *rec, __u32 len)
+{
+	__u64 copy = len; /* 64 bits: checked and passed in the same register */
+
+	barrier_var(copy);
+	if (copy > EDGE5G_SLOW_PACKET_MAX)
+		copy = EDGE5G_SLOW_PACKET_MAX;
+	barrier_var(copy);
+	if (copy < sizeof(struct iphdr))
+		return -1;
+	return bpf_xdp_load_bytes(ctx, off, rec->packet, copy);
+}
+
 /* An IPv4 packet without DF (plain, or the inner packet of a G-PDU) too big once
  * encapsulated (mtu: the largest that fits), matched to PDR pdr_index whose FAR encapsulates:
  * copied with the FAR's tunnel into slow_packets for the control side to fragment and send,
@@ -1184,7 +1200,6 @@ GLOBAL int hand_to_fragmenter(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_
 	struct edge5g_slow_packet *rec;
 	struct iphdr *iph;
 	__u32 len, off;
-	__u64 copy;
 
 	if (!pkt || !cfg || !pdr || pdr->fwd.ohc == EDGE5G_OHC_NONE)
 		return -1;
@@ -1201,14 +1216,7 @@ GLOBAL int hand_to_fragmenter(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_
 	rec = bpf_ringbuf_reserve(&slow_packets, sizeof(*rec), 0);
 	if (!rec)
 		return -1;
-	/* Bounds the verifier can see on the length the helper gets: one check at a time (the
-	 * compiler would fold both into one unsigned subtraction it cannot follow). */
-	copy = len; /* 64 bits: checked and passed in the same register */
-	barrier_var(copy);
-	if (copy > EDGE5G_SLOW_PACKET_MAX)
-		copy = EDGE5G_SLOW_PACKET_MAX;
-	barrier_var(copy);
-	if (copy < sizeof(*iph) || bpf_xdp_load_bytes(ctx, off, rec->packet, copy)) {
+	if (copy_to_slow_packet(ctx, off, rec, len)) {
 		bpf_ringbuf_discard(rec, 0);
 		return -1;
 	}
@@ -1242,7 +1250,6 @@ GLOBAL int hand_to_buffer(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_inde
 	struct edge5g_slow_packet *rec;
 	__u8 *first;
 	__u32 len, off;
-	__u64 copy;
 
 	if (!pkt || !cfg || !pdr)
 		return -1;
@@ -1265,12 +1272,7 @@ GLOBAL int hand_to_buffer(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_inde
 	rec = bpf_ringbuf_reserve(&slow_packets, sizeof(*rec), 0);
 	if (!rec)
 		return -1;
-	copy = len; /* as in hand_to_fragmenter */
-	barrier_var(copy);
-	if (copy > EDGE5G_SLOW_PACKET_MAX)
-		copy = EDGE5G_SLOW_PACKET_MAX;
-	barrier_var(copy);
-	if (copy < sizeof(struct iphdr) || bpf_xdp_load_bytes(ctx, off, rec->packet, copy)) {
+	if (copy_to_slow_packet(ctx, off, rec, len)) {
 		bpf_ringbuf_discard(rec, 0);
 		return -1;
 	}

@@ -105,6 +105,31 @@ public sealed class LabDaemon : IDisposable
     /// <summary>Builds the lab and writes the configuration; nothing runs yet.</summary>
     public static LabDaemon Create(IReadOnlyDictionary<string, string?>? overrides = null) => new(overrides ?? new Dictionary<string, string?>());
 
+    /// <summary>
+    /// An SMF on the peer namespace, associated, with the demo's plain PDU session established
+    /// (its downlink FAR buffers until the gNB's tunnel is given: <see cref="Demo.DemoSmf.GnbKnown"/>),
+    /// and the peer's route to the UE pool through the gateway's N6 address.
+    /// </summary>
+    public (LoxiLb.Edge5G.Demo.DemoSmf Smf, LoxiLb.Edge5G.Pfcp.Messages.SessionEstablishmentResponse Established, IPAddress Ue) PlainSession(bool routeFromDataNetwork = true)
+    {
+        var smf = new LoxiLb.Edge5G.Demo.DemoSmf(Peer, IPAddress.Parse(Gnb), new IPEndPoint(IPAddress.Parse(N3), 8805));
+        try
+        {
+            smf.Associate();
+            var est = (LoxiLb.Edge5G.Pfcp.Messages.SessionEstablishmentResponse)smf.Request(smf.Plain(1)).Body;
+            if (est.Cause != LoxiLb.Edge5G.Pfcp.Ies.PfcpCause.RequestAccepted)
+                throw new LabException($"the plain session was refused: {est.Cause}\n{Log}");
+            if (routeFromDataNetwork)
+                Peer.Run("ip", "route", "add", UePool, "via", N6);
+            return (smf, est, est.CreatedPdrs.First(c => c.PdrId == 1).UeIpAddresses[0].Ipv4!);
+        }
+        catch
+        {
+            smf.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Runs `edge5g run --config FILE` in the gateway namespace to its end (for starts that must fail).</summary>
     public CliResult RunToExit(TimeSpan? timeout = null) =>
         RunToCompletion("nsenter", [$"--net={Gateway.Path}", "--", Executable, "run", "--config", ConfigFile], timeout: timeout ?? TimeSpan.FromSeconds(30));

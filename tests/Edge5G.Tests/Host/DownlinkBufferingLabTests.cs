@@ -24,13 +24,9 @@ public class DownlinkBufferingLabTests
         Privileged.Require();
         using var daemon = LabDaemon.Start();
         var gnbAddress = IPAddress.Parse(LabDaemon.Gnb);
-        using var smf = new DemoSmf(daemon.Peer, gnbAddress, new IPEndPoint(IPAddress.Parse(LabDaemon.N3), 8805));
-        smf.Associate();
-        var est = (SessionEstablishmentResponse)smf.Request(smf.Plain(1)).Body; // downlink FAR: BUFF|NOCP
-        Assert.Equal(PfcpCause.RequestAccepted, est.Cause);
-        var ue = est.CreatedPdrs.First(c => c.PdrId == 1).UeIpAddresses[0].Ipv4!;
+        var (smf, est, ue) = daemon.PlainSession(); // downlink FAR: BUFF|NOCP
+        using var _ = smf;
         using var gnb = new GtpuEndpoint(daemon.Peer, gnbAddress);
-        daemon.Peer.Run("ip", "route", "add", LabDaemon.UePool, "via", LabDaemon.N6);
 
         for (int i = 0; i < 3; i++)
             daemon.Peer.Run(["ping", "-c", "1", "-W", "1", "-p", $"a{i}", ue.ToString()], check: false);

@@ -22,15 +22,11 @@ public class FragmentationLabTests
         Privileged.Require();
         using var daemon = LabDaemon.Start();
         var gnbAddress = IPAddress.Parse(LabDaemon.Gnb);
-        using var smf = new DemoSmf(daemon.Peer, gnbAddress, new IPEndPoint(IPAddress.Parse(LabDaemon.N3), 8805));
-        smf.Associate();
-        var est = (SessionEstablishmentResponse)smf.Request(smf.Plain(1)).Body;
-        Assert.Equal(PfcpCause.RequestAccepted, est.Cause);
-        var ue = est.CreatedPdrs.First(c => c.PdrId == 1).UeIpAddresses[0].Ipv4!;
+        var (smf, est, ue) = daemon.PlainSession();
+        using var _ = smf;
         Assert.Equal(PfcpCause.RequestAccepted,
             ((SessionModificationResponse)smf.Request(DemoSmf.GnbKnown(0x701, gnbAddress), est.UpFSeid!.Seid).Body).Cause);
         using var gnb = new GtpuEndpoint(daemon.Peer, gnbAddress);
-        daemon.Peer.Run("ip", "route", "add", LabDaemon.UePool, "via", LabDaemon.N6);
 
         daemon.Peer.Run(["ping", "-M", "dont", "-c", "1", "-W", "1", "-s", "1472", ue.ToString()], check: false);
 
