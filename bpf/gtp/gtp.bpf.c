@@ -1167,20 +1167,30 @@ GLOBAL int packet_too_big(struct xdp_md *ctx, struct packet *pkt, __u32 mtu)
 	return pkt->l3_off == L2_TWO_TAGS ? too_big6(ctx, cfg, pkt, mtu, L2_TWO_TAGS) : -1;
 }
 
-/* Copies len octets of the frame at off into rec->packet (0: done). The verifier sees the
- * length's bounds only when they are checked one at a time on the register the helper gets
- * (the compiler would fold both checks into one unsigned subtraction it cannot follow). */
-static __always_inline int copy_to_slow_packet(struct xdp_md *ctx, __u32 off, struct edge5g_slow_packet *rec, __u32 len)
+/* A slow_packets record holding len octets of the frame at off, within the rate of window
+ * (NULL: over the rate, the ring full, or the copy failed). The verifier sees the length's
+ * bounds only when they are checked one at a time on the register the copy gets (the compiler
+ * would fold both checks into one unsigned subtraction it cannot follow). */
+static __always_inline struct edge5g_slow_packet *slow_packet(struct xdp_md *ctx, __u32 off, __u32 len, void *window, __u16 rate)
 {
+	struct edge5g_slow_packet *rec;
 	__u64 copy = len; /* 64 bits: checked and passed in the same register */
+	__u32 key = 0;
 
+	if (!within_rate(bpf_map_lookup_elem(window, &key), rate))
+		return NULL;
+	rec = bpf_ringbuf_reserve(&slow_packets, sizeof(*rec), 0);
+	if (!rec)
+		return NULL;
 	barrier_var(copy);
 	if (copy > EDGE5G_SLOW_PACKET_MAX)
 		copy = EDGE5G_SLOW_PACKET_MAX;
 	barrier_var(copy);
-	if (copy < sizeof(struct iphdr))
-		return -1;
-	return bpf_xdp_load_bytes(ctx, off, rec->packet, copy);
+	if (copy < sizeof(struct iphdr) || bpf_xdp_load_bytes(ctx, off, rec->packet, copy)) {
+		bpf_ringbuf_discard(rec, 0);
+		return NULL;
+	}
+	return rec;
 }
 
 /* An IPv4 packet without DF (plain, or the inner packet of a G-PDU) too big once
@@ -1211,15 +1221,9 @@ GLOBAL int hand_to_fragmenter(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_
 	/* A fragment carries the header and at least 8 octets of data. */
 	if (len < sizeof(*iph) || len > EDGE5G_SLOW_PACKET_MAX || off + len > pkt->len || mtu < iph->ihl * 4 + 8 || mtu > 0xffff)
 		return -1;
-	if (!within_rate(bpf_map_lookup_elem(&fragment_window, &key), cfg->fragment_rate))
-		return -1;
-	rec = bpf_ringbuf_reserve(&slow_packets, sizeof(*rec), 0);
+	rec = slow_packet(ctx, off, len, &fragment_window, cfg->fragment_rate);
 	if (!rec)
 		return -1;
-	if (copy_to_slow_packet(ctx, off, rec, len)) {
-		bpf_ringbuf_discard(rec, 0);
-		return -1;
-	}
 	rec->kind = EDGE5G_SLOW_FRAGMENT;
 	rec->stats = pdr->stats;
 	rec->teid = pdr->fwd.teid;
@@ -1267,15 +1271,9 @@ GLOBAL int hand_to_buffer(struct xdp_md *ctx, struct packet *pkt, __u32 pdr_inde
 		return -1;
 	if (len > EDGE5G_SLOW_PACKET_MAX || off + len > pkt->len)
 		return -1;
-	if (!within_rate(bpf_map_lookup_elem(&buffer_window, &key), cfg->buffer_rate))
-		return -1;
-	rec = bpf_ringbuf_reserve(&slow_packets, sizeof(*rec), 0);
+	rec = slow_packet(ctx, off, len, &buffer_window, cfg->buffer_rate);
 	if (!rec)
 		return -1;
-	if (copy_to_slow_packet(ctx, off, rec, len)) {
-		bpf_ringbuf_discard(rec, 0);
-		return -1;
-	}
 	__builtin_memset(rec, 0, __builtin_offsetof(struct edge5g_slow_packet, packet));
 	rec->kind = EDGE5G_SLOW_BUFFER;
 	rec->stats = pdr->stats;

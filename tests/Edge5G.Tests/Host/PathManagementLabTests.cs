@@ -24,9 +24,8 @@ public class PathManagementLabTests
             ["Gtp:EchoInterval"] = "1", ["Gtp:EchoTimeout"] = "1", ["Gtp:EchoRetries"] = "1",
         });
         var gnbAddress = IPAddress.Parse(LabDaemon.Gnb);
-        using var smf = new DemoSmf(daemon.Peer, gnbAddress, new IPEndPoint(IPAddress.Parse(LabDaemon.N3), 8805));
-        smf.Associate();
-        var est = (SessionEstablishmentResponse)smf.Request(smf.Plain(1)).Body;
+        var (smf, est, _) = daemon.PlainSession(routeFromDataNetwork: false);
+        using var _ = smf;
         smf.Request(DemoSmf.GnbKnown(0x601, gnbAddress), est.UpFSeid!.Seid);
 
         // Nothing answers on the gNB's UDP 2152: one interval, one unanswered request, failed.
