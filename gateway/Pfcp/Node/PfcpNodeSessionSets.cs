@@ -71,8 +71,9 @@ public sealed partial class PfcpNode
             else
                 merged.Add(change);
         }
-        CheckSessionFqCsids(ValueList.From(merged));
-        return ValueList.From(merged);
+        var result = ValueList.From(merged);
+        CheckSessionFqCsids(result);
+        return result;
     }
 
     /// <summary>
